@@ -1,0 +1,436 @@
+/**
+ * ArcSight CEF:0 lines (reference/cef.md), in three steps that tests can reach
+ * one by one: buildCef (ECS fields -> object form), normalizeCef (the agent's
+ * text policies), serializeCef (escaping). decodeCef is the strict inverse.
+ *
+ * Text policies (applied by normalizeCef, so serializeCef(x) and
+ * decodeCef(serializeCef(x)) agree with normalizeCef(x) exactly):
+ * - Any unsafe character (unsafe-chars.ts) that the sanitizer somehow let
+ *   through becomes the visible token {U+XXXX}; CEF has no \u escape.
+ * - Header: CR, LF, TAB -> one space each; truncated to the ArcSight sizes
+ *   (Vendor 63, Product 63, Version 31, Class ID 1023, Name 512) by code points
+ *   BEFORE escaping, so an escape is never cut in half. Not trimmed.
+ * - Extension values: TAB -> space, leading/trailing spaces trimmed, truncated
+ *   to the dictionary length by code points (then trimmed again: a cut can leave
+ *   a trailing space that parsers would eat), empty values omitted, and a
+ *   csNLabel/cnNLabel/c6aNLabel (…) omitted when its value key is.
+ * - Escaping: header \ -> \\, | -> \|; extension \ -> \\, = -> \=, CR -> \r,
+ *   LF -> \n (a multiline message stays one line). Backslash first by
+ *   construction: one pass, one replacement per character.
+ * - Keys are fixed dictionary names matching ^[A-Za-z0-9]+$; never built from
+ *   input. Consumer-owned keys and requestCookies are refused by the schema.
+ *
+ * Severity (no official mapping; ours): syslog 0 emerg -> 10, 1 alert -> 9,
+ * 2 crit -> 8, 3 err -> 7, 4 warning -> 5, 5 notice -> 4, 6 info -> 3,
+ * 7 debug -> 1. Always emitted as the integer.
+ *
+ * ECS -> extension, in this order (labels of custom fields are the ECS names):
+ *   @timestamp -> rt (epoch ms); source.ip -> src (IPv4) or c6a2 + c6a2Label
+ *   (IPv6: CEF:0 has no IPv6 src); source.port -> spt; destination.ip -> dst or
+ *   c6a3; destination.port -> dpt; source.domain -> shost; destination.domain
+ *   -> dhost; users (below); event.action -> act; event.outcome -> outcome;
+ *   event.category -> cat (values joined by ","); event.reason, else
+ *   error.message -> reason;
+ *   network.protocol -> app; network.transport -> proto; http.request.method ->
+ *   requestMethod; url.original -> request; http.response.status_code -> cn1
+ *   (cn1Label); user_agent.original -> requestClientApplication;
+ *   http.request.referrer -> requestContext; host.hostname, else host.name ->
+ *   dvchost; process.name -> deviceProcessName; process.pid -> dvcpid;
+ *   log.file.path -> filePath; file.name -> fname; event.id -> externalId;
+ *   message -> msg; tags -> cs1 (label "tags", joined by ","); event.original
+ *   -> cs2 (label "event.original", 4000 code points: the longest string CEF
+ *   has; rawEvent is not in the CEF:0 dictionary); event.dataset -> cs4.
+ * Users: for an authentication event (event.category has "authentication") the
+ *   user being logged into is the destination user: user.name -> duser, user.id
+ *   -> duid, source.user.name -> suser, user.effective.name -> cs3. Otherwise
+ *   user.name -> suser, user.id -> suid, and the identity acted as or upon
+ *   (user.effective.name, else user.target.name, else destination.user.name)
+ *   -> duser.
+ */
+import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
+import { LogwardError } from '../errors.js';
+import { EncodeError } from './encode-error.js';
+import { replaceUnsafe } from './unsafe-chars.js';
+
+export interface CefOptions {
+  vendor: string;
+  product: string;
+  version: string;
+}
+
+export const CEF_SEVERITY_WORDS = ['Unknown', 'Low', 'Medium', 'High', 'Very-High'] as const;
+export type CefSeverityWord = (typeof CEF_SEVERITY_WORDS)[number];
+export type CefSeverity = number | CefSeverityWord;
+
+/** A CEF event before escaping. Extension keys keep their insertion order on the wire. */
+export interface CefEvent {
+  version: number;
+  vendor: string;
+  product: string;
+  deviceVersion: string;
+  classId: string;
+  name: string;
+  severity: CefSeverity;
+  extension: Record<string, string>;
+}
+
+/** syslog severity (index) -> CEF severity. */
+export const SYSLOG_TO_CEF_SEVERITY: readonly number[] = [10, 9, 8, 7, 5, 4, 3, 1];
+
+/** CEF severity of a syslog severity; -1 (rejected by the schema) when it is not 0..7. */
+export function cefSeverity(syslogSeverity: number): number {
+  return SYSLOG_TO_CEF_SEVERITY[syslogSeverity] ?? -1;
+}
+
+export const HEADER_LIMITS = { vendor: 63, product: 63, deviceVersion: 31, classId: 1023, name: 512 } as const;
+
+/** Dictionary lengths (code points) of string keys; typed keys (IP, integer, time) are absent. */
+const EXT_LIMITS: Readonly<Record<string, number>> = {
+  act: 63,
+  app: 31,
+  outcome: 63,
+  proto: 31,
+  externalId: 40,
+  dvchost: 100,
+  requestContext: 2048,
+  deviceExternalId: 255,
+  dntdom: 255,
+  sntdom: 255,
+  destinationDnsDomain: 255,
+  sourceDnsDomain: 255,
+  dtz: 255,
+  fileHash: 255,
+  flexString1Label: 128,
+  flexString2Label: 128,
+  flexDate1Label: 128,
+  cs1: 4000,
+  cs2: 4000,
+  cs3: 4000,
+  cs4: 4000,
+  cs5: 4000,
+  cs6: 4000,
+};
+/** Every other string key: msg, request, cat, suser, labels, … are 1023 in the dictionary. */
+const DEFAULT_EXT_LIMIT = 1023;
+const TYPED_KEYS = new Set([
+  'rt', 'start', 'end', 'src', 'dst', 'dvc', 'spt', 'dpt', 'dvcpid', 'spid', 'dpid', 'cnt', 'fsize', 'in', 'out',
+  'cn1', 'cn2', 'cn3', 'c6a1', 'c6a2', 'c6a3', 'c6a4', 'deviceDirection',
+  'sourceTranslatedAddress', 'destinationTranslatedAddress', 'sourceTranslatedPort', 'destinationTranslatedPort',
+]);
+
+const KEY_RE = /^[A-Za-z0-9]+$/;
+const LABEL_RE = /^(cs|cn|cfp|c6a|flexString|flexDate|deviceCustomDate)([0-9])Label$/;
+
+export class CefDecodeError extends LogwardError {
+  override readonly name = 'CefDecodeError';
+  constructor(
+    readonly problem: string,
+    readonly offset: number,
+  ) {
+    super(`CEF @${offset}: ${problem}`);
+  }
+}
+
+// ---------------------------------------------------------------- policies
+
+/** Truncates to at most max code points, never splitting a surrogate pair. */
+export function truncateCodePoints(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cps = 0;
+  for (let i = 0; i < s.length; i++) {
+    if (cps === max) return s.slice(0, i);
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    cps++;
+  }
+  return s;
+}
+
+function guard(s: string): string {
+  return replaceUnsafe(s);
+}
+
+/** A header field as it will be on the wire, before escaping. */
+export function headerText(s: string, limit: number): string {
+  let t = guard(s);
+  if (/[\t\n\r]/.test(t)) t = t.replace(/[\t\n\r]/g, ' ');
+  return truncateCodePoints(t, limit);
+}
+
+function trimSpaces(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && s.charCodeAt(a) === 32) a++;
+  while (b > a && s.charCodeAt(b - 1) === 32) b--;
+  return a === 0 && b === s.length ? s : s.slice(a, b);
+}
+
+/** An extension value as it will be on the wire, before escaping ('' = omit). */
+export function extensionText(key: string, s: string): string {
+  let t = guard(s);
+  if (t.includes('\t')) t = t.replace(/\t/g, ' ');
+  t = trimSpaces(t);
+  if (TYPED_KEYS.has(key)) return t;
+  const cut = truncateCodePoints(t, EXT_LIMITS[key] ?? DEFAULT_EXT_LIMIT);
+  return cut === t ? t : trimSpaces(cut);
+}
+
+/** The event as it will be on the wire, before escaping: every text policy applied. Throws EncodeError on a bad key or severity. */
+export function normalizeCef(ev: CefEvent): CefEvent {
+  const sev = ev.severity;
+  if (typeof sev === 'number' ? !Number.isInteger(sev) || sev < 0 || sev > 10 : !CEF_SEVERITY_WORDS.includes(sev)) {
+    throw new EncodeError('severity', `not a CEF severity: ${String(sev)}`);
+  }
+  const values: Record<string, string> = {};
+  for (const key of Object.keys(ev.extension)) {
+    if (!KEY_RE.test(key)) throw new EncodeError(`extension.${key}`, 'CEF keys must match ^[A-Za-z0-9]+$');
+    const v = extensionText(key, String(ev.extension[key]));
+    if (v !== '') values[key] = v;
+  }
+  const extension: Record<string, string> = {};
+  for (const key of Object.keys(values)) {
+    const label = LABEL_RE.exec(key);
+    if (label !== null && values[`${label[1]}${label[2]}`] === undefined) continue;
+    extension[key] = values[key] as string;
+  }
+  return {
+    version: ev.version,
+    vendor: headerText(ev.vendor, HEADER_LIMITS.vendor),
+    product: headerText(ev.product, HEADER_LIMITS.product),
+    deviceVersion: headerText(ev.deviceVersion, HEADER_LIMITS.deviceVersion),
+    classId: headerText(ev.classId, HEADER_LIMITS.classId),
+    name: headerText(ev.name, HEADER_LIMITS.name),
+    severity: sev,
+    extension,
+  };
+}
+
+// ---------------------------------------------------------------- escaping
+
+function escapeHeader(s: string): string {
+  return /[\\|]/.test(s) ? s.replace(/[\\|]/g, '\\$&') : s;
+}
+
+const EXT_ESCAPES: Readonly<Record<string, string>> = { '\\': '\\\\', '=': '\\=', '\r': '\\r', '\n': '\\n' };
+
+function escapeExtension(s: string): string {
+  return /[\\=\r\n]/.test(s) ? s.replace(/[\\=\r\n]/g, (c) => EXT_ESCAPES[c] as string) : s;
+}
+
+/** The CEF line (no trailing newline) of an event in object form. Throws EncodeError on a bad key or severity. */
+export function serializeCef(ev: CefEvent): string {
+  const n = normalizeCef(ev);
+  let line =
+    `CEF:${n.version}|${escapeHeader(n.vendor)}|${escapeHeader(n.product)}|${escapeHeader(n.deviceVersion)}|` +
+    `${escapeHeader(n.classId)}|${escapeHeader(n.name)}|${n.severity}|`;
+  let first = true;
+  for (const key in n.extension) {
+    line += `${first ? '' : ' '}${key}=${escapeExtension(n.extension[key] as string)}`;
+    first = false;
+  }
+  return line;
+}
+
+// ---------------------------------------------------------------- ECS -> CEF
+
+function text(v: FieldValue | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) return v.join(',');
+  return String(v);
+}
+
+function hasAuth(v: FieldValue | undefined): boolean {
+  return v === 'authentication' || (Array.isArray(v) && (v as unknown[]).includes('authentication'));
+}
+
+/** Maps an event to the CEF object form (unescaped, policies not yet applied). */
+export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
+  const f: Readonly<EcsFields> = ev.fields;
+  const x: Record<string, string> = {};
+  const put = (key: string, v: FieldValue | undefined): void => {
+    const t = text(v);
+    if (t !== undefined && t !== '') x[key] = t;
+  };
+  const custom = (key: string, label: string, v: FieldValue | undefined): void => {
+    const t = text(v);
+    if (t === undefined || t === '') return;
+    x[`${key}Label`] = label;
+    x[key] = t;
+  };
+  const ip = (v4key: string, v6key: string, label: string, v: FieldValue | undefined): void => {
+    const t = text(v);
+    if (t === undefined || t === '') return;
+    if (t.includes(':')) custom(v6key, label, t);
+    else x[v4key] = t;
+  };
+
+  const ts = f['@timestamp'];
+  if (typeof ts === 'string') {
+    const ms = Date.parse(ts);
+    if (Number.isFinite(ms)) x['rt'] = String(ms);
+  }
+  ip('src', 'c6a2', 'source.ip', f['source.ip']);
+  put('spt', f['source.port']);
+  ip('dst', 'c6a3', 'destination.ip', f['destination.ip']);
+  put('dpt', f['destination.port']);
+  put('shost', f['source.domain']);
+  put('dhost', f['destination.domain']);
+  if (hasAuth(f['event.category'])) {
+    put('suser', f['source.user.name']);
+    put('duser', f['user.name']);
+    put('duid', f['user.id']);
+  } else {
+    put('suser', f['user.name']);
+    put('suid', f['user.id']);
+    put('duser', f['user.effective.name'] ?? f['user.target.name'] ?? f['destination.user.name']);
+  }
+  put('act', f['event.action']);
+  put('outcome', f['event.outcome']);
+  put('cat', f['event.category']);
+  put('reason', f['event.reason'] ?? f['error.message']);
+  put('app', f['network.protocol']);
+  put('proto', f['network.transport']);
+  put('requestMethod', f['http.request.method']);
+  put('request', f['url.original']);
+  custom('cn1', 'http.response.status_code', f['http.response.status_code']);
+  put('requestClientApplication', f['user_agent.original']);
+  put('requestContext', f['http.request.referrer']);
+  put('dvchost', f['host.hostname'] ?? f['host.name']);
+  put('deviceProcessName', f['process.name']);
+  put('dvcpid', f['process.pid']);
+  put('filePath', f['log.file.path']);
+  put('fname', f['file.name']);
+  put('externalId', f['event.id']);
+  put('msg', f['message']);
+  custom('cs1', 'tags', f['tags']);
+  custom('cs2', 'event.original', f['event.original']);
+  if (hasAuth(f['event.category'])) custom('cs3', 'user.effective.name', f['user.effective.name']);
+  custom('cs4', 'event.dataset', f['event.dataset']);
+
+  return {
+    version: 0,
+    vendor: opts.vendor,
+    product: opts.product,
+    deviceVersion: opts.version,
+    classId: ev.classId,
+    name: ev.name,
+    severity: cefSeverity(ev.severity),
+    extension: x,
+  };
+}
+
+/** The CEF line of an event (no validation: see encodeEvent in validate.ts). */
+export function encodeCef(ev: LogEvent, opts: CefOptions): string {
+  return serializeCef(buildCef(ev, opts));
+}
+
+// ---------------------------------------------------------------- decoding
+
+/**
+ * Strict parser, the exact inverse of serializeCef: decodeCef(serializeCef(x))
+ * deep-equals normalizeCef(x). Rejects anything serializeCef cannot produce at
+ * the syntax level: raw CR/LF, unknown escapes, a bare "=" inside a value,
+ * malformed or duplicate keys, a bad severity.
+ */
+export function decodeCef(line: string): CefEvent {
+  if (!line.startsWith('CEF:')) throw new CefDecodeError('does not start with "CEF:"', 0);
+  const crlf = line.search(/[\r\n]/);
+  if (crlf >= 0) throw new CefDecodeError('raw CR or LF', crlf);
+  const header: string[] = [];
+  let i = 4;
+  let cur = '';
+  while (header.length < 7) {
+    if (i >= line.length) throw new CefDecodeError(`only ${header.length} of 7 header separators`, i);
+    const c = line[i] as string;
+    if (c === '\\') {
+      const d = line[i + 1];
+      if (d !== '\\' && d !== '|') throw new CefDecodeError('invalid escape in header (only \\\\ and \\|)', i);
+      cur += d;
+      i += 2;
+    } else if (c === '|') {
+      header.push(cur);
+      cur = '';
+      i++;
+    } else {
+      cur += c;
+      i++;
+    }
+  }
+  const [version, vendor, product, deviceVersion, classId, name, sev] = header as [
+    string, string, string, string, string, string, string,
+  ];
+  if (!/^(0|[1-9][0-9]{0,3})$/.test(version)) throw new CefDecodeError(`bad version "${version}"`, 4);
+  let severity: CefSeverity;
+  if (/^([0-9]|10)$/.test(sev)) severity = Number(sev);
+  else if ((CEF_SEVERITY_WORDS as readonly string[]).includes(sev)) severity = sev as CefSeverityWord;
+  else throw new CefDecodeError(`bad severity "${sev}"`, i);
+  return {
+    version: Number(version),
+    vendor,
+    product,
+    deviceVersion,
+    classId,
+    name,
+    severity,
+    extension: decodeExtension(line, i),
+  };
+}
+
+function readKey(line: string, from: number, to: number): string {
+  const key = line.slice(from, to);
+  if (!KEY_RE.test(key)) throw new CefDecodeError(`bad extension key "${key}"`, from);
+  return key;
+}
+
+function decodeExtension(line: string, start: number): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (start >= line.length) return out;
+  const set = (key: string, value: string, at: number): void => {
+    if (Object.hasOwn(out, key)) throw new CefDecodeError(`duplicate key "${key}"`, at);
+    out[key] = value;
+  };
+  const eq = line.indexOf('=', start);
+  if (eq < 0) throw new CefDecodeError('extension without "key="', start);
+  let key = readKey(line, start, eq);
+  let keyAt = start;
+  let value = '';
+  // Where the last raw space was, in the line and in the decoded value: a bare
+  // "=" means the word after that space is the next key.
+  let spaceAt = -1;
+  let spaceValueLen = 0;
+  let i = eq + 1;
+  while (i < line.length) {
+    const c = line[i] as string;
+    if (c === '\\') {
+      const d = line[i + 1];
+      if (d === '\\' || d === '=') value += d;
+      else if (d === 'n') value += '\n';
+      else if (d === 'r') value += '\r';
+      else throw new CefDecodeError('invalid escape in extension (only \\\\ \\= \\n \\r)', i);
+      i += 2;
+      continue;
+    }
+    if (c === '=') {
+      if (spaceAt < 0) throw new CefDecodeError('unescaped "=" inside a value', i);
+      set(key, value.slice(0, spaceValueLen), keyAt);
+      key = readKey(line, spaceAt + 1, i);
+      keyAt = spaceAt + 1;
+      value = '';
+      spaceAt = -1;
+      i++;
+      continue;
+    }
+    if (c === ' ') {
+      spaceAt = i;
+      spaceValueLen = value.length;
+    }
+    value += c;
+    i++;
+  }
+  set(key, value, keyAt);
+  return out;
+}

@@ -1,0 +1,249 @@
+/**
+ * The encoded-event schemas (schemas/ecs-event.schema.json and
+ * schemas/cef-event.schema.json) compiled with ajv, once.
+ *
+ * Two instances per schema: the hot path runs allErrors:false (stops at the
+ * first problem, fastest), and only when it fails does a second allErrors
+ * instance run to explain every problem. The ECS enums of event.kind/category/
+ * type/outcome are injected from @elastic/ecs (ecs-allowed.ts) before compiling,
+ * so the validator always matches the installed ECS version; a test keeps the
+ * file's copy in sync. What JSON Schema cannot say cheaply (category -> type
+ * pairing) is checked in code right after ajv.
+ *
+ * encodeEvent() is the policy on top: encode, validate, and when the event is
+ * invalid REPLACE it (never drop it) by a minimal valid event that carries the
+ * neutralized original (message, event.original), @timestamp, the same
+ * event.id, event.kind "event", tags + "schema_invalid" and the reasons in
+ * error.message (CEF: reason); counted as events_invalid. The replacement's
+ * CEF class is "logward:schema_invalid", so a SIEM can route it apart.
+ */
+import { readFileSync } from 'node:fs';
+import Ajv2020Module, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+import { EcsVersion } from '@elastic/ecs';
+
+import { LogwardError } from '../errors.js';
+import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
+import type { Counters } from '../monitor/counters.js';
+import { buildCef, serializeCef, type CefOptions } from './cef.js';
+import { nestEcs, stringifyEcs } from './ecs.js';
+import { checkCategorization, ECS_ALLOWED } from './ecs-allowed.js';
+import { EncodeError } from './encode-error.js';
+
+// ajv and ajv-formats are CommonJS with `exports.default`; under NodeNext the default import is the module object.
+const Ajv2020 = Ajv2020Module.default;
+const addFormats = addFormatsModule.default;
+
+/** <package>/schemas, two levels up from src/encode/ and from dist/encode/. */
+export const ECS_SCHEMA_URL = new URL('../../schemas/ecs-event.schema.json', import.meta.url);
+export const CEF_SCHEMA_URL = new URL('../../schemas/cef-event.schema.json', import.meta.url);
+
+export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
+
+export interface Validators {
+  /** A nested ECS document (what encodeEcs serializes). */
+  validateEcs(obj: unknown): ValidationResult;
+  /** A CEF event in object form (what buildCef returns). */
+  validateCef(obj: unknown): ValidationResult;
+}
+
+type JsonObject = { [key: string]: unknown };
+
+const OK: ValidationResult = Object.freeze({ ok: true });
+
+function loadSchema(url: URL): JsonObject {
+  return JSON.parse(readFileSync(url, 'utf8')) as JsonObject;
+}
+
+function child(obj: JsonObject, ...path: string[]): JsonObject {
+  let cur: unknown = obj;
+  for (const p of path) {
+    cur = (cur as JsonObject | undefined)?.[p];
+    if (typeof cur !== 'object' || cur === null) {
+      throw new Error(`ecs-event.schema.json: no object at ${path.join('.')} (schema layout changed?)`);
+    }
+  }
+  return cur as JsonObject;
+}
+
+/** The ECS schema with the enums taken from the installed @elastic/ecs. */
+export function ecsSchema(): JsonObject {
+  const schema = loadSchema(ECS_SCHEMA_URL);
+  const event = child(schema, 'properties', 'event', 'properties');
+  child(event, 'kind')['enum'] = [...ECS_ALLOWED.kind];
+  child(event, 'category', 'items')['enum'] = [...ECS_ALLOWED.category];
+  child(event, 'type', 'items')['enum'] = [...ECS_ALLOWED.type];
+  child(event, 'outcome')['enum'] = [...ECS_ALLOWED.outcome];
+  return schema;
+}
+
+export function cefSchema(): JsonObject {
+  return loadSchema(CEF_SCHEMA_URL);
+}
+
+function newAjv(allErrors: boolean): InstanceType<typeof Ajv2020> {
+  const ajv = new Ajv2020({ allErrors, strict: true, allowUnionTypes: true, messages: allErrors });
+  addFormats(ajv, ['date-time', 'ipv4', 'ipv6']);
+  return ajv;
+}
+
+function describe(e: ErrorObject): string {
+  const where = e.instancePath === '' ? '(root)' : e.instancePath.slice(1).replace(/\//g, '.');
+  if (e.keyword === 'additionalProperties') {
+    return `${where}: unknown field "${String((e.params as { additionalProperty?: unknown }).additionalProperty)}"`;
+  }
+  if (e.keyword === 'propertyNames') {
+    return `${where}: invalid key "${String((e.params as { propertyName?: unknown }).propertyName)}"`;
+  }
+  return `${where}: ${e.message ?? e.keyword}`;
+}
+
+function explain(fn: ValidateFunction, obj: unknown): string[] {
+  fn(obj);
+  const out: string[] = [];
+  for (const e of fn.errors ?? []) {
+    // anyOf/propertyNames failures come with their sub-errors; the parent line says enough.
+    if (e.keyword === 'if' || (e.keyword === 'format' && e.schemaPath.includes('anyOf'))) continue;
+    const line = describe(e);
+    if (!out.includes(line)) out.push(line);
+  }
+  return out.length > 0 ? out : ['invalid (no detail from the schema)'];
+}
+
+/** Flat view of the categorization fields of a nested ECS document, for the pairing check. */
+function categorizationOf(doc: unknown): EcsFields | undefined {
+  const event = (doc as JsonObject | null)?.['event'];
+  if (typeof event !== 'object' || event === null) return undefined;
+  const e = event as JsonObject;
+  return { 'event.category': e['category'] as string[] | undefined, 'event.type': e['type'] as string[] | undefined };
+}
+
+/** Compiles both schemas (once per call: keep the result). */
+export function createValidators(): Validators {
+  const ecs = ecsSchema();
+  const cef = cefSchema();
+  const fast = newAjv(false);
+  const full = newAjv(true);
+  const ecsFast = fast.compile(ecs);
+  const cefFast = fast.compile(cef);
+  // The explaining instances are compiled on first failure: most runs never need them.
+  let ecsFull: ValidateFunction | undefined;
+  let cefFull: ValidateFunction | undefined;
+  return {
+    validateEcs(obj: unknown): ValidationResult {
+      if (!ecsFast(obj)) return { ok: false, errors: explain((ecsFull ??= full.compile(ecs)), obj) };
+      const cat = categorizationOf(obj);
+      const pairing = cat === undefined ? null : checkCategorization(cat, false);
+      return pairing === null ? OK : { ok: false, errors: pairing };
+    },
+    validateCef(obj: unknown): ValidationResult {
+      if (cefFast(obj)) return OK;
+      return { ok: false, errors: explain((cefFull ??= full.compile(cef)), obj) };
+    },
+  };
+}
+
+// ---------------------------------------------------------------- policy
+
+export type EncodeFormat = 'ecs' | 'cef';
+
+export interface EncodeContext {
+  counters: Counters;
+  /** Header of CEF lines; required for format "cef". */
+  cef?: CefOptions;
+  /** Defaults to validators compiled once per process (sharedValidators()). */
+  validators?: Validators;
+  /** Clock for a replacement whose @timestamp is unusable. */
+  now?: () => Date;
+}
+
+export interface EncodedEvent {
+  payload: string;
+  /** False when the event was replaced by a schema_invalid event. */
+  valid: boolean;
+  /** Why it was replaced. */
+  errors?: string[];
+}
+
+export const TAG_SCHEMA_INVALID = 'schema_invalid';
+export const INVALID_CLASS_ID = 'logward:schema_invalid';
+export const INVALID_NAME = 'Event failed schema validation';
+/** Cap on error.message: the reasons, not an essay. */
+const MAX_ERROR_CHARS = 1000;
+
+let shared: Validators | undefined;
+
+/** Validators compiled once per process, on first use. */
+export function sharedValidators(): Validators {
+  shared ??= createValidators();
+  return shared;
+}
+
+function cefOptions(ctx: EncodeContext): CefOptions {
+  if (ctx.cef === undefined) throw new LogwardError('encodeEvent: format "cef" needs ctx.cef (vendor, product, version)');
+  return ctx.cef;
+}
+
+/** Encodes, validates, and replaces an invalid event by a minimal valid one. Never drops. */
+export function encodeEvent(ev: LogEvent, format: EncodeFormat, ctx: EncodeContext): EncodedEvent {
+  const validators = ctx.validators ?? sharedValidators();
+  let errors: string[];
+  try {
+    if (format === 'ecs') {
+      const doc = nestEcs(ev.fields);
+      const r = validators.validateEcs(doc);
+      if (r.ok) return { payload: stringifyEcs(doc), valid: true };
+      errors = r.errors;
+    } else {
+      const obj = buildCef(ev, cefOptions(ctx));
+      const r = validators.validateCef(obj);
+      const categorization = checkCategorization(ev.fields);
+      const rt = obj.extension['rt'] === undefined ? ['@timestamp: missing or not a date (CEF rt)'] : null;
+      if (r.ok && categorization === null && rt === null) return { payload: serializeCef(obj), valid: true };
+      errors = [...(r.ok ? [] : r.errors), ...(categorization ?? []), ...(rt ?? [])];
+    }
+  } catch (e) {
+    if (!(e instanceof EncodeError)) throw e;
+    errors = [e.message];
+  }
+  ctx.counters.add('events_invalid');
+  const replacement = invalidReplacement(ev, errors, ctx.now?.() ?? new Date());
+  const payload =
+    format === 'ecs' ? stringifyEcs(nestEcs(replacement.fields)) : serializeCef(buildCef(replacement, cefOptions(ctx)));
+  return { payload, valid: false, errors };
+}
+
+function asText(v: FieldValue | undefined): string | undefined {
+  if (v === undefined || v === '') return undefined;
+  return typeof v === 'string' ? v : Array.isArray(v) ? v.join(' ') : String(v);
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** The minimal valid event that stands in for an invalid one (exported for tests). */
+export function invalidReplacement(ev: LogEvent, errors: readonly string[], now: Date): LogEvent {
+  const f = ev.fields;
+  const ts = f['@timestamp'];
+  const ms = typeof ts === 'string' && RFC3339.test(ts) ? Date.parse(ts) : NaN;
+  const tags: string[] = [];
+  const old = f['tags'];
+  for (const t of Array.isArray(old) ? (old as unknown[]) : [old]) {
+    if (typeof t === 'string' && t !== '' && !tags.includes(t)) tags.push(t);
+  }
+  if (!tags.includes(TAG_SCHEMA_INVALID)) tags.push(TAG_SCHEMA_INVALID);
+  let reason = errors.join('; ');
+  if (reason.length > MAX_ERROR_CHARS) reason = reason.slice(0, MAX_ERROR_CHARS) + '…';
+  const fields: EcsFields = {
+    '@timestamp': new Date(Number.isFinite(ms) ? ms : now.getTime()).toISOString(),
+    'ecs.version': EcsVersion,
+    'event.kind': 'event',
+    'event.id': asText(f['event.id']),
+    'event.original': asText(f['event.original']),
+    message: asText(f['message']),
+    'error.message': reason,
+    tags,
+  };
+  const severity = Number.isInteger(ev.severity) && ev.severity >= 0 && ev.severity <= 7 ? ev.severity : 4;
+  return { fields, source: ev.source, severity, classId: INVALID_CLASS_ID, name: INVALID_NAME };
+}
