@@ -1,0 +1,156 @@
+/**
+ * The `regex` parser: a user pattern whose named groups name ECS fields.
+ * Group names cannot hold dots, so `__` stands for the dot:
+ * `(?<source__ip>\S+)` -> source.ip. Special groups: `timestamp` (RFC 3339 /
+ * ISO / epoch, zone-less text read in ctx.timeZone) and `message`.
+ * `labels__<key>` sets a label.
+ *
+ * Design notes:
+ * - Everything that can be wrong with the pattern is found at creation and
+ *   thrown as RegexPatternError (config check reports it with its path):
+ *   syntax, no named group, a group that is not an ECS field or has a type
+ *   a regex capture cannot fill (object, nested, geo_point…).
+ * - Per line, values are converted by the field's ECS type (long/integer ->
+ *   number, ip checked, array fields wrapped, allowed values enforced). A
+ *   capture that does not fit is left out and the event tagged
+ *   `field_type_mismatch`, never guessed.
+ * - The pattern is the user's: catastrophic backtracking in it is theirs to
+ *   avoid; the parser adds no flags beyond what they wrote (none).
+ */
+import { isIP } from 'node:net';
+import { LogwardError } from '../errors.js';
+import type { EcsFields, FieldValue, Parser } from '../event/types.js';
+import { allowedValues, ecsField, isArrayField, numberInRange, valueKind, type EcsValueKind } from './ecs-catalog.js';
+import { severityFromLevel } from './level.js';
+import { parseTimestampText } from './time.js';
+
+/** A regex parser pattern that cannot be used, and why. */
+export class RegexPatternError extends LogwardError {
+  override readonly name = 'RegexPatternError';
+  constructor(
+    readonly pattern: string,
+    readonly problem: string,
+  ) {
+    super(`regex parser pattern ${JSON.stringify(pattern.length > 200 ? pattern.slice(0, 200) + '…' : pattern)}: ${problem}`);
+  }
+}
+
+interface GroupPlan {
+  readonly group: string;
+  readonly field: string;
+  readonly kind: EcsValueKind;
+  readonly array: boolean;
+  readonly allowed: ReadonlySet<string> | null;
+}
+
+const INTEGER_TEXT = /^-?\d{1,15}$/;
+const FLOAT_TEXT = /^-?\d{1,20}(?:\.\d{1,20})?(?:[eE][+-]?\d{1,3})?$/;
+const LABEL_KEY = /^[A-Za-z0-9_]+$/;
+
+function plan(pattern: string, group: string): GroupPlan {
+  const field = group.replaceAll('__', '.');
+  if (field.startsWith('labels.')) {
+    const key = field.slice(7);
+    if (!LABEL_KEY.test(key)) throw new RegexPatternError(pattern, `group "${group}": a label key has no dots`);
+    return { group, field, kind: 'string', array: false, allowed: null };
+  }
+  const def = ecsField(field);
+  if (def === undefined) throw new RegexPatternError(pattern, `group "${group}": "${field}" is not an ECS field`);
+  const kind = valueKind(def);
+  if (kind === 'other') {
+    throw new RegexPatternError(pattern, `group "${group}": ECS field "${field}" has type ${def.type}, not settable from text`);
+  }
+  return { group, field, kind, array: isArrayField(def), allowed: allowedValues(field) };
+}
+
+function convert(p: GroupPlan, text: string, zone: string): string | number | boolean | undefined {
+  switch (p.kind) {
+    case 'string':
+      return text;
+    case 'integer':
+      return INTEGER_TEXT.test(text) ? Number(text) : undefined;
+    case 'float':
+      return FLOAT_TEXT.test(text) ? Number(text) : undefined;
+    case 'boolean':
+      return text === 'true' ? true : text === 'false' ? false : undefined;
+    case 'ip':
+      return text.length <= 64 && isIP(text) !== 0 ? text : undefined;
+    case 'date':
+      return parseTimestampText(text, zone)?.date.toISOString();
+    default:
+      return undefined;
+  }
+}
+
+/** A parser for `pattern`; throws RegexPatternError when the pattern cannot be used. */
+export function createRegexParser(pattern: string): Parser {
+  let re: RegExp;
+  try {
+    re = new RegExp(pattern);
+  } catch (err) {
+    if (err instanceof SyntaxError) throw new RegexPatternError(pattern, err.message);
+    throw err;
+  }
+  // An empty alternative matches "", and the match lists every named group of the pattern.
+  const names = Object.keys(new RegExp(`(?:${pattern})|`).exec('')?.groups ?? {});
+  if (names.length === 0) throw new RegexPatternError(pattern, 'no named group: name groups after ECS fields, e.g. (?<source__ip>\\S+)');
+  const plans: GroupPlan[] = [];
+  let hasTimestamp = false;
+  let hasMessage = false;
+  for (const name of names) {
+    if (name === 'timestamp') hasTimestamp = true;
+    else if (name === 'message') hasMessage = true;
+    else plans.push(plan(pattern, name));
+  }
+
+  return (line, ctx) => {
+    const m = re.exec(line);
+    if (m === null) return null;
+    const groups = m.groups ?? {};
+    const fields: EcsFields = {};
+    let tags: string[] | undefined;
+    for (const p of plans) {
+      const text = groups[p.group];
+      if (text === undefined || text === '') continue;
+      const v = convert(p, text, ctx.timeZone);
+      if (
+        v === undefined ||
+        (typeof v === 'boolean' && p.array) ||
+        (typeof v === 'number' && !numberInRange(p.field, v)) ||
+        (p.allowed !== null && !p.allowed.has(String(v)))
+      ) {
+        tags ??= [];
+        if (!tags.includes('field_type_mismatch')) tags.push('field_type_mismatch');
+        continue;
+      }
+      fields[p.field] = (p.array ? [v] : v) as FieldValue;
+    }
+    let timestamp: Date | undefined;
+    let timezone: string | undefined;
+    if (hasTimestamp) {
+      const text = groups['timestamp'];
+      if (text !== undefined && text !== '') {
+        const t = parseTimestampText(text, ctx.timeZone);
+        if (t === undefined) {
+          tags ??= [];
+          tags.push('timestamp_invalid');
+        } else {
+          timestamp = t.date;
+          timezone = t.zone;
+          if (t.tags) (tags ??= []).push(...t.tags);
+        }
+      }
+    }
+    const msg = hasMessage ? groups['message'] : undefined;
+    const level = fields['log.level'];
+    return {
+      parser: 'regex',
+      timestamp,
+      timezone,
+      message: msg === undefined || msg === '' ? line : msg,
+      severity: typeof level === 'string' ? severityFromLevel(level) : undefined,
+      fields,
+      tags,
+    };
+  };
+}
