@@ -1,0 +1,207 @@
+/**
+ * Neutralization of log content (CWE-117): after this, no character that can
+ * forge a record, hide text or drive a terminal is left in the text, and every
+ * byte of the original can still be recovered from it.
+ *
+ * Token forms (DESIGN.md "Safe text"; DESIGN wins over the OWASP digest):
+ *   {U+XXXX}  a dangerous code point, uppercase hex, 4 digits (5 for astral ones)
+ *   {0xNN}    one byte that is not part of a well-formed UTF-8 sequence
+ *
+ * What is dangerous (the set is FORBIDDEN_CLASS below):
+ *   - every C0 control, TAB included: DESIGN says "other C0/C1 controls", and a
+ *     TAB in a value can shift columns in line tools; stack traces from the
+ *     multiline path therefore show "{U+0009}at ...". LF only survives in
+ *     neutralizeMultiline / allowLf (lines the agent joined itself); CR never.
+ *   - DEL, all of C1 U+0080–U+009F (NEL U+0085 and the 8-bit CSI U+009B too),
+ *     U+2028, U+2029;
+ *   - bidi controls U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069;
+ *   - invisible / zero-width: U+200B–U+200D, U+2060–U+2064 (and the rest of the
+ *     U+2060 block, all format characters), U+FEFF anywhere (a BOM at the start
+ *     of a file is the source's business, not this function's), U+180E, the soft
+ *     hyphen U+00AD (renders as nothing mid-word: "pass\u00ADword"), combining
+ *     grapheme joiner U+034F, Hangul fillers U+115F U+1160 U+3164 U+FFA0, Khmer
+ *     U+17B4 U+17B5, interlinear annotation U+FFF9–U+FFFB, musical format
+ *     U+1D173–U+1D17A and the tag block U+E0000–U+E007F ("ASCII smuggling");
+ *   - lone UTF-16 surrogates (only reachable through neutralizeText).
+ *   ANSI sequences need no parser: ESC (and U+009B) are controls, so
+ *   "\x1b[31m" becomes "{U+001B}[31m" — inert, and the evidence stays readable.
+ *
+ * Unforgeable tokens: a literal "{" that is followed by "U+" or "0x" is itself
+ * written as "{U+007B}". So in the output, every "{U+" or "{0x" starts a token
+ * that this module wrote, and an attacker who types "{U+000A}" is shown as
+ * "{U+007B}U+000A}" — a reader (or the inverse in the tests) tells a real LF
+ * from a typed one. Such an escape sets `changed` like any other replacement:
+ * forging our token form is an injection attempt too.
+ *
+ * Invalid UTF-8 (per Unicode Table 3-7: overlong forms C0/C1/E0 80–9F/F0 80–8F,
+ * UTF-8-encoded surrogates ED A0–BF, code points above U+10FFFF F4 90+/F5–FF,
+ * stray continuation bytes, truncated sequences): each offending byte becomes
+ * its own {0xNN} token and decoding resumes at the next byte. Nothing is
+ * replaced by U+FFFD, nothing is dropped.
+ *
+ * Hot path: most lines are printable ASCII. A byte loop proves that and the
+ * line is returned as a latin1 string with no further work; valid non-ASCII
+ * UTF-8 costs one isUtf8, one decode and one regex test. Only lines that need
+ * it pay for the replace pass or the byte-by-byte decoder.
+ */
+import { isUtf8 } from 'node:buffer';
+
+export interface Neutralized {
+  /** The safe text. */
+  readonly text: string;
+  /** True when anything was replaced: the caller tags log_injection_neutralized and counts it. */
+  readonly changed: boolean;
+}
+
+export interface NeutralizeTextOptions {
+  /** Keep LF (only for multiline events the agent assembled itself). CR is still neutralized. */
+  readonly allowLf?: boolean;
+}
+
+// BMP code units that are always neutralized (LF is added separately so the
+// multiline variant can leave it out).
+const FORBIDDEN_CLASS =
+  '\\x00-\\x09\\x0B-\\x1F\\x7F-\\x9F\\xAD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180E' +
+  '\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB';
+
+// No 'u' flag on purpose: it lets the same regex find lone surrogates, and the
+// non-unicode engine is faster. Astral code points are matched as pairs.
+function forbiddenSource(allowLf: boolean): string {
+  return (
+    `[${FORBIDDEN_CLASS}${allowLf ? '' : '\\n'}]` +
+    '|\\uDB40[\\uDC00-\\uDC7F]' + // tags U+E0000–U+E007F
+    '|\\uD834[\\uDD73-\\uDD7A]' + // musical symbol format controls
+    '|[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])' + // lone high surrogate
+    // lone low surrogate; the look-behind sits after the class so that the
+    // regex engine's first-character screen still skips ordinary text
+    '|[\\uDC00-\\uDFFF](?<![\\uD800-\\uDBFF][\\uDC00-\\uDFFF])' +
+    '|\\{(?=U\\+|0x)' // a literal "{" that would read as one of our tokens
+  );
+}
+
+const TEST_ALL = new RegExp(forbiddenSource(false));
+const TEST_LF_OK = new RegExp(forbiddenSource(true));
+const REPLACE_ALL = new RegExp(forbiddenSource(false), 'g');
+const REPLACE_LF_OK = new RegExp(forbiddenSource(true), 'g');
+
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, b) =>
+  b.toString(16).toUpperCase().padStart(2, '0'),
+);
+const BYTE_TOKEN: readonly string[] = HEX_BYTE.map((h) => `{0x${h}}`);
+
+const tokenCache = new Map<number, string>();
+
+/** The visible token for a code point: {U+XXXX}, uppercase, at least 4 hex digits. */
+export function codePointToken(cp: number): string {
+  let t = tokenCache.get(cp);
+  if (t === undefined) {
+    t = `{U+${cp.toString(16).toUpperCase().padStart(4, '0')}}`;
+    // Bounded: the forbidden set has a few hundred members plus 2048 surrogates.
+    tokenCache.set(cp, t);
+  }
+  return t;
+}
+
+function tokenFor(match: string): string {
+  // A pair is one astral code point; everything else is one code unit (a
+  // lone surrogate's value is its own token, e.g. {U+D800}).
+  const cp = match.length === 2 ? (match.codePointAt(0) ?? 0) : match.charCodeAt(0);
+  return codePointToken(cp);
+}
+
+function neutralizeDecoded(s: string, allowLf: boolean): Neutralized {
+  if (!(allowLf ? TEST_LF_OK : TEST_ALL).test(s)) return { text: s, changed: false };
+  return { text: s.replace(allowLf ? REPLACE_LF_OK : REPLACE_ALL, tokenFor), changed: true };
+}
+
+/** Run-local version for the invalid-UTF-8 path: returns the text only. */
+function neutralizeRun(s: string, allowLf: boolean): string {
+  return (allowLf ? TEST_LF_OK : TEST_ALL).test(s) ? s.replace(allowLf ? REPLACE_LF_OK : REPLACE_ALL, tokenFor) : s;
+}
+
+/**
+ * Length of the well-formed UTF-8 sequence starting at p, or 0 when the byte at
+ * p cannot start one (Unicode Table 3-7).
+ */
+function utf8SequenceLength(b: Buffer, p: number): number {
+  const c = b[p] ?? 0;
+  if (c < 0x80) return 1;
+  if (c < 0xc2) return 0; // continuation byte, or overlong C0/C1 lead
+  const n = b.length;
+  if (c < 0xe0) return p + 1 < n && ((b[p + 1] ?? 0) & 0xc0) === 0x80 ? 2 : 0;
+  if (c < 0xf0) {
+    if (p + 2 >= n) return 0;
+    const c1 = b[p + 1] ?? 0;
+    const lo = c === 0xe0 ? 0xa0 : 0x80; // E0 80–9F is overlong
+    const hi = c === 0xed ? 0x9f : 0xbf; // ED A0–BF encodes a surrogate
+    return c1 >= lo && c1 <= hi && ((b[p + 2] ?? 0) & 0xc0) === 0x80 ? 3 : 0;
+  }
+  if (c < 0xf5) {
+    if (p + 3 >= n) return 0;
+    const c1 = b[p + 1] ?? 0;
+    const lo = c === 0xf0 ? 0x90 : 0x80; // F0 80–8F is overlong
+    const hi = c === 0xf4 ? 0x8f : 0xbf; // F4 90+ is above U+10FFFF
+    return c1 >= lo && c1 <= hi && ((b[p + 2] ?? 0) & 0xc0) === 0x80 && ((b[p + 3] ?? 0) & 0xc0) === 0x80 ? 4 : 0;
+  }
+  return 0; // F5–FF never occur in UTF-8
+}
+
+function neutralizeInvalidUtf8(bytes: Buffer, allowLf: boolean): Neutralized {
+  const parts: string[] = [];
+  const n = bytes.length;
+  let runStart = 0;
+  let p = 0;
+  while (p < n) {
+    const len = utf8SequenceLength(bytes, p);
+    if (len > 0) {
+      p += len;
+      continue;
+    }
+    if (p > runStart) parts.push(neutralizeRun(bytes.toString('utf8', runStart, p), allowLf));
+    parts.push(BYTE_TOKEN[bytes[p] ?? 0] ?? '');
+    p += 1;
+    runStart = p;
+  }
+  if (runStart < n) parts.push(neutralizeRun(bytes.toString('utf8', runStart, n), allowLf));
+  return { text: parts.join(''), changed: true };
+}
+
+/** True when "{" at p is followed by "U+" or "0x", i.e. would read as a token. */
+function looksLikeToken(bytes: Buffer, p: number): boolean {
+  const a = bytes[p + 1];
+  const b = bytes[p + 2];
+  return (a === 0x55 && b === 0x2b) || (a === 0x30 && b === 0x78);
+}
+
+function neutralizeBuffer(bytes: Buffer, allowLf: boolean): Neutralized {
+  const n = bytes.length;
+  let i = 0;
+  for (; i < n; i++) {
+    const b = bytes[i] ?? 0;
+    if (b >= 0x20 && b < 0x7f) {
+      if (b === 0x7b && looksLikeToken(bytes, i)) break;
+      continue;
+    }
+    if (b === 0x0a && allowLf) continue;
+    break;
+  }
+  // Printable ASCII: latin1 decoding is the cheapest exact decode there is.
+  if (i === n) return { text: bytes.toString('latin1'), changed: false };
+  if (isUtf8(bytes)) return neutralizeDecoded(bytes.toString('utf8'), allowLf);
+  return neutralizeInvalidUtf8(bytes, allowLf);
+}
+
+/** One physical line (no LF expected): decode UTF-8 and neutralize; LF, if present, is neutralized too. */
+export function neutralizeBytes(bytes: Buffer): Neutralized {
+  return neutralizeBuffer(bytes, false);
+}
+
+/** A multiline record the agent joined itself: as neutralizeBytes, but LF is kept. */
+export function neutralizeMultiline(bytes: Buffer): Neutralized {
+  return neutralizeBuffer(bytes, true);
+}
+
+/** A value that is already a JS string (JSON-decoded field, journal field, config value). */
+export function neutralizeText(s: string, opts?: NeutralizeTextOptions): Neutralized {
+  return neutralizeDecoded(s, opts?.allowLf === true);
+}
