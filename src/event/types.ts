@@ -16,6 +16,8 @@ export interface SourceRef {
   readonly path?: string;
   /** Byte offset of the record's first byte in the file (log.offset). */
   readonly offset?: number;
+  /** Byte offset just past the record, its LF included: what a checkpoint commits. */
+  readonly end?: number;
   /** Journal cursor of the record (journald inputs). */
   readonly cursor?: string;
 }

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+/**
+ * The command line only: parse arguments, call one function, map the outcome
+ * to an exit code. Exit codes are a contract (DESIGN.md "Command line"):
+ * 2 for bad arguments or an invalid config.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+import { checkConfig } from './config/check.js';
+import { runConvert } from './convert/command.js';
+import { PARSER_NAMES, type ParserName } from './parse/index.js';
+import { VERSION } from './version.js';
+
+const EXIT_USAGE = 2;
+
+function parserName(value: string): ParserName {
+  if (!(PARSER_NAMES as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`unknown parser; one of ${PARSER_NAMES.join(', ')}`);
+  }
+  return value as ParserName;
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('logward')
+    .description('Security log shipping agent: tail, neutralize, redact, encode (ECS/CEF), seal and ship over TLS syslog.')
+    .version(VERSION, '-V, --version')
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('convert')
+    .description('one shot: lines in, encoded events out on stdout, one per line; no network')
+    .addOption(new Option('-p, --parser <parser>', 'parser').argParser(parserName).default('auto'))
+    .addOption(new Option('-f, --format <format>', 'output format').choices(['ecs', 'cef']).default('ecs'))
+    .option('--syslog', 'print the full RFC 5424 message instead of the bare event', false)
+    .option('--regex <pattern>', 'pattern with named groups, for --parser regex (group names use __ for dots)')
+    .option('--agent-id <id>', 'agent id used in agent.id and event.id (default: host name)')
+    .argument('[file]', 'input file, or - for stdin', '-')
+    .action(async (file: string, o: { parser: ParserName; format: 'ecs' | 'cef'; syslog: boolean; regex?: string; agentId?: string }) => {
+      if (o.parser === 'regex' && o.regex === undefined) throw new InvalidArgumentError('--parser regex needs --regex <pattern>');
+      await runConvert(
+        {
+          parser: o.parser,
+          format: o.format,
+          syslog: o.syslog,
+          file,
+          ...(o.regex !== undefined ? { regex: o.regex } : {}),
+          ...(o.agentId !== undefined ? { agentId: o.agentId } : {}),
+        },
+        { stdin: process.stdin, stdout: process.stdout },
+      );
+    });
+
+  program
+    .command('check')
+    .description('validate a config: schema, then files, certificates, keys and permissions')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .option('--as-user <name>', 'check file access and key ownership as this user (the service user)')
+    .action(async (o: { config: string; asUser?: string }) => {
+      const result = await checkConfig(o.config, o.asUser !== undefined ? { asUser: o.asUser } : {});
+      for (const line of result.lines) process.stderr.write(line + '\n');
+      (result.ok ? process.stdout : process.stderr).write(result.summary + '\n');
+      process.exitCode = result.ok ? 0 : EXIT_USAGE;
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    // A reader that went away (`convert … | head`) is not an error of ours.
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv]);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof InvalidArgumentError) {
+      process.stderr.write(`logward: ${err.message}\n`);
+      return EXIT_USAGE;
+    }
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {
+      process.stderr.write(`logward: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    process.stderr.write(`logward: ${e.stack ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`logward: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

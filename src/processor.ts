@@ -1,0 +1,188 @@
+/**
+ * One record through the conversion stages: cut → neutralize → redact → parse
+ * → build → encode+validate. Used by `logward convert` and by the daemon's
+ * pipeline, so both produce byte-identical events for the same input.
+ *
+ * Order matters: neutralize first, so that no later stage (parser regexes,
+ * redaction patterns, encoders) ever sees a raw control character; redact
+ * before parsing, so that no parsed field can carry a secret the line carried.
+ * JSON is the exception: JSON.parse decodes escapes back into raw characters,
+ * so the JSON parser runs every decoded string through the same two steps.
+ */
+import { hostname, networkInterfaces } from 'node:os';
+
+import { EcsVersion } from '@elastic/ecs';
+
+import { encodeEvent } from './encode/validate.js';
+import { EventBuilder, type AgentInfo } from './event/build.js';
+import type { EcsFields, LogEvent, ParseContext, ParseResult, Parser, RawRecord } from './event/types.js';
+import type { Counters } from './monitor/counters.js';
+import { getParser, type ParserName } from './parse/index.js';
+import { neutralizeBytes, neutralizeMultiline, neutralizeText } from './sanitize/neutralize.js';
+import { createRedactor, type RedactKind, type Redactor } from './sanitize/redact.js';
+import { VERSION } from './version.js';
+
+export type OutputFormat = 'ecs' | 'cef';
+
+export interface ProcessorOptions {
+  agentId: string;
+  parser: ParserName;
+  regex?: string;
+  format: OutputFormat;
+  cef: { vendor: string; product: string };
+  redact: { builtin: readonly RedactKind[]; custom: readonly { name: string; pattern: string }[] };
+  maxLineBytes: number;
+  /** Static fields from the input's config (`inputs[].fields`). */
+  fields?: Readonly<EcsFields>;
+  timeZone?: string;
+  counters: Counters;
+  now?: () => Date;
+  /** Host facts; looked up once when absent. */
+  host?: { name: string; ips: readonly string[] };
+}
+
+export interface EncodedRecord {
+  event: LogEvent;
+  /** The encoded event: ECS JSON or a CEF line, never containing a raw line break. */
+  payload: string;
+  /** False when the event failed validation and was replaced by a minimal valid one. */
+  valid: boolean;
+}
+
+export const TAG_NEUTRALIZED = 'log_injection_neutralized';
+export const TAG_REDACTED = 'secrets_redacted';
+export const TAG_TRUNCATED = 'truncated';
+export const TAG_PARSE_FAILURE = 'parse_failure';
+
+export class RecordProcessor {
+  private readonly parser: Parser;
+  private readonly fallback: Parser;
+  private readonly redactor: Redactor;
+  private readonly builder: EventBuilder;
+  private readonly now: () => Date;
+  private readonly timeZone: string;
+  private readonly extraFields: Readonly<EcsFields> | undefined;
+  /** Set while a record is processed, so that JSON values neutralized inside the parser tag the event. */
+  private valueNeutralized = false;
+  private valueRedactions = 0;
+
+  constructor(private readonly opts: ProcessorOptions) {
+    this.redactor = createRedactor({ builtin: [...opts.redact.builtin], custom: [...opts.redact.custom] });
+    const sanitizeValue = (s: string): string => this.sanitizeValue(s);
+    this.parser = getParser(opts.parser, { sanitizeValue, ...(opts.regex !== undefined ? { regex: opts.regex } : {}) });
+    this.fallback = getParser('plain', { sanitizeValue });
+    const host = opts.host ?? hostFacts();
+    const agent: AgentInfo = {
+      id: opts.agentId,
+      version: VERSION,
+      hostName: host.name,
+      hostIps: host.ips,
+      ecsVersion: EcsVersion,
+    };
+    this.builder = new EventBuilder(agent);
+    this.now = opts.now ?? (() => new Date());
+    this.timeZone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
+    this.extraFields = opts.fields;
+  }
+
+  /** neutralize + redact one decoded string; notes what it changed for the current record's tags. */
+  private sanitizeValue(s: string): string {
+    const n = neutralizeText(s);
+    if (n.changed) this.valueNeutralized = true;
+    const r = this.redactor.redact(n.text);
+    this.valueRedactions += r.redactions;
+    return r.text;
+  }
+
+  process(raw: RawRecord): EncodedRecord {
+    const event = this.toEvent(raw);
+    const encoded = encodeEvent(event, this.opts.format, {
+      counters: this.opts.counters,
+      cef: { ...this.opts.cef, version: VERSION },
+    });
+    return { event, payload: encoded.payload, valid: encoded.valid };
+  }
+
+  toEvent(raw: RawRecord): LogEvent {
+    const counters = this.opts.counters;
+    const tags: string[] = [];
+    let bytes = raw.bytes;
+    if (bytes.length > this.opts.maxLineBytes) {
+      bytes = bytes.subarray(0, utf8Boundary(bytes, this.opts.maxLineBytes));
+      tags.push(TAG_TRUNCATED);
+      counters.add('events_truncated');
+    } else if (raw.truncated) {
+      tags.push(TAG_TRUNCATED);
+      counters.add('events_truncated');
+    }
+
+    const neutral = raw.multiline ? neutralizeMultiline(bytes) : neutralizeBytes(bytes);
+    const redacted = this.redactor.redact(neutral.text);
+    const line = redacted.text;
+
+    this.valueNeutralized = false;
+    this.valueRedactions = 0;
+    const now = this.now();
+    const ctx: ParseContext = { now, timeZone: this.timeZone };
+    let parsed: ParseResult | null = this.parser(line, ctx);
+    if (parsed === null) {
+      parsed = this.fallback(line, ctx) as ParseResult;
+      tags.push(TAG_PARSE_FAILURE);
+      counters.add('events_unparsed');
+    }
+
+    // Sources may attach fields of their own (journald: host name, process name, unit):
+    // those strings come from the logging client and get the same treatment as the line.
+    const source = raw.fields ? { ...raw, fields: this.sanitizeFields(raw.fields) } : raw;
+
+    if (neutral.changed || this.valueNeutralized) {
+      tags.push(TAG_NEUTRALIZED);
+      counters.add('events_neutralized');
+    }
+    const redactions = redacted.redactions + this.valueRedactions;
+    if (redactions > 0) {
+      tags.push(TAG_REDACTED);
+      counters.add('events_redacted');
+      counters.add('redactions', redactions);
+    }
+
+    counters.add('events_built');
+    return this.builder.build({ raw: source, original: line, parsed, tags, now, ...(this.extraFields ? { extraFields: this.extraFields } : {}) });
+  }
+
+  private sanitizeFields(fields: Readonly<EcsFields>): EcsFields {
+    const out: EcsFields = {};
+    for (const key in fields) {
+      const v = fields[key];
+      if (typeof v === 'string') out[key] = this.sanitizeValue(v);
+      else if (Array.isArray(v)) out[key] = v.map((x) => (typeof x === 'string' ? this.sanitizeValue(x) : x)) as string[] | number[];
+      else if (v !== undefined) out[key] = v;
+    }
+    return out;
+  }
+}
+
+/** The largest cut ≤ max that does not split a UTF-8 sequence (so a cut never invents {0xNN} tokens). */
+export function utf8Boundary(bytes: Buffer, max: number): number {
+  let cut = max;
+  // Step back over continuation bytes (10xxxxxx), at most 3.
+  for (let i = 0; i < 3 && cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80; i++) cut--;
+  return cut;
+}
+
+function hostFacts(): { name: string; ips: string[] } {
+  const ips: string[] = [];
+  try {
+    for (const list of Object.values(networkInterfaces())) {
+      for (const a of list ?? []) if (!a.internal) ips.push(a.address);
+    }
+  } catch (err) {
+    // Under a systemd unit without AF_NETLINK this throws; host.ip is enrichment, not evidence.
+    process.emitWarning(`host.ip enrichment unavailable: ${(err as Error).message}`);
+  }
+  return { name: hostname(), ips };
+}
+
+export function sanitizeConfigText(s: string): string {
+  return neutralizeText(s).text;
+}
