@@ -17,6 +17,7 @@ import { encodeEvent } from './encode/validate.js';
 import { EventBuilder, type AgentInfo } from './event/build.js';
 import type { EcsFields, LogEvent, ParseContext, ParseResult, Parser, RawRecord } from './event/types.js';
 import type { Counters } from './monitor/counters.js';
+import { parseAuthMessage } from './parse/auth.js';
 import { getParser, type ParserName } from './parse/index.js';
 import { neutralizeBytes, neutralizeMultiline, neutralizeText } from './sanitize/neutralize.js';
 import { createRedactor, type RedactKind, type Redactor } from './sanitize/redact.js';
@@ -124,7 +125,7 @@ export class RecordProcessor {
     this.valueRedactions = 0;
     const now = this.now();
     const ctx: ParseContext = { now, timeZone: this.timeZone };
-    let parsed: ParseResult | null = this.parser(line, ctx);
+    let parsed: ParseResult | null = this.parseFromSource(raw, line) ?? this.parser(line, ctx);
     if (parsed === null) {
       parsed = this.fallback(line, ctx) as ParseResult;
       tags.push(TAG_PARSE_FAILURE);
@@ -148,6 +149,19 @@ export class RecordProcessor {
 
     counters.add('events_built');
     return this.builder.build({ raw: source, original: line, parsed, tags, now, ...(this.extraFields ? { extraFields: this.extraFields } : {}) });
+  }
+
+  /**
+   * The journal hands over program and message separately (no syslog header to
+   * parse), so auth messages are mapped from those: a failed sshd login from the
+   * journal becomes the same event, and fires the same rules, as one from auth.log.
+   */
+  private parseFromSource(raw: RawRecord, line: string): ParseResult | null {
+    if (raw.source.cursor === undefined || (this.opts.parser !== 'auto' && this.opts.parser !== 'auth')) return null;
+    const program = raw.fields?.['process.name'];
+    if (typeof program !== 'string') return null;
+    const fields = parseAuthMessage(program, line);
+    return fields === null ? null : { parser: 'auth', message: line, fields };
   }
 
   private sanitizeFields(fields: Readonly<EcsFields>): EcsFields {

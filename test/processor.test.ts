@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Counters } from '../src/monitor/counters.js';
+import { RecordProcessor, type ProcessorOptions } from '../src/processor.js';
+import type { RawRecord } from '../src/event/types.js';
+
+function processor(over: Partial<ProcessorOptions> = {}): { p: RecordProcessor; counters: Counters } {
+  const counters = new Counters();
+  const p = new RecordProcessor({
+    agentId: 'web-01',
+    parser: 'auto',
+    format: 'ecs',
+    cef: { vendor: 'logward', product: 'logward' },
+    redact: { builtin: ['pan', 'national_id', 'password', 'credentials', 'api_keys', 'private_keys'], custom: [] },
+    maxLineBytes: 1024,
+    counters,
+    timeZone: 'UTC',
+    host: { name: 'web-01', ips: [] },
+    now: () => new Date('2026-11-22T12:00:00Z'),
+    ...over,
+  });
+  return { p, counters };
+}
+
+const src = { input: 'auth', identity: 'fp:1', path: '/var/log/auth.log', offset: 0, end: 10 };
+
+test('a failed sshd login from the journal is the same authentication failure as from auth.log', () => {
+  const { p } = processor();
+  const msg = 'Failed password for invalid user admin from 203.0.113.9 port 52114 ssh2';
+  const fromFile = p.toEvent({ bytes: Buffer.from(`Nov 22 10:01:02 web sshd[812]: ${msg}`), source: src });
+  const fromJournal = p.toEvent({
+    bytes: Buffer.from(msg),
+    source: { input: 'system', identity: 'journal:m1', cursor: 's=1;i=1' },
+    fields: { '@timestamp': '2026-11-22T10:01:02.000Z', 'process.name': 'sshd', 'process.pid': 812, 'host.hostname': 'web' },
+  });
+  for (const k of ['event.category', 'event.type', 'event.outcome', 'event.action', 'user.name', 'source.ip', 'source.port']) {
+    assert.deepEqual(fromJournal.fields[k], fromFile.fields[k], k);
+  }
+  assert.equal(fromJournal.classId, fromFile.classId);
+});
+
+test('fields a source attaches are neutralized and redacted like the line', () => {
+  const { p } = processor();
+  const ev = p.toEvent({
+    bytes: Buffer.from('hello'),
+    source: { input: 'system', identity: 'journal:m1', cursor: 'c' },
+    fields: { 'host.hostname': 'web\u001b[2J', 'process.name': 'app\u202e', 'journald.unit': 'x password=hunter2' },
+  });
+  assert.equal(ev.fields['host.hostname'], 'web{U+001B}[2J');
+  assert.equal(ev.fields['process.name'], 'app{U+202E}');
+  assert.ok(!String(ev.fields['journald.unit']).includes('hunter2'));
+  assert.ok((ev.fields['tags'] as string[]).includes('log_injection_neutralized'));
+  assert.ok((ev.fields['tags'] as string[]).includes('secrets_redacted'));
+});
+
+test('a line over max_line_bytes is cut on a UTF-8 boundary, tagged and counted, not dropped', () => {
+  const { p, counters } = processor({ maxLineBytes: 10 });
+  const raw: RawRecord = { bytes: Buffer.from('aaaaaaaaa€€€'), source: src };
+  const r = p.process(raw);
+  assert.equal(r.event.fields['event.original'], 'aaaaaaaaa');
+  assert.ok((r.event.fields['tags'] as string[]).includes('truncated'));
+  assert.equal(counters.get('events_truncated'), 1);
+});
+
+test('a line the chosen parser does not understand is shipped as a plain event tagged parse_failure', () => {
+  const { p, counters } = processor({ parser: 'nginx' });
+  const r = p.process({ bytes: Buffer.from('not an access log line'), source: src });
+  assert.equal(r.valid, true);
+  assert.equal(r.event.fields['message'], 'not an access log line');
+  assert.ok((r.event.fields['tags'] as string[]).includes('parse_failure'));
+  assert.equal(counters.get('events_unparsed'), 1);
+});
+
+test('a JSON value with escaped control characters and a secret is neutralized, redacted and tagged', () => {
+  const { p } = processor();
+  const r = p.process({ bytes: Buffer.from('{"message":"a\\u001b[31mb\\nforged","password":"hunter2"}'), source: src });
+  assert.ok(!r.payload.includes('hunter2'));
+  const ev = JSON.parse(r.payload);
+  assert.equal(ev.message, 'a{U+001B}[31mb{U+000A}forged');
+  assert.ok(ev.tags.includes('log_injection_neutralized'));
+  assert.ok(ev.tags.includes('secrets_redacted'));
+});
+
+test('an event that fails validation is still shipped, minimal and tagged schema_invalid', () => {
+  const { p, counters } = processor({ fields: { 'source.port': 70000 } });
+  const r = p.process({ bytes: Buffer.from('hello'), source: src });
+  assert.equal(r.valid, false);
+  const ev = JSON.parse(r.payload);
+  assert.ok(ev.tags.includes('schema_invalid'));
+  assert.equal(ev.event.original, 'hello');
+  assert.equal(counters.get('events_invalid'), 1);
+});
+
+test('a multiline event keeps its line breaks only as escapes in the output', () => {
+  for (const format of ['ecs', 'cef'] as const) {
+    const { p } = processor({ format });
+    const r = p.process({ bytes: Buffer.from('Exception in thread "main"\n\tat a.b(C.java:1)\r\n'), source: src, multiline: true });
+    assert.ok(!/[\r\n]/.test(r.payload), format);
+  }
+});
