@@ -1,0 +1,156 @@
+/**
+ * Legacy syslog over UDP (RFC 5426): exactly one message per datagram, no
+ * framing bytes. Only with allow_insecure: true. No delivery guarantee, no
+ * authentication, no congestion control: loss is undetectable here, which is
+ * why the sequence numbers in the payload matter.
+ *
+ * node:dgram, not syslog-client: syslog-client builds its own RFC 3164/5424
+ * header around a JS string and appends LF, while our payloads are already
+ * complete, sealed RFC 5424 messages (as Buffers) that must go out
+ * byte-identical; wrapping them would break the header and the HMAC chain.
+ *
+ * Size: a datagram carries at most 65,507 bytes over IPv4 and 65,527 over
+ * IPv6. A longer message is cut on a UTF-8 character boundary, ends with
+ * UDP_TRUNCATION_MARK so a reader sees it was cut, and is counted
+ * (udp_truncated). Send errors (e.g. ECONNREFUSED from an ICMP unreachable on
+ * the connected socket) are counted and the message is retried with backoff.
+ */
+
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import net from 'node:net';
+import pRetry from 'p-retry';
+import type { Counters } from '../monitor/counters.js';
+import type { HostTarget } from './failover.js';
+import type { FrameSource, SinkLogger } from './types.js';
+
+export const UDP_MAX_IPV4 = 65_507;
+export const UDP_MAX_IPV6 = 65_527;
+export const UDP_TRUNCATION_MARK = Buffer.from('{truncated}', 'ascii');
+
+/**
+ * The payload if it fits in max bytes; else its longest prefix that ends on a
+ * UTF-8 character boundary and leaves room for `mark`, followed by `mark`.
+ */
+export function truncateUtf8(payload: Buffer, max: number, mark: Buffer = UDP_TRUNCATION_MARK): Buffer {
+  if (payload.length <= max) return payload;
+  let cut = Math.max(0, max - mark.length);
+  // payload[cut] is the first byte left out; while it is a continuation byte, its character started before cut.
+  while (cut > 0 && ((payload[cut] as number) & 0xc0) === 0x80) cut--;
+  return Buffer.concat([payload.subarray(0, cut), mark]);
+}
+
+export interface UdpSenderOptions {
+  maxBatchBytes: number;
+  retry: { minDelayMs: number; maxDelayMs: number };
+}
+
+export class UdpSender {
+  private socket: dgram.Socket | undefined;
+  private stopping = false;
+  private stopDeadline = Infinity;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly abort = new AbortController();
+  private maxDatagram = UDP_MAX_IPV4;
+  lastSendAt: number | undefined;
+
+  constructor(
+    private readonly target: HostTarget,
+    private readonly source: FrameSource,
+    private readonly counters: Counters,
+    private readonly opts: UdpSenderOptions,
+    private readonly log?: SinkLogger,
+  ) {}
+
+  get connected(): boolean {
+    return this.socket !== undefined;
+  }
+
+  start(): void {
+    this.loop = this.run().catch((err: unknown) => {
+      if (!this.stopping) this.log?.error({ err, host: this.target.label }, 'udp sender stopped on an error');
+    });
+  }
+
+  async stop(graceMs: number): Promise<void> {
+    this.stopping = true;
+    this.stopDeadline = Date.now() + graceMs;
+    this.wake?.();
+    const timer = setTimeout(() => this.abort.abort(new Error('sink stopped')), graceMs);
+    try {
+      await this.loop;
+    } finally {
+      clearTimeout(timer);
+      this.socket?.close();
+      this.socket = undefined;
+    }
+  }
+
+  private retryOptions() {
+    return {
+      retries: Infinity,
+      minTimeout: this.opts.retry.minDelayMs,
+      maxTimeout: this.opts.retry.maxDelayMs,
+      factor: 2,
+      randomize: true,
+      signal: this.abort.signal,
+    };
+  }
+
+  private async open(): Promise<dgram.Socket> {
+    const { host, port } = this.target;
+    const addr = net.isIP(host) ? { address: host, family: net.isIP(host) } : await lookup(host);
+    const socket = dgram.createSocket(addr.family === 6 ? 'udp6' : 'udp4');
+    this.maxDatagram = addr.family === 6 ? UDP_MAX_IPV6 : UDP_MAX_IPV4;
+    socket.on('error', (err) => {
+      this.counters.add('udp_send_errors');
+      this.log?.warn({ err, host: this.target.label }, 'udp socket error');
+    });
+    await new Promise<void>((resolve) => socket.connect(port, addr.address, resolve));
+    return socket;
+  }
+
+  private send(socket: dgram.Socket, payload: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => socket.send(payload, (err) => (err ? reject(err) : resolve())));
+  }
+
+  private async run(): Promise<void> {
+    const socket = await pRetry(() => this.open(), this.retryOptions());
+    this.socket = socket;
+    let position = this.source.replayPosition();
+    for (;;) {
+      if (this.stopping && Date.now() >= this.stopDeadline) return;
+      const batch = await this.source.readFrom(position, this.opts.maxBatchBytes);
+      if (batch.length === 0) {
+        if (this.stopping) return;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          void this.source.waitForData(position).then(resolve, resolve);
+        });
+        this.wake = undefined;
+        continue;
+      }
+      for (const rec of batch) {
+        let payload = rec.payload;
+        if (payload.length > this.maxDatagram) {
+          payload = truncateUtf8(payload, this.maxDatagram);
+          this.counters.add('udp_truncated');
+          this.log?.warn({ id: String(rec.id), bytes: rec.payload.length, max: this.maxDatagram }, 'udp message truncated');
+        }
+        await pRetry(async () => {
+          try {
+            await this.send(socket, payload);
+          } catch (err) {
+            this.counters.add('udp_send_errors');
+            throw err;
+          }
+        }, this.retryOptions());
+        position = rec.id;
+      }
+      this.source.markSent(position);
+      this.lastSendAt = Date.now();
+      this.counters.add('frames_written', batch.length);
+    }
+  }
+}
