@@ -7,7 +7,9 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { checkConfig } from './config/check.js';
+import { runReceive } from './commands/receive.js';
 import { runConvert } from './convert/command.js';
+import { UsageError } from './errors.js';
 import { PARSER_NAMES, type ParserName } from './parse/index.js';
 import { VERSION } from './version.js';
 
@@ -66,7 +68,28 @@ export function buildProgram(): Command {
       process.exitCode = result.ok ? 0 : EXIT_USAGE;
     });
 
+  program
+    .command('receive')
+    .description('a small TLS syslog (RFC 5425) receiver for testing a set-up; one record per line')
+    .requiredOption('--listen <host:port>', 'address to listen on (port 0: any free port)')
+    .requiredOption('--cert <file>', 'server certificate (PEM)')
+    .requiredOption('--key <file>', 'server key (PEM)')
+    .option('--ca <file>', 'require client certificates signed by this CA')
+    .option('--out <file>', 'append records to this file (default: stdout)')
+    .action(async (o: { listen: string; cert: string; key: string; ca?: string; out?: string }) => {
+      await runReceive(o, { stderr: process.stderr, signal: stopSignal() });
+    });
+
   return program;
+}
+
+/** Aborted by the first SIGTERM or SIGINT: commands that run until stopped wait on it. */
+function stopSignal(): AbortSignal {
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return ac.signal;
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -84,7 +107,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       // --help and --version end here too, with exit code 0.
       return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
-    if (err instanceof InvalidArgumentError) {
+    if (err instanceof InvalidArgumentError || err instanceof UsageError) {
       process.stderr.write(`logward: ${err.message}\n`);
       return EXIT_USAGE;
     }

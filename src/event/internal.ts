@@ -1,0 +1,91 @@
+/**
+ * The agent's own events: start and stop, tamper alerts, queue overflow, TLS
+ * verification failures, insecure transports. They travel the same path as
+ * every other event (encode, validate, seal, queue) so the SIEM sees them in
+ * the same stream, sealed in the same chain.
+ *
+ * Their text is ours, but some values are not (a file name is chosen by
+ * whoever can write the log directory; a TLS error quotes a peer's
+ * certificate), so every string goes through the neutralizer.
+ */
+import { classify } from './classify.js';
+import { EventIdDeriver } from './id.js';
+import type { EcsFields, LogEvent } from './types.js';
+import { neutralizeText } from '../sanitize/neutralize.js';
+
+export interface InternalEventSpec {
+  /** Stable action id, e.g. "log_file_truncated"; becomes the class id "logward:<action>". */
+  action: string;
+  kind: 'alert' | 'event';
+  /** ECS categories and types (allowed pairings: file → change/deletion/info, …). */
+  category: string[];
+  type: string[];
+  outcome?: 'success' | 'failure' | 'unknown';
+  message: string;
+  /** Syslog severity 0..7; alerts default to 1 (alert). */
+  severity?: number;
+  fields?: EcsFields;
+}
+
+export interface InternalAgent {
+  id: string;
+  version: string;
+  hostName: string;
+  ecsVersion: string;
+  /** New per start: internal events of different runs never share an event.id. */
+  session: string;
+}
+
+export const INTERNAL_INPUT = 'logward';
+
+export class InternalEvents {
+  private readonly ids: EventIdDeriver;
+  private n = 0;
+
+  constructor(private readonly agent: InternalAgent) {
+    this.ids = new EventIdDeriver(agent.id);
+  }
+
+  make(spec: InternalEventSpec, now = new Date()): LogEvent {
+    const source = { input: INTERNAL_INPUT, identity: `internal:${this.agent.session}`, offset: this.n++ };
+    const ts = now.toISOString();
+    const f: EcsFields = {};
+    if (spec.fields) {
+      for (const k in spec.fields) {
+        const v = spec.fields[k];
+        if (v === undefined) continue;
+        if (typeof v === 'string') f[k] = clean(v);
+        else if (Array.isArray(v)) f[k] = v.map((x) => (typeof x === 'string' ? clean(x) : x)) as string[] | number[];
+        else f[k] = v;
+      }
+    }
+    const message = clean(spec.message);
+    Object.assign(f, {
+      '@timestamp': ts,
+      'ecs.version': this.agent.ecsVersion,
+      message,
+      'event.kind': spec.kind,
+      'event.category': spec.category,
+      'event.type': spec.type,
+      'event.action': spec.action,
+      'event.created': ts,
+      'event.id': this.ids.derive(source),
+      'event.module': 'logward',
+      'event.original': message,
+      'agent.type': 'logward',
+      'agent.id': this.agent.id,
+      'agent.name': this.agent.id,
+      'agent.version': this.agent.version,
+      'agent.ephemeral_id': this.agent.session,
+      'host.name': this.agent.hostName,
+      'logward.input': INTERNAL_INPUT,
+    } satisfies EcsFields);
+    if (spec.outcome !== undefined) f['event.outcome'] = spec.outcome;
+    const cls = classify(f, 'logward', spec.severity);
+    return { fields: f, source, severity: spec.severity ?? cls.severity, classId: cls.classId, name: cls.name };
+  }
+}
+
+function clean(s: string): string {
+  return neutralizeText(s).text;
+}

@@ -1,0 +1,146 @@
+/**
+ * What the components report (a tamper alert from the file source, a queue
+ * overflow, a TLS failure from the sink) turned into the agent's own events.
+ * Pure mappings, so every signal's event shape is tested in one place.
+ *
+ * Action names follow the OWASP logging vocabulary where one fits
+ * (sys_monitor_disabled, sys_crash …) and are snake_case words of ours
+ * otherwise; they become class ids "logward:<action>".
+ */
+import type { InternalEventSpec } from './internal.js';
+import type { QueueAlert } from '../queue/disk-queue.js';
+import type { SinkEvent } from '../sink/types.js';
+import type { TamperAlert } from '../source/tamper.js';
+import { SEVERITY } from './classify.js';
+
+export function tamperSpec(a: TamperAlert, input: string): InternalEventSpec {
+  const what: Record<TamperAlert['kind'], [string, string, string[]]> = {
+    truncated: ['log_file_truncated', 'was truncated outside a rotation', ['change']],
+    deleted: ['log_file_deleted', 'was deleted and not recreated', ['deletion']],
+    replaced: ['log_file_replaced', 'now holds content that was already read (an old copy put back?)', ['change']],
+    unreadable: ['log_file_unreadable', 'can no longer be read (permissions changed?)', ['change']],
+  };
+  const [action, text, type] = what[a.kind];
+  return {
+    action,
+    kind: 'alert',
+    category: ['file'],
+    type,
+    severity: SEVERITY.alert,
+    message: `Log file ${a.path} ${text}` + sizes(a),
+    fields: {
+      'file.path': a.path,
+      ...(a.sizeAfter !== undefined ? { 'file.size': a.sizeAfter } : {}),
+      ...(a.sizeBefore !== undefined ? { 'logward.tamper.size_before': a.sizeBefore } : {}),
+      ...(a.offset !== undefined ? { 'logward.tamper.offset': a.offset } : {}),
+      'logward.tamper.identity': a.identity,
+      'logward.tamper.input': input,
+    },
+  };
+}
+
+function sizes(a: TamperAlert): string {
+  if (a.sizeBefore === undefined && a.sizeAfter === undefined) return '';
+  return ` (size ${a.sizeBefore ?? '?'} -> ${a.sizeAfter ?? '?'} bytes)`;
+}
+
+export function queueSpec(a: QueueAlert): InternalEventSpec {
+  switch (a.kind) {
+    case 'dropped':
+      return {
+        action: 'queue_overflow_dropped',
+        kind: 'alert',
+        category: ['host'],
+        type: ['info'],
+        outcome: 'failure',
+        severity: SEVERITY.critical,
+        message: `Disk queue full: dropped ${a.records} oldest events (${a.bytes} bytes); ${a.totalDropped} dropped since start`,
+        fields: { 'logward.queue.dropped_records': a.records, 'logward.queue.dropped_bytes': a.bytes, 'logward.queue.dropped_total': a.totalDropped },
+      };
+    case 'disk_full':
+      return {
+        action: 'queue_disk_full',
+        kind: 'alert',
+        category: ['host'],
+        type: ['info'],
+        outcome: 'failure',
+        severity: SEVERITY.critical,
+        message: `Disk queue cannot write (${a.error}); sources are paused until space is free`,
+        fields: { 'error.message': a.error },
+      };
+    case 'disk_recovered':
+      return {
+        action: 'queue_disk_recovered',
+        kind: 'event',
+        category: ['host'],
+        type: ['info'],
+        outcome: 'success',
+        severity: SEVERITY.notice,
+        message: `Disk queue writes again after ${Math.round(a.afterMs / 1000)} s`,
+      };
+    case 'error':
+      return {
+        action: 'queue_error',
+        kind: 'alert',
+        category: ['host'],
+        type: ['info'],
+        outcome: 'failure',
+        severity: SEVERITY.error,
+        message: `Disk queue error: ${a.error}`,
+        fields: { 'error.message': a.error },
+      };
+  }
+}
+
+/** Sink events worth a SIEM event; connects and disconnects go to the agent's own log only. */
+export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
+  switch (e.type) {
+    case 'tls_failure':
+      return {
+        action: 'tls_verification_failed',
+        kind: 'alert',
+        category: ['network'],
+        type: ['connection', 'denied'],
+        outcome: 'failure',
+        severity: SEVERITY.error,
+        message: `TLS connection to ${e.host} refused: ${e.reason} (${e.detail}); events stay queued`,
+        fields: { 'destination.address': e.host, 'error.type': e.reason, 'error.message': e.detail },
+      };
+    case 'dead_connection':
+      return {
+        action: 'destination_stalled',
+        kind: 'event',
+        category: ['network'],
+        type: ['connection', 'end'],
+        outcome: 'failure',
+        severity: SEVERITY.warning,
+        message: `Connection to ${e.host} did not drain for ${Math.round(e.stalledMs / 1000)} s; destroyed, the resend window will be replayed`,
+        fields: { 'destination.address': e.host },
+      };
+    case 'cert_expiring':
+      return {
+        action: 'certificate_expiring',
+        kind: 'alert',
+        category: ['configuration'],
+        type: ['info'],
+        severity: SEVERITY.warning,
+        message: `The ${e.which} certificate ${e.subject} expires in ${e.days} days (${e.notAfter})`,
+        fields: { 'x509.not_after': e.notAfter, 'x509.subject.distinguished_name': e.subject },
+      };
+    case 'insecure_transport':
+      return {
+        action: 'insecure_transport',
+        kind: 'alert',
+        category: ['configuration'],
+        type: ['info'],
+        severity: SEVERITY.warning,
+        message: `Events are sent over ${e.protocol} without TLS (allow_insecure: true): no confidentiality, no integrity in transit`,
+      };
+    case 'failback':
+      return null;
+    case 'connected':
+    case 'disconnected':
+    case 'connect_failure':
+      return null;
+  }
+}
