@@ -1,0 +1,1034 @@
+/**
+ * DiskQueue: the crash-safe FIFO between the sealer and the sink. The design
+ * note with the invariants, the on-disk layout and every crash point is
+ * src/queue/README.md; the traps worth repeating here:
+ * - a record is sealed when it is *written* (group commit, disk order), so seq
+ *   order = disk order even when an internal record overtakes a blocked append;
+ * - the sink only ever sees durable records (`written` cursor), so a record lost
+ *   in a crash was never sent;
+ * - a reservation of sequence numbers is persisted before any seq in it is used;
+ * - one mutex (`exclusive`) serializes everything that changes segments; reads
+ *   take none (they open the file and read below the durable size).
+ */
+import { join } from 'node:path';
+
+import { FileError, LogwardError } from '../errors.js';
+import type { Counters } from '../monitor/counters.js';
+import {
+  SEGMENT_HEADER,
+  encodeFrame,
+  scanFrames,
+  type DecodedFrame,
+  type QueueRecord,
+  type QueueRecordMeta,
+} from './frame.js';
+import { errnoCode, nodeFs, type QueueFs } from './fs.js';
+import { ZERO_CHAIN, emptyState, fsyncDir, readState, writeState, type QueueState } from './state.js';
+
+export type { QueueRecord, QueueRecordMeta } from './frame.js';
+
+export class QueueError extends LogwardError {
+  override readonly name = 'QueueError';
+  constructor(
+    readonly dir: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`queue ${dir}: ${problem}`, options);
+  }
+}
+
+export interface DiskQueueOptions {
+  dir: string;
+  maxBytes: number;
+  whenFull: 'block' | 'drop_oldest';
+  fsync: 'always' | 'batch' | 'none';
+  fsyncIntervalMs: number;
+  /** Default: maxBytes / 16, between 4 KiB and 8 MiB. */
+  segmentBytes?: number;
+  /** Room only internal records may use. Default: 1% of maxBytes, at most 1 MiB, at least 64 KiB when that leaves half the queue. */
+  internalHeadroomBytes?: number;
+  resendWindow: { bytes: number; ageMs: number };
+  /** First delay before retrying after ENOSPC (doubles up to 30 s). Default 250 ms. */
+  retryMinMs?: number;
+}
+
+export type QueueAlert =
+  | { kind: 'dropped'; records: number; bytes: number; totalDropped: number }
+  | { kind: 'disk_full'; error: string }
+  | { kind: 'disk_recovered'; afterMs: number }
+  | { kind: 'error'; error: string };
+
+export interface DiskQueueDeps {
+  counters: Counters;
+  onAlert: (a: QueueAlert) => void;
+  now?: () => number;
+  fs?: QueueFs;
+}
+
+/** What a sealer returns (Sealer.seal has exactly this shape). */
+export interface SealResult {
+  message: Buffer;
+  seq: bigint;
+  chain: string;
+}
+
+/**
+ * An append record: already-final bytes (the queue assigns the id), or a seal
+ * callback the writer calls when the record is written, in disk order (id =
+ * seq). `size` estimates the sealed message bytes, for admission.
+ */
+export type AppendRecord =
+  | { payload: Buffer; meta: QueueRecordMeta }
+  | { seal: () => SealResult; size: number; meta: QueueRecordMeta };
+
+/** The sequence a Sealer hands out, as the queue needs it for reservations. */
+export interface SequenceSource {
+  /** null when the persisted reservation covers n more seals; else the reservedUntil to persist first. */
+  reservationNeeded(n: number): bigint | null;
+  reservationPersisted(upTo: bigint): void;
+  /** The next seq to be handed out (a clean close persists this as the reservation: no skip). */
+  nextSeq(): bigint;
+  sessionId(): string;
+}
+
+export interface RecoveredSealState {
+  /** Session of the previous run that sealed (undefined: none ever). */
+  previousSession?: string;
+  /** Last durable sealed seq (-1n: none ever). */
+  lastSeq: bigint;
+  /** Its chain (hex), 64 zeros at the first event ever. */
+  lastChain: string;
+  /** Where the new session starts: never below anything a previous run may have handed out. */
+  nextSeq: bigint;
+}
+
+export interface RecoveryReport {
+  recordsKept: number;
+  bytesCut: number;
+  rangesCut: number;
+  corruptSegments: number;
+  /** Latest source position per identity found in the queue (source offsets recovered from the tail). */
+  lastPositions: Map<string, { end?: number; cursor?: string }>;
+  nextId: bigint;
+  sealState: RecoveredSealState;
+}
+
+export interface QueueStats {
+  bytes: number;
+  records: number;
+  written: bigint;
+  sent: bigint;
+  acked: bigint;
+  segments: number;
+  dropped: number;
+  /** An append is waiting for space (when_full: block, or nothing left to drop). */
+  blocked: boolean;
+  /** Append requests not yet written. */
+  pending: number;
+}
+
+interface Segment {
+  n: number;
+  path: string;
+  /** Bytes in the file (header included). */
+  size: number;
+  /** Bytes known durable; readers never read past this. */
+  durableSize: number;
+  firstId: bigint | null;
+  lastId: bigint | null;
+  records: number;
+  ordinary: number;
+  /** Bumped when the file is rewritten (drop_oldest): read caches keyed on it. */
+  gen: number;
+}
+
+interface Request {
+  records: AppendRecord[];
+  size: number;
+  internal: boolean;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+interface Built {
+  frame: Buffer;
+  id: bigint;
+  internal: boolean;
+  chain?: string;
+}
+
+interface Inflight {
+  reqs: Request[];
+  built: Built[];
+  next: number;
+}
+
+const SEG_RE = /^seg-(\d{20})\.lwq$/;
+const FRAME_OVERHEAD = 8 + 2 + 8 + 2 + 2 + 8 + 2;
+const MAX_RETRY_MS = 30_000;
+const READ_CHUNK = 256 * 1024;
+const MAX_READ_LOG = 200_000;
+
+function segName(n: number): string {
+  return `seg-${String(n).padStart(20, '0')}.lwq`;
+}
+
+function isDiskFull(e: unknown): boolean {
+  const c = errnoCode(e);
+  return c === 'ENOSPC' || c === 'EDQUOT';
+}
+
+export class DiskQueue {
+  private readonly fs: QueueFs;
+  private readonly now: () => number;
+  private readonly segmentBytes: number;
+  private readonly headroom: number;
+  private readonly retryMinMs: number;
+
+  private segments: Segment[] = [];
+  private active: { seg: Segment; fd: number } | null = null;
+  private nextSegN = 1;
+  private bytes = 0;
+  private lastId = -1n;
+  private written = 0n;
+  private sent = 0n;
+  private acked = 0n;
+  private dropped = 0;
+  private lastSealSeq = -1n;
+  private lastSealChain = ZERO_CHAIN;
+  private session: string | undefined;
+  private reservedUntil = 0n;
+  private sequence: SequenceSource | null = null;
+
+  private pending: Request[] = [];
+  private inflight: Inflight | null = null;
+  private pumping = false;
+  private blocked = false;
+  private diskFullSince = 0;
+  private retryDelay = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryWake: (() => void) | null = null;
+  private lock: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | null = null;
+  private opened = false;
+  private closed = false;
+  private lastPersistAt = 0;
+  private dirty = false;
+
+  private marks: { pos: bigint; at: number; cum: number }[] = [];
+  private sentBytes = 0;
+  private readLog: { id: bigint; len: number }[] = [];
+  private readLogHead = 0;
+  private readCache: { n: number; gen: number; offset: number; afterId: bigint } | null = null;
+  private waiters: { position: bigint; resolve: () => void }[] = [];
+
+  constructor(
+    private readonly opts: DiskQueueOptions,
+    private readonly deps: DiskQueueDeps,
+  ) {
+    this.fs = deps.fs ?? nodeFs;
+    this.now = deps.now ?? Date.now;
+    this.segmentBytes =
+      opts.segmentBytes ?? Math.min(8 * 1024 * 1024, Math.max(4096, Math.floor(opts.maxBytes / 16)));
+    this.headroom =
+      opts.internalHeadroomBytes ??
+      Math.min(1024 * 1024, Math.max(Math.floor(opts.maxBytes / 100), opts.maxBytes >= 128 * 1024 ? 64 * 1024 : 0));
+    this.retryMinMs = opts.retryMinMs ?? 250;
+    if (this.headroom >= opts.maxBytes) throw new QueueError(opts.dir, 'internalHeadroomBytes must be below maxBytes');
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  async open(): Promise<RecoveryReport> {
+    if (this.opened) throw new QueueError(this.opts.dir, 'already open');
+    const dir = this.opts.dir;
+    await this.fs.mkdir(dir, 0o700);
+    const st = await this.fs.lstat(dir);
+    if (st.isSymbolicLink || !st.isDirectory) throw new QueueError(dir, 'not a directory (symlinks are refused)');
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) throw new QueueError(dir, `owned by uid ${st.uid}, not ${uid}`);
+    if ((st.mode & 0o077) !== 0) await this.fs.chmod(dir, 0o700);
+
+    const state: QueueState = (await readState(this.fs, dir)) ?? emptyState();
+    const report: RecoveryReport = {
+      recordsKept: 0,
+      bytesCut: 0,
+      rangesCut: 0,
+      corruptSegments: 0,
+      lastPositions: new Map(),
+      nextId: 0n,
+      sealState: { lastSeq: -1n, lastChain: ZERO_CHAIN, nextSeq: 0n },
+    };
+
+    const names = (await this.fs.readdir(dir)).sort();
+    for (const name of names) {
+      // A compaction temp file: the rename never happened, the original segment is intact.
+      if (name.endsWith('.lwq.tmp')) await this.fs.unlink(join(dir, name));
+    }
+    let lastSealed: DecodedFrame | null = null;
+    for (const name of names) {
+      const m = SEG_RE.exec(name);
+      if (!m) continue;
+      const n = Number(m[1]);
+      this.nextSegN = Math.max(this.nextSegN, n + 1);
+      const path = join(dir, name);
+      const data = await this.readWhole(path);
+      if (data.length < SEGMENT_HEADER.length && SEGMENT_HEADER.subarray(0, data.length).equals(data)) {
+        // Torn creation: the header write never completed.
+        await this.fs.unlink(path);
+        report.bytesCut += data.length;
+        continue;
+      }
+      if (!data.subarray(0, SEGMENT_HEADER.length).equals(SEGMENT_HEADER)) {
+        await this.fs.rename(path, path + '.corrupt');
+        report.corruptSegments++;
+        report.bytesCut += data.length;
+        continue;
+      }
+      const scan = scanFrames(data, SEGMENT_HEADER.length, true, this.lastId, false);
+      const seg: Segment = {
+        n,
+        path,
+        size: data.length,
+        durableSize: data.length,
+        firstId: null,
+        lastId: null,
+        records: 0,
+        ordinary: 0,
+        gen: 0,
+      };
+      for (const f of scan.frames) {
+        if (seg.firstId === null) seg.firstId = f.id;
+        seg.lastId = f.id;
+        seg.records++;
+        if (!f.meta.internal) seg.ordinary++;
+        if (f.chain) lastSealed = f;
+        if (f.meta.end !== undefined || f.meta.cursor !== undefined) {
+          const pos: { end?: number; cursor?: string } = {};
+          if (f.meta.end !== undefined) pos.end = f.meta.end;
+          if (f.meta.cursor !== undefined) pos.cursor = f.meta.cursor;
+          report.lastPositions.set(f.meta.identity, pos);
+        }
+        this.lastId = f.id;
+      }
+      report.recordsKept += seg.records;
+      for (const b of scan.bad) {
+        report.rangesCut++;
+        report.bytesCut += b.to - b.from;
+      }
+      const tail = scan.bad[scan.bad.length - 1];
+      if (tail && tail.to === data.length) {
+        // The torn tail: cut it so that appends start at a frame boundary.
+        const fd = await this.fs.open(path, 'r+');
+        try {
+          await this.fs.ftruncate(fd, tail.from);
+          await this.fs.fsync(fd);
+        } finally {
+          await this.fs.close(fd);
+        }
+        seg.size = seg.durableSize = tail.from;
+      }
+      this.segments.push(seg);
+      this.bytes += seg.size;
+    }
+
+    this.written = this.lastId + 1n > state.written ? this.lastId + 1n : state.written;
+    this.lastId = this.written - 1n;
+    this.acked = state.acked < this.written ? state.acked : this.written;
+    // Everything after the acknowledged cursor is sent again after a restart.
+    this.sent = this.acked;
+    this.lastSealSeq = state.seal.lastSeq;
+    this.lastSealChain = state.seal.lastChain;
+    if (lastSealed?.chain && lastSealed.id > this.lastSealSeq) {
+      this.lastSealSeq = lastSealed.id;
+      this.lastSealChain = lastSealed.chain.toString('hex');
+    }
+    this.session = state.seal.session;
+    this.reservedUntil = state.seal.reservedUntil;
+
+    let nextSeq = this.reservedUntil;
+    if (this.lastSealSeq + 1n > nextSeq) nextSeq = this.lastSealSeq + 1n;
+    if (this.written > nextSeq) nextSeq = this.written;
+    report.nextId = this.written;
+    report.sealState = { lastSeq: this.lastSealSeq, lastChain: this.lastSealChain, nextSeq };
+    if (this.session !== undefined) report.sealState.previousSession = this.session;
+
+    const c = this.deps.counters;
+    c.add('queue_recovered_records', report.recordsKept);
+    c.add('queue_cut_bytes', report.bytesCut);
+    c.add('queue_cut_ranges', report.rangesCut);
+    c.add('queue_corrupt_segments', report.corruptSegments);
+
+    this.opened = true;
+    this.lastPersistAt = this.now();
+    this.timer = setInterval(() => this.background(), Math.max(10, this.opts.fsyncIntervalMs));
+    this.timer.unref();
+    return report;
+  }
+
+  /** Links the sealer's sequence so that reservations are persisted before seqs are used. */
+  attachSequence(seq: SequenceSource): void {
+    this.sequence = seq;
+  }
+
+  private async readWhole(path: string): Promise<Buffer> {
+    const fd = await this.fs.open(path, 'r');
+    try {
+      const chunks: Buffer[] = [];
+      let pos = 0;
+      for (;;) {
+        const b = Buffer.allocUnsafe(1024 * 1024);
+        const n = await this.fs.read(fd, b, 0, b.length, pos);
+        if (n === 0) break;
+        chunks.push(b.subarray(0, n));
+        pos += n;
+      }
+      return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    } finally {
+      await this.fs.close(fd);
+    }
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  append(records: AppendRecord[]): Promise<void> {
+    if (!this.opened || this.closed) return Promise.reject(new QueueError(this.opts.dir, 'queue is not open'));
+    if (records.length === 0) return Promise.resolve();
+    let size = 0;
+    let internal = true;
+    for (const r of records) {
+      size +=
+        FRAME_OVERHEAD +
+        r.meta.input.length +
+        r.meta.identity.length +
+        (r.meta.cursor?.length ?? 0) +
+        ('payload' in r ? r.payload.length : r.size + 32);
+      if (!r.meta.internal) internal = false;
+    }
+    const limit = internal ? this.opts.maxBytes : this.opts.maxBytes - this.headroom;
+    if (size + SEGMENT_HEADER.length > limit) {
+      return Promise.reject(new QueueError(this.opts.dir, `append of ${size} bytes can never fit in ${limit} bytes`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ records, size, internal, resolve, reject });
+      this.pump();
+    });
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.lock.then(fn);
+    this.lock = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    return p;
+  }
+
+  /** Runs the writer loop unless it already runs. Never rejects: failures go to the requests. */
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    void this.pumpLoop().finally(() => {
+      this.pumping = false;
+    });
+  }
+
+  private async pumpLoop(): Promise<void> {
+    while (!this.closed) {
+      const r = await this.exclusive(() => this.pumpOnce()).catch((e: unknown) => {
+        // The group in flight failed for good: its appends reject (their sources have not committed).
+        const inf = this.inflight;
+        this.inflight = null;
+        if (inf) {
+          for (const q of inf.reqs) q.reject(e as Error);
+          this.alertError(e);
+          return this.pending.length > 0 ? ('progress' as const) : ('idle' as const);
+        }
+        // Making room failed (drop_oldest rewrite): the waiting appends fail rather than spin.
+        const waiting = this.pending;
+        this.pending = [];
+        for (const q of waiting) q.reject(e as Error);
+        this.alertError(e);
+        return 'idle' as const;
+      });
+      if (r === 'progress') continue;
+      if (r === 'disk_full') {
+        await this.sleepRetry();
+        continue;
+      }
+      return;
+    }
+  }
+
+  private async pumpOnce(): Promise<'progress' | 'idle' | 'disk_full'> {
+    if (this.closed) return 'idle';
+    if (!this.inflight) {
+      const reqs = this.takeGroup();
+      if (reqs.length === 0) {
+        if (this.pending.length > 0 && this.opts.whenFull === 'drop_oldest' && (await this.dropOldest())) {
+          return 'progress';
+        }
+        return 'idle';
+      }
+      try {
+        this.inflight = { reqs, built: await this.build(reqs), next: 0 };
+      } catch (e) {
+        if (isDiskFull(e)) {
+          // The reservation could not be persisted; nothing was sealed yet: retry the same requests.
+          this.pending.unshift(...reqs);
+          return this.diskFull(e);
+        }
+        for (const q of reqs) q.reject(e as Error);
+        throw e;
+      }
+    }
+    return this.writeInflight();
+  }
+
+  /** Takes every admissible request: ordinary ones in FIFO order, internal ones may pass a blocked ordinary one. */
+  private takeGroup(): Request[] {
+    const taken: Request[] = [];
+    const rest: Request[] = [];
+    let used = this.bytes;
+    let ordinaryBlocked = false;
+    let spaceBlocked = false;
+    const one = this.opts.fsync === 'always';
+    for (const q of this.pending) {
+      if (one && taken.length > 0) {
+        rest.push(q);
+        continue;
+      }
+      const limit = q.internal ? this.opts.maxBytes : this.opts.maxBytes - this.headroom;
+      const segExtra = SEGMENT_HEADER.length;
+      const fits = used + q.size + segExtra <= limit;
+      if ((q.internal || !ordinaryBlocked) && fits) {
+        taken.push(q);
+        used += q.size;
+      } else {
+        if (!q.internal) ordinaryBlocked = true;
+        if (!fits) spaceBlocked = true;
+        rest.push(q);
+      }
+    }
+    this.pending = rest;
+    this.blocked = spaceBlocked;
+    return taken;
+  }
+
+  /** Seals (in disk order) and frames a group, after making sure the seq reservation covers it. */
+  private async build(reqs: Request[]): Promise<Built[]> {
+    let sealCount = 0;
+    for (const q of reqs) for (const r of q.records) if ('seal' in r) sealCount++;
+    if (sealCount > 0) {
+      if (!this.sequence) throw new QueueError(this.opts.dir, 'sealed append without an attached sequence');
+      const need = this.sequence.reservationNeeded(sealCount);
+      if (need !== null) {
+        this.reservedUntil = need;
+        this.session = this.sequence.sessionId();
+        await this.persistState();
+        this.sequence.reservationPersisted(need);
+      }
+    }
+    const built: Built[] = [];
+    let last = this.lastId;
+    for (const q of reqs) {
+      for (const r of q.records) {
+        if ('seal' in r) {
+          const s = r.seal();
+          if (s.seq <= last) throw new QueueError(this.opts.dir, `sequence ${s.seq} does not increase (last ${last})`);
+          last = s.seq;
+          built.push({
+            frame: encodeFrame(s.seq, s.message, r.meta, Buffer.from(s.chain, 'hex')),
+            id: s.seq,
+            internal: r.meta.internal === true,
+            chain: s.chain,
+          });
+        } else {
+          last += 1n;
+          built.push({ frame: encodeFrame(last, r.payload, r.meta), id: last, internal: r.meta.internal === true });
+        }
+      }
+    }
+    // Ids are consumed now even if the write fails: a seq is never handed out twice.
+    this.lastId = last;
+    return built;
+  }
+
+  private async writeInflight(): Promise<'progress' | 'disk_full'> {
+    const inf = this.inflight;
+    if (!inf) return 'progress';
+    while (inf.next < inf.built.length) {
+      try {
+        await this.ensureActive(inf.built[inf.next]?.frame.length ?? 0);
+      } catch (e) {
+        if (isDiskFull(e)) return this.diskFull(e);
+        throw e;
+      }
+      const act = this.active;
+      if (!act) throw new QueueError(this.opts.dir, 'no active segment');
+      const seg = act.seg;
+      // One unit: the frames that fit in this segment, one write, one fsync.
+      let end = inf.next;
+      let len = 0;
+      while (end < inf.built.length) {
+        const f = (inf.built[end] as Built).frame;
+        if (seg.size + len + f.length > this.segmentBytes && (seg.records > 0 || len > 0)) break;
+        len += f.length;
+        end++;
+      }
+      const unit = inf.built.slice(inf.next, end);
+      const chunk = unit.length === 1 ? (unit[0] as Built).frame : Buffer.concat(unit.map((b) => b.frame), len);
+      const start = seg.size;
+      try {
+        await this.fs.write(act.fd, chunk, start);
+        if (this.opts.fsync !== 'none') {
+          await this.fs.fsync(act.fd);
+          this.deps.counters.add('queue_fsyncs');
+        }
+      } catch (e) {
+        // Cut the partial write back so the segment ends at a frame boundary.
+        await this.fs.ftruncate(act.fd, start).catch((e2: unknown) => this.alertError(e2));
+        if (isDiskFull(e)) return this.diskFull(e);
+        throw new FileError(seg.path, `queue write failed: ${(e as Error).message}`, start, { cause: e });
+      }
+      seg.size = seg.durableSize = start + len;
+      this.bytes += len;
+      for (const b of unit) {
+        if (seg.firstId === null) seg.firstId = b.id;
+        seg.lastId = b.id;
+        seg.records++;
+        if (!b.internal) seg.ordinary++;
+        if (b.chain !== undefined) {
+          this.lastSealSeq = b.id;
+          this.lastSealChain = b.chain;
+        }
+      }
+      const lastB = unit[unit.length - 1] as Built;
+      this.written = lastB.id + 1n;
+      inf.next = end;
+      this.wakeReaders();
+    }
+    if (this.diskFullSince !== 0) {
+      this.deps.onAlert({ kind: 'disk_recovered', afterMs: this.now() - this.diskFullSince });
+      this.diskFullSince = 0;
+    }
+    this.retryDelay = 0;
+    this.inflight = null;
+    let n = 0;
+    for (const q of inf.reqs) {
+      n += q.records.length;
+      q.resolve();
+    }
+    this.deps.counters.add('queue_appended_records', n);
+    this.dirty = true;
+    return 'progress';
+  }
+
+  private diskFull(e: unknown): 'disk_full' {
+    this.deps.counters.add('queue_enospc');
+    if (this.diskFullSince === 0) {
+      this.diskFullSince = this.now();
+      this.deps.onAlert({ kind: 'disk_full', error: (e as Error).message });
+    }
+    return 'disk_full';
+  }
+
+  /** Makes sure an active segment exists with room for a frame of `frameLen` (or is empty). */
+  private async ensureActive(frameLen: number): Promise<void> {
+    if (this.active) {
+      const s = this.active.seg;
+      if (s.size + frameLen <= this.segmentBytes || s.records === 0) return;
+      await this.closeActive();
+    }
+    const last = this.segments[this.segments.length - 1];
+    if (last && last.size + frameLen <= this.segmentBytes && last.durableSize === last.size) {
+      // Reuse the last segment after a restart: appends continue where recovery cut.
+      this.active = { seg: last, fd: await this.fs.open(last.path, 'r+') };
+      return;
+    }
+    const n = this.nextSegN++;
+    const path = join(this.opts.dir, segName(n));
+    const fd = await this.fs.open(path, 'wx', 0o600);
+    try {
+      await this.fs.write(fd, SEGMENT_HEADER, 0);
+      // The new file's directory entry must survive too, or a power loss could lose the segment.
+      if (this.opts.fsync !== 'none') {
+        await this.fs.fsync(fd);
+        await fsyncDir(this.fs, this.opts.dir);
+      }
+    } catch (e) {
+      // A segment without its header is never used: remove it (recovery would too).
+      await this.fs.close(fd).catch((e2: unknown) => this.alertError(e2));
+      await this.fs.unlink(path).catch((e2: unknown) => this.alertError(e2));
+      throw e;
+    }
+    const size = SEGMENT_HEADER.length;
+    const seg: Segment = { n, path, size, durableSize: size, firstId: null, lastId: null, records: 0, ordinary: 0, gen: 0 };
+    this.segments.push(seg);
+    this.active = { seg, fd };
+    this.bytes += size;
+  }
+
+  private async closeActive(): Promise<void> {
+    const a = this.active;
+    if (!a) return;
+    this.active = null;
+    await this.fs.close(a.fd);
+  }
+
+  private sleepRetry(): Promise<void> {
+    this.retryDelay = this.retryDelay === 0 ? this.retryMinMs : Math.min(MAX_RETRY_MS, this.retryDelay * 2);
+    return new Promise<void>((resolve) => {
+      this.retryWake = resolve;
+      this.retryTimer = setTimeout(resolve, this.retryDelay);
+    }).then(() => {
+      this.retryTimer = null;
+      this.retryWake = null;
+    });
+  }
+
+  /**
+   * drop_oldest: rewrites the oldest segment that holds ordinary records
+   * without them (temp, fsync, rename, fsync dir). Returns false when only
+   * internal records are left (then the request blocks).
+   */
+  private async dropOldest(): Promise<boolean> {
+    const seg = this.segments.find((s) => s.ordinary > 0);
+    if (!seg) return false;
+    if (this.active?.seg === seg) await this.closeActive();
+    const data = await this.readWhole(seg.path);
+    const scan = scanFrames(data.subarray(0, seg.durableSize), SEGMENT_HEADER.length, true, -1n, false);
+    const keep: Buffer[] = [SEGMENT_HEADER];
+    let firstId: bigint | null = null;
+    let lastId: bigint | null = null;
+    let kept = 0;
+    let droppedRecords = 0;
+    let droppedBytes = 0;
+    for (const f of scan.frames) {
+      if (f.meta.internal) {
+        keep.push(data.subarray(f.offset, f.offset + f.size));
+        if (firstId === null) firstId = f.id;
+        lastId = f.id;
+        kept++;
+      } else {
+        droppedRecords++;
+        droppedBytes += f.size;
+      }
+    }
+    // The state must name the last seq and chain even if the records carrying them go.
+    await this.persistState();
+    if (kept === 0) {
+      // Nothing left worth a file: remove it (the writer's segment was closed above).
+      await this.fs.unlink(seg.path);
+      this.segments = this.segments.filter((x) => x !== seg);
+      this.bytes -= seg.size;
+      this.readCache = null;
+      this.countDrop(droppedRecords, droppedBytes);
+      return true;
+    }
+    const out = Buffer.concat(keep);
+    const tmp = seg.path + '.tmp';
+    const fd = await this.fs.open(tmp, 'w', 0o600);
+    try {
+      await this.fs.write(fd, out, 0);
+      await this.fs.fsync(fd);
+    } finally {
+      await this.fs.close(fd);
+    }
+    await this.fs.rename(tmp, seg.path);
+    await fsyncDir(this.fs, this.opts.dir);
+    this.bytes -= seg.size - out.length;
+    seg.size = seg.durableSize = out.length;
+    seg.firstId = firstId;
+    seg.lastId = lastId;
+    seg.records = kept;
+    seg.ordinary = 0;
+    seg.gen++;
+    this.readCache = null;
+    this.countDrop(droppedRecords, droppedBytes);
+    return true;
+  }
+
+  private countDrop(records: number, bytes: number): void {
+    this.dropped += records;
+    this.deps.counters.add('queue_dropped_records', records);
+    this.deps.counters.add('queue_dropped_bytes', bytes);
+    if (records > 0) this.deps.onAlert({ kind: 'dropped', records, bytes, totalDropped: this.dropped });
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** Durable records with id >= position: at least one if any exists, then up to about maxBytes of payload. */
+  async readFrom(position: bigint, maxBytes: number): Promise<QueueRecord[]> {
+    const out: QueueRecord[] = [];
+    let bytes = 0;
+    for (let attempt = 0; attempt < 3 && out.length === 0; attempt++) {
+      const limit = this.written;
+      if (position >= limit) return out;
+      for (const seg of this.segments.slice()) {
+        if (seg.lastId === null || seg.lastId < position) continue;
+        let done: boolean;
+        try {
+          done = await this.readSegment(seg, position, limit, maxBytes, out, bytes);
+        } catch (e) {
+          // The segment was deleted (acknowledged) or rewritten under us: start over.
+          if (errnoCode(e) === 'ENOENT') break;
+          throw e;
+        }
+        bytes = out.reduce((a, r) => a + r.payload.length, 0);
+        const last = out[out.length - 1];
+        if (last) position = last.id + 1n;
+        if (done) break;
+      }
+    }
+    this.logReads(out);
+    return out;
+  }
+
+  /** Reads records of one segment into out; returns true when maxBytes is reached. */
+  private async readSegment(
+    seg: Segment,
+    position: bigint,
+    limit: bigint,
+    maxBytes: number,
+    out: QueueRecord[],
+    bytesSoFar: number,
+  ): Promise<boolean> {
+    const gen = seg.gen;
+    const c = this.readCache;
+    let offset = SEGMENT_HEADER.length;
+    let afterId = -1n;
+    if (c && c.n === seg.n && c.gen === gen && c.afterId < position) {
+      offset = c.offset;
+      afterId = c.afterId;
+    }
+    let bytes = bytesSoFar;
+    const fd = await this.fs.open(seg.path, 'r');
+    try {
+      let chunkLen = Math.max(READ_CHUNK, maxBytes + 64 * 1024);
+      while (offset < seg.durableSize) {
+        const want = Math.min(chunkLen, seg.durableSize - offset);
+        const buf = Buffer.allocUnsafe(want);
+        const n = await this.fs.read(fd, buf, 0, want, offset);
+        const data = buf.subarray(0, n);
+        const final = offset + n >= seg.durableSize;
+        const scan = scanFrames(data, 0, final, afterId, false);
+        if (scan.bad.length > 0) this.deps.counters.add('queue_read_corrupt', scan.bad.length);
+        if (scan.consumed === 0 && scan.frames.length === 0) {
+          if (final || n < want) return false;
+          chunkLen *= 2; // a frame larger than the chunk, or damage to resync past
+          continue;
+        }
+        for (const f of scan.frames) {
+          if (f.id >= limit) return true;
+          afterId = f.id;
+          if (f.id < position) continue;
+          out.push({ id: f.id, payload: f.payload, meta: f.meta });
+          bytes += f.payload.length;
+          if (bytes >= maxBytes) {
+            this.readCache = { n: seg.n, gen, offset: offset + f.offset + f.size, afterId: f.id };
+            return true;
+          }
+        }
+        offset += scan.consumed;
+        this.readCache = { n: seg.n, gen, offset, afterId };
+      }
+      return false;
+    } finally {
+      await this.fs.close(fd);
+    }
+  }
+
+  private logReads(recs: QueueRecord[]): void {
+    const lastLogged = this.readLog.length > this.readLogHead ? this.readLog[this.readLog.length - 1]?.id : undefined;
+    for (const r of recs) {
+      if (r.id < this.sent || (lastLogged !== undefined && r.id <= lastLogged)) continue;
+      this.readLog.push({ id: r.id, len: r.payload.length });
+    }
+    if (this.readLog.length - this.readLogHead > MAX_READ_LOG) this.readLogHead = this.readLog.length - MAX_READ_LOG;
+  }
+
+  /** The sink wrote every record with id < position to the socket. `bytes` defaults to their payload bytes. */
+  markSent(position: bigint, bytes?: number): void {
+    if (position > this.written) position = this.written;
+    if (position <= this.sent) return;
+    let b = 0;
+    while (this.readLogHead < this.readLog.length) {
+      const e = this.readLog[this.readLogHead] as { id: bigint; len: number };
+      if (e.id >= position) break;
+      b += e.len;
+      this.readLogHead++;
+    }
+    if (this.readLogHead > 1024 && this.readLogHead * 2 > this.readLog.length) {
+      this.readLog = this.readLog.slice(this.readLogHead);
+      this.readLogHead = 0;
+    }
+    this.sentBytes += bytes ?? b;
+    this.sent = position;
+    this.marks.push({ pos: position, at: this.now(), cum: this.sentBytes });
+    this.dirty = true;
+  }
+
+  /**
+   * Advances the acknowledged cursor to the newest sent mark that is both older
+   * than resendWindow.ageMs and followed by at least resendWindow.bytes (the
+   * window is their union); while appends are blocked, only the age counts.
+   * Then persists cursors (throttled) and deletes fully acknowledged segments.
+   */
+  async tick(): Promise<void> {
+    if (!this.opened || this.closed) return;
+    const now = this.now();
+    const { bytes: wBytes, ageMs } = this.opts.resendWindow;
+    // Only a lack of space shrinks the window, not appends waiting for the current fsync.
+    const pressure = this.blocked;
+    let idx = -1;
+    for (let i = 0; i < this.marks.length; i++) {
+      const m = this.marks[i] as { pos: bigint; at: number; cum: number };
+      if (m.at > now - ageMs) break;
+      if (!pressure && this.sentBytes - m.cum < wBytes) break;
+      idx = i;
+    }
+    if (idx >= 0) {
+      const m = this.marks[idx] as { pos: bigint };
+      if (m.pos > this.acked) {
+        this.acked = m.pos;
+        this.dirty = true;
+      }
+      this.marks.splice(0, idx + 1);
+    }
+    await this.exclusive(() => this.maintain(now));
+    if (this.pending.length > 0) this.pump();
+  }
+
+  /** The same as tick(): the name the sink may prefer. */
+  acknowledge(): Promise<void> {
+    return this.tick();
+  }
+
+  private async maintain(now: number): Promise<void> {
+    if (this.closed) return;
+    if (this.active && this.active.seg.lastId !== null && this.active.seg.lastId < this.acked && !this.inflight) {
+      // Fully acknowledged active segment: roll so it can be deleted (else a tiny queue could never free space).
+      await this.closeActive();
+    }
+    const doomed = this.segments.filter(
+      (s) => s !== this.active?.seg && (s.lastId === null || s.lastId < this.acked) && s !== this.inflightSeg(),
+    );
+    if (doomed.length > 0) {
+      // Persist the cursors (and the last seq/chain) first: the state must cover what is deleted.
+      await this.persistState();
+      for (const s of doomed) {
+        await this.fs.unlink(s.path);
+        this.segments = this.segments.filter((x) => x !== s);
+        this.bytes -= s.size;
+        if (this.readCache?.n === s.n) this.readCache = null;
+      }
+      this.deps.counters.add('queue_segments_deleted', doomed.length);
+      return;
+    }
+    if (this.dirty && now - this.lastPersistAt >= this.opts.fsyncIntervalMs) await this.persistState();
+  }
+
+  private inflightSeg(): Segment | undefined {
+    return this.inflight ? this.active?.seg : undefined;
+  }
+
+  private async persistState(): Promise<void> {
+    const s: QueueState = {
+      written: this.written,
+      sent: this.sent,
+      acked: this.acked,
+      seal: { lastSeq: this.lastSealSeq, lastChain: this.lastSealChain, reservedUntil: this.reservedUntil },
+    };
+    if (this.session !== undefined) s.seal.session = this.session;
+    await writeState(this.fs, this.opts.dir, s);
+    this.lastPersistAt = this.now();
+    this.dirty = false;
+  }
+
+  /** Where a reconnect or a restart resumes: the acknowledged cursor, so the window is replayed. */
+  replayPosition(): bigint {
+    return this.acked;
+  }
+
+  /** Resolves once a durable record with id >= position exists (or the queue closes). */
+  waitForData(position: bigint): Promise<void> {
+    if (this.closed || this.written > position) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ position, resolve }));
+  }
+
+  private wakeReaders(): void {
+    if (this.waiters.length === 0) return;
+    const keep: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (this.written > w.position) w.resolve();
+      else keep.push(w);
+    }
+    this.waiters = keep;
+  }
+
+  stats(): QueueStats {
+    let records = 0;
+    for (const s of this.segments) records += s.records;
+    return {
+      bytes: this.bytes,
+      records,
+      written: this.written,
+      sent: this.sent,
+      acked: this.acked,
+      segments: this.segments.length,
+      dropped: this.dropped,
+      blocked: this.blocked,
+      pending: this.pending.length,
+    };
+  }
+
+  private background(): void {
+    void (async () => {
+      if (this.opts.fsync === 'none' && this.active) {
+        await this.exclusive(async () => {
+          if (this.active) await this.fs.fsync(this.active.fd);
+        });
+      }
+      await this.tick();
+    })().catch((e: unknown) => this.alertError(e));
+  }
+
+  private alertError(e: unknown): void {
+    this.deps.counters.add('queue_errors');
+    this.deps.onAlert({ kind: 'error', error: e instanceof Error ? e.message : String(e) });
+  }
+
+  /**
+   * Stops: pending appends are rejected (their records are not durable and the
+   * sources have not committed them), the state is persisted with the
+   * reservation set to the next seq (a clean stop skips nothing).
+   */
+  async close(): Promise<void> {
+    if (this.closed || !this.opened) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const pend = this.pending;
+    this.pending = [];
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryWake?.();
+    const err = new QueueError(this.opts.dir, 'queue closed');
+    for (const q of pend) q.reject(err);
+    if (this.inflight) {
+      for (const q of this.inflight.reqs) q.reject(err);
+      this.inflight = null;
+    }
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+    await this.exclusive(async () => {
+      if (this.sequence) {
+        this.reservedUntil = this.sequence.nextSeq();
+        this.session = this.sequence.sessionId();
+      }
+      await this.persistState();
+      await this.closeActive();
+    });
+  }
+}

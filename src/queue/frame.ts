@@ -1,0 +1,230 @@
+/**
+ * Record frames of the disk queue (pure). Layout in README.md:
+ *   u32 bodyLen | u32 crc32(body) | body(version, flags, id, [chain], [end], input, identity, [cursor], payload)
+ * Decoding never trusts a length before checking it against the buffer, and a
+ * frame is only accepted when its CRC matches and its fields fit exactly.
+ * After damage, `scanFrames` resyncs at the next offset where a whole valid
+ * frame starts (cheap pre-checks before the CRC), so intact records after a
+ * flipped byte are kept.
+ */
+import { crc32 } from 'node:zlib';
+
+export const FRAME_VERSION = 1;
+/** "LWQSEG", format version 1, reserved byte. */
+export const SEGMENT_HEADER = Buffer.from([0x4c, 0x57, 0x51, 0x53, 0x45, 0x47, 0x01, 0x00]);
+export const FRAME_HEAD = 8;
+/** version + flags + id + inputLen + identityLen */
+const MIN_BODY = 1 + 1 + 8 + 2 + 2;
+/** Nothing legitimate comes near this (messages are capped at max_message_bytes). */
+export const MAX_BODY = 16 * 1024 * 1024;
+export const CHAIN_BYTES = 32;
+
+const F_INTERNAL = 1;
+const F_SEALED = 2;
+const F_END = 4;
+const F_CURSOR = 8;
+
+/** Source position after this record; internal = alerts/tamper/overflow/start/stop events. */
+export interface QueueRecordMeta {
+  input: string;
+  identity: string;
+  end?: number;
+  cursor?: string;
+  internal?: boolean;
+}
+
+export interface QueueRecord {
+  /** Queue position; equals the seal sequence number when the record was sealed. */
+  id: bigint;
+  /** The sealed RFC 5424 message bytes, exactly as they will be framed and sent. */
+  payload: Buffer;
+  meta: QueueRecordMeta;
+}
+
+/** A decoded frame with where it sits. */
+export interface DecodedFrame extends QueueRecord {
+  offset: number;
+  size: number;
+  /** Raw chain bytes when the record was sealed. */
+  chain?: Buffer;
+}
+
+export function encodeFrame(id: bigint, payload: Buffer, meta: QueueRecordMeta, chain?: Buffer): Buffer {
+  const inputLen = Buffer.byteLength(meta.input);
+  const identityLen = Buffer.byteLength(meta.identity);
+  const cursorLen = meta.cursor === undefined ? -1 : Buffer.byteLength(meta.cursor);
+  if (inputLen > 0xffff || identityLen > 0xffff || cursorLen > 0xffff) {
+    throw new RangeError('queue record meta field longer than 65535 bytes');
+  }
+  let flags = 0;
+  if (meta.internal) flags |= F_INTERNAL;
+  if (chain) flags |= F_SEALED;
+  if (meta.end !== undefined) flags |= F_END;
+  if (cursorLen >= 0) flags |= F_CURSOR;
+  const bodyLen =
+    MIN_BODY +
+    inputLen +
+    identityLen +
+    (chain ? CHAIN_BYTES : 0) +
+    (meta.end !== undefined ? 8 : 0) +
+    (cursorLen >= 0 ? 2 + cursorLen : 0) +
+    payload.length;
+  if (bodyLen > MAX_BODY) throw new RangeError(`queue record of ${bodyLen} bytes exceeds ${MAX_BODY}`);
+  const buf = Buffer.allocUnsafe(FRAME_HEAD + bodyLen);
+  buf.writeUInt32LE(bodyLen, 0);
+  let o = FRAME_HEAD;
+  buf[o++] = FRAME_VERSION;
+  buf[o++] = flags;
+  buf.writeBigUInt64LE(id, o);
+  o += 8;
+  if (chain) {
+    if (chain.length !== CHAIN_BYTES) throw new RangeError('chain must be 32 bytes');
+    chain.copy(buf, o);
+    o += CHAIN_BYTES;
+  }
+  if (meta.end !== undefined) {
+    buf.writeDoubleLE(meta.end, o);
+    o += 8;
+  }
+  buf.writeUInt16LE(inputLen, o);
+  o += 2;
+  o += buf.write(meta.input, o);
+  buf.writeUInt16LE(identityLen, o);
+  o += 2;
+  o += buf.write(meta.identity, o);
+  if (meta.cursor !== undefined) {
+    buf.writeUInt16LE(cursorLen, o);
+    o += 2;
+    o += buf.write(meta.cursor, o);
+  }
+  payload.copy(buf, o);
+  buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEAD)), 4);
+  return buf;
+}
+
+/**
+ * Decodes the frame at `off`, or returns null if there is no whole valid frame
+ * there. `copy` makes the payload independent of `buf` (for records handed out).
+ */
+export function decodeFrameAt(buf: Buffer, off: number, copy: boolean): DecodedFrame | null {
+  if (off + FRAME_HEAD + MIN_BODY > buf.length) return null;
+  const bodyLen = buf.readUInt32LE(off);
+  if (bodyLen < MIN_BODY || bodyLen > MAX_BODY) return null;
+  const start = off + FRAME_HEAD;
+  const end = start + bodyLen;
+  if (end > buf.length) return null;
+  if (buf[start] !== FRAME_VERSION) return null;
+  if (crc32(buf.subarray(start, end)) !== buf.readUInt32LE(off + 4)) return null;
+  const flags = buf[start + 1] ?? 0;
+  let o = start + 2;
+  const id = buf.readBigUInt64LE(o);
+  o += 8;
+  let chain: Buffer | undefined;
+  if (flags & F_SEALED) {
+    if (o + CHAIN_BYTES > end) return null;
+    chain = Buffer.from(buf.subarray(o, o + CHAIN_BYTES));
+    o += CHAIN_BYTES;
+  }
+  const meta: QueueRecordMeta = { input: '', identity: '' };
+  if (flags & F_END) {
+    if (o + 8 > end) return null;
+    meta.end = buf.readDoubleLE(o);
+    o += 8;
+  }
+  if (o + 2 > end) return null;
+  const inputLen = buf.readUInt16LE(o);
+  o += 2;
+  if (o + inputLen + 2 > end) return null;
+  meta.input = buf.toString('utf8', o, o + inputLen);
+  o += inputLen;
+  const identityLen = buf.readUInt16LE(o);
+  o += 2;
+  if (o + identityLen > end) return null;
+  meta.identity = buf.toString('utf8', o, o + identityLen);
+  o += identityLen;
+  if (flags & F_CURSOR) {
+    if (o + 2 > end) return null;
+    const cursorLen = buf.readUInt16LE(o);
+    o += 2;
+    if (o + cursorLen > end) return null;
+    meta.cursor = buf.toString('utf8', o, o + cursorLen);
+    o += cursorLen;
+  }
+  if (flags & F_INTERNAL) meta.internal = true;
+  const payload = copy ? Buffer.from(buf.subarray(o, end)) : buf.subarray(o, end);
+  const rec: DecodedFrame = { id, payload, meta, offset: off, size: end - off };
+  if (chain) rec.chain = chain;
+  return rec;
+}
+
+/** A damaged byte range inside a segment: skipped, counted. */
+export interface BadRange {
+  from: number;
+  to: number;
+}
+
+export interface ScanResult {
+  frames: DecodedFrame[];
+  bad: BadRange[];
+  /** Offset just past the last whole frame (or bad range) consumed. */
+  consumed: number;
+  /** True when the scan stopped at an incomplete but so far plausible frame (more bytes may follow). */
+  incomplete: boolean;
+}
+
+/**
+ * Scans frames in buf[from..). With `final`, the buffer ends where the data
+ * ends: anything unparseable at the end is a bad range. Without it, a frame
+ * cut by the end of the buffer stops the scan (the caller reads more).
+ * Frames must carry ids above `afterId`: an id that goes backwards is damage.
+ */
+export function scanFrames(
+  buf: Buffer,
+  from: number,
+  final: boolean,
+  afterId: bigint,
+  copy: boolean,
+  maxFrames = Infinity,
+): ScanResult {
+  const frames: DecodedFrame[] = [];
+  const bad: BadRange[] = [];
+  let off = from;
+  let lastId = afterId;
+  while (off < buf.length && frames.length < maxFrames) {
+    const f = decodeFrameAt(buf, off, copy);
+    if (f && f.id > lastId) {
+      frames.push(f);
+      lastId = f.id;
+      off += f.size;
+      continue;
+    }
+    if (!final && looksCut(buf, off)) return { frames, bad, consumed: off, incomplete: true };
+    // Damage: find the next offset where a whole valid frame starts.
+    let next = -1;
+    for (let c = off + 1; c + FRAME_HEAD + MIN_BODY <= buf.length; c++) {
+      if (buf[c + FRAME_HEAD] !== FRAME_VERSION) continue;
+      const len = buf.readUInt32LE(c);
+      if (len < MIN_BODY || len > MAX_BODY || c + FRAME_HEAD + len > buf.length) continue;
+      const g = decodeFrameAt(buf, c, copy);
+      if (g && g.id > lastId) {
+        next = c;
+        break;
+      }
+    }
+    if (next < 0) {
+      if (!final) return { frames, bad, consumed: off, incomplete: true };
+      bad.push({ from: off, to: buf.length });
+      return { frames, bad, consumed: buf.length, incomplete: false };
+    }
+    bad.push({ from: off, to: next });
+    off = next;
+  }
+  return { frames, bad, consumed: off, incomplete: false };
+}
+
+/** A frame whose header is plausible but whose body runs past the buffer end. */
+function looksCut(buf: Buffer, off: number): boolean {
+  if (off + FRAME_HEAD > buf.length) return true;
+  const len = buf.readUInt32LE(off);
+  return len >= MIN_BODY && len <= MAX_BODY && off + FRAME_HEAD + len > buf.length;
+}

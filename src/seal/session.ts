@@ -1,0 +1,130 @@
+/**
+ * Sealer: session id, sequence and chain for each event, just before the
+ * queue. One Sealer per agent run (a new random 128-bit session each start).
+ * Sequence numbers are global across sessions and never reused: the Sealer
+ * only hands out seqs below a reservation that the queue has persisted
+ * (`SequenceSource`); after a crash the next run starts at the reservation and
+ * its start event declares the previous run's last durable seq and chain, so
+ * the skip is a declared boundary, not a gap. See README.md.
+ *
+ * seal() must be called in the order records reach the disk: pass it to the
+ * queue as `{ seal: () => sealer.seal(parts), size, meta }` and the writer
+ * calls it at write time.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { assembleSyslog } from '../encode/rfc5424.js';
+import { LogwardError } from '../errors.js';
+import type { RecoveredSealState, SealResult, SequenceSource } from '../queue/disk-queue.js';
+import { computeChain, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
+import type { AssembleSyslog, SyslogParts } from './syslog-parts.js';
+
+export class SequenceError extends LogwardError {
+  override readonly name = 'SequenceError';
+}
+
+/** What the agent-start event declares about the previous run. */
+export interface StartDeclaration {
+  /** The new session. */
+  session: string;
+  /** First seq of the new session (this start event's own seq, when it is sealed first). */
+  firstSeq: bigint;
+  /** Session of the previous run that sealed anything; undefined at the first start ever. */
+  previousSession?: string;
+  /** Last durable seq of previous runs; null at the first start ever. */
+  lastSeq: bigint | null;
+  /** Its chain (hex); 64 zeros at the first start ever. */
+  lastChain: string;
+}
+
+export interface SealerOptions {
+  key: Buffer;
+  /** Default: assembleSyslog from src/encode/rfc5424.ts (tests pass a hand-built one). */
+  assemble?: AssembleSyslog;
+  /** Defaults to keyIdOf(key). */
+  keyId?: string;
+  /** From DiskQueue.open(): where this run starts. */
+  state: RecoveredSealState;
+  /** Fixed session id (tests); default: 16 random bytes, hex. */
+  session?: string;
+  /** Seqs reserved per persisted reservation (default 65536): the most a crash can skip. */
+  reserveBlock?: number;
+  /**
+   * false: no queue persists reservations (`logward convert --syslog`); seqs are
+   * then only unique within this run.
+   */
+  persistent?: boolean;
+}
+
+const UNBOUNDED = 1n << 64n;
+
+export class Sealer implements SequenceSource {
+  readonly session: string;
+  readonly keyId: string;
+  private readonly key: Buffer;
+  private readonly assemble: AssembleSyslog;
+  private readonly block: number;
+  private next: bigint;
+  private prev: string;
+  private reservedUntil: bigint;
+  private readonly declaration: StartDeclaration;
+
+  constructor(opts: SealerOptions) {
+    if (opts.key.length < 32) throw new SequenceError('HMAC key shorter than 32 bytes');
+    this.key = opts.key;
+    this.assemble = opts.assemble ?? assembleSyslog;
+    this.keyId = opts.keyId ?? keyIdOf(opts.key);
+    this.session = opts.session ?? randomBytes(16).toString('hex');
+    this.block = Math.max(1, opts.reserveBlock ?? 65536);
+    this.next = opts.state.nextSeq;
+    this.prev = opts.state.lastChain || ZERO_CHAIN_HEX;
+    this.reservedUntil = opts.persistent === false ? UNBOUNDED : this.next;
+    this.declaration = {
+      session: this.session,
+      firstSeq: this.next,
+      lastSeq: opts.state.lastSeq >= 0n ? opts.state.lastSeq : null,
+      lastChain: this.prev,
+    };
+    if (opts.state.previousSession !== undefined) this.declaration.previousSession = opts.state.previousSession;
+  }
+
+  /** For the agent-start event (seal it first, so its seq is firstSeq). */
+  startDeclaration(): StartDeclaration {
+    return { ...this.declaration };
+  }
+
+  /** Seals one message: the next seq, the chain over its MSG, assembled with the SD parameters. */
+  seal(parts: SyslogParts): SealResult {
+    const seq = this.next;
+    if (seq >= this.reservedUntil) {
+      throw new SequenceError(`seq ${seq} is beyond the persisted reservation (${this.reservedUntil}); seal through the queue`);
+    }
+    const chain = computeChain(this.key, this.prev, this.session, seq, parts.msg);
+    const text = this.assemble(parts, { session: this.session, seq, chain, keyId: this.keyId });
+    this.next = seq + 1n;
+    this.prev = chain;
+    return { message: Buffer.from(text, 'utf8'), seq, chain };
+  }
+
+  // SequenceSource: the queue persists reservations before seal() may use them.
+  reservationNeeded(n: number): bigint | null {
+    if (this.next + BigInt(n) <= this.reservedUntil) return null;
+    return this.next + BigInt(Math.max(this.block, n * 2));
+  }
+
+  reservationPersisted(upTo: bigint): void {
+    if (upTo > this.reservedUntil) this.reservedUntil = upTo;
+  }
+
+  nextSeq(): bigint {
+    return this.next;
+  }
+
+  sessionId(): string {
+    return this.session;
+  }
+
+  lastChain(): string {
+    return this.prev;
+  }
+}
