@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import { checkConfig } from './config/check.js';
 import { runReceive } from './commands/receive.js';
+import { runDaemon } from './commands/run.js';
 import { runConvert } from './convert/command.js';
 import { UsageError } from './errors.js';
 import { PARSER_NAMES, type ParserName } from './parse/index.js';
@@ -66,6 +67,14 @@ export function buildProgram(): Command {
       for (const line of result.lines) process.stderr.write(line + '\n');
       (result.ok ? process.stdout : process.stderr).write(result.summary + '\n');
       process.exitCode = result.ok ? 0 : EXIT_USAGE;
+    });
+
+  program
+    .command('run')
+    .description('the daemon, in the foreground: tail inputs, seal, queue and ship (SIGTERM drains and exits 0)')
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .action(async (o: { config: string }) => {
+      process.exitCode = await runDaemon(o.config, { stderr: process.stderr, signal: stopSignal() });
     });
 
   program

@@ -61,7 +61,7 @@ export class SyslogSink {
         `${opts.protocol} sends logs unencrypted and unauthenticated; it needs ${CONFIG_PATH}.allow_insecure: true`,
       );
     }
-    if (opts.protocol === 'tls' && !opts.caFile) {
+    if (opts.protocol === 'tls' && !opts.caFile && !opts.systemCa) {
       throw new ConfigError(`${CONFIG_PATH}.ca`, 'a CA file is required for tls');
     }
     if (!(opts.deadAfterMs > 0)) throw new ConfigError(`${CONFIG_PATH}.dead_after`, 'must be positive');

@@ -84,7 +84,7 @@ export function makeServerIdentityCheck(
 }
 
 interface TlsMaterial {
-  ca: Buffer;
+  ca: Buffer | string[];
   cert?: Buffer;
   key?: Buffer;
 }
@@ -100,8 +100,11 @@ async function readMaterial(file: string, what: string, host: string): Promise<B
 }
 
 async function loadMaterial(opts: SinkOptions, host: string): Promise<TlsMaterial> {
-  if (!opts.caFile) throw new ConnectFailure(host, 'credentials', 'no CA file configured');
-  const ca = await readMaterial(opts.caFile, 'CA file', host);
+  // `ca: system`: Node's bundled Mozilla roots, still verified; never "no verification".
+  let ca: Buffer | string[];
+  if (opts.systemCa) ca = [...tls.rootCertificates];
+  else if (!opts.caFile) throw new ConnectFailure(host, 'credentials', 'no CA file configured');
+  else ca = await readMaterial(opts.caFile, 'CA file', host);
   if (!opts.certFile && !opts.keyFile) return { ca };
   if (!opts.certFile || !opts.keyFile) {
     throw new ConnectFailure(host, 'credentials', 'client certificate and key must be configured together');

@@ -21,6 +21,8 @@ export interface SinkOptions {
   serverName?: string;
   /** Trust anchors (PEM). Required for tls; re-read on every connect. */
   caFile?: string;
+  /** `ca: system`: verify against Node's bundled root certificates instead of a CA file. */
+  systemCa?: boolean;
   /** Client certificate and key (PEM) for mutual TLS; re-read on every connect. */
   certFile?: string;
   keyFile?: string;

@@ -1,0 +1,370 @@
+/**
+ * Wires the stages of `logward run` and owns start, drain and stop:
+ *
+ *   sources ─► processor ─► (seal at write) ─► disk queue ─► sink ─► SIEM
+ *
+ * The commit protocol (docs/ARCHITECTURE.md "Offsets and the queue"): a
+ * source's emit(batch) resolves only once the queue has made the batch
+ * durable, and only then does the source advance its checkpoint. At start the
+ * checkpoints are raised to what the queue tail says was durable, so a crash
+ * between the queue's fsync and the checkpoint write re-reads nothing twice
+ * that the queue already holds... except the last batch, which is the
+ * at-least-once part of the guarantee.
+ *
+ * Sealing happens inside the queue's writer (records are appended with a seal
+ * callback), so seq order is disk order is send order even when an internal
+ * event overtakes a blocked append.
+ */
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+import { EcsVersion } from '@elastic/ecs';
+
+import type { Config, DestinationConfig, HostPort, InputConfig } from './config/types.js';
+import { syslogParts, type SyslogParts } from './encode/rfc5424.js';
+import { encodeEvent } from './encode/validate.js';
+import { SEVERITY } from './event/classify.js';
+import { InternalEvents, type InternalEventSpec } from './event/internal.js';
+import { queueSpec, sinkSpec, tamperSpec } from './event/signals.js';
+import type { LogEvent, RawRecord } from './event/types.js';
+import { Counters } from './monitor/counters.js';
+import { RecordProcessor } from './processor.js';
+import { DiskQueue, type AppendRecord, type QueueRecordMeta } from './queue/disk-queue.js';
+import { loadHmacKey } from './seal/key.js';
+import { Sealer } from './seal/session.js';
+import { SyslogSink } from './sink/sink.js';
+import type { FrameSource, SinkEvent, SinkLogger, SinkOptions } from './sink/types.js';
+import { CursorStore } from './source/cursor-store.js';
+import { FileSource } from './source/file-source.js';
+import { JournaldSource } from './source/journald.js';
+import { VERSION } from './version.js';
+
+/** The agent's own log: structurally a pino logger. */
+export type AgentLogger = SinkLogger;
+
+/** RFC 5424 header, SD brackets and the seal params add at most this much to the event. */
+const SEAL_OVERHEAD_BYTES = 512;
+
+interface Source {
+  id: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface PipelineDeps {
+  log: AgentLogger;
+  counters?: Counters;
+}
+
+export class Pipeline {
+  readonly counters: Counters;
+  private readonly log: AgentLogger;
+  private queue: DiskQueue | undefined;
+  private sealer: Sealer | undefined;
+  private sink: SyslogSink | undefined;
+  private internal: InternalEvents | undefined;
+  private sources: Source[] = [];
+  private cursorStores: CursorStore[] = [];
+  private readonly host = hostname();
+  private internalWrites = new Set<Promise<void>>();
+  private started = false;
+
+  constructor(
+    private readonly config: Config,
+    deps: PipelineDeps,
+  ) {
+    this.log = deps.log;
+    this.counters = deps.counters ?? new Counters();
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.config;
+    await mkdir(cfg.agent.stateDir, { recursive: true, mode: 0o700 });
+    const key = await loadHmacKey(cfg.integrity.keyFile);
+
+    const queue = new DiskQueue(
+      {
+        dir: join(cfg.agent.stateDir, 'queue'),
+        maxBytes: cfg.output.buffer.maxBytes,
+        whenFull: cfg.output.buffer.whenFull,
+        fsync: cfg.output.buffer.fsync === 'never' ? 'none' : cfg.output.buffer.fsync,
+        fsyncIntervalMs: cfg.output.buffer.fsyncIntervalMs,
+        resendWindow: { bytes: cfg.output.resendWindow.bytes, ageMs: cfg.output.resendWindow.ageMs },
+        retryMinMs: Math.min(cfg.output.retry.minDelayMs, 1000),
+      },
+      { counters: this.counters, onAlert: (a) => this.raise(queueSpec(a)) },
+    );
+    const recovery = await queue.open();
+    this.queue = queue;
+    if (recovery.bytesCut > 0 || recovery.corruptSegments > 0) {
+      this.log.warn({ bytesCut: recovery.bytesCut, rangesCut: recovery.rangesCut, corruptSegments: recovery.corruptSegments }, 'queue recovery cut damaged records');
+    }
+
+    const sealer = new Sealer({ key: key.key, keyId: key.keyId, state: recovery.sealState });
+    queue.attachSequence(sealer);
+    this.sealer = sealer;
+    const decl = sealer.startDeclaration();
+    this.internal = new InternalEvents({ id: cfg.agent.id, version: VERSION, hostName: this.host, ecsVersion: EcsVersion, session: decl.session });
+
+    // The start event is the first record of the session: it declares where the previous one ended,
+    // in MSG (covered by the chain), so a restart is a declared boundary and not a gap.
+    await this.appendInternal({
+      action: 'agent_started',
+      kind: 'event',
+      category: ['process'],
+      type: ['start'],
+      outcome: 'success',
+      severity: SEVERITY.notice,
+      message:
+        `logward ${VERSION} started; session ${decl.session} first_seq ${decl.firstSeq}; ` +
+        (decl.previousSession !== undefined
+          ? `previous session ${decl.previousSession} last_seq ${decl.lastSeq ?? 'none'} last_chain ${decl.lastChain}`
+          : 'no previous session'),
+      fields: {
+        'logward.seal.session': decl.session,
+        'logward.seal.first_seq': String(decl.firstSeq),
+        ...(decl.previousSession !== undefined ? { 'logward.seal.previous_session': decl.previousSession } : {}),
+        ...(decl.lastSeq !== null ? { 'logward.seal.previous_last_seq': String(decl.lastSeq) } : {}),
+        'logward.seal.previous_last_chain': decl.lastChain,
+        'logward.queue.recovered_records': recovery.recordsKept,
+        'logward.queue.recovery_bytes_cut': recovery.bytesCut,
+      },
+    });
+
+    this.sink = new SyslogSink(sinkOptions(cfg.output.destination, cfg.output.retry), queueFrames(queue), {
+      counters: this.counters,
+      onEvent: (e) => this.onSinkEvent(e),
+      log: this.log,
+    });
+    await this.sink.start();
+
+    for (const input of cfg.inputs) this.sources.push(await this.makeSource(input, recovery.lastPositions));
+    for (const s of this.sources) await s.start();
+    this.started = true;
+    this.log.info({ inputs: this.sources.map((s) => s.id), session: decl.session, recovered: recovery.recordsKept }, 'logward started');
+  }
+
+  /** SIGTERM: stop reading, drain what can be sent within shutdown_grace, commit, close. */
+  async stop(): Promise<void> {
+    const grace = this.config.agent.shutdownGraceMs;
+    for (const s of this.sources) {
+      try {
+        await s.stop();
+      } catch (err) {
+        this.log.error({ input: s.id, err }, 'source did not stop cleanly');
+      }
+    }
+    for (const c of this.cursorStores) await c.flush();
+    if (this.started && this.internal && this.queue) {
+      await this.appendInternal({
+        action: 'agent_stopped',
+        kind: 'event',
+        category: ['process'],
+        type: ['end'],
+        outcome: 'success',
+        severity: SEVERITY.notice,
+        message: `logward ${VERSION} stopping (session ${this.sealer?.startDeclaration().session ?? '?'})`,
+      }).catch((err: unknown) => this.log.error({ err }, 'stop event not queued'));
+    }
+    await Promise.allSettled([...this.internalWrites]);
+    await this.sink?.stop(grace);
+    await this.queue?.close();
+    this.log.info({ counters: this.counters.snapshot() }, 'logward stopped');
+  }
+
+  status(): { sink?: ReturnType<SyslogSink['status']>; queue?: ReturnType<DiskQueue['stats']> } {
+    return { ...(this.sink ? { sink: this.sink.status() } : {}), ...(this.queue ? { queue: this.queue.stats() } : {}) };
+  }
+
+  private async makeSource(input: InputConfig, recovered: Map<string, { end?: number; cursor?: string }>): Promise<Source> {
+    const cfg = this.config;
+    const processor = new RecordProcessor({
+      agentId: cfg.agent.id,
+      parser: input.parser,
+      ...(input.pattern !== undefined ? { regex: input.pattern } : {}),
+      format: cfg.output.format,
+      cef: cfg.output.cef,
+      redact: cfg.processing.redact,
+      maxLineBytes: cfg.processing.maxLineBytes,
+      fields: input.fields,
+      counters: this.counters,
+    });
+    const emit = (batch: RawRecord[]): Promise<void> => this.append(batch, processor);
+
+    if (input.type === 'file') {
+      const src = new FileSource(
+        {
+          inputId: input.id,
+          paths: input.paths,
+          exclude: input.exclude,
+          startAt: input.startAt,
+          followSymlinks: input.followSymlinks,
+          ...(input.multiline
+            ? { multiline: { start: new RegExp(input.multiline.start), maxLines: input.multiline.maxLines, maxBytes: input.multiline.maxBytes, timeoutMs: input.multiline.timeoutMs } }
+            : {}),
+          partialLineTimeoutMs: input.partialLineTimeoutMs,
+          maxLineBytes: cfg.processing.maxLineBytes,
+          stateDir: cfg.agent.stateDir,
+          maxOpenFiles: cfg.sources.maxOpenFiles,
+          rescanIntervalMs: cfg.sources.rescanIntervalMs,
+          deletedFileMaxHoldMs: cfg.sources.deletedFileMaxHoldMs,
+          checkpointExpiryMs: cfg.sources.checkpointExpiryMs,
+        },
+        { emit, alert: (a) => this.raise(tamperSpec(a, input.id)), counters: this.counters },
+      );
+      await src.load();
+      // A crash after the queue's fsync and before the checkpoint write: the queue knows better.
+      for (const [identity, pos] of recovered) if (pos.end !== undefined) src.checkpointer.recover(identity, pos.end);
+      return { id: input.id, start: () => src.start(), stop: () => src.stop() };
+    }
+
+    const store = new CursorStore(cfg.agent.stateDir, input.id);
+    this.cursorStores.push(store);
+    let cursor = await store.load();
+    // The queue's newest cursor is never older than the committed one (a cursor is committed only after
+    // its batch is durable). Queue positions are keyed by journal identity, which is per machine, so the
+    // queue can only speak for the journal when a single journald input reads it.
+    const journalInputs = cfg.inputs.filter((i) => i.type === 'journald').length;
+    if (journalInputs === 1) {
+      for (const [identity, pos] of recovered) if (pos.cursor !== undefined && identity.startsWith('journal:')) cursor = pos.cursor;
+    }
+    const src = new JournaldSource(
+      {
+        inputId: input.id,
+        units: input.units,
+        ...(input.directory !== undefined ? { directory: input.directory } : {}),
+        ...(cursor !== undefined ? { cursor } : {}),
+        startAt: input.startAt,
+        maxMessageBytes: cfg.processing.maxLineBytes,
+      },
+      {
+        emit,
+        commitCursor: (c) => store.commit(c),
+        counters: this.counters,
+        log: (msg, ctx) => this.log.warn({ input: input.id, ...ctx }, msg),
+      },
+    );
+    return { id: input.id, start: () => src.start(), stop: () => src.stop() };
+  }
+
+  /** Encode a batch and make it durable; resolves only when it is (the source then commits). */
+  private async append(batch: RawRecord[], processor: RecordProcessor): Promise<void> {
+    const queue = this.queue!;
+    const sealer = this.sealer!;
+    const records: AppendRecord[] = new Array<AppendRecord>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const raw = batch[i]!;
+      this.counters.add('lines_read');
+      const rec = processor.process(raw);
+      const parts = this.fit(rec.event, rec.payload);
+      const meta: QueueRecordMeta = {
+        input: raw.source.input,
+        identity: raw.source.identity,
+        ...(raw.source.end !== undefined ? { end: raw.source.end } : {}),
+        ...(raw.source.cursor !== undefined ? { cursor: raw.source.cursor } : {}),
+      };
+      records[i] = { seal: () => sealer.seal(parts), size: partsBytes(parts) + SEAL_OVERHEAD_BYTES, meta };
+    }
+    await queue.append(records);
+  }
+
+  /** RFC 5424 parts within output.max_message_bytes: message and event.original are cut first. */
+  private fit(event: LogEvent, payload: string): SyslogParts {
+    const cfg = this.config.output;
+    const opts = { sdId: cfg.sdId, msgId: cfg.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: this.config.agent.id, hostname: this.host };
+    let parts = syslogParts(event, payload, opts);
+    const limit = cfg.maxMessageBytes - SEAL_OVERHEAD_BYTES;
+    const size = partsBytes(parts);
+    if (size <= limit) return parts;
+    const f = { ...event.fields };
+    const over = size - limit;
+    for (const name of ['event.original', 'message']) {
+      const v = f[name];
+      if (typeof v === 'string') f[name] = cutUtf8(v, Math.max(0, Buffer.byteLength(v) - over));
+    }
+    const tags = Array.isArray(f['tags']) ? (f['tags'] as string[]) : [];
+    if (!tags.includes('truncated')) f['tags'] = [...tags, 'truncated'];
+    this.counters.add('events_cut_to_max_message');
+    const cut: LogEvent = { ...event, fields: f };
+    const enc = encodeEvent(cut, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
+    parts = syslogParts(cut, enc.payload, opts);
+    return parts;
+  }
+
+  /** Internal events: never dropped by drop_oldest, allowed into the queue's headroom. */
+  private raise(spec: InternalEventSpec): void {
+    if (!this.queue || !this.internal) {
+      this.log.warn({ action: spec.action, message: spec.message }, 'internal event before the queue is open');
+      return;
+    }
+    const p = this.appendInternal(spec).catch((err: unknown) => {
+      this.counters.add('internal_events_failed');
+      this.log.error({ err, action: spec.action }, 'internal event not queued');
+    });
+    this.internalWrites.add(p);
+    void p.finally(() => this.internalWrites.delete(p));
+  }
+
+  private async appendInternal(spec: InternalEventSpec): Promise<void> {
+    const ev = this.internal!.make(spec);
+    const cfg = this.config.output;
+    const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
+    const parts = this.fit(ev, enc.payload);
+    const sealer = this.sealer!;
+    this.counters.add('internal_events');
+    this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
+    await this.queue!.append([
+      { seal: () => sealer.seal(parts), size: partsBytes(parts) + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } },
+    ]);
+  }
+
+  private onSinkEvent(e: SinkEvent): void {
+    const level = e.type === 'connected' || e.type === 'failback' ? 'info' : 'warn';
+    this.log[level]({ sink: e }, `sink ${e.type}`);
+    const spec = sinkSpec(e);
+    if (spec) this.raise(spec);
+  }
+}
+
+/** The queue as the sink sees it: sink positions are "handled up to and including id", queue cursors are exclusive. */
+export function queueFrames(queue: DiskQueue): FrameSource {
+  return {
+    replayPosition: () => queue.replayPosition() - 1n,
+    readFrom: async (p, max) => (await queue.readFrom(p + 1n, max)).map((r) => ({ id: r.id, payload: r.payload })),
+    waitForData: (p) => queue.waitForData(p + 1n),
+    markSent: (id) => queue.markSent(id + 1n),
+  };
+}
+
+export function sinkOptions(d: DestinationConfig, retry: { minDelayMs: number; maxDelayMs: number }): SinkOptions {
+  return {
+    protocol: d.protocol,
+    allowInsecure: d.allowInsecure,
+    hosts: d.hosts.map(hostPort),
+    ...(d.serverName !== undefined ? { serverName: d.serverName } : {}),
+    ...(d.caFile !== undefined ? { caFile: d.caFile } : {}),
+    systemCa: d.systemCa,
+    ...(d.certFile !== undefined ? { certFile: d.certFile } : {}),
+    ...(d.keyFile !== undefined ? { keyFile: d.keyFile } : {}),
+    pinSha256: [...d.pinSha256],
+    deadAfterMs: d.deadAfterMs,
+    retry: { minDelayMs: retry.minDelayMs, maxDelayMs: retry.maxDelayMs },
+  };
+}
+
+function hostPort(h: HostPort): string {
+  return h.host.includes(':') ? `[${h.host}]:${h.port}` : `${h.host}:${h.port}`;
+}
+
+function partsBytes(p: SyslogParts): number {
+  return Buffer.byteLength(p.header) + Buffer.byteLength(p.sdId) + Buffer.byteLength(p.sdParams) + Buffer.byteLength(p.otherSd) + Buffer.byteLength(p.msg) + 4;
+}
+
+function cutUtf8(s: string, maxBytes: number): string {
+  const b = Buffer.from(s);
+  if (b.length <= maxBytes) return s;
+  let cut = maxBytes;
+  while (cut > 0 && ((b[cut] ?? 0) & 0xc0) === 0x80) cut--;
+  return b.subarray(0, cut).toString('utf8');
+}

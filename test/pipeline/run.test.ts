@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { parseReceivedLine } from '../../src/seal/received.js';
+import { loadHmacKey } from '../../src/seal/key.js';
+import { verifyStream, type SealedEntry } from '../../src/seal/verify.js';
+import { AgentProcess, makeAgentEnv, SD_ID, TestReceiver, until, writeAgentConfig, sleep } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'logward-run-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function lines(prefix: string, from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `${prefix} line ${i} password=hunter${i}\n`;
+  return s;
+}
+
+async function verified(receiver: TestReceiver, keyFile: string): Promise<ReturnType<typeof verifyStream>> {
+  const key = await loadHmacKey(keyFile);
+  const entries: SealedEntry[] = [];
+  for (const r of receiver.records) {
+    const p = parseReceivedLine(r, SD_ID);
+    assert.ok(p.ok, p.ok ? '' : p.reason);
+    entries.push(p.entry);
+  }
+  return verifyStream(entries, new Map([[key.keyId, key.key]]));
+}
+
+test('run tails files into a TLS receiver: every line once, in order, redacted, sealed; SIGTERM exits 0', async () => {
+  const env = await makeAgentEnv(join(root, 'basic'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  writeFileSync(join(env.logs, 'a.log'), lines('a', 0, 500));
+  const agent = new AgentProcess(writeAgentConfig(env, port));
+  await agent.waitForLog(/logward started/);
+  appendFileSync(join(env.logs, 'a.log'), lines('a', 500, 1000));
+  writeFileSync(join(env.logs, 'b.log'), lines('b', 0, 300));
+  await until(() => receiver.originals().length >= 1300, '1300 events');
+  const { code } = await agent.stop('SIGTERM');
+  assert.equal(code, 0, agent.stderr.slice(-3000));
+  await receiver.stop();
+
+  const got = receiver.originals();
+  const a = got.filter((l) => l.startsWith('a '));
+  const b = got.filter((l) => l.startsWith('b '));
+  assert.equal(a.length, 1000);
+  assert.equal(b.length, 300);
+  a.forEach((l, i) => assert.equal(l, `a line ${i} password=[REDACTED:password]`));
+  b.forEach((l, i) => assert.equal(l, `b line ${i} password=[REDACTED:password]`));
+  assert.ok(!receiver.records.some((r) => r.includes('hunter')), 'no secret reached the receiver');
+  assert.deepEqual(receiver.actions(), ['agent_started', 'agent_stopped']);
+  const v = await verified(receiver, env.keyFile);
+  assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+});
+
+test('receiver down while lines are written, then back: everything delivered, duplicates only from the resend window', async () => {
+  const env = await makeAgentEnv(join(root, 'outage'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const agent = new AgentProcess(writeAgentConfig(env, port));
+  await agent.waitForLog(/logward started/);
+  appendFileSync(join(env.logs, 'a.log'), lines('a', 0, 200));
+  await until(() => receiver.originals().length >= 200, 'first 200');
+  await receiver.stop();
+  appendFileSync(join(env.logs, 'a.log'), lines('a', 200, 5000));
+  await sleep(1500);
+  await receiver.start(port);
+  await until(() => new Set(receiver.originals()).size >= 5000, 'all 5000 after the outage', 90_000);
+  assert.equal((await agent.stop('SIGTERM')).code, 0);
+  await receiver.stop();
+
+  const got = receiver.originals();
+  const distinct = new Set(got);
+  assert.equal(distinct.size, 5000);
+  // Order per file holds for the first copy of every line.
+  const firstSeen: string[] = [];
+  const seen = new Set<string>();
+  for (const l of got) if (!seen.has(l)) (seen.add(l), firstSeen.push(l));
+  firstSeen.forEach((l, i) => assert.equal(l, `a line ${i} password=[REDACTED:password]`));
+  const v = await verified(receiver, env.keyFile);
+  assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+});
+
+test('agent SIGKILLed mid-stream and restarted: no line lost, the restart is declared', async () => {
+  const env = await makeAgentEnv(join(root, 'kill'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const config = writeAgentConfig(env, port);
+  writeFileSync(join(env.logs, 'a.log'), lines('a', 0, 20000));
+  let agent = new AgentProcess(config);
+  await until(() => receiver.originals().length >= 3000, 'some lines before the kill');
+  await agent.stop('SIGKILL');
+  appendFileSync(join(env.logs, 'a.log'), lines('a', 20000, 25000));
+  agent = new AgentProcess(config);
+  await until(() => new Set(receiver.originals()).size >= 25000, 'all 25000 after restart', 120_000);
+  assert.equal((await agent.stop('SIGTERM')).code, 0);
+  await receiver.stop();
+  assert.equal(new Set(receiver.originals()).size, 25000);
+  const v = await verified(receiver, env.keyFile);
+  assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+  assert.ok(v.sessions >= 2);
+});
+
+test('an invalid config exits 2 with one line per problem', async () => {
+  const env = await makeAgentEnv(join(root, 'badcfg'));
+  const file = writeAgentConfig(env, 1, { output: '  bogus_key: 1' });
+  const r = await runCli(['run', '-c', file]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /output\.bogus_key/);
+});
