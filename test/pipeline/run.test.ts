@@ -79,7 +79,11 @@ test('receiver down while lines are written, then back: everything delivered, du
   // Order per file holds for the first copy of every line.
   const firstSeen: string[] = [];
   const seen = new Set<string>();
-  for (const l of got) if (!seen.has(l)) (seen.add(l), firstSeen.push(l));
+  for (const l of got) {
+    if (seen.has(l)) continue;
+    seen.add(l);
+    firstSeen.push(l);
+  }
   firstSeen.forEach((l, i) => assert.equal(l, `a line ${i} password=[REDACTED:password]`));
   const v = await verified(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
