@@ -33,7 +33,7 @@ export async function makeAgentEnv(dir: string): Promise<AgentEnv> {
   return { dir, logs, state, keyFile, pki };
 }
 
-export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string } = {}): string {
+export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string; resendWindow?: string } = {}): string {
   const file = join(env.dir, 'logward.yaml');
   writeFileSync(
     file,
@@ -57,7 +57,7 @@ output:
     ca: ${env.pki.ca}
     dead_after: 5s
   retry: { min_delay: 100ms, max_delay: 1s }
-  resend_window: { bytes: 64KiB, age: 2s }
+  resend_window: ${extra.resendWindow ?? '{ bytes: 64KiB, age: 2s }'}
 ${extra.output ?? ''}
 integrity: { key_file: ${env.keyFile} }
 `,
