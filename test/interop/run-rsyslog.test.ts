@@ -38,11 +38,10 @@ for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
       let written = 0;
       const writer = (async () => {
         while (written < TOTAL) {
-          let chunk = ['', ''];
+          const chunk = ['', ''];
           for (let i = 0; i < 1000 && written < TOTAL; i++, written++) chunk[written % 2] += `${written % 2 ? 'b' : 'a'} ${written} ${'x'.repeat(100)}\n`;
           appendFileSync(files[0]!, chunk[0]!);
           appendFileSync(files[1]!, chunk[1]!);
-          chunk = ['', ''];
           await sleep(20);
         }
       })();
