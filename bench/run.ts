@@ -13,6 +13,9 @@ type Bench = { name: string; run: () => Promise<BenchResult[]> };
 
 const BENCHES: Bench[] = [
   { name: 'convert', run: async () => (await import('./convert.js')).benchConvert() },
+  { name: 'source', run: async () => (await import('./source.js')).benchSource() },
+  { name: 'queue', run: async () => (await import('./queue.js')).benchQueue() },
+  { name: 'ship', run: async () => (await import('./ship.js')).benchShip() },
 ];
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
