@@ -52,6 +52,14 @@ interface Source {
   stop(): Promise<void>;
 }
 
+/** Per input: what the metrics endpoint, the heartbeat and the silence watch read. */
+export interface InputStats {
+  id: string;
+  type: 'file' | 'journald';
+  linesRead: number;
+  lastActivityAt?: number;
+}
+
 export interface PipelineDeps {
   log: AgentLogger;
   counters?: Counters;
@@ -68,6 +76,7 @@ export class Pipeline {
   private cursorStores: CursorStore[] = [];
   private readonly host = hostname();
   private internalWrites = new Set<Promise<void>>();
+  private readonly inputStats: InputStats[] = [];
   private started = false;
 
   constructor(
@@ -190,7 +199,13 @@ export class Pipeline {
       fields: input.fields,
       counters: this.counters,
     });
-    const emit = (batch: RawRecord[]): Promise<void> => this.append(batch, processor);
+    const stats: InputStats = { id: input.id, type: input.type, linesRead: 0 };
+    this.inputStats.push(stats);
+    const emit = (batch: RawRecord[]): Promise<void> => {
+      stats.linesRead += batch.length;
+      if (batch.length > 0) stats.lastActivityAt = Date.now();
+      return this.append(batch, processor);
+    };
 
     if (input.type === 'file') {
       const src = new FileSource(
@@ -255,7 +270,6 @@ export class Pipeline {
     const records: AppendRecord[] = new Array<AppendRecord>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const raw = batch[i]!;
-      this.counters.add('lines_read');
       const rec = processor.process(raw);
       const parts = this.fit(rec.event, rec.payload);
       const meta: QueueRecordMeta = {
