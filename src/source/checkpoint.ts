@@ -1,0 +1,246 @@
+/**
+ * The checkpointer: a small versioned registry, per input, of
+ * identity -> { offset, path, dev, inode, size, lastSeen, head… }.
+ *
+ * Commit protocol (see docs/source-commit-protocol.md):
+ *  - `advance(identity, end)` is called only after `emit(batch)` resolved, i.e.
+ *    after downstream made the batch durable; offsets only move forward;
+ *  - the registry is written at most every flushIntervalMs and on stop():
+ *    write a temp file, fsync it, rename it over the registry, fsync the
+ *    directory (without the directory fsync the rename may not survive power
+ *    loss). A crash loses at most the advances since the last flush; the lead
+ *    raises them again from the queue tail with `recover(identity, end)`;
+ *  - entries not seen for expiryMs are dropped at the next flush.
+ * On-disk layout: <stateDir>/checkpoints/<input>.json, directory 0700, file
+ * 0600. A new format adds a version; unknown versions are refused, not
+ * overwritten.
+ */
+import { mkdirSync, chmodSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileError } from '../errors.js';
+
+export const CHECKPOINT_VERSION = 1;
+
+export interface CheckpointEntry {
+  /** Byte offset up to which records are durable downstream (the next byte to read). */
+  offset: number;
+  path: string;
+  /** dev and inode as decimal strings: 64-bit inode numbers exceed a JS number. */
+  dev: string;
+  inode: string;
+  size?: number;
+  /** Epoch ms when the file was last seen by a scan or read. */
+  lastSeen: number;
+  /** Provisional identities only: how many head bytes were seen, and their hash. */
+  headLen?: number;
+  headHash?: string;
+}
+
+export interface CheckpointMeta {
+  path: string;
+  dev: string;
+  inode: string;
+  size?: number;
+  headLen?: number;
+  headHash?: string;
+}
+
+interface RegistryFileV1 {
+  version: 1;
+  input: string;
+  written: string;
+  entries: Record<string, CheckpointEntry>;
+}
+
+export interface CheckpointerOptions {
+  stateDir: string;
+  inputId: string;
+  expiryMs: number;
+  flushIntervalMs?: number;
+  now?: () => number;
+}
+
+export class Checkpointer {
+  private readonly entries = new Map<string, CheckpointEntry>();
+  private readonly dir: string;
+  readonly file: string;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CheckpointerOptions) {
+    this.dir = join(opts.stateDir, 'checkpoints');
+    this.file = join(this.dir, `${encodeURIComponent(opts.inputId)}.json`);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Reads the registry. Returns false when none existed (the input's first run). */
+  async load(): Promise<boolean> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw new FileError(this.file, `cannot read checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      throw new FileError(this.file, `checkpoint registry is not JSON: ${(err as Error).message}`, undefined, { cause: err });
+    }
+    const reg = parsed as Partial<RegistryFileV1>;
+    if (typeof reg !== 'object' || reg === null || reg.version !== CHECKPOINT_VERSION || typeof reg.entries !== 'object') {
+      throw new FileError(this.file, `unsupported checkpoint registry version ${String(reg?.version)}`);
+    }
+    this.entries.clear();
+    for (const [id, e] of Object.entries(reg.entries ?? {})) {
+      if (typeof e?.offset === 'number' && e.offset >= 0) this.entries.set(id, { ...e });
+    }
+    return true;
+  }
+
+  /** Starts the periodic flush. */
+  start(): void {
+    const every = this.opts.flushIntervalMs ?? 1000;
+    this.timer = setInterval(() => {
+      void this.flush().catch(() => {
+        // Retried at the next tick; a persistent failure surfaces at stop().
+        this.dirty = true;
+      });
+    }, every);
+    this.timer.unref();
+  }
+
+  /** Stops the timer and writes the registry one last time. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.flushing) await this.flushing.catch(() => undefined);
+    this.dirty = true;
+    await this.flush();
+  }
+
+  /** Stops without writing (what a crash leaves behind; tests use it). */
+  async abandon(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.flushing) await this.flushing.catch(() => undefined);
+  }
+
+  get(identity: string): CheckpointEntry | undefined {
+    return this.entries.get(identity);
+  }
+
+  all(): IterableIterator<[string, CheckpointEntry]> {
+    return this.entries.entries();
+  }
+
+  /** Records that everything before `offset` is durable downstream. Never moves back. */
+  advance(identity: string, offset: number, meta: CheckpointMeta): void {
+    const e = this.entries.get(identity);
+    const now = this.now();
+    if (e) {
+      if (offset > e.offset) e.offset = offset;
+      e.path = meta.path;
+      e.dev = meta.dev;
+      e.inode = meta.inode;
+      e.size = meta.size;
+      e.lastSeen = now;
+      e.headLen = meta.headLen;
+      e.headHash = meta.headHash;
+    } else {
+      this.entries.set(identity, { offset, ...meta, lastSeen: now });
+    }
+    this.dirty = true;
+  }
+
+  /** Raises an identity's offset from what the queue tail says was durable (takes the max). */
+  recover(identity: string, end: number): void {
+    const e = this.entries.get(identity);
+    if (e) {
+      if (end > e.offset) {
+        e.offset = end;
+        this.dirty = true;
+      }
+      return;
+    }
+    this.entries.set(identity, { offset: end, path: '', dev: '', inode: '', lastSeen: this.now() });
+    this.dirty = true;
+  }
+
+  /** Moves an entry to a new key (a short file's provisional identity upgraded to its fingerprint). */
+  rekey(from: string, to: string): void {
+    const e = this.entries.get(from);
+    if (!e) return;
+    this.entries.delete(from);
+    const existing = this.entries.get(to);
+    if (!existing || existing.offset < e.offset) this.entries.set(to, { ...e, headLen: undefined, headHash: undefined });
+    this.dirty = true;
+  }
+
+  /** Marks an identity as still present, so it does not expire. */
+  touch(identity: string): void {
+    const e = this.entries.get(identity);
+    if (e) e.lastSeen = this.now();
+  }
+
+  delete(identity: string): void {
+    if (this.entries.delete(identity)) this.dirty = true;
+  }
+
+  /** Writes the registry if it changed (temp, fsync, rename, fsync dir). */
+  async flush(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    if (!this.dirty) return;
+    this.flushing = this.write().finally(() => {
+      this.flushing = undefined;
+    });
+    await this.flushing;
+  }
+
+  private async write(): Promise<void> {
+    this.dirty = false;
+    const now = this.now();
+    const entries: Record<string, CheckpointEntry> = {};
+    for (const [id, e] of this.entries) {
+      if (now - e.lastSeen > this.opts.expiryMs) {
+        this.entries.delete(id);
+        continue;
+      }
+      entries[id] = e;
+    }
+    const body: RegistryFileV1 = { version: 1, input: this.opts.inputId, written: new Date(now).toISOString(), entries };
+    ensureDir(this.opts.stateDir);
+    ensureDir(this.dir);
+    const tmp = `${this.file}.tmp`;
+    try {
+      const fh = await open(tmp, 'w', 0o600);
+      try {
+        await fh.writeFile(JSON.stringify(body));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, this.file);
+      const dh = await open(this.dir, 'r');
+      try {
+        await dh.sync();
+      } finally {
+        await dh.close();
+      }
+    } catch (err) {
+      this.dirty = true;
+      await unlink(tmp).catch(() => undefined);
+      throw new FileError(this.file, `cannot write checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+    }
+  }
+}
+
+function ensureDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // mkdir honours umask and leaves existing directories alone: set the mode explicitly.
+  chmodSync(dir, 0o700);
+}

@@ -1,0 +1,882 @@
+/**
+ * The file source: wires discovery, identity, reading, multiline joining,
+ * checkpoints and tamper signals for one `type: file` input.
+ *
+ * Model. A *tracked* file is an inode we know (dev:ino, birth time). A
+ * *stream* is the reading state of one identity (fingerprint): read position,
+ * head bytes, pending partial line and multiline group, records not yet
+ * emitted. Normally a tracked file carries one stream; the two come apart on
+ * copytruncate: the original's stream is *orphaned* when the original is
+ * truncated, and the copy (a new inode whose head equals the stream's head)
+ * *adopts* it and continues at the same offset — no loss, no re-read.
+ *
+ * Commit protocol (docs/source-commit-protocol.md). One loop serves the files
+ * round robin, one chunk per file per turn. After a chunk, the records it
+ * completed are handed to deps.emit(batch); only when that promise resolves
+ * (downstream made them durable) does the checkpoint of the identity advance
+ * to the batch's last `end`. A pending partial line or multiline group is
+ * always after that end, so the committed offset never passes it. While emit
+ * does not resolve the loop waits: reading stops and the files are the buffer.
+ *
+ * Rotation:
+ *  - rename+create: the renamed inode keeps its fd and stream; if its new name
+ *    no longer matches the globs it is drained to EOF through the held fd and
+ *    released; the new file is a new identity read from 0;
+ *  - copytruncate: see above; a copy seen before the truncation is *parked*
+ *    (its head matches a live stream) until the truncation hands it the stream;
+ *  - delete: drained through the held fd, then released; after
+ *    deletedFileMaxHoldMs it is released anyway and what was unread is counted
+ *    (bytes_unread_released). Files rotated away under a name that no longer
+ *    matches get the same limit.
+ *
+ * fd budget: at most maxOpenFiles descriptors. Live files are closed only at
+ * EOF (least recently served first) and reopened by path when a scan or a
+ * watcher event says they changed; files that left the globs or were deleted
+ * keep their descriptor until drained (they cannot be reopened).
+ *
+ * startAt: 'end' applies only to files found by the first scan of the
+ * input's first run (no checkpoint registry yet). Any other file never seen
+ * before — created while running or while the agent was down — is read from
+ * 0, or rotations during downtime would lose lines.
+ */
+import { constants as fsc } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { RawRecord } from '../event/types.js';
+import type { Counters } from '../monitor/counters.js';
+import { Checkpointer, type CheckpointMeta } from './checkpoint.js';
+import { Discovery, type PathsProvider } from './discovery.js';
+import {
+  FINGERPRINT_BYTES,
+  fingerprint,
+  headHash,
+  inodeKey,
+  isProvisional,
+  provisionalIdentity,
+  readHead,
+  startsWith,
+} from './identity.js';
+import { MultilineJoiner, type MultilineOptions, type RecordSink } from './multiline.js';
+import { LineSplitter, type LineSink } from './reader.js';
+import { TamperWatch, isLivePath, type TamperAlert } from './tamper.js';
+
+export interface FileSourceOptions {
+  readonly inputId: string;
+  readonly paths: readonly string[];
+  readonly exclude: readonly string[];
+  readonly startAt: 'beginning' | 'end';
+  readonly followSymlinks: boolean;
+  readonly multiline?: MultilineOptions;
+  readonly partialLineTimeoutMs: number;
+  readonly maxLineBytes: number;
+  readonly stateDir: string;
+  readonly maxOpenFiles: number;
+  readonly rescanIntervalMs: number;
+  readonly deletedFileMaxHoldMs: number;
+  readonly checkpointExpiryMs: number;
+  /** Bytes read per file per turn (default 256 KiB). */
+  readonly readChunkBytes?: number;
+  /** How often checkpoints are written at most (default 1000 ms). */
+  readonly checkpointFlushMs?: number;
+  /** How often idle open files are polled for growth (default 200 ms). */
+  readonly pollIntervalMs?: number;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface FileSourceDeps {
+  /** Resolves only when the batch is durable downstream. */
+  readonly emit: (batch: RawRecord[]) => Promise<void>;
+  readonly alert: (a: TamperAlert) => void;
+  readonly counters: Counters;
+  readonly clock?: Clock;
+  /** Seam for tests: a fixed list instead of globs and a watcher. */
+  readonly paths?: PathsProvider;
+}
+
+export type { TamperAlert } from './tamper.js';
+
+const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
+
+/** The reading state of one identity. */
+class Stream implements LineSink, RecordSink {
+  batch: RawRecord[] = [];
+  readonly splitter: LineSplitter;
+  readonly joiner: MultilineJoiner | undefined;
+
+  constructor(
+    private readonly input: string,
+    public identity: string,
+    /** True once the identity is a full fingerprint (or fixed for good). */
+    public full: boolean,
+    /** First min(readPos, FINGERPRINT_BYTES) bytes (all FINGERPRINT_BYTES when full). */
+    public head: Buffer,
+    public readPos: number,
+    public path: string,
+    public dev: bigint,
+    public ino: bigint,
+    opts: FileSourceOptions,
+    counters: Counters,
+  ) {
+    this.joiner = opts.multiline ? new MultilineJoiner(opts.multiline, this, counters) : undefined;
+    this.splitter = new LineSplitter(opts.maxLineBytes, this.joiner ?? this, counters);
+  }
+
+  line(bytes: Buffer, offset: number, end: number, truncated: boolean): void {
+    this.record(bytes, offset, end, false, truncated);
+  }
+
+  record(bytes: Buffer, offset: number, end: number, multiline: boolean, truncated: boolean): void {
+    this.batch.push({
+      bytes,
+      source: { input: this.input, identity: this.identity, path: this.path, offset, end },
+      multiline,
+      truncated,
+    });
+  }
+
+  hasPending(): boolean {
+    return this.splitter.pendingStart !== undefined || (this.joiner?.pendingStart ?? undefined) !== undefined;
+  }
+
+  /** Flushes a partial line / multiline group that waited long enough (all of them when force). */
+  flushDue(now: number, partialTimeoutMs: number, force: boolean): void {
+    if (this.joiner) this.joiner.now = now;
+    if (this.splitter.pendingStart !== undefined && (force || now - this.splitter.partialSince >= partialTimeoutMs)) {
+      this.splitter.flushPartial(this.readPos);
+    }
+    if (this.joiner) {
+      if (force) this.joiner.flush();
+      else this.joiner.flushIfDue(now);
+    }
+  }
+}
+
+type TrackedState = 'new' | 'active' | 'parked' | 'gone';
+
+interface Tracked {
+  readonly key: string;
+  readonly dev: bigint;
+  readonly ino: bigint;
+  readonly btime: bigint;
+  path: string;
+  state: TrackedState;
+  stream: Stream | undefined;
+  fh: FileHandle | undefined;
+  size: number;
+  mtimeMs: number;
+  /** Found by the first scan of the first run: startAt applies. */
+  initial: boolean;
+  /** Found by the first scan after start (a known fingerprint here is a restart, not a replacement). */
+  startup: boolean;
+  eof: boolean;
+  changed: boolean;
+  nextPoll: number;
+  lastServed: number;
+  parkedSince: number;
+  parkHead: Buffer | undefined;
+  goneSince: number;
+  unreadable: boolean;
+  retryAt: number;
+  /** An adopted copytruncate copy may be shorter than the stream's position. */
+  copyShort: boolean;
+}
+
+interface Orphan {
+  stream: Stream;
+  since: number;
+}
+
+type Decision =
+  | { kind: 'adopt'; orphan: Orphan }
+  | { kind: 'park' }
+  | { kind: 'resume'; identity: string; full: boolean; offset: number; from?: string }
+  | { kind: 'new'; own: boolean }
+  | { kind: 'wait' };
+
+export class FileSource {
+  readonly checkpointer: Checkpointer;
+  private readonly tracked = new Map<string, Tracked>();
+  private byPath = new Map<string, Tracked>();
+  private lastPaths = new Map<string, { identity: string; size: number }>();
+  private readonly orphans = new Map<string, Orphan>();
+  /** Provisional registry entries whose inode no longer starts with their head (truncated while we were away). */
+  private readonly staleProvisional = new Set<string>();
+  private flushQueue: Stream[] = [];
+  private readonly paths: PathsProvider;
+  private readonly tamper: TamperWatch;
+  private readonly clock: Clock;
+  private readonly chunkBytes: number;
+  private readonly pollMs: number;
+  private openCount = 0;
+  private scanRequested = true;
+  private stopping = false;
+  private firstRun = false;
+  private loaded = false;
+  private scans = 0;
+  private rr = 0;
+  private loopDone: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private scanTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly opts: FileSourceOptions,
+    private readonly deps: FileSourceDeps,
+  ) {
+    this.clock = deps.clock ?? { now: Date.now };
+    this.chunkBytes = Math.min(Math.max(opts.readChunkBytes ?? 256 * 1024, 4096), 16 * 1024 * 1024);
+    this.pollMs = opts.pollIntervalMs ?? 200;
+    this.checkpointer = new Checkpointer({
+      stateDir: opts.stateDir,
+      inputId: opts.inputId,
+      expiryMs: opts.checkpointExpiryMs,
+      flushIntervalMs: opts.checkpointFlushMs ?? 1000,
+      now: () => this.clock.now(),
+    });
+    this.paths =
+      deps.paths ??
+      new Discovery(
+        opts,
+        {
+          rescan: () => this.requestScan(),
+          changed: (p) => {
+            const t = this.byPath.get(p);
+            if (t) {
+              t.changed = true;
+              this.wake();
+            }
+          },
+        },
+        deps.counters,
+      );
+    this.tamper = new TamperWatch(opts.rescanIntervalMs, (a) => {
+      deps.counters.add(`source_tamper_${a.kind}`);
+      deps.alert(a);
+    });
+  }
+
+  /** Number of descriptors this source holds (tests check it against maxOpenFiles). */
+  get openFiles(): number {
+    return this.openCount;
+  }
+
+  /**
+   * Reads the checkpoint registry (start() does it when not done yet). Call it
+   * first to raise offsets from the queue tail: load(), checkpointer.recover(…), start().
+   */
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    this.firstRun = !(await this.checkpointer.load());
+    this.loaded = true;
+  }
+
+  async start(): Promise<void> {
+    await this.load();
+    this.checkpointer.start();
+    await this.paths.start?.();
+    this.scanTimer = setInterval(() => this.requestScan(), this.opts.rescanIntervalMs);
+    this.scanTimer.unref();
+    this.loopDone = this.loop();
+  }
+
+  /** Stops reading, waits for the emit in flight, commits checkpoints, releases descriptors. */
+  async stop(): Promise<void> {
+    await this.halt();
+    await this.checkpointer.stop();
+  }
+
+  /** Stops without the final checkpoint write: what kill -9 leaves behind (tests, fatal errors). */
+  async abort(): Promise<void> {
+    await this.halt();
+    await this.checkpointer.abandon();
+  }
+
+  private async halt(): Promise<void> {
+    this.stopping = true;
+    if (this.scanTimer) clearInterval(this.scanTimer);
+    this.wake();
+    await this.loopDone;
+    await this.paths.stop?.();
+    for (const t of this.tracked.values()) await this.closeFd(t);
+  }
+
+  private requestScan(): void {
+    this.scanRequested = true;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeUp;
+    this.wakeUp = undefined;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((res) => {
+      const timer = setTimeout(() => {
+        this.wakeUp = undefined;
+        res();
+      }, ms);
+      this.wakeUp = () => {
+        clearTimeout(timer);
+        res();
+      };
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        if (this.scanRequested) {
+          this.scanRequested = false;
+          await this.scan();
+        }
+        let did = await this.flushQueued();
+        if (await this.serveRound()) did = true;
+        if (!did && !this.scanRequested && !this.stopping) await this.sleep(this.pollMs);
+      } catch (err) {
+        this.deps.counters.add('source_errors');
+        process.emitWarning(`logward file source ${this.opts.inputId}: ${(err as Error).message}`);
+        if (!this.stopping) await this.sleep(this.pollMs);
+      }
+    }
+  }
+
+  // ---- scanning -----------------------------------------------------------
+
+  private async scan(): Promise<void> {
+    const files = await this.paths.scan();
+    const now = this.clock.now();
+    const initial = this.scans === 0 && this.firstRun;
+    this.scans++;
+    const seen = new Set<string>();
+    const byPath = new Map<string, Tracked>();
+    const paths = new Map<string, { identity: string; size: number }>();
+    for (const f of files) {
+      const key = inodeKey(f.dev, f.ino);
+      let t = this.tracked.get(key);
+      if (t && f.btimeNs !== 0n && t.btime !== 0n && f.btimeNs !== t.btime) {
+        // The inode was freed and reused while we held no descriptor: another file.
+        this.deps.counters.add('source_inode_reused');
+        await this.closeFd(t);
+        this.forget(t);
+        t = undefined;
+      }
+      if (!t) {
+        if (seen.has(key)) continue;
+        t = {
+          key,
+          dev: f.dev,
+          ino: f.ino,
+          btime: f.btimeNs,
+          path: f.path,
+          state: 'new',
+          stream: undefined,
+          fh: undefined,
+          size: f.size,
+          mtimeMs: f.mtimeMs,
+          initial,
+          startup: this.scans === 1,
+          eof: false,
+          changed: true,
+          nextPoll: 0,
+          lastServed: 0,
+          parkedSince: 0,
+          parkHead: undefined,
+          goneSince: 0,
+          unreadable: false,
+          retryAt: 0,
+          copyShort: false,
+        };
+        this.tracked.set(key, t);
+      } else if (!seen.has(key)) {
+        if (t.path !== f.path) {
+          if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path) && isLivePath(f.path)) {
+            this.tamper.now({ kind: 'replaced', path: f.path, identity: t.stream.identity, offset: t.stream.readPos });
+          }
+          t.path = f.path;
+          if (t.stream) t.stream.path = f.path;
+        }
+        if (t.state === 'gone') t.state = 'active';
+        if (t.state === 'parked') {
+          t.state = 'new';
+          t.changed = true;
+        }
+        if (f.size !== t.size || f.mtimeMs !== t.mtimeMs) t.changed = true;
+        t.size = f.size;
+        t.mtimeMs = f.mtimeMs;
+        if (t.stream) this.checkpointer.touch(t.stream.identity);
+      }
+      seen.add(key);
+      byPath.set(f.path, t);
+      paths.set(f.path, { identity: t.stream?.identity ?? '', size: f.size });
+      this.tamper.pathPresent(f.path);
+    }
+    for (const [p, info] of this.lastPaths) {
+      if (!paths.has(p)) this.tamper.pathMissing(p, info.identity, info.size, now);
+    }
+    this.lastPaths = paths;
+    this.byPath = byPath;
+    for (const t of [...this.tracked.values()]) {
+      if (seen.has(t.key) || t.state === 'gone') continue;
+      if (t.fh && t.stream) {
+        t.state = 'gone';
+        t.goneSince = now;
+        t.changed = true;
+      } else {
+        await this.release(t);
+      }
+    }
+    for (const [id, o] of this.orphans) {
+      if (now - o.since >= this.opts.rescanIntervalMs) {
+        // No copy appeared: what was pending is flushed; TamperWatch decides on the alert.
+        this.orphans.delete(id);
+        o.stream.flushDue(now, 0, true);
+        if (o.stream.batch.length > 0) this.flushQueue.push(o.stream);
+      }
+    }
+    this.tamper.confirm(now);
+  }
+
+  // ---- serving ------------------------------------------------------------
+
+  private async serveRound(): Promise<boolean> {
+    const list = [...this.tracked.values()];
+    if (list.length === 0) return false;
+    let did = false;
+    const start = this.rr++ % list.length;
+    for (let i = 0; i < list.length && !this.stopping; i++) {
+      const t = list[(start + i) % list.length] as Tracked;
+      if (this.tracked.get(t.key) !== t) continue;
+      if (await this.serve(t)) did = true;
+    }
+    return did;
+  }
+
+  /** One turn for one file: at most one chunk read and one batch emitted. */
+  private async serve(t: Tracked): Promise<boolean> {
+    const now = this.clock.now();
+    if (t.state === 'parked') {
+      if (now < t.parkedSince + this.opts.rescanIntervalMs) return false;
+      t.state = 'new';
+      t.changed = true;
+    }
+    if (t.stream && t.stream.batch.length > 0) return this.emitBatch(t.stream);
+    if (t.unreadable && now < t.retryAt) return false;
+    if (!t.fh) {
+      if (t.state === 'gone') {
+        await this.release(t);
+        return false;
+      }
+      if (!t.changed) return false;
+      if (!(await this.openFd(t))) return false;
+    }
+    if (t.state === 'new') {
+      if (!t.changed && now < t.nextPoll) return false;
+      return this.decide(t, now);
+    }
+    const s = t.stream as Stream;
+    const fh = t.fh as FileHandle;
+    if (t.state === 'gone' && now - t.goneSince > this.opts.deletedFileMaxHoldMs) {
+      s.flushDue(now, 0, true);
+      if (s.batch.length > 0) return this.emitBatch(s);
+      await this.release(t);
+      return true;
+    }
+    if (t.eof && !t.changed && now < t.nextPoll) {
+      s.flushDue(now, this.opts.partialLineTimeoutMs, false);
+      return s.batch.length > 0 ? this.emitBatch(s) : false;
+    }
+    t.changed = false;
+    const pos = s.readPos;
+    // fstat first: an idle poll costs one syscall and no buffer, and the chunk is sized to what is there.
+    let size: number;
+    try {
+      size = (await fh.stat()).size;
+    } catch (err) {
+      return this.readFailed(t, err, now);
+    }
+    if (size < pos && !t.copyShort) {
+      await this.truncated(t, size, now);
+      return true;
+    }
+    if (size <= pos) {
+      t.size = Math.max(size, t.size);
+      t.eof = true;
+      t.nextPoll = now + this.pollMs;
+      if (t.state === 'gone') {
+        s.flushDue(now, 0, true);
+        if (s.batch.length > 0) return this.emitBatch(s);
+        await this.release(t);
+        return true;
+      }
+      s.flushDue(now, this.opts.partialLineTimeoutMs, false);
+      return s.batch.length > 0 ? this.emitBatch(s) : false;
+    }
+    t.size = size;
+    const want = Math.min(this.chunkBytes, size - pos);
+    const buf = Buffer.allocUnsafe(want);
+    let n: number;
+    try {
+      n = (await fh.read(buf, 0, want, pos)).bytesRead;
+    } catch (err) {
+      return this.readFailed(t, err, now);
+    }
+    if (n === 0) {
+      // Shrunk between fstat and read: the next turn sees it.
+      t.changed = true;
+      return false;
+    }
+    if (s.head.length > 0) {
+      const h = await readHead(fh, s.head.length);
+      if (!h.equals(s.head)) {
+        // Truncated and regrown (possibly past our offset): the chunk is not ours.
+        const st = await fh.stat({ bigint: true });
+        await this.truncated(t, Number(st.size), now);
+        return true;
+      }
+    }
+    if (!s.full && pos < FINGERPRINT_BYTES) {
+      const len = Math.min(pos + n, FINGERPRINT_BYTES);
+      s.head = s.head.length === pos ? Buffer.concat([s.head, buf.subarray(0, len - pos)]) : await readHead(fh, len);
+      if (s.head.length >= FINGERPRINT_BYTES) this.upgrade(s);
+    }
+    t.eof = false;
+    t.lastServed = now;
+    if (s.joiner) s.joiner.now = now;
+    const lines = s.splitter.push(buf.subarray(0, n), pos, now);
+    s.readPos = pos + n;
+    if (pos + n > t.size) t.size = pos + n;
+    this.deps.counters.add('lines_read', lines);
+    this.deps.counters.add('source_bytes_read', n);
+    if (s.batch.length > 0) await this.emitBatch(s);
+    return true;
+  }
+
+  /** A file whose content we have not classified yet: copy, known, or new? */
+  private async decide(t: Tracked, now: number): Promise<boolean> {
+    const fh = t.fh as FileHandle;
+    const st = await fh.stat({ bigint: true });
+    const size = Number(st.size);
+    t.size = size;
+    const h = await readHead(fh, Math.min(size, FINGERPRINT_BYTES));
+    if (h.length === 0) {
+      for (const [id, e] of this.checkpointer.all()) {
+        if (isProvisional(id) && e.dev === String(t.dev) && e.inode === String(t.ino) && (e.headLen ?? 0) > 0) {
+          this.staleProvisional.add(id);
+        }
+      }
+      t.changed = false;
+      t.nextPoll = now + this.pollMs;
+      if (!t.initial || this.opts.startAt === 'beginning') return false;
+    }
+    const d = this.classify(t, h, now);
+    t.changed = true;
+    t.eof = false;
+    switch (d.kind) {
+      case 'wait':
+        if (t.parkedSince === 0) t.parkedSince = now;
+        t.nextPoll = now + this.pollMs;
+        return false;
+      case 'adopt': {
+        this.orphans.delete(d.orphan.stream.identity);
+        this.tamper.copyFound(d.orphan.stream.identity);
+        this.attach(t, d.orphan.stream);
+        t.copyShort = true;
+        this.deps.counters.add('source_copies_adopted');
+        return true;
+      }
+      case 'park':
+        if (t.parkedSince === 0) t.parkedSince = now;
+        t.parkHead = h;
+        t.state = 'parked';
+        await this.closeFd(t);
+        this.deps.counters.add('source_files_parked');
+        return false;
+      case 'resume': {
+        const head = d.full ? h : h.subarray(0, Math.min(d.offset, h.length));
+        const s = this.newStream(t, d.identity, d.full, head, d.offset);
+        if (size < d.offset) t.copyShort = true;
+        this.attach(t, s);
+        // A short file that grew past the fingerprint length while we were away: re-key its entry.
+        if (d.from !== undefined) this.checkpointer.rekey(d.from, d.identity);
+        return true;
+      }
+      case 'new': {
+        const atEnd = t.initial && this.opts.startAt === 'end';
+        const readPos = atEnd ? size : 0;
+        let s: Stream;
+        if (h.length === FINGERPRINT_BYTES && !d.own) {
+          s = this.newStream(t, fingerprint(h), true, h, readPos);
+        } else if (d.own) {
+          // Same head as a file still being read, and it never became its copy: read it under its own identity.
+          s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), true, h, 0);
+          this.deps.counters.add('source_duplicate_heads_read');
+          // At a live path this is content read before put back (not a rotation copy: those land on rotated names).
+          this.tamper.now({ kind: 'replaced', path: t.path, identity: fingerprint(h), sizeAfter: size });
+        } else {
+          s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), false, atEnd ? h : Buffer.alloc(0), readPos);
+        }
+        this.attach(t, s);
+        return true;
+      }
+    }
+  }
+
+  private classify(t: Tracked, h: Buffer, now: number): Decision {
+    if (h.length > 0) {
+      for (const o of this.orphans.values()) {
+        const oh = o.stream.head;
+        if (oh.length === 0) continue;
+        if (h.length >= oh.length && startsWith(h, oh)) return { kind: 'adopt', orphan: o };
+        if (startsWith(oh, h)) return this.parkOrOwn(t, now);
+      }
+      for (const u of this.tracked.values()) {
+        if (u === t || !u.stream || u.state === 'parked' || u.state === 'new') continue;
+        const uh = u.stream.head;
+        if (uh.length === 0) continue;
+        if (h.length <= uh.length ? startsWith(uh, h) : startsWith(h, uh)) {
+          return this.parkOrOwn(t, now);
+        }
+      }
+    }
+    if (h.length === FINGERPRINT_BYTES) {
+      const fp = fingerprint(h);
+      const e = this.checkpointer.get(fp);
+      if (e) {
+        if (!t.startup && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) {
+          this.tamper.now({ kind: 'replaced', path: t.path, identity: fp, offset: e.offset, sizeAfter: t.size });
+        }
+        return { kind: 'resume', identity: fp, full: true, offset: e.offset };
+      }
+    }
+    for (const [id, e] of this.checkpointer.all()) {
+      if (!isProvisional(id) || e.headLen === undefined || e.headHash === undefined) continue;
+      const sameInode = e.dev === String(t.dev) && e.inode === String(t.ino);
+      const headMatches = e.headLen <= h.length && headHash(h.subarray(0, e.headLen)) === e.headHash;
+      if (sameInode) {
+        if (headMatches) return this.resumeProvisional(id, h, e.offset);
+        this.staleProvisional.add(id);
+        continue;
+      }
+      if (!headMatches || e.headLen === 0) continue;
+      // Another inode starts with the head of a short file read before: a copy made while we were away?
+      const holder = this.tracked.get(`${e.dev}:${e.inode}`);
+      if (!holder) {
+        // Original gone. At a rotated name the same first bytes mean a copy (copytruncate, then the
+        // original deleted); at a live path it may be a new file starting with the same banner line:
+        // read that from 0 (duplicates are recognisable, a skipped line is not).
+        if (isLivePath(t.path)) continue;
+        this.deps.counters.add('source_copies_adopted');
+        return this.resumeProvisional(id, h, e.offset);
+      }
+      if (this.staleProvisional.has(id) || (holder.stream !== undefined && holder.stream.identity !== id)) {
+        this.staleProvisional.delete(id);
+        this.tamper.copyFound(id);
+        this.deps.counters.add('source_copies_adopted');
+        return this.resumeProvisional(id, h, e.offset);
+      }
+      if (holder.state === 'new') {
+        const since = t.parkedSince === 0 ? now : t.parkedSince;
+        if (now - since < this.opts.rescanIntervalMs) return { kind: 'wait' };
+        continue;
+      }
+      return this.parkOrOwn(t, now);
+    }
+    return { kind: 'new', own: false };
+  }
+
+  private resumeProvisional(id: string, h: Buffer, offset: number): Decision {
+    if (h.length === FINGERPRINT_BYTES) return { kind: 'resume', identity: fingerprint(h), full: true, offset, from: id };
+    return { kind: 'resume', identity: id, full: false, offset };
+  }
+
+  private parkOrOwn(t: Tracked, now: number): Decision {
+    const since = t.parkedSince === 0 ? now : t.parkedSince;
+    return now - since < this.opts.rescanIntervalMs ? { kind: 'park' } : { kind: 'new', own: true };
+  }
+
+  private newStream(t: Tracked, identity: string, full: boolean, head: Buffer, readPos: number): Stream {
+    return new Stream(this.opts.inputId, identity, full, head, readPos, t.path, t.dev, t.ino, this.opts, this.deps.counters);
+  }
+
+  private attach(t: Tracked, s: Stream): void {
+    s.path = t.path;
+    s.dev = t.dev;
+    s.ino = t.ino;
+    t.stream = s;
+    t.state = 'active';
+    t.parkHead = undefined;
+    t.parkedSince = 0;
+  }
+
+  /** A short file reached FINGERPRINT_BYTES: its identity becomes the fingerprint. */
+  private upgrade(s: Stream): void {
+    const fp = fingerprint(s.head);
+    s.full = true;
+    for (const u of this.tracked.values()) {
+      if (u.stream !== s && u.stream?.identity === fp) {
+        this.deps.counters.add('source_identity_conflicts');
+        return;
+      }
+    }
+    if (this.orphans.has(fp)) return;
+    const old = s.identity;
+    s.identity = fp;
+    this.checkpointer.rekey(old, fp);
+  }
+
+  /** Same inode, fewer bytes or other head bytes: the content we were reading is gone from this file. */
+  private async truncated(t: Tracked, sizeAfter: number, now: number): Promise<void> {
+    const s = t.stream as Stream;
+    const sizeBefore = Math.max(t.size, s.readPos);
+    this.deps.counters.add('source_truncations');
+    t.stream = undefined;
+    t.state = 'new';
+    t.changed = true;
+    t.eof = false;
+    t.copyShort = false;
+    t.size = sizeAfter;
+    if (s.readPos === 0 || s.head.length === 0) return;
+    this.tamper.truncated(
+      { path: t.path, identity: s.identity, sizeBefore, sizeAfter, offset: s.readPos },
+      now,
+    );
+    for (const p of this.tracked.values()) {
+      if (p.state === 'parked' && p.parkHead && p.parkHead.length >= s.head.length && startsWith(p.parkHead, s.head)) {
+        this.tamper.copyFound(s.identity);
+        this.attach(p, s);
+        p.copyShort = true;
+        p.changed = true;
+        this.deps.counters.add('source_copies_adopted');
+        return;
+      }
+    }
+    this.orphans.set(s.identity, { stream: s, since: now });
+  }
+
+  private async readFailed(t: Tracked, err: unknown, now: number): Promise<boolean> {
+    const code = (err as NodeJS.ErrnoException).code;
+    this.deps.counters.add('source_read_errors');
+    if (code === 'EACCES' || code === 'EPERM') this.markUnreadable(t, now);
+    await this.closeFd(t);
+    return false;
+  }
+
+  private markUnreadable(t: Tracked, now: number): void {
+    t.retryAt = now + this.opts.rescanIntervalMs;
+    if (t.unreadable) return;
+    t.unreadable = true;
+    this.tamper.now({ kind: 'unreadable', path: t.path, identity: t.stream?.identity ?? '', offset: t.stream?.readPos });
+  }
+
+  // ---- descriptors --------------------------------------------------------
+
+  private async openFd(t: Tracked): Promise<boolean> {
+    if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict())) return false;
+    let fh: FileHandle;
+    try {
+      fh = await open(t.path, fsc.O_RDONLY | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') this.markUnreadable(t, this.clock.now());
+      else this.requestScan();
+      return false;
+    }
+    this.openCount++;
+    const st = await fh.stat({ bigint: true });
+    if (st.dev !== t.dev || st.ino !== t.ino) {
+      // The path now names another inode: the next scan sorts it out.
+      await fh.close();
+      this.openCount--;
+      t.changed = false;
+      this.requestScan();
+      return false;
+    }
+    t.fh = fh;
+    t.unreadable = false;
+    return true;
+  }
+
+  /** Closes the least recently served live file that sits idle at EOF. */
+  private async evict(): Promise<boolean> {
+    let victim: Tracked | undefined;
+    for (const u of this.tracked.values()) {
+      if (!u.fh || u.changed) continue;
+      if (u.state === 'active') {
+        if (!u.eof || !u.stream || u.stream.hasPending() || u.stream.batch.length > 0) continue;
+      } else if (u.state !== 'new') continue;
+      if (!victim || u.lastServed < victim.lastServed) victim = u;
+    }
+    if (!victim) return false;
+    await this.closeFd(victim);
+    this.deps.counters.add('source_fd_evictions');
+    return true;
+  }
+
+  private async closeFd(t: Tracked): Promise<void> {
+    const fh = t.fh;
+    if (!fh) return;
+    t.fh = undefined;
+    this.openCount--;
+    await fh.close().catch(() => this.deps.counters.add('source_close_errors'));
+  }
+
+  /** Lets go of a file that left the globs or was deleted; counts what was never read. */
+  private async release(t: Tracked): Promise<void> {
+    await this.closeFd(t);
+    this.forget(t);
+    const s = t.stream;
+    if (!s) return;
+    const unread = t.size - s.readPos;
+    if (unread > 0) this.deps.counters.add('bytes_unread_released', unread);
+    s.flushDue(this.clock.now(), 0, true);
+    if (s.batch.length > 0) this.flushQueue.push(s);
+  }
+
+  private forget(t: Tracked): void {
+    if (this.tracked.get(t.key) === t) this.tracked.delete(t.key);
+  }
+
+  // ---- emitting -----------------------------------------------------------
+
+  private async flushQueued(): Promise<boolean> {
+    if (this.flushQueue.length === 0) return false;
+    const q = this.flushQueue;
+    this.flushQueue = [];
+    for (const s of q) {
+      if (s.batch.length > 0 && !(await this.emitBatch(s))) this.flushQueue.push(s);
+    }
+    return true;
+  }
+
+  /** Hands the stream's records downstream; advances the checkpoint only once they are durable. */
+  private async emitBatch(s: Stream): Promise<boolean> {
+    const batch = s.batch;
+    const last = batch[batch.length - 1];
+    if (!last) return false;
+    try {
+      await this.deps.emit(batch);
+    } catch (err) {
+      this.deps.counters.add('source_emit_errors');
+      process.emitWarning(`logward file source ${this.opts.inputId}: emit failed: ${(err as Error).message}`);
+      await this.sleep(this.pollMs);
+      return false;
+    }
+    s.batch = [];
+    this.deps.counters.add('source_records', batch.length);
+    const identity = last.source.identity;
+    this.checkpointer.advance(identity, last.source.end as number, this.meta(s, identity));
+    return true;
+  }
+
+  private meta(s: Stream, identity: string): CheckpointMeta {
+    const m: CheckpointMeta = { path: s.path, dev: String(s.dev), inode: String(s.ino), size: s.readPos };
+    if (isProvisional(identity) && !s.full) {
+      m.headLen = s.head.length;
+      m.headHash = headHash(s.head);
+    }
+    return m;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Line splitting for the reader: chunks read by byte offset from a held file
+ * descriptor go in, lines with their exact offsets come out.
+ *
+ * Invariants:
+ *  - every line carries `offset` (its first byte) and `end` (the byte after
+ *    its LF); the LF and one trailing CR are not part of the bytes;
+ *  - a line longer than maxLineBytes is cut (truncated: true); the rest of the
+ *    physical line is skipped and counted (source_bytes_skipped), never
+ *    buffered: memory per file is bounded by maxLineBytes;
+ *  - a last line without LF stays pending until flushPartial(), which the
+ *    source calls after partial_line_timeout: it is emitted with `end` at the
+ *    read position, and if the rest of that line arrives later it becomes a
+ *    separate record (documented trade-off: a line is never held forever).
+ * Lines inside one chunk are sub-arrays of that chunk (no copy); the caller
+ * allocates a fresh chunk per read. A carried partial line is copied so that
+ * it does not pin a whole chunk.
+ */
+import type { Counters } from '../monitor/counters.js';
+
+export interface LineSink {
+  line(bytes: Buffer, offset: number, end: number, truncated: boolean): void;
+}
+
+const LF = 10;
+const CR = 13;
+
+export class LineSplitter {
+  private carry: Buffer[] = [];
+  private carryLen = 0;
+  private carryStart = -1;
+  private skipping = false;
+  /** Clock time the pending partial line started waiting. */
+  partialSince = 0;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private sink: LineSink,
+    private readonly counters: Counters,
+  ) {}
+
+  /** Re-points the output (a stream handed over to a copytruncate copy keeps its state). */
+  setSink(sink: LineSink): void {
+    this.sink = sink;
+  }
+
+  /** Offset of the first byte of a pending partial line, if any. */
+  get pendingStart(): number | undefined {
+    return this.carryStart < 0 ? undefined : this.carryStart;
+  }
+
+  /** Splits `chunk`, whose first byte is at file offset `offset`. Returns the number of complete lines. */
+  push(chunk: Buffer, offset: number, now: number): number {
+    const max = this.maxLineBytes;
+    let pos = 0;
+    let lines = 0;
+    const n = chunk.length;
+    while (pos < n) {
+      const lf = chunk.indexOf(LF, pos);
+      if (lf === -1) {
+        this.addCarry(chunk, pos, n, offset + pos, now);
+        break;
+      }
+      lines++;
+      if (this.carryStart < 0) {
+        const contentEnd = lf > pos && chunk[lf - 1] === CR ? lf - 1 : lf;
+        const len = contentEnd - pos;
+        if (len > max) {
+          this.counters.add('source_bytes_skipped', len - max);
+          this.counters.add('source_lines_truncated');
+          this.sink.line(chunk.subarray(pos, pos + max), offset + pos, offset + lf + 1, true);
+        } else {
+          this.sink.line(chunk.subarray(pos, contentEnd), offset + pos, offset + lf + 1, false);
+        }
+      } else {
+        this.addCarry(chunk, pos, lf, offset + pos, now);
+        this.emitCarry(offset + lf + 1);
+      }
+      pos = lf + 1;
+    }
+    return lines;
+  }
+
+  /** Emits a pending partial line as a record ending at `end` (the read position). */
+  flushPartial(end: number): void {
+    if (this.carryStart < 0) return;
+    this.counters.add('source_partial_lines_flushed');
+    this.emitCarry(end);
+  }
+
+  private addCarry(chunk: Buffer, from: number, to: number, startOffset: number, now: number): void {
+    if (this.carryStart < 0) {
+      this.carryStart = startOffset;
+      this.partialSince = now;
+    }
+    if (to <= from) return;
+    if (this.skipping) {
+      this.counters.add('source_bytes_skipped', to - from);
+      return;
+    }
+    const room = this.maxLineBytes - this.carryLen;
+    // One byte of slack so a CR right before the LF does not count as content.
+    const take = Math.min(to - from, room + 1);
+    this.carry.push(Buffer.from(chunk.subarray(from, from + take)));
+    this.carryLen += take;
+    if (to - from > take) {
+      this.skipping = true;
+      this.counters.add('source_bytes_skipped', to - from - take);
+    }
+  }
+
+  private emitCarry(end: number): void {
+    let bytes = this.carry.length === 1 ? (this.carry[0] as Buffer) : Buffer.concat(this.carry, this.carryLen);
+    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+    let truncated = this.skipping;
+    if (bytes.length > this.maxLineBytes) {
+      this.counters.add('source_bytes_skipped', bytes.length - this.maxLineBytes);
+      bytes = bytes.subarray(0, this.maxLineBytes);
+      truncated = true;
+    }
+    if (truncated) this.counters.add('source_lines_truncated');
+    const start = this.carryStart;
+    this.carry = [];
+    this.carryLen = 0;
+    this.carryStart = -1;
+    this.skipping = false;
+    this.sink.line(bytes, start, end, truncated);
+  }
+}
