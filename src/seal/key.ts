@@ -1,17 +1,29 @@
 /**
- * Loading the HMAC key. The key proves integrity on the SIEM side, so a key
+ * Loading the HMAC key(s). The key proves integrity on the SIEM side, so a key
  * anyone else on the host can read proves nothing: refuse a file readable by
- * group or others, or owned by someone other than us or root. Accepted
- * contents (see README.md): 64+ hex characters, or base64 (standard or url
- * alphabet, padded or not), each optionally followed by a newline; anything
- * else is taken as raw bytes. At least 32 bytes of key after decoding.
+ * group or others, or owned by someone other than us or root.
+ *
+ * Contents (see README.md "Key file"), decided in this order:
+ * 1. The whole file (minus one trailing newline) is 64+ hex characters or
+ *    base64 (standard or url alphabet, 43+ characters): one key.
+ * 2. A text file with comment lines (`#` first), several key lines, or one
+ *    key followed by ` # note`: a key ring. Each non-comment line is one
+ *    key in hex or base64; the FIRST is the current (signing) key, the others
+ *    are kept for verifying records sealed before a rotation. Any line that is
+ *    not a key is an error (`format`): a ring must never silently turn into
+ *    raw bytes, or the agent would seal with a key the verifier does not hold.
+ * 3. Anything else (`head -c 32 /dev/urandom`, a one-line passphrase) is the
+ *    key as raw bytes, as before rings existed.
+ * Every key needs at least 32 bytes. Keys are named by keyIdOf (first 8 hex of
+ * SHA-256): two different keys with the same id in one ring are refused, since
+ * the verifier could not tell which one a record names.
  */
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 
 import { LogwardError } from '../errors.js';
 import { keyIdOf } from './chain.js';
 
-export type KeyProblem = 'unreadable' | 'permissions' | 'owner' | 'not_a_file' | 'too_short';
+export type KeyProblem = 'unreadable' | 'permissions' | 'owner' | 'not_a_file' | 'too_short' | 'format';
 
 export class KeyFileError extends LogwardError {
   override readonly name = 'KeyFileError';
@@ -31,19 +43,83 @@ export interface HmacKey {
   file: string;
 }
 
+export type LoadedKey = HmacKey;
+
+export interface HmacKeyRing {
+  /** The signing key: the first key of the file. */
+  current: LoadedKey;
+  /** Every key of the file by key id, the current one included. */
+  all: Map<string, Buffer>;
+}
+
 export const MIN_KEY_BYTES = 32;
 
-export function decodeKeyText(raw: Buffer): Buffer {
-  const text = raw.toString('latin1').replace(/\r?\n$/, '');
-  if (text.length >= 64 && text.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(text)) return Buffer.from(text, 'hex');
-  if (text.length >= 43 && /^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) {
+const HEX_RE = /^[0-9a-fA-F]+$/;
+const B64_RE = /^[A-Za-z0-9+/_-]+={0,2}$/;
+/** Printable ASCII, TAB, CR, LF: what a hand-written ring consists of. */
+const TEXT_RE = /^[\x20-\x7e\t\r\n]*$/;
+
+/** One key written as hex or base64, or undefined when `text` is neither. */
+function decodeEncoded(text: string): Buffer | undefined {
+  if (text.length >= 64 && text.length % 2 === 0 && HEX_RE.test(text)) return Buffer.from(text, 'hex');
+  if (text.length >= 43 && B64_RE.test(text)) {
     const b = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
     if (b.length >= MIN_KEY_BYTES) return b;
   }
-  return raw;
+  return undefined;
 }
 
-export function loadHmacKey(file: string): HmacKey {
+/** Single-key decoding (rules 1 and 3 above); kept for callers that hold one key's bytes. */
+export function decodeKeyText(raw: Buffer): Buffer {
+  return decodeEncoded(raw.toString('latin1').replace(/\r?\n$/, '')) ?? raw;
+}
+
+/**
+ * The keys of a key file, current first (pure). Throws KeyFileError
+ * (`format`, `too_short`) naming the offending line.
+ */
+export function parseKeyFile(raw: Buffer, file: string): Buffer[] {
+  const text = raw.toString('latin1');
+  const single = decodeEncoded(text.replace(/\r?\n$/, ''));
+  if (single) return [single];
+  if (TEXT_RE.test(text)) {
+    const lines = text.split('\n');
+    const keyLines: { n: number; value: string }[] = [];
+    let commentLines = 0;
+    let trailingComments = 0;
+    lines.forEach((line, i) => {
+      const hash = line.search(/(^|\s)#/);
+      const value = (hash === -1 ? line : line.slice(0, hash)).trim();
+      if (hash !== -1) {
+        if (value === '') commentLines++;
+        else trailingComments++;
+      }
+      if (value !== '') keyLines.push({ n: i + 1, value });
+    });
+    // One line with a trailing "# note" is a ring of one only if it holds a key: a one-line
+    // passphrase that happens to contain " #" stays raw bytes, as it always was.
+    const oneAnnotatedKey = keyLines.length === 1 && trailingComments > 0 && decodeEncoded(keyLines[0]?.value ?? '') !== undefined;
+    if (commentLines > 0 || keyLines.length > 1 || oneAnnotatedKey) {
+      if (keyLines.length === 0) throw new KeyFileError(file, 'format', 'no key in the file (only comments)');
+      return keyLines.map(({ n, value }) => {
+        const k = decodeEncoded(value);
+        if (!k) {
+          const tooShort = (HEX_RE.test(value) && value.length % 2 === 0) || B64_RE.test(value);
+          throw new KeyFileError(
+            file,
+            tooShort ? 'too_short' : 'format',
+            `line ${n}: ${tooShort ? `shorter than ${MIN_KEY_BYTES} bytes` : 'not a key in hex (64+ characters) or base64 (43+ characters)'}`,
+          );
+        }
+        return k;
+      });
+    }
+  }
+  return [raw];
+}
+
+/** Opens the file and applies the permission and owner checks; returns its bytes. */
+function readKeyFile(file: string): Buffer {
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -60,12 +136,30 @@ export function loadHmacKey(file: string): HmacKey {
     if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
       throw new KeyFileError(file, 'owner', `owned by uid ${st.uid}, not by ${uid} or root`);
     }
-    const key = decodeKeyText(readFileSync(fd));
-    if (key.length < MIN_KEY_BYTES) {
-      throw new KeyFileError(file, 'too_short', `${key.length} bytes, at least ${MIN_KEY_BYTES} needed`);
-    }
-    return { key, keyId: keyIdOf(key), file };
+    return readFileSync(fd);
   } finally {
     closeSync(fd);
   }
+}
+
+/** Every key of the file (the verifier's view); see the module note for the format. */
+export function loadHmacKeyRing(file: string): HmacKeyRing {
+  const keys = parseKeyFile(readKeyFile(file), file);
+  const all = new Map<string, Buffer>();
+  keys.forEach((key, i) => {
+    if (key.length < MIN_KEY_BYTES) {
+      throw new KeyFileError(file, 'too_short', `${keys.length > 1 ? `key ${i + 1}: ` : ''}${key.length} bytes, at least ${MIN_KEY_BYTES} needed`);
+    }
+    const id = keyIdOf(key);
+    const other = all.get(id);
+    if (other && !other.equals(key)) throw new KeyFileError(file, 'format', `key ${i + 1} has the same key id ${id} as an earlier, different key`);
+    all.set(id, key);
+  });
+  const current = keys[0] as Buffer;
+  return { current: { key: current, keyId: keyIdOf(current), file }, all };
+}
+
+/** The signing key (the first key of the file), for the sealer. */
+export function loadHmacKey(file: string): HmacKey {
+  return loadHmacKeyRing(file).current;
 }

@@ -52,6 +52,14 @@ export interface RsyslogOptions {
   key: string;
   /** Require a client certificate chaining to `ca` whose name is one of these (x509/name). */
   permittedPeers?: string[];
+  /**
+   * Further files the same records are written to, each with a template:
+   * `template` names a built-in one (RSYSLOG_SyslogProtocol23Format,
+   * RSYSLOG_FileFormat, RSYSLOG_TraditionalFileFormat, ...), `string` is a
+   * template string (as in `template(type="string" string="...")`, with its
+   * trailing \n). Absolute paths inside the test's temp dir.
+   */
+  extraOutputs?: { file: string; template?: string; string?: string }[];
 }
 
 export class RsyslogReceiver {
@@ -73,6 +81,7 @@ export class RsyslogReceiver {
     mkdirSync(work, { recursive: true });
     const mutual = opts.permittedPeers && opts.permittedPeers.length > 0;
     const peers = (opts.permittedPeers ?? []).map((p) => JSON.stringify(p)).join(', ');
+    const extra = (opts.extraOutputs ?? []).map((o, i) => ({ ...o, name: o.string !== undefined ? `logwardExtra${i}` : (o.template ?? 'RSYSLOG_FileFormat') }));
     writeFileSync(
       this.confFile,
       [
@@ -84,8 +93,10 @@ export class RsyslogReceiver {
         `module(load="imtcp" streamDriver.name="gtls" streamDriver.mode="1"`,
         `  streamDriver.authMode="${mutual ? 'x509/name' : 'anon'}"${mutual ? `\n  permittedPeer=[${peers}]` : ''})`,
         `template(name="logwardRaw" type="string" string="%rawmsg%\\n")`,
+        ...extra.filter((o) => o.string !== undefined).map((o) => `template(name="${o.name}" type="string" string=${JSON.stringify(o.string)})`),
         `ruleset(name="logwardIn") {`,
         `  action(type="omfile" file="${this.outFile}" template="logwardRaw")`,
+        ...extra.map((o) => `  action(type="omfile" file="${o.file}" template="${o.name}")`),
         `}`,
         `input(type="imtcp" address="127.0.0.1" port="${opts.port}" ruleset="logwardIn")`,
         `*.* action(type="omfile" file="${this.internalLog}")`,

@@ -1,0 +1,282 @@
+/**
+ * `logward verify --key FILE RECEIVED`: reads what a receiver stored (lines in
+ * any supported template, or a capture of raw octet-counted frames), checks
+ * sessions, sequences and the HMAC chain (src/seal/verify.ts) and prints one
+ * line per finding, then one summary line.
+ *
+ * Exit: 0 intact (replays and declared restarts are information), 1 on any
+ * gap, edit, forgery, reorder, undeclared restart, a record of ours that does
+ * not parse, unreadable frames, or no sealed record at all; 2 on bad
+ * arguments, an unreadable RECEIVED, or a refused key file (the same
+ * permission checks as the agent's).
+ *
+ * Lines without our SD element are "foreign" (a receiver file may hold other
+ * hosts' messages): counted in the summary, listed with --verbose. Every
+ * other line that cannot be read is reported with its line number.
+ */
+import { open } from 'node:fs/promises';
+import type { Readable, Writable } from 'node:stream';
+
+import { checkSdId } from '../encode/rfc5424.js';
+import { ConfigError } from '../errors.js';
+import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
+import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, type RecordPlace, type StoredRecord } from '../seal/received.js';
+import { verifyStream, type Finding, type SealedEntry, type VerifyReport } from '../seal/verify.js';
+
+export const EXIT_INTACT = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+export const DEFAULT_VERIFY_SD_ID = 'logward@32473';
+
+export type VerifyFormat = 'auto' | 'lines' | 'frames';
+
+export interface VerifyOptions {
+  keyFile: string;
+  /** A path, or '-' for stdin. */
+  file: string;
+  sdId?: string;
+  format?: VerifyFormat;
+  /** Also list foreign lines (no SD element of ours). */
+  verbose?: boolean;
+}
+
+export interface VerifyIo {
+  stdout: Writable;
+  stderr: Writable;
+  stdin?: Readable;
+}
+
+const CHUNK = 1024 * 1024;
+
+/** What was read from the stored data, before verification. */
+interface Collected {
+  entries: SealedEntry[];
+  /** Record number (line or frame) of each entry. */
+  where: number[];
+  form: 'lines' | 'frames';
+  foreign: number;
+  unsealedLogward: number;
+  malformed: number;
+  unreadable: number;
+}
+
+export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<number> {
+  const sdId = opts.sdId ?? DEFAULT_VERIFY_SD_ID;
+  const format = opts.format ?? 'auto';
+  const usage = (msg: string): number => {
+    io.stderr.write(`logward verify: ${msg}\n`);
+    return EXIT_USAGE;
+  };
+  try {
+    checkSdId(sdId);
+  } catch (err) {
+    if (err instanceof ConfigError) return usage(`--sd-id: ${err.problem}`);
+    throw err;
+  }
+  if (!['auto', 'lines', 'frames'].includes(format)) return usage(`--format must be auto, lines or frames, not "${format}"`);
+  let ring: HmacKeyRing;
+  try {
+    ring = loadHmacKeyRing(opts.keyFile);
+  } catch (err) {
+    if (err instanceof KeyFileError) return usage(err.message);
+    throw err;
+  }
+
+  const out = (line: string): void => {
+    io.stdout.write(line + '\n');
+  };
+  let collected: Collected;
+  try {
+    collected = await collect(opts, io, sdId, format, out);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === 'string' && e.syscall !== undefined) return usage(`${opts.file}: ${e.message}`);
+    throw err;
+  }
+
+  const c = collected;
+  if (c.unsealedLogward > 0) {
+    out(
+      `HINT: ${plural(c.unsealedLogward, 'line')} look like logward events without their structured data: the receiver's template ` +
+        `dropped the seal (rsyslog RSYSLOG_FileFormat / RSYSLOG_TraditionalFileFormat, syslog-ng's default file template). ` +
+        `Store %rawmsg% or RSYSLOG_SyslogProtocol23Format (syslog-ng: flags(syslog-protocol)); see src/seal/README.md`,
+    );
+  }
+  if (c.entries.length === 0) {
+    out(`FAILED: no record sealed with ${sdId} in ${opts.file === '-' ? 'stdin' : opts.file}${c.foreign > 0 ? ` (${plural(c.foreign, 'foreign line')})` : ''}`);
+    return EXIT_FAILED;
+  }
+
+  const report = verifyStream(c.entries, ring.all);
+  for (const line of describe(report.findings, c)) out(line);
+  const problems = c.malformed + c.unreadable;
+  out(summary(report, c, problems));
+  return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
+}
+
+async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer> {
+  if (opts.file === '-') {
+    if (!io.stdin) throw new Error('no stdin to read from');
+    // Copied: records are kept as views of their chunk, and a stream may reuse its buffers.
+    for await (const chunk of io.stdin) yield Buffer.from(chunk as Buffer);
+    return;
+  }
+  const fh = await open(opts.file, 'r');
+  try {
+    for (;;) {
+      // A fresh buffer per read: records are views into it and outlive the loop.
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function collect(opts: VerifyOptions, io: VerifyIo, sdId: string, format: VerifyFormat, out: (l: string) => void): Promise<Collected> {
+  const splitter = new RecordSplitter(format);
+  const c: Collected = { entries: [], where: [], form: 'lines', foreign: 0, unsealedLogward: 0, malformed: 0, unreadable: 0 };
+  const take = (records: StoredRecord[]): void => {
+    for (const r of records) {
+      if (r.bytes.length === 0) continue;
+      const p = parseSealedRecord(r.bytes, sdId);
+      if (p.ok) {
+        c.entries.push(p.entry);
+        c.where.push(r.at.n);
+      } else if (p.foreign) {
+        c.foreign++;
+        const unsealed = looksUnsealedLogward(r.bytes);
+        if (unsealed) c.unsealedLogward++;
+        if (opts.verbose) out(`FOREIGN ${place(r.at)}: ${p.reason}${unsealed ? ' (a logward event whose structured data was dropped)' : ''}`);
+      } else {
+        c.malformed++;
+        const who = [p.session !== undefined ? `session=${p.session}` : '', p.seq !== undefined ? `seq=${p.seq}` : ''].filter(Boolean).join(' ');
+        out(`MALFORMED ${place(r.at)}${who ? ` (${who})` : ''}: ${p.reason}`);
+      }
+    }
+  };
+  for await (const chunk of chunks(opts, io)) take(splitter.push(chunk));
+  take(splitter.end());
+  for (const p of splitter.problems) {
+    c.unreadable++;
+    out(`UNREADABLE ${place(p.at)}: ${p.reason}`);
+  }
+  c.form = splitter.detected ?? 'lines';
+  return c;
+}
+
+function place(at: RecordPlace): string {
+  return `${at.form === 'lines' ? 'line' : 'frame'} ${at.n}`;
+}
+
+function plural(n: number | bigint, word: string): string {
+  return `${n} ${word}${n === 1 || n === 1n ? '' : 's'}`;
+}
+
+function range(from: bigint, to: bigint): string {
+  return from === to ? `seq=${from}` : `seq ${from}..${to}`;
+}
+
+/** One line per finding, replays of consecutive seqs folded into one line. */
+export function describe(findings: readonly Finding[], c: Pick<Collected, 'entries' | 'where' | 'form'>): string[] {
+  const unit = c.form === 'lines' ? 'line' : 'frame';
+  const at = (index: number): string => (index >= 0 && c.where[index] !== undefined ? `${unit} ${c.where[index]}` : '');
+  const bounds = new Map<string, { min: bigint; max: bigint }>();
+  for (const e of c.entries) {
+    const b = bounds.get(e.session);
+    if (!b) bounds.set(e.session, { min: e.seq, max: e.seq });
+    else {
+      if (e.seq < b.min) b.min = e.seq;
+      if (e.seq > b.max) b.max = e.seq;
+    }
+  }
+  const lines: string[] = [];
+  for (let i = 0; i < findings.length; i++) {
+    const f = findings[i] as Finding;
+    switch (f.kind) {
+      case 'gap':
+        lines.push(`GAP session=${f.session} ${range(f.from, f.to)} (${f.missing} missing)`);
+        break;
+      case 'reorder':
+        lines.push(`REORDERED session=${f.session} seq=${f.seq} (${at(f.index)}: arrived after a later seq of its session)`);
+        break;
+      case 'altered':
+        lines.push(
+          f.index >= 0
+            ? `ALTERED session=${f.session} seq=${f.seq} (${at(f.index)}: its chain does not match its content and predecessor)`
+            : `ALTERED session=${f.session} seq=${f.seq} (the next session's start event declares a different chain for it)`,
+        );
+        break;
+      case 'forged':
+        lines.push(`FORGED session=${f.session} seq=${f.seq} (${at(f.index)}: ${f.reason} not in the key file)`);
+        break;
+      case 'replay': {
+        // Fold a run of consecutive seqs of one session (a resend window replayed after a reconnect).
+        let j = i;
+        while (j + 1 < findings.length) {
+          const n = findings[j + 1] as Finding;
+          const p = findings[j] as Finding & { kind: 'replay' };
+          if (n.kind !== 'replay' || n.session !== f.session || n.seq !== p.seq + 1n) break;
+          j++;
+        }
+        const last = findings[j] as Finding & { kind: 'replay' };
+        const where = j === i ? at(f.index) : `${unit}s ${c.where[f.index]}..${c.where[last.index]}`;
+        const count = j - i + 1;
+        lines.push(`REPLAY session=${f.session} ${range(f.seq, last.seq)} (${count === 1 ? '' : `${count} records `}identical, at-least-once delivery; ${where})`);
+        i = j;
+        break;
+      }
+      case 'restart':
+        lines.push(
+          f.previousSession !== undefined
+            ? `RESTART declared: session ${f.previousSession} ended at seq ${f.lastSeq ?? 'none'}, session ${f.session} starts at ${f.firstSeq}`
+            : `START declared: session ${f.session} starts at ${f.firstSeq} (no previous session)`,
+        );
+        break;
+      case 'undeclared_restart': {
+        const now = bounds.get(f.session);
+        const before = bounds.get(f.previousSession);
+        lines.push(
+          `UNDECLARED RESTART session=${f.session} (first seq received ${now?.min ?? '?'}) after session=${f.previousSession} ` +
+            `(last seq received ${before?.max ?? '?'}): no start event declares the boundary`,
+        );
+        break;
+      }
+      case 'undeclared_records':
+        lines.push(`UNDECLARED RECORDS session=${f.session} ${range(f.from, f.to)}: received after the end the next session's start event declares`);
+        break;
+      case 'seq_reused':
+        lines.push(`SEQ REUSED session=${f.session} seq=${f.seq}: not above the last seq of session ${f.previousSession}`);
+        break;
+      case 'unanchored':
+        lines.push(`UNANCHORED session=${f.session} seq=${f.seq}: the data starts inside this session; its first record has no predecessor to check against`);
+        break;
+    }
+  }
+  return lines;
+}
+
+function summary(r: VerifyReport, c: Collected, problems: number): string {
+  const restarts = r.findings.filter((f) => f.kind === 'restart' && f.previousSession !== undefined).length;
+  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(restarts, 'declared restart')}, ${plural(r.replays, 'replay')}`;
+  if (c.foreign > 0) facts += `, ${plural(c.foreign, 'foreign line')} skipped`;
+  if (r.ok && problems === 0) return `intact: ${facts}`;
+  const count = (k: Finding['kind']): number => r.findings.filter((f) => f.kind === k).length;
+  const missing = r.findings.reduce((n, f) => (f.kind === 'gap' ? n + f.missing : n), 0n);
+  const parts: string[] = [];
+  const add = (n: number, what: string): void => {
+    if (n > 0) parts.push(what);
+  };
+  add(count('gap'), `${plural(count('gap'), 'gap')} (${missing} missing)`);
+  add(count('altered'), `${count('altered')} altered`);
+  add(count('reorder'), `${count('reorder')} reordered`);
+  add(count('forged'), `${count('forged')} forged`);
+  add(count('undeclared_restart'), plural(count('undeclared_restart'), 'undeclared restart'));
+  add(count('undeclared_records'), `${count('undeclared_records')} undeclared record ranges`);
+  add(count('seq_reused'), plural(count('seq_reused'), 'reused seq'));
+  add(c.malformed, `${c.malformed} malformed`);
+  add(c.unreadable, `${c.unreadable} unreadable`);
+  return `FAILED: ${parts.join(', ')}; ${facts}`;
+}

@@ -1,0 +1,81 @@
+/**
+ * Test helper: sealed streams built with the real parts of the agent — the
+ * Sealer, syslogParts + assembleSyslog and the ECS encoder — with the start
+ * event's MSG written the way src/pipeline.ts writes it. What a receiver
+ * stores of them is each message on its own line (or framed).
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { encodeEcs } from '../../src/encode/ecs.js';
+import { assembleSyslog, syslogParts } from '../../src/encode/rfc5424.js';
+import type { LogEvent } from '../../src/event/types.js';
+import type { RecoveredSealState } from '../../src/queue/disk-queue.js';
+import { Sealer } from '../../src/seal/session.js';
+import { VERSION } from '../../src/version.js';
+
+export const SD_ID = 'logward@32473';
+export const KEY_A = Buffer.alloc(32, 0xa1);
+export const KEY_B = Buffer.alloc(32, 0xb2);
+export const FRESH: RecoveredSealState = { lastSeq: -1n, lastChain: '0'.repeat(64), nextSeq: 0n };
+
+function event(message: string, i: number, extra: Record<string, string> = {}): LogEvent {
+  return {
+    fields: {
+      '@timestamp': new Date(Date.UTC(2026, 0, 2, 3, 4, 5, i % 1000)).toISOString(),
+      message,
+      'event.id': `ev-${i}`,
+      'event.kind': 'event',
+      ...extra,
+    },
+    source: { input: 'app', identity: 'f1' },
+    severity: 6,
+    classId: 'test',
+    name: 'test',
+  };
+}
+
+function seal(s: Sealer, ev: LogEvent): Buffer {
+  const parts = syslogParts(ev, encodeEcs(ev), { sdId: SD_ID, msgId: 'ECS', agentId: 'web-01', hostname: 'web-01', timeQuality: { tzKnown: true, isSynced: true, syncAccuracy: 1000 } });
+  return s.seal(parts).message;
+}
+
+/** One agent run: its start event, then `count` events. */
+export interface Run {
+  sealer: Sealer;
+  records: Buffer[];
+}
+
+export function agentRun(key: Buffer, count: number, state: RecoveredSealState = FRESH): Run {
+  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
+  const d = sealer.startDeclaration();
+  const startText =
+    `logward ${VERSION} started; session ${d.session} first_seq ${d.firstSeq}; ` +
+    (d.previousSession !== undefined ? `previous session ${d.previousSession} last_seq ${d.lastSeq ?? 'none'} last_chain ${d.lastChain}` : 'no previous session');
+  const records = [seal(sealer, event(startText, 0, { 'event.action': 'agent_started', 'event.module': 'logward' }))];
+  for (let i = 1; i <= count; i++) records.push(seal(sealer, event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2 — naïve ünïcode`, i)));
+  return { sealer, records };
+}
+
+/** The state the next run starts from after a clean stop (what DiskQueue.open() recovers). */
+export function after(run: Run, skip = 0n): RecoveredSealState {
+  const next = run.sealer.nextSeq();
+  return { previousSession: run.sealer.session, lastSeq: next - 1n, lastChain: run.sealer.lastChain(), nextSeq: next + skip };
+}
+
+export function asLines(records: readonly Buffer[]): Buffer {
+  return Buffer.concat(records.flatMap((r) => [r, Buffer.from('\n')]));
+}
+
+export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function writeKeyFile(dir: string, name: string, content: string | Buffer, mode = 0o600): string {
+  const f = join(dir, name);
+  writeFileSync(f, content);
+  chmodSync(f, mode);
+  return f;
+}
