@@ -9,6 +9,8 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { checkConfig } from './config/check.js';
 import { runReceive } from './commands/receive.js';
 import { runDaemon } from './commands/run.js';
+import { runStatus } from './commands/status.js';
+import { runVerify, type VerifyFormat } from './commands/verify.js';
 import { runConvert } from './convert/command.js';
 import { UsageError } from './errors.js';
 import { PARSER_NAMES, type ParserName } from './parse/index.js';
@@ -75,6 +77,29 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .action(async (o: { config: string }) => {
       process.exitCode = await runDaemon(o.config, { stderr: process.stderr, signal: stopSignal() });
+    });
+
+  program
+    .command('verify')
+    .description('check sessions, sequences and the HMAC chain of received events (exit 0 intact, 1 findings)')
+    .requiredOption('--key <file>', 'HMAC key file (may hold old keys after a rotation)')
+    .option('--sd-id <id>', 'SD-ID of the seal (output.sd_id)', 'logward@32473')
+    .addOption(new Option('--format <format>', 'stored form').choices(['auto', 'lines', 'frames']).default('auto'))
+    .option('-v, --verbose', 'also list lines that are not logward events', false)
+    .argument('<received>', 'file a receiver stored, or - for stdin')
+    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean }) => {
+      process.exitCode = await runVerify(
+        { keyFile: o.key, file: received, sdId: o.sdId, format: o.format, verbose: o.verbose },
+        { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+      );
+    });
+
+  program
+    .command('status')
+    .description("what the running agent is doing, read from its metrics endpoint (exit 3 when it is not running)")
+    .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
+    .action(async (o: { config: string }) => {
+      process.exitCode = await runStatus(o.config, { stdout: process.stdout, stderr: process.stderr });
     });
 
   program

@@ -17,6 +17,7 @@
  *   permission bits against that user's uid and groups (account.ts).
  */
 
+import { parseKeyFile } from '../seal/key.js';
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
@@ -201,12 +202,19 @@ class Checker {
     const st = await this.regularFile(at, file);
     if (st === undefined) return;
     this.secretPermissions(at, file, st);
-    const key = await readFile(file);
-    // A trailing newline from `echo`/editors is not key material.
-    let n = key.length;
-    while (n > 0 && (key[n - 1] === 0x0a || key[n - 1] === 0x0d)) n--;
-    if (n < MIN_HMAC_KEY_BYTES) {
-      this.findings.push(error(at, `${file} holds ${n} byte(s); an HMAC-SHA256 key needs at least ${MIN_HMAC_KEY_BYTES} (e.g. head -c 32 /dev/urandom > ${file})`));
+    // The same parser the agent seals with: a key ring with a bad line must fail here, not at `run`.
+    let keys: Buffer[];
+    try {
+      keys = parseKeyFile(await readFile(file), file);
+    } catch (e) {
+      this.findings.push(error(at, (e as Error).message));
+      return;
+    }
+    const short = keys.findIndex((k) => k.length < MIN_HMAC_KEY_BYTES);
+    if (short !== -1) {
+      this.findings.push(
+        error(at, `${file}: key ${short + 1} holds ${keys[short]!.length} byte(s); an HMAC-SHA256 key needs at least ${MIN_HMAC_KEY_BYTES} (e.g. head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \\n' > ${file})`),
+      );
     }
   }
 

@@ -114,6 +114,9 @@ export function parseKeyFile(raw: Buffer, file: string): Buffer[] {
         return k;
       });
     }
+    // A one-line text key: the newline an editor or `echo` adds is not key material
+    // (otherwise a 31-character passphrase would pass as 32 bytes).
+    return [Buffer.from(text.replace(/\r?\n$/, ''), 'latin1')];
   }
   return [raw];
 }

@@ -27,13 +27,15 @@ test('a key ring file: the first key signs, every key verifies, comments and bla
   }
 });
 
-test('single-key files read as before: raw bytes, hex, base64, and a one-line passphrase stays raw bytes', () => {
+test('single-key files: raw bytes, hex, base64, and a one-line passphrase without its trailing newline', () => {
   const raw = Buffer.from([...Array(32).keys()].map((i) => (i * 37 + 11) & 0xff));
   assert.deepEqual(parseKeyFile(raw, 'f'), [raw]);
   assert.deepEqual(parseKeyFile(Buffer.from(raw.toString('hex') + '\n'), 'f'), [raw]);
   assert.deepEqual(parseKeyFile(Buffer.from(raw.toString('base64') + '\n'), 'f'), [raw]);
   const phrase = Buffer.from('correct horse battery staple # and then some more\n');
-  assert.deepEqual(parseKeyFile(phrase, 'f'), [phrase]);
+  assert.deepEqual(parseKeyFile(phrase, 'f'), [phrase.subarray(0, phrase.length - 1)]);
+  // The newline is not key material: 31 characters stay 31 bytes (and `logward check` refuses them).
+  assert.equal(parseKeyFile(Buffer.from(`${'k'.repeat(31)}\n`), 'f')[0]!.length, 31);
   // Random raw keys may contain LF and '#' bytes: not text, so never a ring.
   const binary = Buffer.from([0x23, 0x0a, ...raw, 0x0a, 0xff]);
   assert.deepEqual(parseKeyFile(binary, 'f'), [binary]);
