@@ -29,8 +29,15 @@ import { InternalEvents, type InternalEventSpec } from './event/internal.js';
 import { queueSpec, sinkSpec, tamperSpec } from './event/signals.js';
 import type { LogEvent, RawRecord } from './event/types.js';
 import { Counters } from './monitor/counters.js';
+import { ClockMonitor } from './monitor/clock.js';
+import { Heartbeat } from './monitor/heartbeat.js';
+import { MetricsServer } from './monitor/metrics.js';
+import type { AgentSnapshot, ClockSnapshot, RecentAlert } from './monitor/snapshot.js';
 import { RecordProcessor } from './processor.js';
 import { DiskQueue, type AppendRecord, type QueueRecordMeta } from './queue/disk-queue.js';
+import { effectiveRules } from './rules/defaults.js';
+import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
+import { WebhookSender } from './rules/webhook.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
 import { SyslogSink } from './sink/sink.js';
@@ -63,6 +70,8 @@ export interface InputStats {
 export interface PipelineDeps {
   log: AgentLogger;
   counters?: Counters;
+  /** Set when this pipeline replaces another after SIGHUP: announced right after the start event. */
+  reload?: { weakened: readonly string[] };
 }
 
 export class Pipeline {
@@ -77,13 +86,23 @@ export class Pipeline {
   private readonly host = hostname();
   private internalWrites = new Set<Promise<void>>();
   private readonly inputStats: InputStats[] = [];
+  private readonly recentAlerts: RecentAlert[] = [];
+  private readonly startedAt = Date.now();
+  private session: string | undefined;
+  private heartbeat: Heartbeat | undefined;
+  private metrics: MetricsServer | undefined;
+  private clock: ClockMonitor | undefined;
+  private rules: RuleEngine | undefined;
   private started = false;
+
+  private readonly reload: PipelineDeps['reload'];
 
   constructor(
     private readonly config: Config,
     deps: PipelineDeps,
   ) {
     this.log = deps.log;
+    this.reload = deps.reload;
     this.counters = deps.counters ?? new Counters();
   }
 
@@ -114,6 +133,7 @@ export class Pipeline {
     queue.attachSequence(sealer);
     this.sealer = sealer;
     const decl = sealer.startDeclaration();
+    this.session = decl.session;
     this.internal = new InternalEvents({ id: cfg.agent.id, version: VERSION, hostName: this.host, ecsVersion: EcsVersion, session: decl.session });
 
     // The start event is the first record of the session: it declares where the previous one ended,
@@ -141,6 +161,8 @@ export class Pipeline {
       },
     });
 
+    if (this.reload) await this.announceReload(this.reload.weakened);
+
     this.sink = new SyslogSink(sinkOptions(cfg.output.destination, cfg.output.retry), queueFrames(queue), {
       counters: this.counters,
       onEvent: (e) => this.onSinkEvent(e),
@@ -148,15 +170,69 @@ export class Pipeline {
     });
     await this.sink.start();
 
+    const rules = effectiveRules(cfg.alerts);
+    this.rules = new RuleEngine(rules, {
+      counters: this.counters,
+      onAlert: (a) => this.raise(ruleAlertSpec(a)),
+      ...(rules.some((r) => r.webhook !== undefined)
+        ? { webhook: new WebhookSender({ counters: this.counters, log: this.log, agent: { id: cfg.agent.id, hostName: this.host } }) }
+        : {}),
+    });
+
     for (const input of cfg.inputs) this.sources.push(await this.makeSource(input, recovery.lastPositions));
     for (const s of this.sources) await s.start();
+
+    const snapshot = (): AgentSnapshot => this.snapshot();
+    this.metrics = new MetricsServer({ host: cfg.monitoring.metrics.listen.host, port: cfg.monitoring.metrics.listen.port }, { snapshot, log: this.log });
+    const bound = await this.metrics.start();
+    this.heartbeat = new Heartbeat({ intervalMs: cfg.monitoring.heartbeatMs, silenceAfterMs: cfg.monitoring.silence.afterMs }, { snapshot, onSpec: (spec) => this.raise(spec) });
+    this.heartbeat.start();
+    if (cfg.monitoring.clock.ntpServers.length > 0) {
+      this.clock = new ClockMonitor(
+        { servers: cfg.monitoring.clock.ntpServers, intervalMs: cfg.monitoring.clock.intervalMs, maxOffsetMs: cfg.monitoring.clock.maxOffsetMs },
+        { onSpec: (spec) => this.raise(spec), counters: this.counters, log: this.log },
+      );
+      this.clock.start();
+    }
+    this.log.info({ listen: `${cfg.monitoring.metrics.listen.host}:${bound.port}` }, 'metrics endpoint listening');
     this.started = true;
     this.log.info({ inputs: this.sources.map((s) => s.id), session: decl.session, recovered: recovery.recordsKept }, 'logward started');
   }
 
+  /** An event from outside the pipeline (the run command: a rejected reload), in the same stream. */
+  notify(spec: InternalEventSpec): void {
+    this.raise(spec);
+  }
+
+  private async announceReload(weakened: readonly string[]): Promise<void> {
+    await this.appendInternal({
+      action: 'config_reloaded',
+      kind: 'event',
+      category: ['configuration'],
+      type: ['change'],
+      outcome: 'success',
+      severity: SEVERITY.notice,
+      message: `configuration reloaded from ${this.config.file}`,
+      fields: { 'file.path': this.config.file },
+    });
+    if (weakened.length > 0) {
+      await this.appendInternal({
+        action: 'config_controls_weakened',
+        kind: 'alert',
+        category: ['configuration'],
+        type: ['change'],
+        severity: SEVERITY.warning,
+        message: `configuration reload weakened controls: ${weakened.join('; ')}`,
+        fields: { 'file.path': this.config.file, 'logward.reload.weakened': [...weakened] },
+      });
+    }
+  }
+
   /** SIGTERM: stop reading, drain what can be sent within shutdown_grace, commit, close. */
-  async stop(): Promise<void> {
+  async stop(reason = 'stopping'): Promise<void> {
     const grace = this.config.agent.shutdownGraceMs;
+    this.heartbeat?.stop();
+    await this.clock?.stop();
     for (const s of this.sources) {
       try {
         await s.stop();
@@ -173,17 +249,44 @@ export class Pipeline {
         type: ['end'],
         outcome: 'success',
         severity: SEVERITY.notice,
-        message: `logward ${VERSION} stopping (session ${this.sealer?.startDeclaration().session ?? '?'})`,
+        message: `logward ${VERSION} ${reason} (session ${this.session ?? '?'})`,
       }).catch((err: unknown) => this.log.error({ err }, 'stop event not queued'));
     }
+    await this.rules?.stop();
     await Promise.allSettled([...this.internalWrites]);
     await this.sink?.stop(grace);
     await this.queue?.close();
+    await this.metrics?.stop();
     this.log.info({ counters: this.counters.snapshot() }, 'logward stopped');
   }
 
-  status(): { sink?: ReturnType<SyslogSink['status']>; queue?: ReturnType<DiskQueue['stats']> } {
-    return { ...(this.sink ? { sink: this.sink.status() } : {}), ...(this.queue ? { queue: this.queue.stats() } : {}) };
+  /** What the metrics endpoint, `logward status` and the heartbeat report. */
+  snapshot(): AgentSnapshot {
+    const q = this.queue?.stats();
+    const sink = this.sink?.status();
+    const c = this.clock?.status();
+    const clock: ClockSnapshot | undefined =
+      c === undefined || c.servers.length === 0
+        ? undefined
+        : { drifting: c.drifting, ...(c.offsetMs !== undefined ? { offsetMs: c.offsetMs } : {}), ...(c.lastCheckAt !== undefined ? { lastCheckAt: c.lastCheckAt } : {}) };
+    return {
+      agentId: this.config.agent.id,
+      version: VERSION,
+      startedAt: this.startedAt,
+      now: Date.now(),
+      ...(this.session !== undefined ? { session: this.session } : {}),
+      counters: this.counters.snapshot(),
+      inputs: this.inputStats.map((i) => ({ id: i.id, type: i.type, linesRead: i.linesRead, ...(i.lastActivityAt !== undefined ? { lastActivityAt: i.lastActivityAt } : {}) })),
+      ...(q
+        ? { queue: { bytes: q.bytes, records: q.records, written: String(q.written), sent: String(q.sent), acked: String(q.acked), dropped: q.dropped, blocked: q.blocked } }
+        : {}),
+      ...(sink
+        ? { sink: { connected: sink.connected, reconnects: sink.reconnects, ...(sink.host !== undefined ? { host: sink.host } : {}), ...(sink.lastSendAt !== undefined ? { lastSendAt: sink.lastSendAt } : {}) } }
+        : {}),
+      ...(clock ? { clock } : {}),
+      recentAlerts: [...this.recentAlerts],
+      heartbeatMs: this.config.monitoring.heartbeatMs,
+    };
   }
 
   private async makeSource(input: InputConfig, recovered: Map<string, { end?: number; cursor?: string }>): Promise<Source> {
@@ -271,6 +374,7 @@ export class Pipeline {
     for (let i = 0; i < batch.length; i++) {
       const raw = batch[i]!;
       const rec = processor.process(raw);
+      this.rules!.observe(rec.event);
       const parts = this.fit(rec.event, rec.payload);
       const meta: QueueRecordMeta = {
         input: raw.source.input,
@@ -322,6 +426,10 @@ export class Pipeline {
 
   private async appendInternal(spec: InternalEventSpec): Promise<void> {
     const ev = this.internal!.make(spec);
+    if (spec.kind === 'alert') {
+      this.recentAlerts.push({ at: Date.now(), action: spec.action, message: String(ev.fields['message'] ?? spec.message) });
+      if (this.recentAlerts.length > 20) this.recentAlerts.shift();
+    }
     const cfg = this.config.output;
     const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
     const parts = this.fit(ev, enc.payload);

@@ -1,35 +1,42 @@
 /**
  * `logward run -c FILE`: the daemon in the foreground (systemd runs this).
+ *
  * SIGTERM/SIGINT: stop reading, drain within agent.shutdown_grace, commit,
- * exit 0. An error nobody handled is logged with its context and the process
- * exits non-zero, so systemd restarts it: no half-alive agent.
+ * exit 0. SIGHUP: reload. The new config is validated in full first; if it is
+ * invalid, or changes what cannot change live (agent.id, state_dir), it is
+ * rejected with its reasons (logged, and an alert in the stream) and the old
+ * one keeps running. Otherwise the pipeline is restarted in-process with the
+ * new config: sources commit their checkpoints, the queue is closed and
+ * reopened, and the new session's start event declares where the old one
+ * ended, so the reload is a declared boundary in `logward verify`.
+ *
+ * An error nobody handled is logged with its context and the process exits
+ * non-zero, so systemd restarts it: no half-alive agent.
  */
 import pino from 'pino';
 
-import { checkConfig } from '../config/check.js';
-import { loadConfig } from '../config/load.js';
-import { ConfigErrors } from '../errors.js';
-import { Pipeline } from '../pipeline.js';
+import { renderReport } from '../config/check.js';
+import { inspectConfig } from '../config/load.js';
+import { immutableChanges, weakenedControls } from '../config/reload.js';
+import type { Config } from '../config/types.js';
+import { SEVERITY } from '../event/classify.js';
+import { Pipeline, type AgentLogger } from '../pipeline.js';
 
 export const EXIT_CONFIG = 2;
 
 export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStream; signal: AbortSignal }): Promise<number> {
-  let config;
-  try {
-    config = await loadConfig(file, { checkFiles: true });
-  } catch (err) {
-    if (err instanceof ConfigErrors) {
-      // The same lines `logward check` prints, one per problem, each with its config path.
-      const report = await checkConfig(file, {});
-      for (const line of report.lines) io.stderr.write(line + '\n');
-      io.stderr.write(report.summary + '\n');
-      return EXIT_CONFIG;
-    }
-    throw err;
+  const report = await inspectConfig(file, { checkFiles: true });
+  if (report.config === undefined || report.problems.length > 0) {
+    // The same lines `logward check` prints, one per problem, each with its config path.
+    const r = renderReport(report);
+    for (const line of r.lines) io.stderr.write(line + '\n');
+    io.stderr.write(r.summary + '\n');
+    return EXIT_CONFIG;
   }
+  let config: Config = report.config;
 
   const log = pino({ base: { agent: config.agent.id }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
-  const pipeline = new Pipeline(config, { log });
+  for (const w of report.warnings) log.warn({ configPath: w.configPath }, `config warning: ${w.message}`);
 
   const fatal = (err: unknown, origin: string): void => {
     log.fatal({ err, origin }, 'fatal error; exiting so that the service manager restarts the agent');
@@ -37,16 +44,69 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   };
   process.on('uncaughtException', (err) => fatal(err, 'uncaughtException'));
   process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
-  // Until reload lands (issue: the watcher), SIGHUP must not kill the agent (Node's default).
-  // Certificates and keys are already re-read on every reconnect.
-  process.on('SIGHUP', () => log.warn('SIGHUP received: configuration reload is not supported yet; restart the service to apply a new config'));
 
+  let pipeline = new Pipeline(config, { log });
   await pipeline.start();
+
+  // Reloads run one at a time; a SIGHUP during a reload runs after it.
+  let reloading: Promise<void> = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      const result = await reload(file, config, pipeline, log);
+      if (result) ({ pipeline, config } = result);
+    });
+  });
+
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) resolve();
     else io.signal.addEventListener('abort', () => resolve(), { once: true });
   });
   log.info('stop requested: draining');
+  await reloading;
   await pipeline.stop();
   return 0;
+}
+
+async function reload(file: string, current: Config, pipeline: Pipeline, log: AgentLogger): Promise<{ pipeline: Pipeline; config: Config } | undefined> {
+  log.info({}, `SIGHUP: reloading ${file}`);
+  const report = await inspectConfig(file, { checkFiles: true });
+  const reasons =
+    report.config === undefined || report.problems.length > 0
+      ? renderReport(report).lines.filter((l) => !/: warning: /.test(l))
+      : immutableChanges(current, report.config);
+  if (reasons.length > 0 || report.config === undefined) {
+    reject(pipeline, log, file, reasons);
+    return undefined;
+  }
+  const next = report.config;
+  const weakened = weakenedControls(current, next);
+  await pipeline.stop('reloading its configuration');
+  const fresh = new Pipeline(next, { log, reload: { weakened } });
+  try {
+    await fresh.start();
+    log.info({ weakened }, 'configuration reloaded');
+    return { pipeline: fresh, config: next };
+  } catch (err) {
+    // The new config validated but did not start (a port in use, a key gone): back to the old one.
+    log.error({ err }, 'the new configuration failed to start; restoring the previous one');
+    await fresh.stop('failed to start with the new configuration').catch((e: unknown) => log.error({ err: e }, 'cleanup after failed reload'));
+    const back = new Pipeline(current, { log });
+    await back.start();
+    reject(back, log, file, [`the new configuration failed to start: ${(err as Error).message}`]);
+    return { pipeline: back, config: current };
+  }
+}
+
+function reject(pipeline: Pipeline, log: AgentLogger, file: string, reasons: readonly string[]): void {
+  log.error({ reasons }, 'configuration reload rejected; the previous configuration keeps running');
+  pipeline.notify({
+    action: 'config_reload_rejected',
+    kind: 'alert',
+    category: ['configuration'],
+    type: ['change'],
+    outcome: 'failure',
+    severity: SEVERITY.warning,
+    message: `configuration reload rejected, previous configuration still running: ${reasons.join('; ')}`,
+    fields: { 'file.path': file },
+  });
 }

@@ -14,6 +14,9 @@ export type CounterName =
   | 'events_truncated'
   | 'events_unparsed';
 
+/** Per-rule firing counters are named with this prefix (metrics export them as logward_rule_firings_total{rule}). */
+export const RULE_FIRING_PREFIX = 'rule_fired:';
+
 export class Counters {
   private readonly values = new Map<string, number>();
 

@@ -61,7 +61,9 @@ import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { backlogRecords, type AgentSnapshot } from './snapshot.js';
 
 /** Counters named RULE_FIRING_PREFIX + rule name become logward_rule_firings_total{rule}. */
-export const RULE_FIRING_PREFIX = 'rule_fired:';
+import { RULE_FIRING_PREFIX } from './counters.js';
+
+export { RULE_FIRING_PREFIX };
 
 export interface MetricsLogger {
   warn(obj: object, msg: string): void;

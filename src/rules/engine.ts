@@ -41,7 +41,7 @@ import { ConfigError, LogwardError } from '../errors.js';
 import { ECS_ALLOWED } from '../encode/ecs-allowed.js';
 import { INTERNAL_INPUT, type InternalEventSpec } from '../event/internal.js';
 import type { EcsFields, LogEvent } from '../event/types.js';
-import type { Counters } from '../monitor/counters.js';
+import { RULE_FIRING_PREFIX, type Counters } from '../monitor/counters.js';
 import { compileWhen, fieldText, type FieldPredicate } from './match.js';
 import { checkWebhookUrl, type WebhookSender } from './webhook.js';
 
@@ -149,7 +149,7 @@ export class RuleEngine {
         windowMs: r.windowMs,
         webhook: r.webhook,
         category: alertCategory(r),
-        counter: `rule_firings_${r.name}`,
+        counter: `${RULE_FIRING_PREFIX}${r.name}`,
         maxGroups: Math.min(maxGroups, Math.max(100, Math.floor(ENTRY_BUDGET / perGroup))),
         distinctKeep,
         groups: new Map(),

@@ -33,7 +33,7 @@ export async function makeAgentEnv(dir: string): Promise<AgentEnv> {
   return { dir, logs, state, keyFile, pki };
 }
 
-export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string; resendWindow?: string } = {}): string {
+export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string; resendWindow?: string; monitoring?: string; alerts?: string } = {}): string {
   const file = join(env.dir, 'logward.yaml');
   writeFileSync(
     file,
@@ -60,6 +60,8 @@ output:
   resend_window: ${extra.resendWindow ?? '{ bytes: 64KiB, age: 2s }'}
 ${extra.output ?? ''}
 integrity: { key_file: ${env.keyFile} }
+monitoring: ${extra.monitoring ?? '{ metrics: { listen: "127.0.0.1:0" } }'}
+${extra.alerts ?? ''}
 `,
   );
   return file;

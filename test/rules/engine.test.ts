@@ -32,7 +32,7 @@ describe('threshold and window', () => {
     assert.notEqual(a.firstEventId, a.lastEventId);
     assert.equal(new Date(a.lastAt).getTime() - new Date(a.firstAt).getTime(), 20);
     assert.equal(h.counters.get('rule_firings'), 1);
-    assert.equal(h.counters.get('rule_firings_r'), 1);
+    assert.equal(h.counters.get('rule_fired:r'), 1);
   });
 
   test('no repeat for the same group within the window, a second group fires on its own', () => {
