@@ -7,6 +7,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
 import { checkConfig } from './config/check.js';
+import { runDemo } from './commands/demo.js';
 import { runReceive } from './commands/receive.js';
 import { runDaemon } from './commands/run.js';
 import { runStatus } from './commands/status.js';
@@ -100,6 +101,14 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .action(async (o: { config: string }) => {
       process.exitCode = await runStatus(o.config, { stdout: process.stdout, stderr: process.stderr });
+    });
+
+  program
+    .command('demo')
+    .description('everything on one machine: temporary certificates, a local receiver, sample logs with an attack in them')
+    .option('--keep', 'keep the temporary directory (config, state, received events) afterwards', false)
+    .action(async (o: { keep: boolean }) => {
+      process.exitCode = await runDemo({ keep: o.keep }, { stdout: process.stdout, stderr: process.stderr });
     });
 
   program

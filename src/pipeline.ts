@@ -442,7 +442,8 @@ export class Pipeline {
   }
 
   private onSinkEvent(e: SinkEvent): void {
-    const level = e.type === 'connected' || e.type === 'failback' ? 'info' : 'warn';
+    const routine = e.type === 'connected' || e.type === 'failback' || (e.type === 'disconnected' && e.reason === 'stopped');
+    const level = routine ? 'info' : 'warn';
     this.log[level]({ sink: e }, `sink ${e.type}`);
     const spec = sinkSpec(e);
     if (spec) this.raise(spec);
