@@ -74,3 +74,14 @@ export function describeSchema(schema: JsonSchema = configSchema()): ConfigKeyDo
   walk(schema, '');
   return rows;
 }
+
+/** The README's config table: every key with its type, default and description, from the schema itself. */
+export function configKeysMarkdown(): string {
+  const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const rows = describeSchema().map((k) => {
+    const type = k.values ? k.values.map((v) => String(v)).join(' \\| ') : k.type;
+    const def = k.default === undefined ? (k.required ? '(required)' : '') : `\`${JSON.stringify(k.default)}\``;
+    return `| \`${k.path}\` | ${cell(type)} | ${cell(def)} | ${cell(k.description)} |`;
+  });
+  return ['| key | type | default | what it does |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
