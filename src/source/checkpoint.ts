@@ -2,7 +2,7 @@
  * The checkpointer: a small versioned registry, per input, of
  * identity -> { offset, path, dev, inode, size, lastSeen, head… }.
  *
- * Commit protocol (see docs/source-commit-protocol.md):
+ * Commit protocol (see docs/source.md):
  *  - `advance(identity, end)` is called only after `emit(batch)` resolved, i.e.
  *    after downstream made the batch durable; offsets only move forward;
  *  - the registry is written at most every flushIntervalMs and on stop():

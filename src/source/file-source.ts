@@ -10,7 +10,7 @@
  * truncated, and the copy (a new inode whose head equals the stream's head)
  * *adopts* it and continues at the same offset — no loss, no re-read.
  *
- * Commit protocol (docs/source-commit-protocol.md). One loop serves the files
+ * Commit protocol (docs/source.md). One loop serves the files
  * round robin, one chunk per file per turn. After a chunk, the records it
  * completed are handed to deps.emit(batch); only when that promise resolves
  * (downstream made them durable) does the checkpoint of the identity advance

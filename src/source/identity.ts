@@ -7,7 +7,7 @@
  *  - a reused inode (delete + create) holds other bytes, so it is a new file.
  *
  * Files shorter than FINGERPRINT_BYTES (decision, documented in
- * docs/source-commit-protocol.md): they are read at once under a provisional
+ * docs/source.md): they are read at once under a provisional
  * identity "p…" (random per file generation, bound to dev:inode:birthtime);
  * their checkpoint entry records how many head bytes were seen and their hash,
  * so a restart only resumes the entry when the same inode still starts with
