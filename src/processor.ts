@@ -13,7 +13,7 @@ import { hostname, networkInterfaces } from 'node:os';
 
 import { EcsVersion } from '@elastic/ecs';
 
-import { encodeEvent } from './encode/validate.js';
+import { encodeEvent, type EncodeContext } from './encode/validate.js';
 import { EventBuilder, type AgentInfo } from './event/build.js';
 import type { EcsFields, LogEvent, ParseContext, ParseResult, Parser, RawRecord } from './event/types.js';
 import type { Counters } from './monitor/counters.js';
@@ -66,6 +66,7 @@ export class RecordProcessor {
   /** Set while a record is processed, so that JSON values neutralized inside the parser tag the event. */
   private valueNeutralized = false;
   private valueRedactions = 0;
+  private readonly encodeContext: EncodeContext;
 
   constructor(private readonly opts: ProcessorOptions) {
     this.redactor = createRedactor({ builtin: [...opts.redact.builtin], custom: [...opts.redact.custom] });
@@ -84,6 +85,7 @@ export class RecordProcessor {
     this.now = opts.now ?? (() => new Date());
     this.timeZone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     this.extraFields = opts.fields;
+    this.encodeContext = { counters: opts.counters, cef: { ...opts.cef, version: VERSION } };
   }
 
   /** neutralize + redact one decoded string; notes what it changed for the current record's tags. */
@@ -97,10 +99,7 @@ export class RecordProcessor {
 
   process(raw: RawRecord): EncodedRecord {
     const event = this.toEvent(raw);
-    const encoded = encodeEvent(event, this.opts.format, {
-      counters: this.opts.counters,
-      cef: { ...this.opts.cef, version: VERSION },
-    });
+    const encoded = encodeEvent(event, this.opts.format, this.encodeContext);
     return { event, payload: encoded.payload, valid: encoded.valid };
   }
 
@@ -148,7 +147,7 @@ export class RecordProcessor {
     }
 
     counters.add('events_built');
-    return this.builder.build({ raw: source, original: line, parsed, tags, now, ...(this.extraFields ? { extraFields: this.extraFields } : {}) });
+    return this.builder.build({ raw: source, original: line, parsed, tags, now, extraFields: this.extraFields });
   }
 
   /**

@@ -50,7 +50,7 @@
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import { LogwardError } from '../errors.js';
 import { EncodeError } from './encode-error.js';
-import { replaceUnsafe } from './unsafe-chars.js';
+import { NOT_PRINTABLE_ASCII, replaceUnsafe } from './unsafe-chars.js';
 
 export interface CefOptions {
   vendor: string;
@@ -149,12 +149,42 @@ export function truncateCodePoints(s: string, max: number): string {
   return s;
 }
 
+interface KeyInfo {
+  /** For a label key (cs1Label), the key whose value it labels (cs1). */
+  readonly labelOf?: string;
+}
+
+const MAX_KNOWN_KEYS = 1024;
+const knownKeys = new Map<string, KeyInfo | null>();
+
+/**
+ * What the policies need to know about an extension key, or null when it is
+ * not a valid key. Keys come from a small fixed dictionary, so the answer is
+ * remembered instead of running two regexes per key per event.
+ */
+function keyInfo(key: string): KeyInfo | null {
+  let info = knownKeys.get(key);
+  if (info === undefined) {
+    if (!KEY_RE.test(key)) info = null;
+    else {
+      const label = LABEL_RE.exec(key);
+      info = label === null ? {} : { labelOf: `${label[1]}${label[2]}` };
+    }
+    // Bounded: keys of hand-built CefEvents (tests, callers) must not grow it without end.
+    if (knownKeys.size >= MAX_KNOWN_KEYS) knownKeys.clear();
+    knownKeys.set(key, info);
+  }
+  return info;
+}
+
 function guard(s: string): string {
   return replaceUnsafe(s);
 }
 
 /** A header field as it will be on the wire, before escaping. */
 export function headerText(s: string, limit: number): string {
+  // Printable ASCII (the usual header) has nothing to guard and no TAB, CR or LF: one test instead of two.
+  if (!NOT_PRINTABLE_ASCII.test(s)) return truncateCodePoints(s, limit);
   let t = guard(s);
   if (/[\t\n\r]/.test(t)) t = t.replace(/[\t\n\r]/g, ' ');
   return truncateCodePoints(t, limit);
@@ -178,25 +208,44 @@ export function extensionText(key: string, s: string): string {
   return cut === t ? t : trimSpaces(cut);
 }
 
-/** The event as it will be on the wire, before escaping: every text policy applied. Throws EncodeError on a bad key or severity. */
-export function normalizeCef(ev: CefEvent): CefEvent {
+/**
+ * The event with every text policy applied, the extension as parallel arrays
+ * in wire order. normalizeCef and serializeCef both start here, so they agree
+ * by construction; arrays instead of an object because building an object key
+ * by computed key costs a runtime call per key, twice per event.
+ */
+interface Normalized {
+  readonly header: Omit<CefEvent, 'extension'>;
+  readonly keys: readonly string[];
+  readonly values: readonly string[];
+}
+
+function normalize(ev: CefEvent): Normalized {
   const sev = ev.severity;
   if (typeof sev === 'number' ? !Number.isInteger(sev) || sev < 0 || sev > 10 : !CEF_SEVERITY_WORDS.includes(sev)) {
     throw new EncodeError('severity', `not a CEF severity: ${String(sev)}`);
   }
-  const values: Record<string, string> = {};
+  const present: string[] = [];
+  const texts: string[] = [];
   for (const key of Object.keys(ev.extension)) {
-    if (!KEY_RE.test(key)) throw new EncodeError(`extension.${key}`, 'CEF keys must match ^[A-Za-z0-9]+$');
+    if (keyInfo(key) === null) throw new EncodeError(`extension.${key}`, 'CEF keys must match ^[A-Za-z0-9]+$');
     const v = extensionText(key, String(ev.extension[key]));
-    if (v !== '') values[key] = v;
+    if (v !== '') {
+      present.push(key);
+      texts.push(v);
+    }
   }
-  const extension: Record<string, string> = {};
-  for (const key of Object.keys(values)) {
-    const label = LABEL_RE.exec(key);
-    if (label !== null && values[`${label[1]}${label[2]}`] === undefined) continue;
-    extension[key] = values[key] as string;
+  const keys: string[] = [];
+  const values: string[] = [];
+  for (let i = 0; i < present.length; i++) {
+    const key = present[i] as string;
+    // A label (cs1Label) goes when the value it labels (cs1) was omitted.
+    const labelled = keyInfo(key)?.labelOf;
+    if (labelled !== undefined && !present.includes(labelled)) continue;
+    keys.push(key);
+    values.push(texts[i] as string);
   }
-  return {
+  const header = {
     version: ev.version,
     vendor: headerText(ev.vendor, HEADER_LIMITS.vendor),
     product: headerText(ev.product, HEADER_LIMITS.product),
@@ -204,8 +253,16 @@ export function normalizeCef(ev: CefEvent): CefEvent {
     classId: headerText(ev.classId, HEADER_LIMITS.classId),
     name: headerText(ev.name, HEADER_LIMITS.name),
     severity: sev,
-    extension,
   };
+  return { header, keys, values };
+}
+
+/** The event as it will be on the wire, before escaping: every text policy applied. Throws EncodeError on a bad key or severity. */
+export function normalizeCef(ev: CefEvent): CefEvent {
+  const n = normalize(ev);
+  const extension: Record<string, string> = {};
+  for (let i = 0; i < n.keys.length; i++) extension[n.keys[i] as string] = n.values[i] as string;
+  return { ...n.header, extension };
 }
 
 // ---------------------------------------------------------------- escaping
@@ -222,14 +279,12 @@ function escapeExtension(s: string): string {
 
 /** The CEF line (no trailing newline) of an event in object form. Throws EncodeError on a bad key or severity. */
 export function serializeCef(ev: CefEvent): string {
-  const n = normalizeCef(ev);
+  const { header: h, keys, values } = normalize(ev);
   let line =
-    `CEF:${n.version}|${escapeHeader(n.vendor)}|${escapeHeader(n.product)}|${escapeHeader(n.deviceVersion)}|` +
-    `${escapeHeader(n.classId)}|${escapeHeader(n.name)}|${n.severity}|`;
-  let first = true;
-  for (const key in n.extension) {
-    line += `${first ? '' : ' '}${key}=${escapeExtension(n.extension[key] as string)}`;
-    first = false;
+    `CEF:${h.version}|${escapeHeader(h.vendor)}|${escapeHeader(h.product)}|${escapeHeader(h.deviceVersion)}|` +
+    `${escapeHeader(h.classId)}|${escapeHeader(h.name)}|${h.severity}|`;
+  for (let i = 0; i < keys.length; i++) {
+    line += `${i === 0 ? '' : ' '}${keys[i] as string}=${escapeExtension(values[i] as string)}`;
   }
   return line;
 }
@@ -247,69 +302,77 @@ function hasAuth(v: FieldValue | undefined): boolean {
   return v === 'authentication' || (Array.isArray(v) && (v as unknown[]).includes('authentication'));
 }
 
+type Extension = Record<string, string>;
+
+function put(x: Extension, key: string, v: FieldValue | undefined): void {
+  const t = text(v);
+  if (t !== undefined && t !== '') x[key] = t;
+}
+
+/** A custom key with its label (csN/cnN/c6aN); both or neither. */
+function custom(x: Extension, key: string, label: string, v: FieldValue | undefined): void {
+  const t = text(v);
+  if (t === undefined || t === '') return;
+  x[`${key}Label`] = label;
+  x[key] = t;
+}
+
+/** An IPv4 address to its own key; IPv6 (CEF:0 has no IPv6 src/dst) to a c6a custom key. */
+function ip(x: Extension, v4key: string, v6key: string, label: string, v: FieldValue | undefined): void {
+  const t = text(v);
+  if (t === undefined || t === '') return;
+  if (t.includes(':')) custom(x, v6key, label, t);
+  else x[v4key] = t;
+}
+
 /** Maps an event to the CEF object form (unescaped, policies not yet applied). */
 export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   const f: Readonly<EcsFields> = ev.fields;
-  const x: Record<string, string> = {};
-  const put = (key: string, v: FieldValue | undefined): void => {
-    const t = text(v);
-    if (t !== undefined && t !== '') x[key] = t;
-  };
-  const custom = (key: string, label: string, v: FieldValue | undefined): void => {
-    const t = text(v);
-    if (t === undefined || t === '') return;
-    x[`${key}Label`] = label;
-    x[key] = t;
-  };
-  const ip = (v4key: string, v6key: string, label: string, v: FieldValue | undefined): void => {
-    const t = text(v);
-    if (t === undefined || t === '') return;
-    if (t.includes(':')) custom(v6key, label, t);
-    else x[v4key] = t;
-  };
+  const x: Extension = {};
 
   const ts = f['@timestamp'];
   if (typeof ts === 'string') {
     const ms = Date.parse(ts);
     if (Number.isFinite(ms)) x['rt'] = String(ms);
   }
-  ip('src', 'c6a2', 'source.ip', f['source.ip']);
-  put('spt', f['source.port']);
-  ip('dst', 'c6a3', 'destination.ip', f['destination.ip']);
-  put('dpt', f['destination.port']);
-  put('shost', f['source.domain']);
-  put('dhost', f['destination.domain']);
-  if (hasAuth(f['event.category'])) {
-    put('suser', f['source.user.name']);
-    put('duser', f['user.name']);
-    put('duid', f['user.id']);
+  ip(x, 'src', 'c6a2', 'source.ip', f['source.ip']);
+  put(x, 'spt', f['source.port']);
+  ip(x, 'dst', 'c6a3', 'destination.ip', f['destination.ip']);
+  put(x, 'dpt', f['destination.port']);
+  put(x, 'shost', f['source.domain']);
+  put(x, 'dhost', f['destination.domain']);
+  const auth = hasAuth(f['event.category']);
+  if (auth) {
+    put(x, 'suser', f['source.user.name']);
+    put(x, 'duser', f['user.name']);
+    put(x, 'duid', f['user.id']);
   } else {
-    put('suser', f['user.name']);
-    put('suid', f['user.id']);
-    put('duser', f['user.effective.name'] ?? f['user.target.name'] ?? f['destination.user.name']);
+    put(x, 'suser', f['user.name']);
+    put(x, 'suid', f['user.id']);
+    put(x, 'duser', f['user.effective.name'] ?? f['user.target.name'] ?? f['destination.user.name']);
   }
-  put('act', f['event.action']);
-  put('outcome', f['event.outcome']);
-  put('cat', f['event.category']);
-  put('reason', f['event.reason'] ?? f['error.message']);
-  put('app', f['network.protocol']);
-  put('proto', f['network.transport']);
-  put('requestMethod', f['http.request.method']);
-  put('request', f['url.original']);
-  custom('cn1', 'http.response.status_code', f['http.response.status_code']);
-  put('requestClientApplication', f['user_agent.original']);
-  put('requestContext', f['http.request.referrer']);
-  put('dvchost', f['host.hostname'] ?? f['host.name']);
-  put('deviceProcessName', f['process.name']);
-  put('dvcpid', f['process.pid']);
-  put('filePath', f['log.file.path']);
-  put('fname', f['file.name']);
-  put('externalId', f['event.id']);
-  put('msg', f['message']);
-  custom('cs1', 'tags', f['tags']);
-  custom('cs2', 'event.original', f['event.original']);
-  if (hasAuth(f['event.category'])) custom('cs3', 'user.effective.name', f['user.effective.name']);
-  custom('cs4', 'event.dataset', f['event.dataset']);
+  put(x, 'act', f['event.action']);
+  put(x, 'outcome', f['event.outcome']);
+  put(x, 'cat', f['event.category']);
+  put(x, 'reason', f['event.reason'] ?? f['error.message']);
+  put(x, 'app', f['network.protocol']);
+  put(x, 'proto', f['network.transport']);
+  put(x, 'requestMethod', f['http.request.method']);
+  put(x, 'request', f['url.original']);
+  custom(x, 'cn1', 'http.response.status_code', f['http.response.status_code']);
+  put(x, 'requestClientApplication', f['user_agent.original']);
+  put(x, 'requestContext', f['http.request.referrer']);
+  put(x, 'dvchost', f['host.hostname'] ?? f['host.name']);
+  put(x, 'deviceProcessName', f['process.name']);
+  put(x, 'dvcpid', f['process.pid']);
+  put(x, 'filePath', f['log.file.path']);
+  put(x, 'fname', f['file.name']);
+  put(x, 'externalId', f['event.id']);
+  put(x, 'msg', f['message']);
+  custom(x, 'cs1', 'tags', f['tags']);
+  custom(x, 'cs2', 'event.original', f['event.original']);
+  if (auth) custom(x, 'cs3', 'user.effective.name', f['user.effective.name']);
+  custom(x, 'cs4', 'event.dataset', f['event.dataset']);
 
   return {
     version: 0,

@@ -257,6 +257,11 @@ function jsonEscapeCodePoint(cp: number): string {
 /** One line of JSON; every character that could hide or forge text is a \uXXXX escape. */
 export function stringifyEcs(doc: EcsDocument): string {
   const out = JSON.stringify(doc);
+  // JSON.stringify has already escaped every C0 control and lone surrogate, so
+  // only DEL and non-ASCII can need the post-pass; a UTF-8 length equal to the
+  // string length proves there is no non-ASCII at all (native, ~5x cheaper
+  // than a regex scan of a 1 KB line).
+  if (Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f')) return out;
   // Raw non-ASCII only ever sits inside JSON strings, so escaping it in the
   // whole text is the same as escaping it in each string value and key.
   return replaceUnsafe(out, jsonEscapeCodePoint);

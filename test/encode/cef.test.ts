@@ -314,3 +314,14 @@ test('a multiline message becomes one CEF line with \\n escapes', () => {
   assert.ok(line.includes('msg=Traceback (most recent call last):\\n  File "x.py", line 1\\nValueError: bad\\=1'));
   assert.equal(decodeCef(line).extension['msg'], message);
 });
+
+test('a custom label is omitted when its value is omitted, and kept with it otherwise, every time', () => {
+  // Run twice: what the policies know about a key is remembered after the first event.
+  for (let round = 0; round < 2; round++) {
+    const n = normalizeCef(
+      ev({ extension: { cs1Label: 'tags', cs1: '   ', cn1Label: 'http.response.status_code', cn1: '401', c6a2Label: 'source.ip', msg: 'm' } }),
+    );
+    assert.deepEqual(n.extension, { cn1Label: 'http.response.status_code', cn1: '401', msg: 'm' }, `round ${round}`);
+    assert.throws(() => normalizeCef(ev({ extension: { 'cs1 Label': 'x' } })), EncodeError);
+  }
+});

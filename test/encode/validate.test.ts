@@ -2,19 +2,23 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
+import fc from 'fast-check';
+
 import { EcsVersion } from '@elastic/ecs';
 
 import { decodeCef } from '../../src/encode/cef.js';
 import { nestEcs } from '../../src/encode/ecs.js';
 import { ECS_ALLOWED, checkCategorization } from '../../src/encode/ecs-allowed.js';
 import {
+  cefSchema,
   createValidators,
   ECS_SCHEMA_URL,
+  ecsSchema,
   encodeEvent,
   INVALID_CLASS_ID,
   TAG_SCHEMA_INVALID,
 } from '../../src/encode/validate.js';
-import type { EcsFields, LogEvent } from '../../src/event/types.js';
+import type { EcsFields, FieldValue, LogEvent } from '../../src/event/types.js';
 import { Counters } from '../../src/monitor/counters.js';
 
 const validators = createValidators();
@@ -155,4 +159,98 @@ test('a multiline event is one line in ECS and in CEF, even when it is replaced'
       assert.ok(!/[\r\n]/.test(r.payload), `${format}: ${r.payload}`);
     }
   }
+});
+
+test('remembered format values never let a different bad value through: impossible dates and addresses are still refused', () => {
+  const v = createValidators();
+  const good = { ...GOOD, 'event.created': '2024-02-29T23:59:59.999Z' };
+  // Accepted values are remembered; every one of these differs from them only slightly.
+  for (let i = 0; i < 3; i++) assert.deepEqual(v.validateEcs(nestEcs(good)), { ok: true });
+  const near: [string, EcsFields][] = [
+    ['Feb 30', { ...good, '@timestamp': '2024-02-30T10:13:20.000Z' }],
+    ['Feb 29 in a common year', { ...good, 'event.created': '2023-02-29T23:59:59.999Z' }],
+    ['hour 24', { ...good, '@timestamp': '2024-05-20T24:13:20.000Z' }],
+    ['no zone', { ...good, '@timestamp': '2024-05-20T10:13:20.000' }],
+    ['IPv4 octet 256', { ...good, 'source.ip': '203.0.113.256' }],
+    ['IPv6 with two ::', { ...good, 'host.ip': ['10.0.0.1', 'fe80::1::2'] }],
+  ];
+  for (const [what, fields] of near) {
+    assert.equal(v.validateEcs(nestEcs(fields)).ok, false, what);
+    // ...and the valid neighbour is still valid afterwards.
+    assert.deepEqual(v.validateEcs(nestEcs(good)), { ok: true }, `after ${what}`);
+  }
+});
+
+test('the hot-path and the explaining validators agree: every invalid event gets a reason from the schema', () => {
+  // The hot path runs ajv's core engine, the explanation Ajv2020; a disagreement
+  // would show up as the placeholder reason instead of a real one.
+  const counters = new Counters();
+  for (const [what, fields] of INVALID) {
+    const r = encodeEvent(logEvent(fields), 'ecs', { counters, validators: createValidators() });
+    assert.equal(r.valid, false, what);
+    assert.doesNotMatch((r.errors ?? []).join('\n'), /no detail from the schema/, what);
+  }
+});
+
+test('the hot-path engine accepts and rejects exactly what the schemas\' own 2020-12 engine does', async () => {
+  const { default: Ajv2020Module } = await import('ajv/dist/2020.js');
+  const { default: addFormatsModule } = await import('ajv-formats');
+  const ajv = new Ajv2020Module.default({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormatsModule.default(ajv, ['date-time', 'ipv4', 'ipv6']);
+  const reference = { ecs: ajv.compile(ecsSchema()), cef: ajv.compile(cefSchema()) };
+  const v = createValidators();
+  // Good and bad values for the fields whose schema uses formats, ranges, enums, refs and anyOf.
+  const ecsPools: Record<string, FieldValue[]> = {
+    '@timestamp': ['2024-05-20T10:13:20.000Z', '2024-02-30T10:13:20Z', '2024-05-20T10:13:20+02:00', '20 May'],
+    'event.created': ['2024-02-29T23:59:59.999Z', '2023-02-29T23:59:59.999Z'],
+    'source.ip': ['203.0.113.7', '999.1.1.1', 'fe80::1', '1::2::3'],
+    'source.port': [52344, 70000, -1],
+    'host.ip': [['10.0.0.1', 'fe80::1'], ['10.0.0.1', 'nope']],
+    'event.kind': ['event', 'alert', 'bogus'],
+    'event.outcome': ['failure', 'maybe'],
+    'http.response.status_code': [401, 42],
+    'log.syslog.priority': [13, 192],
+    'labels.env': ['prod', 5],
+    'user.name': ['admin', ''],
+    'error.code': ['E1', 7],
+  };
+  const names = Object.keys(ecsPools);
+  fc.assert(
+    fc.property(fc.array(fc.nat(), { minLength: names.length, maxLength: names.length }), fc.nat(), (picks, drop) => {
+      const fields: EcsFields = { ...GOOD };
+      names.forEach((n, i) => {
+        const pool = ecsPools[n] ?? [];
+        if ((drop >> i) % 4 !== 0) fields[n] = pool[(picks[i] ?? 0) % pool.length];
+      });
+      const doc = nestEcs(fields);
+      assert.equal(v.validateEcs(doc).ok, reference.ecs(doc), JSON.stringify(doc));
+    }),
+    { numRuns: 400 },
+  );
+  const cefPools: Record<string, (string | undefined)[]> = {
+    rt: ['1716200000000', '-5', 'x', undefined],
+    src: ['203.0.113.7', 'fe80::1', undefined],
+    c6a2: ['2001:db8::1', '203.0.113.7', undefined],
+    c6a2Label: ['source.ip', undefined],
+    spt: ['52344', '70000', '080', undefined],
+    cs1: ['a,b', undefined],
+    cs1Label: ['tags', undefined],
+    agt: ['10.0.0.1', undefined],
+    customerURI: ['x', undefined],
+    'bad key': ['x', undefined],
+  };
+  const keys = Object.keys(cefPools);
+  fc.assert(
+    fc.property(fc.array(fc.nat(), { minLength: keys.length, maxLength: keys.length }), fc.constantFrom(3, 11, 'High', 'Bad'), (picks, severity) => {
+      const extension: Record<string, string> = { msg: 'm' };
+      keys.forEach((k, i) => {
+        const pool = cefPools[k] ?? [];
+        const value = pool[(picks[i] ?? 0) % pool.length];
+        if (value !== undefined) extension[k] = value;
+      });
+      const obj = { version: 0, vendor: 'v', product: 'p', deviceVersion: '1', classId: 'c', name: 'n', severity, extension };
+      assert.equal(v.validateCef(obj).ok, reference.cef(obj), JSON.stringify(obj));
+    }),
+    { numRuns: 400 },
+  );
 });

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 
+import fc from 'fast-check';
+
 import { EventBuilder } from '../../src/event/build.js';
 import type { ParseResult, RawRecord } from '../../src/event/types.js';
 
@@ -67,4 +69,48 @@ test('a journal cursor, not an offset, identifies a journal record', () => {
   const ev = new EventBuilder(agent).build({ raw: j, original: 'm', parsed: { parser: 'plain', fields: {} }, tags: [], now });
   assert.equal(ev.fields['log.offset'], undefined);
   assert.equal(typeof ev.fields['event.id'], 'string');
+});
+
+test('an undefined value never overrides a field an earlier source set, and never appears as a field', () => {
+  const j: RawRecord = { ...raw, fields: { 'host.hostname': 'from-journal', 'process.pid': 7 } };
+  const p: ParseResult = { parser: 'syslog', fields: { 'host.hostname': undefined, 'process.name': 'sshd', 'process.pid': undefined } };
+  const ev = new EventBuilder(agent).build({ raw: j, original: 'x', parsed: p, tags: [], now, extraFields: { 'labels.env': undefined } });
+  assert.equal(ev.fields['host.hostname'], 'from-journal');
+  assert.equal(ev.fields['process.pid'], 7);
+  assert.equal(ev.fields['process.name'], 'sshd');
+  assert.equal(Object.hasOwn(ev.fields, 'labels.env'), false);
+});
+
+test('later sources win: parser over journal, config over parser', () => {
+  const j: RawRecord = { ...raw, fields: { 'host.hostname': 'journal', 'service.name': 'journal' } };
+  const p: ParseResult = { parser: 'syslog', fields: { 'host.hostname': 'parser', 'service.name': 'parser' } };
+  const ev = new EventBuilder(agent).build({ raw: j, original: 'x', parsed: p, tags: [], now, extraFields: { 'service.name': 'config' } });
+  assert.equal(ev.fields['host.hostname'], 'parser');
+  assert.equal(ev.fields['service.name'], 'config');
+});
+
+test('event.created and @timestamp are exactly toISOString, for any instant and across day changes', () => {
+  const b = new EventBuilder(agent);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: -8.64e15, max: 8.64e15 }), { minLength: 1, maxLength: 8 }), (instants) => {
+      for (const ms of instants) {
+        // Neighbours of the same day, the same millisecond, and the day boundary.
+        for (const t of [ms, ms, ms + 1, ms - (ms % 86_400_000), ms + 86_400_000 - 1]) {
+          if (Math.abs(t) > 8.64e15) continue;
+          const d = new Date(t);
+          const ev = b.build({ raw, original: 'x', parsed: { parser: 'plain', fields: {}, timestamp: d }, tags: [], now: d });
+          assert.equal(ev.fields['event.created'], d.toISOString());
+          assert.equal(ev.fields['@timestamp'], d.toISOString());
+        }
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('an unusable clock still fails loudly instead of stamping a wrong time', () => {
+  assert.throws(
+    () => new EventBuilder(agent).build({ raw, original: 'x', parsed: { parser: 'plain', fields: {} }, tags: [], now: new Date(Number.NaN) }),
+    RangeError,
+  );
 });
