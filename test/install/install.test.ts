@@ -87,7 +87,11 @@ function assertStagedInstall(destdir: string): void {
     'examples/logward.yaml', 'install.sh', '.logward-release', 'node_modules/yaml/package.json', 'node_modules/commander/package.json']) {
     assert.ok(existsSync(join(rel, f)), `release lacks ${f}`);
   }
-  for (const devOnly of ['typescript', 'tsx', 'eslint', 'fast-check', 'selfsigned']) {
+  // Every runtime dependency ships (selfsigned too: `logward demo` needs it); no dev-only one does.
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+  for (const dep of Object.keys(pkg.dependencies)) assert.ok(existsSync(join(rel, 'node_modules', dep, 'package.json')), `runtime dependency ${dep} missing`);
+  for (const devOnly of Object.keys(pkg.devDependencies)) {
+    if (devOnly in pkg.dependencies || devOnly.startsWith('@types/')) continue;
     assert.ok(!existsSync(join(rel, 'node_modules', devOnly)), `dev dependency ${devOnly} shipped`);
   }
   assert.ok(!existsSync(join(rel, 'src')), 'sources shipped');
