@@ -54,6 +54,7 @@ export const TAG_NEUTRALIZED = 'log_injection_neutralized';
 export const TAG_REDACTED = 'secrets_redacted';
 export const TAG_TRUNCATED = 'truncated';
 export const TAG_PARSE_FAILURE = 'parse_failure';
+export const TAG_NORMALIZED = 'original_normalized';
 
 export class RecordProcessor {
   private readonly parser: Parser;
@@ -66,6 +67,7 @@ export class RecordProcessor {
   /** Set while a record is processed, so that JSON values neutralized inside the parser tag the event. */
   private valueNeutralized = false;
   private valueRedactions = 0;
+  private readonly jsonInput: boolean;
   private readonly encodeContext: EncodeContext;
 
   constructor(private readonly opts: ProcessorOptions) {
@@ -85,6 +87,7 @@ export class RecordProcessor {
     this.now = opts.now ?? (() => new Date());
     this.timeZone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     this.extraFields = opts.fields;
+    this.jsonInput = opts.parser === 'json' || opts.parser === 'auto';
     this.encodeContext = { counters: opts.counters, cef: { ...opts.cef, version: VERSION } };
   }
 
@@ -118,7 +121,16 @@ export class RecordProcessor {
 
     const neutral = raw.multiline ? neutralizeMultiline(bytes) : neutralizeBytes(bytes);
     const redacted = this.redactor.redact(neutral.text);
-    const line = redacted.text;
+    let line = redacted.text;
+    let lineRedactions = redacted.redactions;
+    if (this.jsonInput && line.includes('\\u')) {
+      const canonical = this.canonicalJson(line);
+      if (canonical !== undefined) {
+        line = canonical.text;
+        lineRedactions += canonical.redactions;
+        tags.push(TAG_NORMALIZED);
+      }
+    }
 
     this.valueNeutralized = false;
     this.valueRedactions = 0;
@@ -139,7 +151,7 @@ export class RecordProcessor {
       tags.push(TAG_NEUTRALIZED);
       counters.add('events_neutralized');
     }
-    const redactions = redacted.redactions + this.valueRedactions;
+    const redactions = lineRedactions + this.valueRedactions;
     if (redactions > 0) {
       tags.push(TAG_REDACTED);
       counters.add('events_redacted');
@@ -148,6 +160,32 @@ export class RecordProcessor {
 
     counters.add('events_built');
     return this.builder.build({ raw: source, original: line, parsed, tags, now, extraFields: this.extraFields });
+  }
+
+  /**
+   * A JSON line with \\u escapes can spell a key ("pass\\u0077ord") that line-level
+   * redaction cannot see, and JSON.parse would then hand the secret to the parser
+   * without its key. Such a line is re-serialised (escapes decoded, keys plain),
+   * neutralized and redacted again; when that finds a secret the line-level pass
+   * missed, the canonical form is what gets parsed and shipped as event.original
+   * (tagged original_normalized): a secret matters more than the spelling of its key.
+   */
+  private canonicalJson(line: string): { text: string; redactions: number } | undefined {
+    const start = line.trimStart();
+    if (!start.startsWith('{')) return undefined;
+    let canonical: string;
+    try {
+      canonical = JSON.stringify(JSON.parse(start));
+    } catch (err) {
+      // Not JSON after all (the parser will say so too); nothing was hidden by JSON escapes then.
+      if (!(err instanceof SyntaxError)) throw err;
+      return undefined;
+    }
+    if (canonical === line) return undefined;
+    const r = this.redactor.redact(neutralizeText(canonical).text);
+    // Nothing hidden by the escapes: keep the line as written (evidence in its own spelling).
+    if (r.redactions === 0) return undefined;
+    return { text: r.text, redactions: r.redactions };
   }
 
   /**

@@ -99,3 +99,23 @@ test('a multiline event keeps its line breaks only as escapes in the output', ()
     assert.ok(!/[\r\n]/.test(r.payload), format);
   }
 });
+
+test('a JSON key spelled with \\u escapes does not smuggle its secret past redaction', () => {
+  for (const format of ['ecs', 'cef'] as const) {
+    const { p } = processor({ format });
+    for (const line of ['{"pass\\u0077ord":"hunter2","message":"hi"}', '{"Authoriz\\u0061tion":"Bearer eyJabc.defghijk","message":"x"}', '{"a":{"\\u0070assword":"hunter2"}}']) {
+      const r = p.process({ bytes: Buffer.from(line), source: src });
+      assert.ok(!r.payload.includes('hunter2') && !r.payload.includes('eyJabc'), `${format}: ${r.payload}`);
+      assert.ok((r.event.fields['tags'] as string[]).includes('original_normalized'));
+      assert.ok((r.event.fields['tags'] as string[]).includes('secrets_redacted'));
+    }
+  }
+});
+
+test('a JSON line whose escapes hide nothing keeps its original spelling', () => {
+  const { p } = processor();
+  const line = '{"message":"caf\\u00e9 ok"}';
+  const r = p.process({ bytes: Buffer.from(line), source: src });
+  assert.equal(r.event.fields['event.original'], line);
+  assert.equal(r.event.fields['message'], 'café ok');
+});

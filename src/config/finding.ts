@@ -86,6 +86,12 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'string') {
+    // A URL's path, query and user part can be the credential itself (a Slack or Teams
+    // webhook): error messages reach journald and, on reload, the SIEM. Scheme and host only.
+    const url = /^([a-z][a-z0-9+.-]*:\/\/)(?:[^/?#@]*@)?([^/?#]*)/i.exec(v);
+    if (url) return JSON.stringify(`${url[1]}${url[2]}/…`);
+    return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  }
   return String(v);
 }

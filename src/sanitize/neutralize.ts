@@ -61,7 +61,7 @@ export interface NeutralizeTextOptions {
 // BMP code units that are always neutralized (LF is added separately so the
 // multiline variant can leave it out).
 const FORBIDDEN_CLASS =
-  '\\x00-\\x09\\x0B-\\x1F\\x7F-\\x9F\\xAD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180E' +
+  '\\x00-\\x09\\x0B-\\x1F\\x7F-\\x9F\\xAD\\u034F\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u115F\\u1160\\u17B4\\u17B5\\u180E' +
   '\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB';
 
 // No 'u' flag on purpose: it lets the same regex find lone surrogates, and the
@@ -71,6 +71,9 @@ function forbiddenSource(allowLf: boolean): string {
     `[${FORBIDDEN_CLASS}${allowLf ? '' : '\\n'}]` +
     '|\\uDB40[\\uDC00-\\uDC7F]' + // tags U+E0000–U+E007F
     '|\\uD834[\\uDD73-\\uDD7A]' + // musical symbol format controls
+    '|\\uD804[\\uDCBD\\uDCCD]' + // Kaithi number signs U+110BD, U+110CD (format characters)
+    '|\\uD80D[\\uDC30-\\uDC3F]' + // Egyptian hieroglyph format controls U+13430–U+1343F
+    '|\\uD82F[\\uDCA0-\\uDCA3]' + // shorthand format controls U+1BCA0–U+1BCA3
     '|[\\uD800-\\uDBFF](?![\\uDC00-\\uDFFF])' + // lone high surrogate
     // lone low surrogate; the look-behind sits after the class so that the
     // regex engine's first-character screen still skips ordinary text

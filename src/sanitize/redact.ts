@@ -170,7 +170,9 @@ const KV_VALUE =
   `|(?<=')(?:\\\\.|[^'\\\\])*` +
   `|(?<=%3d)(?:(?!%26)[^\\s&;"'])+` +
   `|(?<!["'])\\[[a-z]+(?::[a-z0-9_.-]+)?\\]` + // an existing mask: [FILTERED], [REDACTED:x]
-  `|(?<!["'])[^\\s&;,"'}\\]]+`;
+  // A neutralized token ({U+0001}, {0xE9}) is part of the value: its '}' must not end it, or the
+  // rest of a secret with a control character or a non-UTF-8 byte in it would be shipped.
+  `|(?<!["'])(?:\\{(?:U\\+[0-9A-F]{4,6}|0x[0-9A-F]{2})\\}|[^\\s&;,"'}\\]])+`;
 
 const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 

@@ -60,7 +60,7 @@ test('one input line yields one output line even when it tries to forge records'
   const hostile = [
     'ok\rNov 22 10:00:00 web sshd[1]: Accepted password for root from 10.0.0.1 port 22 ssh2',
     '<134>1 2026-11-22T10:00:00Z forged app - - - fake event',
-    'user=\u001b[31mroot\u001b[0m \u202Egnp.exe \u2028 next\u0085line \u0000 end',
+    'user=\u001b[31mroot\u001b[0m \u202Egnp.exe \u2028 next\u0085line \u0000 end \u0600 \u{1BCA0} \u{E0041}',
     'pipes | and \\ backslashes = equals ] brackets " quotes',
   ].join('\n') + '\n';
   for (const format of ['ecs', 'cef']) {
@@ -71,6 +71,14 @@ test('one input line yields one output line even when it tries to forge records'
       assert.equal(out.length, 4, `${format} ${extra.join(' ')}: four records in, four out`);
       for (const line of out) {
         assert.doesNotMatch(line, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u, 'no raw control or invisible character in any output');
+        // JSON escapes (\u0600) decode back to raw characters at the SIEM: check the decoded values too.
+        if (format === 'ecs' && extra.length === 0) {
+          const walk = (v: unknown): void => {
+            if (typeof v === 'string') assert.doesNotMatch(v, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u, JSON.stringify(v));
+            else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
+          };
+          walk(JSON.parse(line));
+        }
       }
       if (extra.length > 0) for (const line of out) assert.equal(parseRfc5424(line).sd.length, 1);
     }
@@ -92,7 +100,7 @@ test('secrets never reach the output, in any format', async () => {
   for (const format of ['ecs', 'cef']) {
     const r = await runCli(['convert', '--format', format, '--syslog'], { input });
     assert.equal(r.code, 0, r.stderr);
-    for (const secret of ['hunter2', 'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789', '4111 1111 1111 1111', '4111111111111111']) {
+    for (const secret of ['hunter2', 'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789', '4111 1111 1111 1111', '4111111111111111', 'abc.def.ghi']) {
       assert.ok(!r.stdout.includes(secret), `${format}: ${secret} leaked`);
     }
     assert.match(r.stdout, /REDACTED/);

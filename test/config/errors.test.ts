@@ -182,7 +182,7 @@ alerts:
   assert.equal(r.ok, false);
   assert.deepEqual([...r.lines].sort(), [
     'test.yaml: agent.shutdown_grace: must be a duration such as 500ms, 10s, 5m, 1h or 7d (got "10 seconds") (line 2)',
-    'test.yaml: alerts[0].webhook: must be an https:// URL (got "http://hooks.example.com/x") (line 17)',
+    'test.yaml: alerts[0].webhook: must be an https:// URL (got "http://hooks.example.com/…") (line 17)',
     'test.yaml: inputs[0].parser: must be one of auto, json, syslog, nginx, apache, auth, regex, plain (got "ngnix"); did you mean nginx? (line 6)',
     'test.yaml: output.bufer: unknown key (did you mean buffer?) (line 11)',
     'test.yaml: output.destination.protocol: tcp sends events unencrypted and unauthenticated: set output.destination.allow_insecure: true to accept that, or use tls (line 9)',
@@ -234,4 +234,16 @@ test('pins are accepted in colon and plain hex form and normalized to fingerprin
   const c = await loadConfigText(`output:\n  destination: { hosts: ["s:1"], ca: /c, pin_sha256: ["${hex}", "${colon}"] }\n`);
   assert.deepEqual(c.output.destination.pinSha256, [Array.from({ length: 32 }, () => 'AB').join(':'), colon]);
   await expectProblem('output:\n  destination: { hosts: ["s:1"], ca: /c, pin_sha256: ["sha256/abc"] }\n', 'output.destination.pin_sha256[0]', /SHA-256 fingerprint/);
+});
+
+test('a webhook URL in an error message shows only scheme and host: its path is the credential', async () => {
+  const { inspectConfigText } = await import('../../src/config/load.js');
+  const r = await inspectConfigText(
+    'output: { destination: { protocol: tls, hosts: ["s:6514"], ca: system } }\nalerts: [{ name: x, when: { event.outcome: failure }, threshold: 3, window: 1m, webhook: "http://u:pw@hooks.slack.com/services/T0/B0/XSECRET" }]\n',
+    '/etc/logward/logward.yaml',
+    { checkFiles: false },
+  );
+  const text = r.problems.map((p) => p.message).join('\n');
+  assert.match(text, /alerts\[0\]\.webhook/);
+  assert.ok(!/XSECRET|services|pw@/.test(text), text);
 });

@@ -389,3 +389,16 @@ test('property: neutralizing twice only escapes the braces of the first pass', (
     { numRuns: 500 },
   );
 });
+
+test('every control, format and line/paragraph separator code point in Unicode is neutralized, from bytes and from text', () => {
+  const missed: string[] = [];
+  for (let cp = 0; cp <= 0x10ffff; cp++) {
+    if (cp >= 0xd800 && cp <= 0xdfff) continue;
+    const s = String.fromCodePoint(cp);
+    if (!/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(s)) continue;
+    const t = neutralizeText(s);
+    const b = neutralizeBytes(Buffer.from(s, 'utf8'));
+    if (!t.changed || !b.changed || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(t.text + b.text)) missed.push(cp.toString(16));
+  }
+  assert.deepEqual(missed, []);
+});

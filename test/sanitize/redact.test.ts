@@ -654,3 +654,18 @@ test('header-style API keys are masked when only api_keys is enabled', () => {
   const k = rand(32, ALNUM);
   assert.equal(r.redact(`X-Api-Key: ${k}`).text, 'X-Api-Key: [REDACTED:api_key]');
 });
+
+test('a control character or a non-UTF-8 byte inside a secret does not end its redaction early', async () => {
+  const { neutralizeBytes } = await import('../../src/sanitize/neutralize.js');
+  const cases: [Buffer, string][] = [
+    [Buffer.from('login password=\x01hunter2 ok'), 'hunter2'],
+    [Buffer.from('login password=hunter2\x01more ok'), 'more'],
+    [Buffer.from('api token=abc\x1b[0mdef ok'), 'def'],
+    [Buffer.concat([Buffer.from('password=caf'), Buffer.from([0xe9]), Buffer.from('secret ok')]), 'secret'],
+  ];
+  for (const [bytes, tail] of cases) {
+    const out = redactor.redact(neutralizeBytes(bytes).text).text;
+    assert.ok(!out.includes(tail), `${JSON.stringify(out)} still holds ${tail}`);
+    assert.match(out, / ok$/);
+  }
+});
