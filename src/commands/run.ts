@@ -46,16 +46,19 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   process.on('unhandledRejection', (err) => fatal(err, 'unhandledRejection'));
 
   let pipeline = new Pipeline(config, { log });
-  await pipeline.start();
-
-  // Reloads run one at a time; a SIGHUP during a reload runs after it.
-  let reloading: Promise<void> = Promise.resolve();
+  // Reloads run one at a time; a SIGHUP during a reload runs after it. The handler is in place
+  // before start: Node's default for SIGHUP is to exit, and logrotate's postrotate may send one
+  // at any moment. One sent during start-up waits for it.
+  let started: () => void = () => undefined;
+  let reloading: Promise<void> = new Promise<void>((resolve) => (started = resolve));
   process.on('SIGHUP', () => {
     reloading = reloading.then(async () => {
       const result = await reload(file, config, pipeline, log);
       if (result) ({ pipeline, config } = result);
     });
   });
+  await pipeline.start();
+  started();
 
   await new Promise<void>((resolve) => {
     if (io.signal.aborted) resolve();
