@@ -16,8 +16,9 @@ import { FileError, LogwardError } from '../errors.js';
 import type { Counters } from '../monitor/counters.js';
 import {
   SEGMENT_HEADER,
-  encodeFrame,
+  frameHeadLength,
   scanFrames,
+  writeFrame,
   type DecodedFrame,
   type QueueRecord,
   type QueueRecordMeta,
@@ -68,9 +69,12 @@ export interface DiskQueueDeps {
 
 /** What a sealer returns (Sealer.seal has exactly this shape). */
 export interface SealResult {
-  message: Buffer;
+  /** The sealed message; a string is encoded straight into the frame (no intermediate Buffer). */
+  message: Buffer | string;
   seq: bigint;
   chain: string;
+  /** The chain's raw bytes, when the sealer has them (saves a hex decode). */
+  chainBytes?: Buffer;
 }
 
 /**
@@ -144,11 +148,24 @@ interface Segment {
 }
 
 interface Request {
+  /** Emptied once the group is sealed and framed: the frames hold everything needed, the rest can go. */
   records: AppendRecord[];
+  count: number;
   size: number;
   internal: boolean;
   resolve: () => void;
   reject: (e: Error) => void;
+}
+
+interface ReadFile {
+  n: number;
+  gen: number;
+  fd: number;
+  users: number;
+  /** Set once it must not be handed out again; closed when the last user is done. */
+  doomed: boolean;
+  /** The last bytes read: [start, start + data.length) of the segment, all below its durable size then. */
+  chunk: { start: number; data: Buffer } | null;
 }
 
 interface Built {
@@ -168,7 +185,51 @@ const SEG_RE = /^seg-(\d{20})\.lwq$/;
 const FRAME_OVERHEAD = 8 + 2 + 8 + 2 + 2 + 8 + 2;
 const MAX_RETRY_MS = 30_000;
 const READ_CHUNK = 256 * 1024;
+/** Frames of a group are written into blocks of this size (one copy per record, no concat). */
+const BLOCK_BYTES = 1024 * 1024;
+const SPARE_BLOCKS = 2;
 const MAX_READ_LOG = 200_000;
+
+/**
+ * Where a group's frames are encoded: consecutive frames share a block, so a
+ * unit of frames is usually one subarray to write (no concat) and each sealed
+ * message is copied once, from its string into its frame.
+ */
+class FrameBlocks {
+  private block: Buffer | null = null;
+  private used = 0;
+  /** Every block this group used: handed back to the spares once the group is written. */
+  readonly blocks: Buffer[] = [];
+
+  constructor(private readonly spares: Buffer[]) {}
+
+  frame(id: bigint, payload: Buffer | string, meta: QueueRecordMeta, chain?: Buffer): Buffer {
+    const payloadLen = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    const len = frameHeadLength(meta, chain !== undefined) + payloadLen;
+    if (this.block === null || this.used + len > this.block.length) {
+      this.block = (len <= BLOCK_BYTES ? this.spares.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, len));
+      this.blocks.push(this.block);
+      this.used = 0;
+    }
+    const start = this.used;
+    this.used = writeFrame(this.block, start, id, payload, payloadLen, meta, chain);
+    return this.block.subarray(start, this.used);
+  }
+}
+
+/** The unit's frames as one view when they sit back to back in one block, else null. */
+function contiguous(unit: Built[], len: number): Buffer | null {
+  const first = unit[0];
+  if (!first) return null;
+  if (unit.length === 1) return first.frame;
+  const buf = first.frame.buffer;
+  let at = first.frame.byteOffset;
+  for (const b of unit) {
+    if (b.frame.buffer !== buf || b.frame.byteOffset !== at) return null;
+    at += b.frame.length;
+  }
+  return Buffer.from(buf, first.frame.byteOffset, len);
+}
 
 function segName(n: number): string {
   return `seg-${String(n).padStart(20, '0')}.lwq`;
@@ -221,6 +282,16 @@ export class DiskQueue {
   private readLog: { id: bigint; len: number }[] = [];
   private readLogHead = 0;
   private readCache: { n: number; gen: number; offset: number; afterId: bigint } | null = null;
+  /**
+   * The reader's open descriptor and its last chunk, kept across readFrom calls
+   * (one open/close and one disk read per ~256 KiB instead of per sink batch).
+   * Keyed by segment number and generation; `users` defers the close while a
+   * read is using it (reads take no lock, a deletion may happen meanwhile).
+   */
+  private readFile: ReadFile | null = null;
+  /** Frame blocks to reuse (see FrameBlocks): the write path allocates none in the steady state. */
+  private spareBlocks: Buffer[] = [];
+  private groupBlocks: Buffer[] = [];
   private waiters: { position: bigint; resolve: () => void }[] = [];
 
   constructor(
@@ -411,7 +482,7 @@ export class DiskQueue {
       return Promise.reject(new QueueError(this.opts.dir, `append of ${size} bytes can never fit in ${limit} bytes`));
     }
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, size, internal, resolve, reject });
+      this.pending.push({ records, count: records.length, size, internal, resolve, reject });
       this.pump();
     });
   }
@@ -531,25 +602,25 @@ export class DiskQueue {
       }
     }
     const built: Built[] = [];
+    const blocks = new FrameBlocks(this.spareBlocks);
     let last = this.lastId;
     for (const q of reqs) {
       for (const r of q.records) {
         if ('seal' in r) {
-          const s = r.seal();
-          if (s.seq <= last) throw new QueueError(this.opts.dir, `sequence ${s.seq} does not increase (last ${last})`);
-          last = s.seq;
-          built.push({
-            frame: encodeFrame(s.seq, s.message, r.meta, Buffer.from(s.chain, 'hex')),
-            id: s.seq,
-            internal: r.meta.internal === true,
-            chain: s.chain,
-          });
+          const sealed = r.seal();
+          if (sealed.seq <= last) throw new QueueError(this.opts.dir, `sequence ${sealed.seq} does not increase (last ${last})`);
+          last = sealed.seq;
+          const chain = sealed.chainBytes ?? Buffer.from(sealed.chain, 'hex');
+          built.push({ frame: blocks.frame(sealed.seq, sealed.message, r.meta, chain), id: sealed.seq, internal: r.meta.internal === true, chain: sealed.chain });
         } else {
           last += 1n;
-          built.push({ frame: encodeFrame(last, r.payload, r.meta), id: last, internal: r.meta.internal === true });
+          built.push({ frame: blocks.frame(last, r.payload, r.meta), id: last, internal: r.meta.internal === true });
         }
       }
     }
+    // Sealed and framed: the callbacks (and the parts they hold) are not needed while the group waits for its fsync.
+    for (const q of reqs) q.records = [];
+    this.groupBlocks = blocks.blocks;
     // Ids are consumed now even if the write fails: a seq is never handed out twice.
     this.lastId = last;
     return built;
@@ -578,7 +649,7 @@ export class DiskQueue {
         end++;
       }
       const unit = inf.built.slice(inf.next, end);
-      const chunk = unit.length === 1 ? (unit[0] as Built).frame : Buffer.concat(unit.map((b) => b.frame), len);
+      const chunk = contiguous(unit, len) ?? Buffer.concat(unit.map((b) => b.frame), len);
       const start = seg.size;
       try {
         await this.fs.write(act.fd, chunk, start);
@@ -615,9 +686,12 @@ export class DiskQueue {
     }
     this.retryDelay = 0;
     this.inflight = null;
+    // Written: nothing refers to the group's frames any more, so their blocks can take the next group.
+    for (const b of this.groupBlocks) if (b.length === BLOCK_BYTES && this.spareBlocks.length < SPARE_BLOCKS) this.spareBlocks.push(b);
+    this.groupBlocks = [];
     let n = 0;
     for (const q of inf.reqs) {
-      n += q.records.length;
+      n += q.count;
       q.resolve();
     }
     this.deps.counters.add('queue_appended_records', n);
@@ -724,6 +798,7 @@ export class DiskQueue {
       this.segments = this.segments.filter((x) => x !== seg);
       this.bytes -= seg.size;
       this.readCache = null;
+      await this.dropReadFile(seg.n);
       this.countDrop(droppedRecords, droppedBytes);
       return true;
     }
@@ -746,6 +821,7 @@ export class DiskQueue {
     seg.ordinary = 0;
     seg.gen++;
     this.readCache = null;
+    await this.dropReadFile(seg.n);
     this.countDrop(droppedRecords, droppedBytes);
     return true;
   }
@@ -804,19 +880,36 @@ export class DiskQueue {
       afterId = c.afterId;
     }
     let bytes = bytesSoFar;
-    const fd = await this.fs.open(seg.path, 'r');
+    const rf = await this.acquireReadFile(seg);
     try {
       let chunkLen = Math.max(READ_CHUNK, maxBytes + 64 * 1024);
+      let useChunk = true;
       while (offset < seg.durableSize) {
-        const want = Math.min(chunkLen, seg.durableSize - offset);
-        const buf = Buffer.allocUnsafe(want);
-        const n = await this.fs.read(fd, buf, 0, want, offset);
-        const data = buf.subarray(0, n);
-        const final = offset + n >= seg.durableSize;
-        const scan = scanFrames(data, 0, final, afterId, false);
+        let data: Buffer;
+        let fromChunk = false;
+        let want = 0;
+        const ch = rf.chunk;
+        if (useChunk && ch && offset >= ch.start && offset < ch.start + ch.data.length) {
+          // Bytes below the durable size never change (append-only; a rewrite bumps gen): the chunk is still true.
+          data = ch.data.subarray(offset - ch.start);
+          fromChunk = true;
+        } else {
+          want = Math.min(chunkLen, seg.durableSize - offset);
+          const buf = Buffer.allocUnsafeSlow(want);
+          const n = await this.fs.read(rf.fd, buf, 0, want, offset);
+          data = buf.subarray(0, n);
+          rf.chunk = { start: offset, data };
+          useChunk = true;
+        }
+        const final = offset + data.length >= seg.durableSize;
+        const scan = scanFrames(data, 0, final, afterId, false, Infinity, maxBytes - bytes);
         if (scan.bad.length > 0) this.deps.counters.add('queue_read_corrupt', scan.bad.length);
         if (scan.consumed === 0 && scan.frames.length === 0) {
-          if (final || n < want) return false;
+          if (fromChunk) {
+            useChunk = false; // the kept chunk ends inside a frame: read from here
+            continue;
+          }
+          if (final || data.length < want) return false;
           chunkLen *= 2; // a frame larger than the chunk, or damage to resync past
           continue;
         }
@@ -836,8 +929,36 @@ export class DiskQueue {
       }
       return false;
     } finally {
-      await this.fs.close(fd);
+      await this.releaseReadFile(rf);
     }
+  }
+
+  private async acquireReadFile(seg: Segment): Promise<ReadFile> {
+    const cur = this.readFile;
+    if (cur && !cur.doomed && cur.n === seg.n && cur.gen === seg.gen) {
+      cur.users++;
+      return cur;
+    }
+    if (cur) await this.dropReadFile();
+    const rf: ReadFile = { n: seg.n, gen: seg.gen, fd: await this.fs.open(seg.path, 'r'), users: 1, doomed: false, chunk: null };
+    if (this.readFile === null && !this.closed) this.readFile = rf;
+    else rf.doomed = true; // another read got there first, or the queue closed: use once
+    return rf;
+  }
+
+  private async releaseReadFile(rf: ReadFile): Promise<void> {
+    rf.users--;
+    if (rf.doomed && rf.users === 0) await this.fs.close(rf.fd);
+  }
+
+  /** Forgets the kept descriptor (its segment is deleted, rewritten, or no longer read); closes it once unused. */
+  private async dropReadFile(n?: number): Promise<void> {
+    const rf = this.readFile;
+    if (!rf || (n !== undefined && rf.n !== n)) return;
+    this.readFile = null;
+    rf.doomed = true;
+    rf.chunk = null;
+    if (rf.users === 0) await this.fs.close(rf.fd);
   }
 
   private logReads(recs: QueueRecord[]): void {
@@ -923,6 +1044,7 @@ export class DiskQueue {
         this.segments = this.segments.filter((x) => x !== s);
         this.bytes -= s.size;
         if (this.readCache?.n === s.n) this.readCache = null;
+        await this.dropReadFile(s.n);
       }
       this.deps.counters.add('queue_segments_deleted', doomed.length);
       return;
@@ -1029,6 +1151,7 @@ export class DiskQueue {
       }
       await this.persistState();
       await this.closeActive();
+      await this.dropReadFile();
     });
   }
 }

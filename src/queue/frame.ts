@@ -49,7 +49,49 @@ export interface DecodedFrame extends QueueRecord {
   chain?: Buffer;
 }
 
-export function encodeFrame(id: bigint, payload: Buffer, meta: QueueRecordMeta, chain?: Buffer): Buffer {
+export function encodeFrame(id: bigint, payload: Buffer | string, meta: QueueRecordMeta, chain?: Buffer): Buffer {
+  const payloadLen = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+  const buf = Buffer.allocUnsafe(frameHeadLength(meta, chain !== undefined) + payloadLen);
+  const end = writeFrame(buf, 0, id, payload, payloadLen, meta, chain);
+  if (end !== buf.length) throw new RangeError('queue frame length mismatch');
+  return buf;
+}
+
+/** Bytes of a frame before its payload (frame head + body fields), for `writeFrame`'s caller to size its buffer. */
+export function frameHeadLength(meta: QueueRecordMeta, sealed: boolean): number {
+  const inputLen = Buffer.byteLength(meta.input);
+  const identityLen = Buffer.byteLength(meta.identity);
+  const cursorLen = meta.cursor === undefined ? -1 : Buffer.byteLength(meta.cursor);
+  if (inputLen > 0xffff || identityLen > 0xffff || cursorLen > 0xffff) {
+    throw new RangeError('queue record meta field longer than 65535 bytes');
+  }
+  return (
+    FRAME_HEAD +
+    MIN_BODY +
+    inputLen +
+    identityLen +
+    (sealed ? CHAIN_BYTES : 0) +
+    (meta.end !== undefined ? 8 : 0) +
+    (cursorLen >= 0 ? 2 + cursorLen : 0)
+  );
+}
+
+/**
+ * Writes one frame into buf at `at` and returns the offset after it. A string
+ * payload is encoded straight into place (UTF-8), so a sealed message is
+ * copied once, not assembled, converted and copied again. The caller makes
+ * sure there is room: frameHeadLength(meta, sealed) + payloadLen, the
+ * payload's UTF-8 byte length.
+ */
+export function writeFrame(
+  buf: Buffer,
+  at: number,
+  id: bigint,
+  payload: Buffer | string,
+  payloadLen: number,
+  meta: QueueRecordMeta,
+  chain?: Buffer,
+): number {
   const inputLen = Buffer.byteLength(meta.input);
   const identityLen = Buffer.byteLength(meta.identity);
   const cursorLen = meta.cursor === undefined ? -1 : Buffer.byteLength(meta.cursor);
@@ -61,18 +103,7 @@ export function encodeFrame(id: bigint, payload: Buffer, meta: QueueRecordMeta, 
   if (chain) flags |= F_SEALED;
   if (meta.end !== undefined) flags |= F_END;
   if (cursorLen >= 0) flags |= F_CURSOR;
-  const bodyLen =
-    MIN_BODY +
-    inputLen +
-    identityLen +
-    (chain ? CHAIN_BYTES : 0) +
-    (meta.end !== undefined ? 8 : 0) +
-    (cursorLen >= 0 ? 2 + cursorLen : 0) +
-    payload.length;
-  if (bodyLen > MAX_BODY) throw new RangeError(`queue record of ${bodyLen} bytes exceeds ${MAX_BODY}`);
-  const buf = Buffer.allocUnsafe(FRAME_HEAD + bodyLen);
-  buf.writeUInt32LE(bodyLen, 0);
-  let o = FRAME_HEAD;
+  let o = at + FRAME_HEAD;
   buf[o++] = FRAME_VERSION;
   buf[o++] = flags;
   buf.writeBigUInt64LE(id, o);
@@ -97,9 +128,18 @@ export function encodeFrame(id: bigint, payload: Buffer, meta: QueueRecordMeta, 
     o += 2;
     o += buf.write(meta.cursor, o);
   }
-  payload.copy(buf, o);
-  buf.writeUInt32LE(crc32(buf.subarray(FRAME_HEAD)), 4);
-  return buf;
+  if (typeof payload === 'string') {
+    // buf.write stops short when the room is too small: never frame a partial message.
+    if (buf.write(payload, o, 'utf8') !== payloadLen) throw new RangeError('no room for the queue record payload');
+  } else {
+    if (payload.copy(buf, o) !== payloadLen) throw new RangeError('no room for the queue record payload');
+  }
+  o += payloadLen;
+  const bodyLen = o - at - FRAME_HEAD;
+  if (bodyLen > MAX_BODY) throw new RangeError(`queue record of ${bodyLen} bytes exceeds ${MAX_BODY}`);
+  buf.writeUInt32LE(bodyLen, at);
+  buf.writeUInt32LE(crc32(buf.subarray(at + FRAME_HEAD, o)), at + 4);
+  return o;
 }
 
 /**
@@ -177,6 +217,8 @@ export interface ScanResult {
  * ends: anything unparseable at the end is a bad range. Without it, a frame
  * cut by the end of the buffer stops the scan (the caller reads more).
  * Frames must carry ids above `afterId`: an id that goes backwards is damage.
+ * It stops after `maxFrames` frames, or after the frame whose payload reaches
+ * `maxPayloadBytes` (a reader decodes what it hands out, not the whole chunk).
  */
 export function scanFrames(
   buf: Buffer,
@@ -185,17 +227,20 @@ export function scanFrames(
   afterId: bigint,
   copy: boolean,
   maxFrames = Infinity,
+  maxPayloadBytes = Infinity,
 ): ScanResult {
   const frames: DecodedFrame[] = [];
   const bad: BadRange[] = [];
   let off = from;
   let lastId = afterId;
-  while (off < buf.length && frames.length < maxFrames) {
+  let payloadBytes = 0;
+  while (off < buf.length && frames.length < maxFrames && payloadBytes < maxPayloadBytes) {
     const f = decodeFrameAt(buf, off, copy);
     if (f && f.id > lastId) {
       frames.push(f);
       lastId = f.id;
       off += f.size;
+      payloadBytes += f.payload.length;
       continue;
     }
     if (!final && looksCut(buf, off)) return { frames, bad, consumed: off, incomplete: true };

@@ -18,12 +18,18 @@ export function computeChain(
   msg: Buffer | string,
 ): string {
   if (!HEX64.test(prevChainHex)) throw new RangeError('previous chain must be 64 lowercase hex characters');
+  return chainStep(key, Buffer.from(prevChainHex, 'hex'), session, seq, msg).toString('hex');
+}
+
+/** computeChain on raw bytes: the sealer keeps the previous chain raw, so no hex round trip per record. */
+export function chainStep(key: Buffer, prevChain: Buffer, session: string, seq: bigint, msg: Buffer | string): Buffer {
+  if (prevChain.length !== 32) throw new RangeError('previous chain must be 32 bytes');
   const h = createHmac('sha256', key);
-  h.update(Buffer.from(prevChainHex, 'hex'));
+  h.update(prevChain);
   h.update(`${session}:${seq}:`, 'latin1');
   if (typeof msg === 'string') h.update(msg, 'utf8');
   else h.update(msg);
-  return h.digest('hex');
+  return h.digest();
 }
 
 /** First 8 hex chars of SHA-256(key): names the key in each record, so keys can be rotated. */

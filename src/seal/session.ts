@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { assembleSyslog } from '../encode/rfc5424.js';
 import { LogwardError } from '../errors.js';
 import type { RecoveredSealState, SealResult, SequenceSource } from '../queue/disk-queue.js';
-import { computeChain, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
+import { chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
 import type { AssembleSyslog, SyslogParts } from './syslog-parts.js';
 
 export class SequenceError extends LogwardError {
@@ -66,6 +66,7 @@ export class Sealer implements SequenceSource {
   private readonly block: number;
   private next: bigint;
   private prev: string;
+  private prevRaw: Buffer;
   private reservedUntil: bigint;
   private readonly declaration: StartDeclaration;
 
@@ -78,6 +79,8 @@ export class Sealer implements SequenceSource {
     this.block = Math.max(1, opts.reserveBlock ?? 65536);
     this.next = opts.state.nextSeq;
     this.prev = opts.state.lastChain || ZERO_CHAIN_HEX;
+    if (!/^[0-9a-f]{64}$/.test(this.prev)) throw new SequenceError('previous chain must be 64 lowercase hex characters');
+    this.prevRaw = Buffer.from(this.prev, 'hex');
     this.reservedUntil = opts.persistent === false ? UNBOUNDED : this.next;
     this.declaration = {
       session: this.session,
@@ -94,16 +97,28 @@ export class Sealer implements SequenceSource {
   }
 
   /** Seals one message: the next seq, the chain over its MSG, assembled with the SD parameters. */
-  seal(parts: SyslogParts): SealResult {
+  seal(parts: SyslogParts): SealResult & { message: Buffer } {
+    const r = this.sealText(parts);
+    return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
+  }
+
+  /**
+   * seal() with the message left as a string: the queue's writer encodes it
+   * straight into its frame (one copy instead of three). Same seq and chain
+   * rules as seal().
+   */
+  sealText(parts: SyslogParts): SealResult & { message: string; chainBytes: Buffer } {
     const seq = this.next;
     if (seq >= this.reservedUntil) {
       throw new SequenceError(`seq ${seq} is beyond the persisted reservation (${this.reservedUntil}); seal through the queue`);
     }
-    const chain = computeChain(this.key, this.prev, this.session, seq, parts.msg);
+    const raw = chainStep(this.key, this.prevRaw, this.session, seq, parts.msg);
+    const chain = raw.toString('hex');
     const text = this.assemble(parts, { session: this.session, seq, chain, keyId: this.keyId });
     this.next = seq + 1n;
     this.prev = chain;
-    return { message: Buffer.from(text, 'utf8'), seq, chain };
+    this.prevRaw = raw;
+    return { message: text, seq, chain, chainBytes: raw };
   }
 
   // SequenceSource: the queue persists reservations before seal() may use them.
