@@ -85,6 +85,13 @@ test('receiver down while lines are written, then back: everything delivered, du
     firstSeen.push(l);
   }
   firstSeen.forEach((l, i) => assert.equal(l, `a line ${i} password=[REDACTED:password]`));
+  // Duplicates come only from the resend window replayed after the reconnect: lines sent before
+  // the outage (the first 200, plus whatever was in flight), never from after it.
+  const copies = new Map<string, number>();
+  for (const l of got) copies.set(l, (copies.get(l) ?? 0) + 1);
+  const duplicated = [...copies].filter(([, n]) => n > 1).map(([l]) => Number(/line (\d+)/.exec(l)![1]));
+  assert.ok(duplicated.every((i) => i < 200 + 64), `duplicated lines beyond the window: ${duplicated.filter((i) => i >= 264).slice(0, 5).join(', ')}`);
+  assert.ok([...copies.values()].every((n) => n <= 2), 'a line replayed more than once');
   const v = await verified(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
 });
