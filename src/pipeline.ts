@@ -241,34 +241,59 @@ export class Pipeline {
 
   /** SIGTERM: stop reading, drain what can be sent within shutdown_grace, commit, close. */
   async stop(reason = 'stopping'): Promise<void> {
-    const grace = this.config.agent.shutdownGraceMs;
-    this.heartbeat?.stop();
-    await this.clock?.stop();
-    for (const s of this.sources) {
-      try {
-        await s.stop();
-      } catch (err) {
-        this.log.error({ input: s.id, err }, 'source did not stop cleanly');
+    // One deadline for the whole stop. Sources wait for their in-flight batch to be durable; during
+    // an outage with a full queue (when_full: block) or a full disk that never happens, so once the
+    // grace is spent the queue is closed, which rejects the pending appends: those sources stop
+    // without committing, and their lines are read again at the next start (nothing is lost).
+    const deadline = Date.now() + this.config.agent.shutdownGraceMs;
+    const left = (): number => Math.max(0, deadline - Date.now());
+    await this.step('heartbeat', async () => this.heartbeat?.stop());
+    await this.step('clock monitor', async () => this.clock?.stop());
+    const sourcesDone = Promise.all(this.sources.map((s) => this.step(`input ${s.id}`, () => s.stop())));
+    const inTime = await within(sourcesDone, left());
+    if (!inTime) {
+      this.counters.add('shutdown_sources_forced');
+      this.log.warn({ graceMs: this.config.agent.shutdownGraceMs }, 'inputs still waiting for the queue after shutdown_grace (destination away, queue or disk full): stopping without committing their last batch');
+    } else {
+      for (const c of this.cursorStores) await this.step('journal cursor', () => c.flush());
+      if (this.started && this.internal && this.queue) {
+        await this.step('stop event', () =>
+          within(
+            this.appendInternal({
+              action: 'agent_stopped',
+              kind: 'event',
+              category: ['process'],
+              type: ['end'],
+              outcome: 'success',
+              severity: SEVERITY.notice,
+              message: `logward ${VERSION} ${reason} (session ${this.session ?? '?'})`,
+            }),
+            left(),
+          ),
+        );
       }
     }
-    for (const c of this.cursorStores) await c.flush();
-    if (this.started && this.internal && this.queue) {
-      await this.appendInternal({
-        action: 'agent_stopped',
-        kind: 'event',
-        category: ['process'],
-        type: ['end'],
-        outcome: 'success',
-        severity: SEVERITY.notice,
-        message: `logward ${VERSION} ${reason} (session ${this.session ?? '?'})`,
-      }).catch((err: unknown) => this.log.error({ err }, 'stop event not queued'));
+    await this.step('rules', async () => this.rules?.stop());
+    await within(Promise.allSettled([...this.internalWrites]), left());
+    await this.step('sink', async () => this.sink?.stop(left()));
+    await this.step('queue', async () => this.queue?.close());
+    if (!inTime) {
+      // The queue is closed: blocked appends have been rejected, so the sources can finish now.
+      if (!(await within(sourcesDone, 5000))) this.log.error({}, 'an input did not stop after the queue closed');
+      for (const c of this.cursorStores) await this.step('journal cursor', () => c.flush());
     }
-    await this.rules?.stop();
-    await Promise.allSettled([...this.internalWrites]);
-    await this.sink?.stop(grace);
-    await this.queue?.close();
-    await this.metrics?.stop();
+    await this.step('metrics endpoint', async () => this.metrics?.stop());
     this.log.info({ counters: this.counters.snapshot() }, 'logward stopped');
+  }
+
+  /** One stop step: a failure is logged and counted, and the other steps still run. */
+  private async step(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      this.counters.add('shutdown_step_errors');
+      this.log.error({ err, step: what }, `stopping ${what} failed`);
+    }
   }
 
   /** What the metrics endpoint, `logward status` and the heartbeat report. */
@@ -513,6 +538,17 @@ export function sinkOptions(d: DestinationConfig, retry: { minDelayMs: number; m
     deadAfterMs: d.deadAfterMs,
     retry: { minDelayMs: retry.minDelayMs, maxDelayMs: retry.maxDelayMs },
   };
+}
+
+/** true when p settles within ms; p keeps running either way. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function hostPort(h: HostPort): string {

@@ -67,6 +67,12 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   log.info('stop requested: draining');
   await reloading;
   await pipeline.stop();
+  // Everything is committed. Should a handle still hold the event loop (an input that did not let
+  // go), exit anyway rather than wait for the service manager's SIGKILL.
+  setTimeout(() => {
+    log.warn({}, 'event loop still busy after stop; exiting');
+    process.exit(0);
+  }, 2000).unref();
   return 0;
 }
 

@@ -33,11 +33,11 @@ export async function makeAgentEnv(dir: string): Promise<AgentEnv> {
   return { dir, logs, state, keyFile, pki };
 }
 
-export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string; resendWindow?: string; monitoring?: string; alerts?: string } = {}): string {
+export function writeAgentConfig(env: AgentEnv, port: number, extra: { inputs?: string; output?: string; agent?: string; resendWindow?: string; monitoring?: string; alerts?: string; shutdownGrace?: string } = {}): string {
   const file = join(env.dir, 'logward.yaml');
   writeFileSync(
     file,
-    `agent: { id: test-agent, state_dir: ${env.state}, shutdown_grace: 5s ${extra.agent ?? ''} }
+    `agent: { id: test-agent, state_dir: ${env.state}, shutdown_grace: ${extra.shutdownGrace ?? '5s'} ${extra.agent ?? ''} }
 inputs:
 ${
   extra.inputs ??

@@ -123,3 +123,33 @@ test('an invalid config exits 2 with one line per problem', async () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /output\.bogus_key/);
 });
+
+test('SIGTERM during an outage with a full queue (when_full: block) exits within the grace, and a restart delivers every line', { timeout: 180_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'blocked'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  await receiver.stop(); // the destination is away from the start: nothing can drain
+  const config = writeAgentConfig(env, port, {
+    shutdownGrace: '3s',
+    output: '  buffer: { max_bytes: 1MiB, when_full: block }\n  max_message_bytes: 16KiB',
+    resendWindow: '{ bytes: 16KiB, age: 1s }',
+  });
+  writeFileSync(join(env.logs, 'a.log'), lines('a', 0, 4000)); // ~5 MB of events: far more than the queue holds
+  let agent = new AgentProcess(config);
+  await agent.waitForLog(/logward started/);
+  await sleep(3000);
+  const t0 = Date.now();
+  const { code } = await agent.stop('SIGTERM');
+  const took = Date.now() - t0;
+  assert.equal(code, 0, agent.stderr.slice(-2000));
+  assert.match(agent.stderr, /inputs still waiting for the queue after shutdown_grace/);
+  assert.ok(took < 15_000, `stopped in ${took} ms, not waiting for the destination`);
+
+  await receiver.start(port);
+  agent = new AgentProcess(config);
+  await until(() => new Set(receiver.originals()).size >= 4000, 'all 4000 lines after the restart', 120_000);
+  assert.equal((await agent.stop('SIGTERM')).code, 0);
+  await receiver.stop();
+  const v = await verified(receiver, env.keyFile);
+  assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
+});
