@@ -15,7 +15,7 @@
  * callback), so seq order is disk order is send order even when an internal
  * event overtakes a blocked append.
  */
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
@@ -120,6 +120,13 @@ export class Pipeline {
   async start(): Promise<void> {
     const cfg = this.config;
     await mkdir(cfg.agent.stateDir, { recursive: true, mode: 0o700 });
+    // mkdir leaves an existing directory as it is: logs are sensitive at rest, so tighten it.
+    try {
+      await chmod(cfg.agent.stateDir, 0o700);
+    } catch (err) {
+      this.counters.add('state_dir_chmod_failed');
+      this.log.warn({ err, dir: cfg.agent.stateDir }, 'cannot restrict the state directory to mode 0700');
+    }
     const key = await loadHmacKey(cfg.integrity.keyFile);
 
     const queue = new DiskQueue(
