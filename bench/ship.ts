@@ -7,6 +7,9 @@
  * measuring wall time, lines/s, the agent's CPU seconds and peak RSS (from
  * /proc, just before SIGTERM), the receiver's CPU; then p50/p99 latency
  * (append -> received) at 1,000 lines/s into an in-process receiver.
+ *
+ * To look inside the agent: BENCH_SHIP_LINES=200000 BENCH_LATENCY_SECONDS=5
+ * AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/ship.ts
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, createWriteStream, appendFileSync } from 'node:fs';
@@ -25,6 +28,9 @@ import type { BenchResult } from './types.js';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DIST_CLI = join(ROOT, 'dist', 'cli.js');
 const SRC_CLI = join(ROOT, 'src', 'cli.ts');
+
+/** AGENT_NODE_ARGS (split on spaces) goes before the agent's script: --cpu-prof, --heap-prof, a heap limit… */
+const AGENT_NODE_ARGS = (process.env.AGENT_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 
 function agentCommand(): { args: string[]; label: string } {
   if (existsSync(DIST_CLI) && process.env.BENCH_TSX !== '1') return { args: [DIST_CLI], label: 'dist' };
@@ -54,7 +60,7 @@ function sleep(ms: number): Promise<void> {
 
 function startAgent(config: string): ChildProcess {
   const { args } = agentCommand();
-  const child = spawn(process.execPath, [...args, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr!.resume();
   return child;
 }

@@ -16,9 +16,11 @@
  * overwritten.
  */
 import { mkdirSync, chmodSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+
 import { FileError } from '../errors.js';
+import { writeFileAtomic } from '../state/atomic-file.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -215,25 +217,10 @@ export class Checkpointer {
     const body: RegistryFileV1 = { version: 1, input: this.opts.inputId, written: new Date(now).toISOString(), entries };
     ensureDir(this.opts.stateDir);
     ensureDir(this.dir);
-    const tmp = `${this.file}.tmp`;
     try {
-      const fh = await open(tmp, 'w', 0o600);
-      try {
-        await fh.writeFile(JSON.stringify(body));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await rename(tmp, this.file);
-      const dh = await open(this.dir, 'r');
-      try {
-        await dh.sync();
-      } finally {
-        await dh.close();
-      }
+      await writeFileAtomic(this.file, JSON.stringify(body));
     } catch (err) {
       this.dirty = true;
-      await unlink(tmp).catch(() => undefined);
       throw new FileError(this.file, `cannot write checkpoints: ${(err as Error).message}`, undefined, { cause: err });
     }
   }

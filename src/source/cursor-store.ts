@@ -8,10 +8,11 @@
  * journal costs at most one write per flush interval, and flush() on stop
  * writes the last one.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileError } from '../errors.js';
+import { writeFileAtomic } from '../state/atomic-file.js';
 
 const VERSION = 1;
 
@@ -81,21 +82,7 @@ export class CursorStore {
 
   private async write(cursor: string): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.tmp`;
     const body: CursorFile = { v: VERSION, input: this.input, cursor, updatedAt: new Date().toISOString() };
-    const fh = await open(tmp, 'w', 0o600);
-    try {
-      await fh.writeFile(JSON.stringify(body) + '\n');
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
-    const dh = await open(this.dir, 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
+    await writeFileAtomic(this.file, JSON.stringify(body) + '\n');
   }
 }
