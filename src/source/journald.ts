@@ -425,7 +425,10 @@ export class JournaldSource {
       try {
         obj = JSON.parse(line.toString('utf8'));
       } catch (e) {
-        reason = `not JSON: ${errorText(e)}`;
+        // V8's message quotes the input ("Unexpected token … in JSON"): journal content must not reach
+        // the agent's own log. The line itself is shipped (neutralized and redacted) as a minimal record.
+        if (!(e instanceof SyntaxError)) throw e;
+        reason = 'not JSON';
       }
       if (isObject(obj)) {
         const r = journalRecordToRaw(obj, this.opts.inputId, { maxMessageBytes: this.maxMessageBytes });
