@@ -80,7 +80,12 @@ export function sdEscape(v: string): string {
 }
 
 /** Neutralizes what must not sit in an SD value or MSG (controls, CR/LF/TAB, invisibles) as {U+XXXX}. */
+// Printable ASCII cannot hold anything unsafe: most payloads (ECS JSON escapes everything else)
+// skip the full scan, which costs ~2 µs on a 1 KiB event.
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+
 function neutralize(s: string): string {
+  if (!NOT_PRINTABLE_ASCII.test(s)) return s;
   let t = replaceUnsafe(s);
   if (/[\t\n\r]/.test(t)) t = t.replace(/[\t\n\r]/g, (c) => token(c.charCodeAt(0)));
   return t;
