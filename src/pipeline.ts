@@ -98,6 +98,7 @@ export class Pipeline {
   private internalWrites = new Set<Promise<void>>();
   private readonly inputStats: InputStats[] = [];
   private readonly recentAlerts: RecentAlert[] = [];
+  private readonly errorsReported = new Map<string, number>();
   private readonly startedAt = Date.now();
   private session: string | undefined;
   private heartbeat: Heartbeat | undefined;
@@ -372,7 +373,7 @@ export class Pipeline {
           deletedFileMaxHoldMs: cfg.sources.deletedFileMaxHoldMs,
           checkpointExpiryMs: cfg.sources.checkpointExpiryMs,
         },
-        { emit, alert: (a) => this.raise(tamperSpec(a, input.id)), counters: this.counters },
+        { emit, alert: (a) => this.raise(tamperSpec(a, input.id)), error: (what, err) => this.inputError(input.id, what, err), counters: this.counters },
       );
       await src.load();
       // A crash after the queue's fsync and before the checkpoint write: the queue knows better.
@@ -510,6 +511,30 @@ export class Pipeline {
     await this.queue!.append([
       { seal: () => sealer.sealText(parts), size: partsBytes(parts) + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } },
     ]);
+  }
+
+  /**
+   * A source error it will retry (a directory it cannot scan, a batch it could not hand over):
+   * logged, and shipped as an event — once per input and message every 10 minutes, so a
+   * persistent failure is visible in the SIEM without flooding it.
+   */
+  private inputError(input: string, what: 'scan' | 'emit', err: Error): void {
+    const key = `${input}\0${what}\0${err.message}`;
+    const now = Date.now();
+    this.log.warn({ input, what, err }, `input ${input}: ${what} failed; retrying`);
+    if ((this.errorsReported.get(key) ?? -Infinity) > now - 10 * 60_000) return;
+    if (this.errorsReported.size > 1000) this.errorsReported.clear();
+    this.errorsReported.set(key, now);
+    this.raise({
+      action: 'input_error',
+      kind: 'event',
+      category: ['host'],
+      type: ['info'],
+      outcome: 'failure',
+      severity: SEVERITY.warning,
+      message: `input ${input}: ${what === 'scan' ? 'scanning for files' : 'handing lines to the queue'} failed, retrying: ${err.message}`,
+      fields: { 'error.message': err.message, 'logward.error.input': input, 'logward.error.stage': what },
+    });
   }
 
   private onSinkEvent(e: SinkEvent): void {

@@ -89,6 +89,8 @@ export interface FileSourceDeps {
   /** Resolves only when the batch is durable downstream. */
   readonly emit: (batch: RawRecord[]) => Promise<void>;
   readonly alert: (a: TamperAlert) => void;
+  /** A failure the source recovers from by retrying (a scan or a hand-over that failed); the pipeline reports it. */
+  readonly error?: (what: 'scan' | 'emit', err: Error) => void;
   readonly counters: Counters;
   readonly clock?: Clock;
   /** Seam for tests: a fixed list instead of globs and a watcher. */
@@ -337,7 +339,8 @@ export class FileSource {
         if (!did && !this.scanRequested && !this.stopping) await this.sleep(this.pollMs);
       } catch (err) {
         this.deps.counters.add('source_errors');
-        process.emitWarning(`logward file source ${this.opts.inputId}: ${(err as Error).message}`);
+        if (this.deps.error) this.deps.error('scan', err as Error);
+        else process.emitWarning(`logward file source ${this.opts.inputId}: ${(err as Error).message}`);
         if (!this.stopping) await this.sleep(this.pollMs);
       }
     }
@@ -860,7 +863,8 @@ export class FileSource {
       await this.deps.emit(batch);
     } catch (err) {
       this.deps.counters.add('source_emit_errors');
-      process.emitWarning(`logward file source ${this.opts.inputId}: emit failed: ${(err as Error).message}`);
+      if (this.deps.error && !this.stopping) this.deps.error('emit', err as Error);
+      else process.emitWarning(`logward file source ${this.opts.inputId}: emit failed: ${(err as Error).message}`);
       await this.sleep(this.pollMs);
       return false;
     }
