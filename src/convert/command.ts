@@ -54,6 +54,7 @@ export async function runConvert(opts: ConvertOptions, io: { stdin: Readable; st
     input: 'convert',
     identity: fromStdin ? 'stdin' : `file:${path}`,
     maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+    counters,
     ...(path !== undefined ? { path } : {}),
   });
 
