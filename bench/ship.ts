@@ -10,6 +10,7 @@
  *
  * To look inside the agent: BENCH_SHIP_LINES=200000 BENCH_LATENCY_SECONDS=5
  * AGENT_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" node --import tsx bench/ship.ts
+ * LOGWARD_CLI=/path/to/other/dist/cli.js runs that build of the agent instead.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, createWriteStream, appendFileSync } from 'node:fs';
@@ -33,6 +34,9 @@ const SRC_CLI = join(ROOT, 'src', 'cli.ts');
 const AGENT_NODE_ARGS = (process.env.AGENT_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
 
 function agentCommand(): { args: string[]; label: string } {
+  // Another build of the agent (e.g. `tsc --outDir /tmp/x`, with schemas/ copied beside it), to compare two builds.
+  const cli = process.env.LOGWARD_CLI;
+  if (cli !== undefined && cli !== '') return { args: [cli], label: cli };
   if (existsSync(DIST_CLI) && process.env.BENCH_TSX !== '1') return { args: [DIST_CLI], label: 'dist' };
   return { args: ['--import', 'tsx', SRC_CLI], label: 'tsx' };
 }
@@ -188,15 +192,21 @@ export async function benchShip(lines = Number(process.env.BENCH_SHIP_LINES ?? 1
   const dir = mkdtempSync(join(tmpdir(), 'logward-bench-ship-'));
   const results: BenchResult[] = [];
   try {
-    const targets: ('receive' | 'rsyslog')[] = rsyslogMissing() ? ['receive'] : ['receive', 'rsyslog'];
+    const all: ('receive' | 'rsyslog')[] = rsyslogMissing() ? ['receive'] : ['receive', 'rsyslog'];
+    // BENCH_SHIP_TARGETS=receive (comma-separated) runs a subset; BENCH_LATENCY_SECONDS=0 skips the latency run.
+    const only = process.env.BENCH_SHIP_TARGETS?.split(',');
+    const targets = only === undefined ? all : all.filter((t) => only.includes(t));
     for (const t of targets) {
       const sub = join(dir, t);
       mkdirSync(sub, { recursive: true });
       results.push(...(await throughput(await makeAgentEnv(sub), lines, t)));
     }
-    const sub = join(dir, 'latency');
-    mkdirSync(sub, { recursive: true });
-    results.push(...(await latency(await makeAgentEnv(sub), Number(process.env.BENCH_LATENCY_SECONDS ?? 20), 1000)));
+    const latencySeconds = Number(process.env.BENCH_LATENCY_SECONDS ?? 20);
+    if (latencySeconds > 0) {
+      const sub = join(dir, 'latency');
+      mkdirSync(sub, { recursive: true });
+      results.push(...(await latency(await makeAgentEnv(sub), latencySeconds, 1000)));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
