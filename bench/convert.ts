@@ -46,7 +46,9 @@ export async function benchConvert(lines = Number(process.env.BENCH_LINES ?? DEF
   }
   const { Counters, RecordProcessor, code } = await loadModules();
   const results: BenchResult[] = [];
-  for (const format of ['ecs', 'cef'] as OutputFormat[]) {
+  // BENCH_FORMATS=ecs (comma-separated) measures a subset, e.g. for a CPU profile of one format.
+  const formats = (process.env.BENCH_FORMATS ?? 'ecs,cef').split(',') as OutputFormat[];
+  for (const format of formats) {
     const counters = new Counters();
     const p = new RecordProcessor({
       agentId: 'bench-01',

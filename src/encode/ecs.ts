@@ -45,12 +45,27 @@ export interface EcsDocument {
 }
 
 type Nester = (f: Readonly<EcsFields>) => EcsDocument;
+type Serializer = (f: Readonly<EcsFields>) => string;
 
-interface Plan {
+/**
+ * What is known about one field-name shape, compiled on its second sighting.
+ * Validators key their own per-shape facts on the plan object (validate.ts).
+ */
+export interface EcsPlan {
   /** The non-empty field names, in the fields object's own order (what a shape is). */
   readonly names: readonly string[];
-  /** Compiled nester, or the EncodeError every event of this shape gets. */
-  readonly nest: Nester | EncodeError;
+  /** Returns the nested document (what ajv validates). */
+  readonly nest: Nester;
+  /** Returns the ECS JSON line, equal to stringifyEcs(nest(f)), without building the document. */
+  readonly serialize: Serializer;
+  /** False for a first sighting: generic code, not worth remembering facts about. */
+  readonly compiled: boolean;
+}
+
+interface Plan {
+  readonly names: readonly string[];
+  /** The compiled plan, or the EncodeError every event of this shape gets. */
+  readonly plan: EcsPlan | EncodeError;
 }
 
 /** Placed first, in this order; everything else follows in code-unit order of its name. */
@@ -202,43 +217,65 @@ function namesOf(fields: Readonly<EcsFields>): string[] {
 }
 
 /**
- * Nests flat dotted fields into an ECS document in canonical key order, adding
- * ecs.version when absent. Throws EncodeError on a shape conflict or a bad value.
+ * The plan for the shape of `fields` (which must carry ecs.version: see
+ * withEcsVersion). Validates the values' types; throws EncodeError on a shape
+ * conflict or a bad value. A first sighting gets an uncompiled plan over the
+ * generic code.
  */
-export function nestEcs(fields: Readonly<EcsFields>): EcsDocument {
-  if (isEmpty(fields['ecs.version'])) fields = { ...fields, 'ecs.version': EcsVersion };
+export function ecsPlan(fields: Readonly<EcsFields>): EcsPlan {
   const h = shapeOf(fields);
   const candidates = plans.get(h);
   if (candidates !== undefined) {
-    for (const plan of candidates) {
-      if (!matches(plan, fields)) continue;
-      if (plan.nest instanceof EncodeError) throw plan.nest;
-      return plan.nest(fields);
+    for (const p of candidates) {
+      if (!matches(p, fields)) continue;
+      if (p.plan instanceof EncodeError) throw p.plan;
+      return p.plan;
     }
   }
   const names = namesOf(fields);
   if (!seenOnce.has(h)) {
     if (seenOnce.size >= MAX_PLANS) seenOnce.clear();
     seenOnce.add(h);
-    return nestGeneric(fields, names);
+    // Shape errors surface here, as on the compiled path.
+    nestGeneric(fields, names);
+    return genericPlan(names);
   }
-  let nest: Nester | EncodeError;
+  let plan: EcsPlan | EncodeError;
   try {
-    nest = compile(names);
+    plan = { names, nest: compile(names), serialize: compileSerializer(names), compiled: true };
   } catch (e) {
     if (!(e instanceof EncodeError)) throw e;
-    nest = e;
+    plan = e;
   }
   if (planCount >= MAX_PLANS) {
     plans.clear();
     planCount = 0;
   }
-  const plan: Plan = { names, nest };
-  if (candidates === undefined) plans.set(h, [plan]);
-  else candidates.push(plan);
+  const entry: Plan = { names, plan };
+  if (candidates === undefined) plans.set(h, [entry]);
+  else candidates.push(entry);
   planCount++;
-  if (nest instanceof EncodeError) throw nest;
-  return nest(fields);
+  if (plan instanceof EncodeError) throw plan;
+  return plan;
+}
+
+function genericPlan(names: readonly string[]): EcsPlan {
+  const nest: Nester = (f) => nestGeneric(f, names);
+  return { names, nest, serialize: (f) => stringifyEcs(nest(f)), compiled: false };
+}
+
+/** fields with ecs.version set to the installed @elastic/ecs version when it is absent (a copy then). */
+export function withEcsVersion(fields: Readonly<EcsFields>): Readonly<EcsFields> {
+  return isEmpty(fields['ecs.version']) ? { ...fields, 'ecs.version': EcsVersion } : fields;
+}
+
+/**
+ * Nests flat dotted fields into an ECS document in canonical key order, adding
+ * ecs.version when absent. Throws EncodeError on a shape conflict or a bad value.
+ */
+export function nestEcs(fields: Readonly<EcsFields>): EcsDocument {
+  const f = withEcsVersion(fields);
+  return ecsPlan(f).nest(f);
 }
 
 /** The uncached reference nesting, for tests that compare it with the compiled path. */
@@ -269,5 +306,96 @@ export function stringifyEcs(doc: EcsDocument): string {
 
 /** ECS JSON for one event, no trailing newline. Throws EncodeError on a field shape conflict. */
 export function encodeEcs(ev: LogEvent): string {
-  return stringifyEcs(nestEcs(ev.fields));
+  const f = withEcsVersion(ev.fields);
+  return ecsPlan(f).serialize(f);
+}
+
+// ---------------------------------------------------------------- serializer
+
+/**
+ * Any character JSON.stringify would escape ('"', '\\', C0) or that the
+ * post-pass might (DEL and everything above ASCII, surrogates included). A
+ * string without one is its own JSON body: no escaping pass, no copy.
+ */
+const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\uffff]/;
+
+/** One string as stringifyEcs would write it inside the document. */
+function jsonString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
+  const out = JSON.stringify(s);
+  return Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f') ? out : replaceUnsafe(out, jsonEscapeCodePoint);
+}
+
+/** One leaf value (types already checked by shapeOf) as stringifyEcs would write it. */
+function jsonValue(v: FieldValue): string {
+  if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'number') return String(v); // finite (checked): JSON's number form, -0 as "0" included
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  let out = '[';
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i] as string | number;
+    if (i > 0) out += ',';
+    out += typeof x === 'string' ? jsonString(x) : String(x);
+  }
+  return out + ']';
+}
+
+/**
+ * Compiles the serializer of one shape: a function concatenating constant
+ * JSON text (keys, braces) with the encoded values, in exactly the key order
+ * JSON.stringify would walk the nested document (taken from a nested
+ * document of the shape itself, so integer-like keys come first as in any
+ * JS object). Keys go through the same escaping as values; generated code
+ * embeds them as JSON string literals, never as code.
+ *
+ * Each value slot remembers the last string (or frozen array) it encoded and
+ * its encoding: most slots carry the same value event after event (agent.*,
+ * host.*, ecs.version, event.module, timestamps within a second), and an
+ * equal value has an equal encoding. Mutable arrays are never remembered.
+ */
+function compileSerializer(names: readonly string[]): Serializer {
+  const placeholders: EcsFields = {};
+  // defineProperty: a field named "__proto__" must be a key, not the prototype.
+  for (const name of names) Object.defineProperty(placeholders, name, { value: name, enumerable: true, writable: true, configurable: true });
+  const skeleton = nestGeneric(placeholders, names);
+  let code = '';
+  let text = '';
+  let slots = 0;
+  const flush = (): void => {
+    if (text !== '') code += (code === '' ? '' : ' + ') + JSON.stringify(text);
+    text = '';
+  };
+  const walk = (node: EcsDocument): void => {
+    text += '{';
+    let first = true;
+    for (const key of Object.keys(node)) {
+      text += (first ? '' : ',') + jsonString(key) + ':';
+      first = false;
+      const child = node[key];
+      if (typeof child === 'string') {
+        flush();
+        const k = 2 * slots++;
+        code += `${code === '' ? '' : ' + '}(m[${k}] === (x = f[${JSON.stringify(child)}]) ? m[${k + 1}] : e(${k}, x))`;
+      } else {
+        walk(child as EcsDocument);
+      }
+    }
+    text += '}';
+  };
+  walk(skeleton);
+  flush();
+  const memo: unknown[] = new Array<unknown>(2 * slots).fill(undefined);
+  const encodeSlot = (k: number, x: FieldValue): string => {
+    const out = jsonValue(x);
+    if (typeof x === 'string' || Object.isFrozen(x)) {
+      memo[k] = x;
+      memo[k + 1] = out;
+    }
+    return out;
+  };
+  const make = new Function('m', 'e', `"use strict"; return function serializeShape(f) { let x; return ${code}; };`) as (
+    m: unknown[],
+    e: (k: number, x: FieldValue) => string,
+  ) => Serializer;
+  return make(memo, encodeSlot);
 }

@@ -45,7 +45,7 @@ import { LogwardError } from '../errors.js';
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import type { Counters } from '../monitor/counters.js';
 import { buildCef, serializeCef, type CefOptions } from './cef.js';
-import { nestEcs, stringifyEcs } from './ecs.js';
+import { ecsPlan, nestEcs, segmentsOf, stringifyEcs, withEcsVersion, type EcsPlan } from './ecs.js';
 import { checkCategorization, ECS_ALLOWED } from './ecs-allowed.js';
 import { EncodeError } from './encode-error.js';
 
@@ -64,6 +64,11 @@ export type ValidationResult = { ok: true } | { ok: false; errors: string[] };
 export interface Validators {
   /** A nested ECS document (what encodeEcs serializes). */
   validateEcs(obj: unknown): ValidationResult;
+  /**
+   * The same verdict as validateEcs(plan.nest(fields)), by leaf: see
+   * LeafValidation. `fields` must have the plan's shape (ecsPlan(fields)).
+   */
+  validateEcsFields(fields: Readonly<EcsFields>, plan: EcsPlan): ValidationResult;
   /** A CEF event in object form (what buildCef returns). */
   validateCef(obj: unknown): ValidationResult;
 }
@@ -197,16 +202,34 @@ export function createValidators(): Validators {
     if (!full.validateSchema(schema)) throw new Error(`${name}.schema.json: ${full.errorsText(full.errors)}`);
   }
   const fast = newFastAjv();
-  const ecsFast = fast.compile(forCoreEngine(ecs));
+  const ecsCore = forCoreEngine(ecs);
+  const ecsFast = fast.compile(ecsCore);
   const cefFast = fast.compile(forCoreEngine(cef));
+  const leaves = new LeafValidation(fast, ecsCore);
   // The explaining instances are compiled on first failure: most runs never need them.
   let ecsFull: ValidateFunction | undefined;
   let cefFull: ValidateFunction | undefined;
+  const validateEcs = (obj: unknown): ValidationResult => {
+    if (!ecsFast(obj)) return { ok: false, errors: explain((ecsFull ??= full.compile(ecs)), obj) };
+    const cat = categorizationOf(obj);
+    const pairing = cat === undefined ? null : checkCategorization(cat, false);
+    return pairing === null ? OK : { ok: false, errors: pairing };
+  };
   return {
-    validateEcs(obj: unknown): ValidationResult {
-      if (!ecsFast(obj)) return { ok: false, errors: explain((ecsFull ??= full.compile(ecs)), obj) };
-      const cat = categorizationOf(obj);
-      const pairing = cat === undefined ? null : checkCategorization(cat, false);
+    validateEcs,
+    validateEcsFields(fields: Readonly<EcsFields>, plan: EcsPlan): ValidationResult {
+      const byLeaf = leaves.of(plan);
+      if (byLeaf === undefined) {
+        const r = validateEcs(plan.nest(fields));
+        if (r.ok) leaves.shapeAccepted(plan);
+        return r;
+      }
+      for (let i = 0; i < byLeaf.length; i++) {
+        const leaf = byLeaf[i] as Leaf;
+        // A rejected leaf: the whole-document path explains every problem, as before.
+        if (!leaf.check(fields[leaf.name])) return validateEcs(plan.nest(fields));
+      }
+      const pairing = checkCategorization(fields, false);
       return pairing === null ? OK : { ok: false, errors: pairing };
     },
     validateCef(obj: unknown): ValidationResult {
@@ -214,6 +237,159 @@ export function createValidators(): Validators {
       return { ok: false, errors: explain((cefFull ??= full.compile(cef)), obj) };
     },
   };
+}
+
+interface Leaf {
+  readonly name: string;
+  readonly check: (v: unknown) => boolean;
+}
+
+/**
+ * Keywords an object on the way to a leaf may carry: assertions that judge
+ * only which keys are there (type is checked to be "object"), and
+ * annotations and definitions that judge nothing.
+ */
+const KEY_ONLY_KEYWORDS = new Set([
+  'type', 'properties', 'required', 'additionalProperties', 'propertyNames',
+  '$id', '$defs', 'title', 'description', '$comment', 'examples', 'default',
+]);
+
+/**
+ * Validation by leaf, for shapes seen before (every event of a steady stream).
+ *
+ * Walking the ~50-field document with the whole-schema validator costs about
+ * a microsecond and a half here, and most of that re-proves, event after event,
+ * facts that depend only on the shape: which keys exist (required,
+ * additionalProperties, propertyNames) and that every node on the way to a
+ * leaf is an object (nesting makes it one). So, per shape:
+ * - the objects on every leaf's path are checked to carry only KEY_ONLY_KEYWORDS
+ *   (after $ref); any other keyword there (anyOf, if, a non-object type…)
+ *   makes the shape "whole document, always";
+ * - the first event of the shape is validated as a whole document; only when
+ *   it passes is the shape's key set known to be accepted, and the shape
+ *   switches to leaf mode;
+ * - in leaf mode, each leaf value is checked by ajv against its own subschema
+ *   (compiled once per schema location from the same schema, by the same
+ *   engine), leaves under schema-free objects (agent.*) need nothing.
+ * Valid document = accepted key set AND every leaf valid under its subschema,
+ * which is what the whole-schema validator computes, by construction. Any
+ * leaf failure falls back to the whole document, so error messages are the
+ * same as before. A property test compares both paths on random events.
+ */
+class LeafValidation {
+  /** Per compiled plan: its leaves once the shape is accepted; null when the shape always needs the whole document. */
+  private readonly byPlan = new WeakMap<EcsPlan, readonly Leaf[] | null>();
+  private readonly byPointer = new Map<string, (v: unknown) => boolean>();
+  private readonly root: JsonObject;
+  private readonly id: string;
+
+  constructor(
+    private readonly ajv: InstanceType<typeof Ajv>,
+    schema: JsonObject,
+  ) {
+    this.root = schema;
+    const id = schema['$id'];
+    if (typeof id !== 'string') throw new Error('ecs-event.schema.json: no $id (needed to compile its parts)');
+    this.id = id;
+  }
+
+  /** The leaves of an accepted shape, or undefined when the whole document must be validated. */
+  of(plan: EcsPlan): readonly Leaf[] | undefined {
+    return this.byPlan.get(plan) ?? undefined;
+  }
+
+  /** A whole-document validation of this shape passed: its key set is accepted. */
+  shapeAccepted(plan: EcsPlan): void {
+    if (!plan.compiled || this.byPlan.has(plan)) return;
+    this.byPlan.set(plan, this.leavesOf(plan.names));
+  }
+
+  private leavesOf(names: readonly string[]): readonly Leaf[] | null {
+    const out: Leaf[] = [];
+    for (const name of names) {
+      const pointer = this.leafPointer(segmentsOf(name));
+      if (pointer === null) return null;
+      if (pointer === undefined) continue;
+      let check = this.byPointer.get(pointer);
+      if (check === undefined) {
+        const fn = this.ajv.compile({ $ref: `${this.id}#${pointer}` });
+        // A subschema's verdict is a function of the value: the last accepted string
+        // (or frozen array: host.ip) is accepted again without running it.
+        let accepted: unknown;
+        check = (v: unknown): boolean => {
+          if (v === accepted) return true;
+          if (!fn(v)) return false;
+          if (typeof v === 'string' || Object.isFrozen(v)) accepted = v;
+          return true;
+        };
+        this.byPointer.set(pointer, check);
+      }
+      out.push({ name, check });
+    }
+    return out;
+  }
+
+  /**
+   * JSON pointer of the subschema that judges the leaf at `segs`; undefined
+   * when nothing constrains it; null when an object on the way has a keyword
+   * that is not key-only (the shape then always takes the whole document).
+   */
+  private leafPointer(segs: readonly string[]): string | undefined | null {
+    let pointer = '';
+    let node: unknown = this.root;
+    for (let i = 0; i < segs.length; i++) {
+      const resolved = this.resolve(pointer, node);
+      if (resolved === null) return null;
+      [pointer, node] = resolved;
+      if (node === true) return undefined;
+      if (typeof node !== 'object' || node === null) return null;
+      const obj = node as JsonObject;
+      for (const k of Object.keys(obj)) if (!KEY_ONLY_KEYWORDS.has(k)) return null;
+      if (obj['type'] !== undefined && obj['type'] !== 'object') return null;
+      const seg = segs[i] as string;
+      const props = obj['properties'] as JsonObject | undefined;
+      if (props !== undefined && Object.hasOwn(props, seg)) {
+        pointer += `/properties/${escapePointer(seg)}`;
+        node = props[seg];
+      } else if (typeof obj['additionalProperties'] === 'object' && obj['additionalProperties'] !== null) {
+        pointer += '/additionalProperties';
+        node = obj['additionalProperties'];
+      } else if (obj['additionalProperties'] === false) {
+        // The accepted key set says this cannot happen; be safe if the schema changes under us.
+        return null;
+      } else {
+        return undefined; // anything goes below a schema-free object
+      }
+    }
+    // The leaf itself: empty and true schemas accept everything.
+    if (node === true || (typeof node === 'object' && node !== null && Object.keys(node).length === 0)) return undefined;
+    return pointer;
+  }
+
+  /** Follows a lone $ref inside this schema; null for anything else ($ref beside other keywords, remote refs). */
+  private resolve(pointer: string, node: unknown): [string, unknown] | null {
+    let p = pointer;
+    let n = node;
+    for (let hops = 0; typeof n === 'object' && n !== null && '$ref' in n; hops++) {
+      const ref = (n as JsonObject)['$ref'];
+      if (hops > 8 || typeof ref !== 'string' || !ref.startsWith('#/') || Object.keys(n).length !== 1) return null;
+      p = ref.slice(1);
+      n = p
+        .slice(1)
+        .split('/')
+        .reduce<unknown>((o, seg) => (typeof o === 'object' && o !== null ? (o as JsonObject)[unescapePointer(seg)] : undefined), this.root);
+      if (n === undefined) return null;
+    }
+    return [p, n];
+  }
+}
+
+function escapePointer(seg: string): string {
+  return seg.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+function unescapePointer(seg: string): string {
+  return seg.replace(/~1/g, '/').replace(/~0/g, '~');
 }
 
 // ---------------------------------------------------------------- policy
@@ -263,9 +439,10 @@ export function encodeEvent(ev: LogEvent, format: EncodeFormat, ctx: EncodeConte
   let errors: string[];
   try {
     if (format === 'ecs') {
-      const doc = nestEcs(ev.fields);
-      const r = validators.validateEcs(doc);
-      if (r.ok) return { payload: stringifyEcs(doc), valid: true };
+      const fields = withEcsVersion(ev.fields);
+      const plan = ecsPlan(fields);
+      const r = validators.validateEcsFields(fields, plan);
+      if (r.ok) return { payload: plan.serialize(fields), valid: true };
       errors = r.errors;
     } else {
       const obj = buildCef(ev, cefOptions(ctx));

@@ -46,8 +46,12 @@ export class EventBuilder {
   private readonly createdIso = new IsoCache();
   private readonly stampIso = new IsoCache();
 
+  /** One frozen array for every event: nothing downstream may change it, and encoders can remember it. */
+  private readonly hostIps: string[] | undefined;
+
   constructor(private readonly agent: AgentInfo) {
     this.ids = new EventIdDeriver(agent.id);
+    this.hostIps = agent.hostIps && agent.hostIps.length > 0 ? (Object.freeze([...agent.hostIps]) as string[]) : undefined;
   }
 
   build(input: BuildInput): LogEvent {
@@ -84,7 +88,7 @@ export class EventBuilder {
     f['agent.id'] = this.agent.id;
     f['agent.version'] = this.agent.version;
     f['host.name'] = this.agent.hostName;
-    if (this.agent.hostIps && this.agent.hostIps.length > 0) f['host.ip'] = [...this.agent.hostIps];
+    if (this.hostIps !== undefined) f['host.ip'] = this.hostIps;
     f['logward.input'] = raw.source.input;
 
     const relatedIp = related(f, RELATED_IP_FIELDS);

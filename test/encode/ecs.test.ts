@@ -150,6 +150,8 @@ test('property: JSON.parse(encodeEcs) equals the nested input for arbitrary unic
       // Three times: first sighting (generic), second (compiles), third (cached plan).
       for (let i = 0; i < 3; i++) {
         const out = encodeEcs(logEvent(fields));
+        // The compiled serializer writes exactly what JSON.stringify + the post-pass write.
+        assert.equal(out, stringifyEcs(nestEcsGeneric(fields)));
         assert.ok(!UNSAFE_RAW.test(out), out);
         assert.ok(!out.includes('\n'));
         assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(expected)));

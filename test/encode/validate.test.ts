@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { EcsVersion } from '@elastic/ecs';
 
 import { decodeCef } from '../../src/encode/cef.js';
-import { nestEcs } from '../../src/encode/ecs.js';
+import { ecsPlan, nestEcs, withEcsVersion } from '../../src/encode/ecs.js';
 import { ECS_ALLOWED, checkCategorization } from '../../src/encode/ecs-allowed.js';
 import {
   cefSchema,
@@ -190,6 +190,49 @@ test('the hot-path and the explaining validators agree: every invalid event gets
     assert.equal(r.valid, false, what);
     assert.doesNotMatch((r.errors ?? []).join('\n'), /no detail from the schema/, what);
   }
+});
+
+test('validation by leaf gives the whole-document verdict and reasons, for every event of a shape', () => {
+  const v = createValidators();
+  // Values that pass and fail: formats, ranges, enums, $ref'd and anyOf'd definitions, labels, pairing.
+  const pools: Record<string, FieldValue[]> = {
+    '@timestamp': ['2024-05-20T10:13:20.000Z', '2024-02-30T10:13:20Z', '20 May'],
+    'event.created': ['2024-02-29T23:59:59.999Z', '2023-02-29T23:59:59.999Z'],
+    'source.ip': ['203.0.113.7', '999.1.1.1', 'fe80::1'],
+    'destination.port': [443, 70000],
+    'host.ip': [['10.0.0.1', 'fe80::1'], ['10.0.0.1', 'nope']],
+    'event.kind': ['event', 'bogus'],
+    'event.category': [['authentication'], ['web'], ['nope']],
+    'event.type': [['start'], ['access'], ['info']],
+    'labels.env': ['prod', 5],
+    'user.name': ['admin', 7],
+    'agent.id': ['web-01', 3],
+    'error.code': ['E1', 7],
+    'ecs.version': ['9.4.0', ''],
+  };
+  const names = Object.keys(pools);
+  fc.assert(
+    fc.property(
+      fc.nat(),
+      fc.array(fc.array(fc.nat(), { minLength: names.length, maxLength: names.length }), { minLength: 4, maxLength: 8 }),
+      (drop, rounds) => {
+        for (const picks of rounds) {
+          const fields: EcsFields = { ...GOOD };
+          names.forEach((n, i) => {
+            const pool = pools[n] ?? [];
+            // Mostly the good value (pool[0]): a shape is only validated by leaf once one of its events passed whole.
+            const pick = picks[i] ?? 0;
+            if ((drop >> i) % 3 !== 0) fields[n] = pool[pick % 5 === 0 ? (pick >> 3) % pool.length : 0];
+          });
+          const f = withEcsVersion(fields);
+          const byLeaf = v.validateEcsFields(f, ecsPlan(f));
+          const whole = v.validateEcs(nestEcs(fields));
+          assert.deepEqual(byLeaf, whole, JSON.stringify(fields));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('the hot-path engine accepts and rejects exactly what the schemas\' own 2020-12 engine does', async () => {
