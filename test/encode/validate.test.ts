@@ -10,6 +10,7 @@ import { decodeCef } from '../../src/encode/cef.js';
 import { ecsPlan, nestEcs, withEcsVersion } from '../../src/encode/ecs.js';
 import { ECS_ALLOWED, checkCategorization } from '../../src/encode/ecs-allowed.js';
 import {
+  canonicalUtcDateTime,
   cefSchema,
   createValidators,
   ECS_SCHEMA_URL,
@@ -296,4 +297,23 @@ test('the hot-path engine accepts and rejects exactly what the schemas\' own 202
     }),
     { numRuns: 400 },
   );
+});
+
+test('the date-time fast path accepts only what ajv-formats\' full date-time check accepts, and every ISO string the agent writes', async () => {
+  const { fullFormats } = await import('ajv-formats/dist/formats.js');
+  const def = fullFormats['date-time'] as { validate: (s: string) => boolean };
+  const iso = fc.date({ min: new Date(Date.UTC(0, 0, 1)), max: new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999)), noInvalidDate: true }).map((d) => d.toISOString());
+  // Mutations of canonical strings: any character of a valid one swapped for a digit, separator or letter.
+  const mutated = fc.tuple(iso, fc.nat(23), fc.constantFrom(...'0123456789-:.TZtz +')).map(([s, i, c]) => s.slice(0, i) + c + s.slice(i + 1));
+  fc.assert(
+    fc.property(fc.oneof(iso, mutated, fc.string({ maxLength: 26 })), (s) => {
+      if (canonicalUtcDateTime(s)) assert.ok(def.validate(s), s);
+    }),
+    { numRuns: 20000 },
+  );
+  fc.assert(fc.property(iso, (s) => s.length !== 24 || canonicalUtcDateTime(s) || s.slice(17, 19) === '60'), { numRuns: 5000 });
+  for (const bad of ['2023-02-29T00:00:00.000Z', '2024-13-01T00:00:00.000Z', '2024-01-01T24:00:00.000Z', '2024-01-01T00:00:60.000Z', '2024-01-01T00:00:00.000+']) {
+    assert.equal(canonicalUtcDateTime(bad), false, bad);
+  }
+  assert.equal(canonicalUtcDateTime('2024-02-29T23:59:59.999Z'), true);
 });
