@@ -20,18 +20,22 @@
  *   post-pass escapes DEL, C1, every Unicode format character (Cf) and
  *   U+2028/U+2029 as \uXXXX, which JSON.parse reads back to the same string.
  *
- * Speed (bench/encode.ts): nesting is needed anyway for ajv, and nesting by
- * keyed stores costs more than the serialization itself (~7 µs on the CI box
- * for 29 fields). So each field-name SHAPE gets a nester compiled once: a
- * function returning one object literal (`{"@timestamp":f["@timestamp"],
- * "ecs":{"version":f["ecs.version"]},…}`), fast-mode objects that V8's native
- * JSON.stringify walks quickly. Every key and field name is embedded through
- * JSON.stringify (a valid JS string literal), "__proto__" as a computed key.
- * A shape is compiled on its second sighting only; first sightings take the
- * generic path, so a flood of random keys costs the generic path, not a
- * compile per line. fast-json-stringify was measured and rejected: it silently
- * drops every field its schema does not list. Both paths are checked against
- * each other and against JSON.parse by property tests.
+ * Speed (bench/encode.ts, bench/stages.ts): each field-name SHAPE gets a plan,
+ * compiled on its second sighting (first sightings take the generic path, so
+ * a flood of random keys costs the generic path, not a compile per line):
+ * - a serializer: one generated function concatenating constant JSON text
+ *   (keys, braces) with the encoded values, in the key order JSON.stringify
+ *   would walk the nested document. It never builds that document, and a
+ *   string without '"', '\\', controls or non-ASCII is its own JSON body.
+ *   This replaced nest + JSON.stringify (~3.5 µs for a 29-field event on this
+ *   VM) and is byte-identical to it: property tests compare the two on
+ *   arbitrary unicode names and values.
+ * - a nester (`{"@timestamp":f["@timestamp"],"ecs":{"version":…},…}`) for
+ *   the whole-document validation a new shape or an invalid value needs.
+ * Every key and field name is embedded through JSON.stringify (a valid JS
+ * string literal), "__proto__" as a computed key. fast-json-stringify was
+ * measured and rejected: it silently drops every field its schema does not
+ * list.
  */
 import { EcsVersion } from '@elastic/ecs';
 

@@ -30,7 +30,11 @@
  * - date-time, ipv4 and ipv6 are ajv-formats' own full validators behind a
  *   memo of the last few accepted values: event.created is the same string for
  *   every event read within a millisecond, @timestamp for every syslog line
- *   within a second, host.ip for every event.
+ *   within a second, host.ip for every event. date-time first tries a
+ *   charCode check of toISOString's own form (the full check splits and runs
+ *   two regexes: over a microsecond here).
+ * - Shapes seen before are validated by leaf (LeafValidation below): the
+ *   same verdict as the whole document, for about a third of the cost.
  */
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
