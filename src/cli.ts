@@ -6,13 +6,10 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
-import { checkConfig } from './config/check.js';
-import { runDemo } from './commands/demo.js';
-import { runReceive } from './commands/receive.js';
-import { runDaemon } from './commands/run.js';
-import { runStatus } from './commands/status.js';
-import { runVerify, type VerifyFormat } from './commands/verify.js';
-import { runConvert } from './convert/command.js';
+// Each command's module is imported when that command runs: the daemon (`run`) then never
+// loads what only other commands need (selfsigned and its X.509 stack for `demo`, the
+// receiver, the verifier), which is RSS it would otherwise carry for its whole life.
+import type { VerifyFormat } from './commands/verify.js';
 import { UsageError } from './errors.js';
 import { PARSER_NAMES, type ParserName } from './parse/index.js';
 import { VERSION } from './version.js';
@@ -47,6 +44,7 @@ export function buildProgram(): Command {
     .argument('[file]', 'input file, or - for stdin', '-')
     .action(async (file: string, o: { parser: ParserName; format: 'ecs' | 'cef'; syslog: boolean; regex?: string; agentId?: string }) => {
       if (o.parser === 'regex' && o.regex === undefined) throw new InvalidArgumentError('--parser regex needs --regex <pattern>');
+      const { runConvert } = await import('./convert/command.js');
       await runConvert(
         {
           parser: o.parser,
@@ -66,6 +64,7 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .option('--as-user <name>', 'check file access and key ownership as this user (the service user)')
     .action(async (o: { config: string; asUser?: string }) => {
+      const { checkConfig } = await import('./config/check.js');
       const result = await checkConfig(o.config, o.asUser !== undefined ? { asUser: o.asUser } : {});
       for (const line of result.lines) process.stderr.write(line + '\n');
       (result.ok ? process.stdout : process.stderr).write(result.summary + '\n');
@@ -77,7 +76,10 @@ export function buildProgram(): Command {
     .description('the daemon, in the foreground: tail inputs, seal, queue and ship (SIGTERM drains and exits 0)')
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .action(async (o: { config: string }) => {
-      process.exitCode = await runDaemon(o.config, { stderr: process.stderr, signal: stopSignal() });
+      // The signal first: a SIGTERM while the daemon's modules load then drains and exits 0.
+      const signal = stopSignal();
+      const { runDaemon } = await import('./commands/run.js');
+      process.exitCode = await runDaemon(o.config, { stderr: process.stderr, signal });
     });
 
   program
@@ -89,6 +91,7 @@ export function buildProgram(): Command {
     .option('-v, --verbose', 'also list lines that are not logward events', false)
     .argument('<received>', 'file a receiver stored, or - for stdin')
     .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean }) => {
+      const { runVerify } = await import('./commands/verify.js');
       process.exitCode = await runVerify(
         { keyFile: o.key, file: received, sdId: o.sdId, format: o.format, verbose: o.verbose },
         { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
@@ -100,6 +103,7 @@ export function buildProgram(): Command {
     .description("what the running agent is doing, read from its metrics endpoint (exit 3 when it is not running)")
     .requiredOption('-c, --config <file>', 'config file (YAML or JSON)')
     .action(async (o: { config: string }) => {
+      const { runStatus } = await import('./commands/status.js');
       process.exitCode = await runStatus(o.config, { stdout: process.stdout, stderr: process.stderr });
     });
 
@@ -108,6 +112,7 @@ export function buildProgram(): Command {
     .description('everything on one machine: temporary certificates, a local receiver, sample logs with an attack in them')
     .option('--keep', 'keep the temporary directory (config, state, received events) afterwards', false)
     .action(async (o: { keep: boolean }) => {
+      const { runDemo } = await import('./commands/demo.js');
       process.exitCode = await runDemo({ keep: o.keep }, { stdout: process.stdout, stderr: process.stderr });
     });
 
@@ -120,7 +125,9 @@ export function buildProgram(): Command {
     .option('--ca <file>', 'require client certificates signed by this CA')
     .option('--out <file>', 'append records to this file (default: stdout)')
     .action(async (o: { listen: string; cert: string; key: string; ca?: string; out?: string }) => {
-      await runReceive(o, { stderr: process.stderr, signal: stopSignal() });
+      const signal = stopSignal();
+      const { runReceive } = await import('./commands/receive.js');
+      await runReceive(o, { stderr: process.stderr, signal });
     });
 
   return program;

@@ -19,7 +19,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
-import { EcsVersion } from '@elastic/ecs';
+import { ECS_VERSION as EcsVersion } from './ecs/generated.js';
 
 import type { Config, DestinationConfig, HostPort, InputConfig } from './config/types.js';
 import { syslogParts, type SyslogParts } from './encode/rfc5424.js';

@@ -11,7 +11,7 @@
  */
 import { hostname, networkInterfaces } from 'node:os';
 
-import { EcsVersion } from '@elastic/ecs';
+import { ECS_VERSION as EcsVersion } from './ecs/generated.js';
 
 import { encodeEvent, type EncodeContext } from './encode/validate.js';
 import { EventBuilder, type AgentInfo } from './event/build.js';

@@ -13,8 +13,8 @@
  * rules that depend on whether a key was given at all.
  */
 
-import { EcsFlat } from '@elastic/ecs';
 import picomatch from 'picomatch';
+import { ECS_FIELDS } from '../ecs/generated.js';
 import { closest, error, overlaps, warning, type ConfigPath, type Finding } from './finding.js';
 import type { RawConfig, RawInput } from './schema-types.js';
 import { parseDuration, parseSize } from './units.js';
@@ -79,7 +79,7 @@ export function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
-const ECS = EcsFlat as Readonly<Record<string, { readonly type?: string }>>;
+const ECS: Readonly<Record<string, { readonly type?: string }>> = ECS_FIELDS;
 
 /** True when `field` is an ECS field, or lies under an ECS field that holds free-form keys (labels.*). */
 export function isKnownEcsField(field: string): boolean {

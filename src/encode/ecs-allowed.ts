@@ -1,16 +1,17 @@
 /**
- * The ECS categorization vocabulary, derived at start-up from the installed
- * @elastic/ecs field definitions (EcsFlat), never hand-copied: upgrading the
- * package upgrades the enums and the category -> type pairings together.
+ * The ECS categorization vocabulary, derived at start-up from the field table
+ * generated from the installed @elastic/ecs (src/ecs/generated.ts, kept equal
+ * to the package by a test), never hand-copied: upgrading the package and
+ * running `npm run ecs-data` upgrades the enums and the category -> type
+ * pairings together.
  *
  * validate.ts injects these lists into the compiled ECS schema, so the schema
  * file on disk is documentation that a test keeps in sync; what runs is always
- * what EcsFlat says. JSON Schema cannot express "each event.type is expected by
+ * what @elastic/ecs says. JSON Schema cannot express "each event.type is expected by
  * one of the event.category values" cheaply, so checkCategorization() does that
  * in code, over flat fields (the CEF path never nests).
  */
-import { EcsFlat, EcsVersion } from '@elastic/ecs';
-
+import { ECS_ALLOWED_VALUES, ECS_FIELDS, ECS_VERSION, type EcsAllowedValue } from '../ecs/generated.js';
 import type { EcsFields } from '../event/types.js';
 
 export interface EcsAllowed {
@@ -25,16 +26,10 @@ export interface EcsAllowed {
   readonly topLevel: readonly string[];
 }
 
-interface AllowedValue {
-  name: string;
-  expected_event_types?: string[];
-}
-
-function allowedOf(field: string): AllowedValue[] {
-  const def = (EcsFlat as Record<string, { allowed_values?: AllowedValue[] } | undefined>)[field];
-  const values = def?.allowed_values;
+function allowedOf(field: string): readonly EcsAllowedValue[] {
+  const values = Object.hasOwn(ECS_ALLOWED_VALUES, field) ? ECS_ALLOWED_VALUES[field] : undefined;
   if (!values || values.length === 0) {
-    throw new Error(`@elastic/ecs has no allowed_values for ${field}: the package layout changed`);
+    throw new Error(`src/ecs/generated.ts has no allowed_values for ${field}: run npm run ecs-data`);
   }
   return values;
 }
@@ -44,9 +39,9 @@ function derive(): EcsAllowed {
   const expectedTypes = new Map<string, ReadonlySet<string>>();
   for (const c of categories) expectedTypes.set(c.name, new Set(c.expected_event_types ?? []));
   const topLevel = new Set<string>();
-  for (const name of Object.keys(EcsFlat)) topLevel.add(name.split('.', 1)[0] ?? name);
+  for (const name of Object.keys(ECS_FIELDS)) topLevel.add(name.split('.', 1)[0] ?? name);
   return {
-    version: EcsVersion,
+    version: ECS_VERSION,
     kind: allowedOf('event.kind').map((v) => v.name),
     category: categories.map((v) => v.name),
     type: allowedOf('event.type').map((v) => v.name),

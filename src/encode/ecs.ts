@@ -37,7 +37,7 @@
  * measured and rejected: it silently drops every field its schema does not
  * list.
  */
-import { EcsVersion } from '@elastic/ecs';
+import { ECS_VERSION as EcsVersion } from '../ecs/generated.js';
 
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import { EncodeError } from './encode-error.js';

@@ -43,7 +43,7 @@ import addFormatsModule from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats.js';
 import nextVocabularyModule from 'ajv/dist/vocabularies/next.js';
 
-import { EcsVersion } from '@elastic/ecs';
+import { ECS_VERSION as EcsVersion } from '../ecs/generated.js';
 
 import { LogwardError } from '../errors.js';
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';

@@ -1,22 +1,19 @@
 /**
- * What the parsers need to know about ECS fields, read once from
- * @elastic/ecs's EcsFlat: a field's type, whether it is array-normalized,
- * its allowed values, and which event.type values each event.category expects.
+ * What the parsers need to know about ECS fields, read once from the table
+ * generated from @elastic/ecs (src/ecs/generated.ts): a field's type, whether
+ * it is array-normalized, its allowed values, and which event.type values each
+ * event.category expects.
  *
  * Parsers that map fields named by someone else (json keys, regex group
  * names) use this to keep only fields ECS defines, with values of the right
  * type; hand-written parsers use it only in tests.
  */
-import { EcsFlat } from '@elastic/ecs';
+import { ECS_ALLOWED_VALUES, ECS_FIELDS, type EcsFieldSpec } from '../ecs/generated.js';
 import type { FieldValue } from '../event/types.js';
 
-interface EcsFieldDef {
-  readonly type: string;
-  readonly normalize?: readonly string[];
-  readonly allowed_values?: readonly { readonly name: string; readonly expected_event_types?: readonly string[] }[];
-}
+type EcsFieldDef = EcsFieldSpec;
 
-const FLAT = EcsFlat as unknown as Readonly<Record<string, EcsFieldDef>>;
+const FLAT = ECS_FIELDS;
 
 /** The ECS definition of a flat dotted field name, or undefined when ECS has no such field. */
 export function ecsField(name: string): EcsFieldDef | undefined {
@@ -25,7 +22,7 @@ export function ecsField(name: string): EcsFieldDef | undefined {
 
 /** True when ECS stores the field as an array (event.category, tags, related.ip, …). */
 export function isArrayField(def: EcsFieldDef): boolean {
-  return def.normalize !== undefined && def.normalize.includes('array');
+  return def.array === true;
 }
 
 const allowedCache = new Map<string, ReadonlySet<string> | null>();
@@ -34,7 +31,7 @@ const allowedCache = new Map<string, ReadonlySet<string> | null>();
 export function allowedValues(name: string): ReadonlySet<string> | null {
   let set = allowedCache.get(name);
   if (set === undefined) {
-    const values = ecsField(name)?.allowed_values;
+    const values = Object.hasOwn(ECS_ALLOWED_VALUES, name) ? ECS_ALLOWED_VALUES[name] : undefined;
     set = values ? new Set(values.map((v) => v.name)) : null;
     allowedCache.set(name, set);
   }
@@ -47,7 +44,7 @@ let expected: ReadonlyMap<string, ReadonlySet<string>> | undefined;
 export function expectedTypes(): ReadonlyMap<string, ReadonlySet<string>> {
   if (!expected) {
     const m = new Map<string, ReadonlySet<string>>();
-    for (const v of ecsField('event.category')?.allowed_values ?? []) {
+    for (const v of ECS_ALLOWED_VALUES['event.category'] ?? []) {
       m.set(v.name, new Set(v.expected_event_types ?? []));
     }
     expected = m;
