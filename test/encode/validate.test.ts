@@ -317,3 +317,11 @@ test('the date-time fast path accepts only what ajv-formats\' full date-time che
   }
   assert.equal(canonicalUtcDateTime('2024-02-29T23:59:59.999Z'), true);
 });
+
+test('both event schemas are valid JSON Schema 2020-12 (the agent no longer checks this at start-up)', async () => {
+  const { default: Ajv2020Module } = await import('ajv/dist/2020.js');
+  const ajv = new Ajv2020Module.default({ strict: true, allowUnionTypes: true });
+  for (const [name, schema] of [['ecs-event', ecsSchema()], ['cef-event', cefSchema()]] as const) {
+    assert.equal(ajv.validateSchema(schema), true, `${name}.schema.json: ${ajv.errorsText(ajv.errors)}`);
+  }
+});
