@@ -15,6 +15,7 @@ const BENCHES: Bench[] = [
   { name: 'convert', run: async () => (await import('./convert.js')).benchConvert() },
   { name: 'source', run: async () => (await import('./source.js')).benchSource() },
   { name: 'queue', run: async () => (await import('./queue.js')).benchQueue() },
+  { name: 'seal', run: async () => (await import('./seal.js')).benchSeal() },
   { name: 'ship', run: async () => (await import('./ship.js')).benchShip() },
 ];
 

@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { ECS_VERSION as EcsVersion } from './ecs/generated.js';
 
 import type { Config, DestinationConfig, HostPort, InputConfig } from './config/types.js';
-import { syslogParts, type SyslogParts } from './encode/rfc5424.js';
+import { syslogParts, type SyslogOptions, type SyslogParts } from './encode/rfc5424.js';
 import { encodeEvent } from './encode/validate.js';
 import { SEVERITY } from './event/classify.js';
 import { InternalEvents, type InternalEventSpec } from './event/internal.js';
@@ -106,6 +106,8 @@ export class Pipeline {
   private clock: ClockMonitor | undefined;
   private rules: RuleEngine | undefined;
   private started = false;
+  /** The RFC 5424 options of every message (from the config: the same for the pipeline's life). */
+  private syslogOptions: SyslogOptions | undefined;
 
   private readonly reload: PipelineDeps['reload'];
 
@@ -449,24 +451,23 @@ export class Pipeline {
     const sealer = this.sealer!;
     const rec = processor.process(raw);
     this.rules!.observe(rec.event);
-    const parts = this.fit(rec.event, rec.payload);
-    const meta: QueueRecordMeta = {
-      input: raw.source.input,
-      identity: raw.source.identity,
-      ...(raw.source.end !== undefined ? { end: raw.source.end } : {}),
-      ...(raw.source.cursor !== undefined ? { cursor: raw.source.cursor } : {}),
-    };
-    return { seal: () => sealer.sealText(parts), size: partsBytes(parts) + SEAL_OVERHEAD_BYTES, meta };
+    const { parts, size } = this.fit(rec.event, rec.payload);
+    // Per record: assigned, not spread (a spread of a conditional builds a throwaway object).
+    const meta: QueueRecordMeta = { input: raw.source.input, identity: raw.source.identity };
+    if (raw.source.end !== undefined) meta.end = raw.source.end;
+    if (raw.source.cursor !== undefined) meta.cursor = raw.source.cursor;
+    // sealBytes: the writer copies the message into its frame at once (no string, no second encode).
+    return { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta };
   }
 
-  /** RFC 5424 parts within output.max_message_bytes: message and event.original are cut first. */
-  private fit(event: LogEvent, payload: string): SyslogParts {
+  /** RFC 5424 parts within output.max_message_bytes (message and event.original are cut first), and their UTF-8 bytes. */
+  private fit(event: LogEvent, payload: string): { parts: SyslogParts; size: number } {
     const cfg = this.config.output;
-    const opts = { sdId: cfg.sdId, msgId: cfg.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: this.config.agent.id, hostname: this.host };
+    const opts = (this.syslogOptions ??= { sdId: cfg.sdId, msgId: cfg.format === 'ecs' ? 'ECS' : 'CEF', agentId: this.config.agent.id, hostname: this.host });
     let parts = syslogParts(event, payload, opts);
     const limit = cfg.maxMessageBytes - SEAL_OVERHEAD_BYTES;
     const size = partsBytes(parts);
-    if (size <= limit) return parts;
+    if (size <= limit) return { parts, size };
     const f = { ...event.fields };
     const over = size - limit;
     for (const name of ['event.original', 'message']) {
@@ -479,7 +480,7 @@ export class Pipeline {
     const cut: LogEvent = { ...event, fields: f };
     const enc = encodeEvent(cut, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
     parts = syslogParts(cut, enc.payload, opts);
-    return parts;
+    return { parts, size: partsBytes(parts) };
   }
 
   /** Internal events: never dropped by drop_oldest, allowed into the queue's headroom. */
@@ -504,12 +505,12 @@ export class Pipeline {
     }
     const cfg = this.config.output;
     const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
-    const parts = this.fit(ev, enc.payload);
+    const { parts, size } = this.fit(ev, enc.payload);
     const sealer = this.sealer!;
     this.counters.add('internal_events');
     this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
     await this.queue!.append([
-      { seal: () => sealer.sealText(parts), size: partsBytes(parts) + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } },
+      { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } },
     ]);
   }
 
@@ -550,7 +551,7 @@ export class Pipeline {
 export function queueFrames(queue: DiskQueue): FrameSource {
   return {
     replayPosition: () => queue.replayPosition() - 1n,
-    readFrom: async (p, max) => (await queue.readFrom(p + 1n, max)).map((r) => ({ id: r.id, payload: r.payload })),
+    readFrom: (p, max) => queue.readPayloads(p + 1n, max),
     waitForData: (p) => queue.waitForData(p + 1n),
     markSent: (id) => queue.markSent(id + 1n),
   };

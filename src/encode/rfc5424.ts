@@ -110,9 +110,55 @@ export function headerField(s: string | undefined, max: number): string {
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** The number the ASCII digits s[from..to) spell, or -1 when one of them is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * True when Date.parse + toISOString would give `s` back unchanged: the
+ * toISOString form (YYYY-MM-DDTHH:MM:SS.mmmZ) of a real instant. Anything else
+ * (24:00, day 31 of a 30-day month, an offset, no milliseconds) takes the full path.
+ */
+function isCanonicalIsoMs(s: string): boolean {
+  if (
+    s.length !== 24 ||
+    s.charCodeAt(4) !== 45 || // -
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 || // T
+    s.charCodeAt(13) !== 58 || // :
+    s.charCodeAt(16) !== 58 ||
+    s.charCodeAt(19) !== 46 || // .
+    s.charCodeAt(23) !== 90 || // Z
+    digits(s, 20, 23) < 0
+  ) {
+    return false;
+  }
+  const year = digits(s, 0, 4);
+  const month = digits(s, 5, 7);
+  const day = digits(s, 8, 10);
+  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const dim = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
+  const h = digits(s, 11, 13);
+  const m = digits(s, 14, 16);
+  const sec = digits(s, 17, 19);
+  return day <= dim && h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59;
+}
+
 /** RFC 5424 TIMESTAMP of @timestamp: UTC with milliseconds, "-" when unknown. */
 export function syslogTimestamp(ts: FieldValue | undefined): string {
   if (typeof ts !== 'string') return '-';
+  // The builder writes @timestamp in exactly this form: skip the parse and re-format (~1 µs).
+  if (isCanonicalIsoMs(ts)) return ts;
   const ms = Date.parse(ts);
   if (!Number.isFinite(ms)) return '-';
   const iso = new Date(ms).toISOString();
@@ -138,6 +184,9 @@ let lastHostIn = '';
 let lastHostOut = '-';
 let lastAppIn = '';
 let lastAppOut = DEFAULT_APP_NAME;
+let lastAgentIn: string | undefined;
+let lastInputIn: string | undefined;
+let lastAgentInputOut = '';
 
 export function syslogParts(ev: LogEvent, payload: string, opts: SyslogOptions): SyslogParts {
   checkSdId(opts.sdId);
@@ -162,7 +211,13 @@ export function syslogParts(ev: LogEvent, payload: string, opts: SyslogOptions):
     `<${facility * 8 + severity}>1 ${syslogTimestamp(f['@timestamp'])} ${lastHostOut} ${lastAppOut} ` +
     `${procId} ${headerField(opts.msgId, HEADER_LIMITS.msgId)} `;
 
-  let sdParams = ` agent="${sdValue(opts.agentId)}" input="${sdValue(ev.source.input)}"`;
+  // Agent and input repeat from one event to the next: escape them once per change.
+  if (opts.agentId !== lastAgentIn || ev.source.input !== lastInputIn) {
+    lastAgentIn = opts.agentId;
+    lastInputIn = ev.source.input;
+    lastAgentInputOut = ` agent="${sdValue(opts.agentId)}" input="${sdValue(ev.source.input)}"`;
+  }
+  let sdParams = lastAgentInputOut;
   const eid = f['event.id'];
   if (eid !== undefined && eid !== '') sdParams += ` eid="${sdValue(String(eid))}"`;
 
@@ -179,16 +234,49 @@ export function syslogParts(ev: LogEvent, payload: string, opts: SyslogOptions):
 }
 
 export function assembleSyslog(parts: SyslogParts, seal?: SealParams): string {
-  let sd = '[' + parts.sdId + parts.sdParams;
   if (seal !== undefined) {
+    const h = sealedHead(parts, seal);
     // Neutralized like every SD value: seal values are hex in practice, but the
     // "nothing unsafe leaves raw" invariant must not depend on another module.
-    sd += ` session="${sdValue(seal.session)}" seq="${String(seal.seq)}"`;
-    if (seal.keyId !== undefined) sd += ` kid="${sdValue(seal.keyId)}"`;
-    sd += ` chain="${sdValue(seal.chain)}"`;
+    return h.before + sdValue(seal.chain) + h.after + parts.msg;
   }
-  sd += ']' + parts.otherSd;
-  return parts.header + sd + (parts.msg === '' ? '' : ' ' + parts.msg);
+  return parts.header + '[' + parts.sdId + parts.sdParams + ']' + parts.otherSd + (parts.msg === '' ? '' : ' ' + parts.msg);
+}
+
+/** A sealed message around its chain value: before + chain + after + msg is assembleSyslog(parts, seal). */
+export interface SealedHead {
+  /** Header, the SD element up to the opening quote of the chain param. */
+  before: string;
+  /** The closing quote and bracket, further SD elements, and the SP before MSG when there is a MSG. */
+  after: string;
+}
+
+/** ' session="…" seq="' and '" kid="…" chain="' for the last session and key id seen (the same for a whole run). */
+let lastSession: string | undefined;
+let sessionPart = '';
+let lastKeyId: string | undefined;
+let keyIdPart = '" chain="';
+
+/**
+ * The sealed message minus its chain and MSG. The chain is computed over MSG
+ * and then written between the two halves (it is 64 hex characters, which
+ * sdValue leaves as they are), so the sealer can lay the message out as bytes
+ * around an MSG it has already encoded for the MAC, instead of assembling a
+ * string and encoding it again.
+ */
+export function sealedHead(parts: SyslogParts, seal: Omit<SealParams, 'chain'>): SealedHead {
+  if (seal.session !== lastSession) {
+    sessionPart = ` session="${sdValue(seal.session)}" seq="`;
+    lastSession = seal.session;
+  }
+  if (seal.keyId !== lastKeyId) {
+    keyIdPart = seal.keyId === undefined ? '" chain="' : `" kid="${sdValue(seal.keyId)}" chain="`;
+    lastKeyId = seal.keyId;
+  }
+  return {
+    before: parts.header + '[' + parts.sdId + parts.sdParams + sessionPart + String(seal.seq) + keyIdPart,
+    after: '"]' + parts.otherSd + (parts.msg === '' ? '' : ' '),
+  };
 }
 
 // ---------------------------------------------------------------- parsing

@@ -18,9 +18,12 @@ import {
   SEGMENT_HEADER,
   frameHeadLength,
   scanFrames,
+  scanPayloads,
   writeFrame,
   type DecodedFrame,
+  type FramePayload,
   type QueueRecord,
+  type ScanResult,
   type QueueRecordMeta,
 } from './frame.js';
 import { errnoCode, nodeFs, type QueueFs } from './fs.js';
@@ -67,7 +70,11 @@ export interface DiskQueueDeps {
   fs?: QueueFs;
 }
 
-/** What a sealer returns (Sealer.seal has exactly this shape). */
+/**
+ * What a sealer returns (Sealer.seal has exactly this shape). The writer frames
+ * it before it calls the next seal callback, so `message` and `chainBytes` may
+ * be views of a buffer the sealer reuses (Sealer.sealBytes).
+ */
 export interface SealResult {
   /** The sealed message; a string is encoded straight into the frame (no intermediate Buffer). */
   message: Buffer | string;
@@ -181,34 +188,51 @@ interface Inflight {
   next: number;
 }
 
+/**
+ * Scans a chunk of a segment (data starts at a frame boundary): scanFrames or
+ * scanPayloads. `inMemory`: the chunk is the writer's own buffer, not bytes read back.
+ */
+type ReadScan<T extends FramePayload> = (data: Buffer, final: boolean, afterId: bigint, maxPayloadBytes: number, inMemory: boolean) => ScanResult<T>;
+
+/** A unit the writer wrote and made durable: [start, start + data.length) of segment n (generation gen). */
+interface WrittenUnit {
+  n: number;
+  gen: number;
+  start: number;
+  data: Buffer;
+}
+
 const SEG_RE = /^seg-(\d{20})\.lwq$/;
 const FRAME_OVERHEAD = 8 + 2 + 8 + 2 + 2 + 8 + 2;
 const MAX_RETRY_MS = 30_000;
 const READ_CHUNK = 256 * 1024;
-/** Frames of a group are written into blocks of this size (one copy per record, no concat). */
+/** Frames of a group are written into blocks of at most this size (one copy per record, no concat). */
 const BLOCK_BYTES = 1024 * 1024;
-const SPARE_BLOCKS = 2;
+/** Units the reader may take from memory (see DiskQueue.recent): the last few, up to about this many bytes. */
+const RECENT_UNITS = 4;
+const RECENT_BYTES = 4 * 1024 * 1024;
 const MAX_READ_LOG = 200_000;
 
 /**
  * Where a group's frames are encoded: consecutive frames share a block, so a
  * unit of frames is usually one subarray to write (no concat) and each sealed
- * message is copied once, from its string into its frame.
+ * message is copied once, into its frame. Blocks are never reused: once
+ * written, the reader may hand out views of them (DiskQueue.recent), which
+ * live as long as whoever sends them needs.
  */
 class FrameBlocks {
   private block: Buffer | null = null;
   private used = 0;
-  /** Every block this group used: handed back to the spares once the group is written. */
-  readonly blocks: Buffer[] = [];
 
-  constructor(private readonly spares: Buffer[]) {}
+  /** `estimate`: about how many bytes the group's frames take (blocks are sized to it, up to BLOCK_BYTES). */
+  constructor(private estimate: number) {}
 
   frame(id: bigint, payload: Buffer | string, meta: QueueRecordMeta, chain?: Buffer): Buffer {
     const payloadLen = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
     const len = frameHeadLength(meta, chain !== undefined) + payloadLen;
     if (this.block === null || this.used + len > this.block.length) {
-      this.block = (len <= BLOCK_BYTES ? this.spares.pop() : undefined) ?? Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, len));
-      this.blocks.push(this.block);
+      this.block = Buffer.allocUnsafeSlow(Math.max(len, Math.min(BLOCK_BYTES, this.estimate)));
+      this.estimate -= this.block.length;
       this.used = 0;
     }
     const start = this.used;
@@ -265,6 +289,8 @@ export class DiskQueue {
   private pending: Request[] = [];
   private inflight: Inflight | null = null;
   private pumping = false;
+  /** pump() was called while the loop ran (see pump). */
+  private repump = false;
   private blocked = false;
   private diskFullSince = 0;
   private retryDelay = 0;
@@ -289,9 +315,13 @@ export class DiskQueue {
    * read is using it (reads take no lock, a deletion may happen meanwhile).
    */
   private readFile: ReadFile | null = null;
-  /** Frame blocks to reuse (see FrameBlocks): the write path allocates none in the steady state. */
-  private spareBlocks: Buffer[] = [];
-  private groupBlocks: Buffer[] = [];
+  /**
+   * The last units written, as the writer's own bytes: a reader right behind
+   * the writer (the sink, most of the time) takes them from here instead of
+   * reading them back from the file and checking each CRC again. Only durable
+   * units go in, keyed by segment and generation like every read cache.
+   */
+  private recent: WrittenUnit[] = [];
   private waiters: { position: bigint; resolve: () => void }[] = [];
 
   constructor(
@@ -498,10 +528,18 @@ export class DiskQueue {
 
   /** Runs the writer loop unless it already runs. Never rejects: failures go to the requests. */
   private pump(): void {
-    if (this.pumping || this.closed) return;
+    if (this.closed) return;
+    if (this.pumping) {
+      // The loop may already have found nothing to take and be finishing: run it once more
+      // afterwards, or this request would wait for the next tick (fsync_interval) or append.
+      this.repump = true;
+      return;
+    }
     this.pumping = true;
+    this.repump = false;
     void this.pumpLoop().finally(() => {
       this.pumping = false;
+      if (this.repump) this.pump();
     });
   }
 
@@ -602,11 +640,14 @@ export class DiskQueue {
       }
     }
     const built: Built[] = [];
-    const blocks = new FrameBlocks(this.spareBlocks);
+    let estimate = 0;
+    for (const q of reqs) estimate += q.size;
+    const blocks = new FrameBlocks(estimate);
     let last = this.lastId;
     for (const q of reqs) {
       for (const r of q.records) {
         if ('seal' in r) {
+          // Framed (copied into the block) before the next seal: see SealResult.
           const sealed = r.seal();
           if (sealed.seq <= last) throw new QueueError(this.opts.dir, `sequence ${sealed.seq} does not increase (last ${last})`);
           last = sealed.seq;
@@ -620,7 +661,6 @@ export class DiskQueue {
     }
     // Sealed and framed: the callbacks (and the parts they hold) are not needed while the group waits for its fsync.
     for (const q of reqs) q.records = [];
-    this.groupBlocks = blocks.blocks;
     // Ids are consumed now even if the write fails: a seq is never handed out twice.
     this.lastId = last;
     return built;
@@ -665,6 +705,7 @@ export class DiskQueue {
       }
       seg.size = seg.durableSize = start + len;
       this.bytes += len;
+      this.remember({ n: seg.n, gen: seg.gen, start, data: chunk });
       for (const b of unit) {
         if (seg.firstId === null) seg.firstId = b.id;
         seg.lastId = b.id;
@@ -686,9 +727,6 @@ export class DiskQueue {
     }
     this.retryDelay = 0;
     this.inflight = null;
-    // Written: nothing refers to the group's frames any more, so their blocks can take the next group.
-    for (const b of this.groupBlocks) if (b.length === BLOCK_BYTES && this.spareBlocks.length < SPARE_BLOCKS) this.spareBlocks.push(b);
-    this.groupBlocks = [];
     let n = 0;
     for (const q of inf.reqs) {
       n += q.count;
@@ -821,6 +859,7 @@ export class DiskQueue {
     seg.ordinary = 0;
     seg.gen++;
     this.readCache = null;
+    this.recent = this.recent.filter((u) => u.n !== seg.n);
     await this.dropReadFile(seg.n);
     this.countDrop(droppedRecords, droppedBytes);
     return true;
@@ -837,7 +876,22 @@ export class DiskQueue {
 
   /** Durable records with id >= position: at least one if any exists, then up to about maxBytes of payload. */
   async readFrom(position: bigint, maxBytes: number): Promise<QueueRecord[]> {
-    const out: QueueRecord[] = [];
+    const frames = await this.read(position, maxBytes, (data, final, afterId, max) => scanFrames(data, 0, final, afterId, false, Infinity, max));
+    return frames.map((f) => ({ id: f.id, payload: f.payload, meta: f.meta }));
+  }
+
+  /**
+   * readFrom for a sender: ids and payloads only. The frames are checked the
+   * same way, but their meta fields are not decoded and their chains not copied
+   * (the sink reads every record once more after writing it; that was a third
+   * of the read cost).
+   */
+  readPayloads(position: bigint, maxBytes: number): Promise<FramePayload[]> {
+    return this.read(position, maxBytes, (data, final, afterId, max, inMemory) => scanPayloads(data, 0, final, afterId, max, !inMemory));
+  }
+
+  private async read<T extends FramePayload>(position: bigint, maxBytes: number, scan: ReadScan<T>): Promise<T[]> {
+    const out: T[] = [];
     let bytes = 0;
     for (let attempt = 0; attempt < 3 && out.length === 0; attempt++) {
       const limit = this.written;
@@ -846,7 +900,7 @@ export class DiskQueue {
         if (seg.lastId === null || seg.lastId < position) continue;
         let done: boolean;
         try {
-          done = await this.readSegment(seg, position, limit, maxBytes, out, bytes);
+          done = await this.readSegment(seg, position, limit, maxBytes, out, bytes, scan);
         } catch (e) {
           // The segment was deleted (acknowledged) or rewritten under us: start over.
           if (errnoCode(e) === 'ENOENT') break;
@@ -863,13 +917,14 @@ export class DiskQueue {
   }
 
   /** Reads records of one segment into out; returns true when maxBytes is reached. */
-  private async readSegment(
+  private async readSegment<T extends FramePayload>(
     seg: Segment,
     position: bigint,
     limit: bigint,
     maxBytes: number,
-    out: QueueRecord[],
+    out: T[],
     bytesSoFar: number,
+    scanChunk: ReadScan<T>,
   ): Promise<boolean> {
     const gen = seg.gen;
     const c = this.readCache;
@@ -884,15 +939,22 @@ export class DiskQueue {
     try {
       let chunkLen = Math.max(READ_CHUNK, maxBytes + 64 * 1024);
       let useChunk = true;
+      let useRecent = true;
       while (offset < seg.durableSize) {
         let data: Buffer;
         let fromChunk = false;
+        let inMemory = false;
         let want = 0;
         const ch = rf.chunk;
+        const mem = useRecent ? this.recentAt(seg, gen, offset) : undefined;
         if (useChunk && ch && offset >= ch.start && offset < ch.start + ch.data.length) {
           // Bytes below the durable size never change (append-only; a rewrite bumps gen): the chunk is still true.
           data = ch.data.subarray(offset - ch.start);
           fromChunk = true;
+        } else if (mem !== undefined) {
+          // Units hold whole frames, so a unit is a complete chunk by itself.
+          data = mem.data.subarray(offset - mem.start);
+          inMemory = true;
         } else {
           want = Math.min(chunkLen, seg.durableSize - offset);
           const buf = Buffer.allocUnsafeSlow(want);
@@ -902,9 +964,13 @@ export class DiskQueue {
           useChunk = true;
         }
         const final = offset + data.length >= seg.durableSize;
-        const scan = scanFrames(data, 0, final, afterId, false, Infinity, maxBytes - bytes);
+        const scan = scanChunk(data, final, afterId, maxBytes - bytes, inMemory);
         if (scan.bad.length > 0) this.deps.counters.add('queue_read_corrupt', scan.bad.length);
         if (scan.consumed === 0 && scan.frames.length === 0) {
+          if (inMemory) {
+            useRecent = false; // cannot happen (units hold whole frames); read the file rather than spin
+            continue;
+          }
           if (fromChunk) {
             useChunk = false; // the kept chunk ends inside a frame: read from here
             continue;
@@ -917,7 +983,7 @@ export class DiskQueue {
           if (f.id >= limit) return true;
           afterId = f.id;
           if (f.id < position) continue;
-          out.push({ id: f.id, payload: f.payload, meta: f.meta });
+          out.push(f);
           bytes += f.payload.length;
           if (bytes >= maxBytes) {
             this.readCache = { n: seg.n, gen, offset: offset + f.offset + f.size, afterId: f.id };
@@ -931,6 +997,23 @@ export class DiskQueue {
     } finally {
       await this.releaseReadFile(rf);
     }
+  }
+
+  private remember(u: WrittenUnit): void {
+    const r = this.recent;
+    r.push(u);
+    let bytes = 0;
+    for (const x of r) bytes += x.data.length;
+    while (r.length > 1 && (r.length > RECENT_UNITS || bytes > RECENT_BYTES)) bytes -= (r.shift() as WrittenUnit).data.length;
+  }
+
+  /** The recent unit of this segment generation that holds `offset`, if the writer still has it. */
+  private recentAt(seg: Segment, gen: number, offset: number): WrittenUnit | undefined {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const u = this.recent[i] as WrittenUnit;
+      if (u.n === seg.n && u.gen === gen && offset >= u.start && offset < u.start + u.data.length) return u;
+    }
+    return undefined;
   }
 
   private async acquireReadFile(seg: Segment): Promise<ReadFile> {
@@ -961,7 +1044,7 @@ export class DiskQueue {
     if (rf.users === 0) await this.fs.close(rf.fd);
   }
 
-  private logReads(recs: QueueRecord[]): void {
+  private logReads(recs: readonly FramePayload[]): void {
     const lastLogged = this.readLog.length > this.readLogHead ? this.readLog[this.readLog.length - 1]?.id : undefined;
     for (const r of recs) {
       if (r.id < this.sent || (lastLogged !== undefined && r.id <= lastLogged)) continue;
@@ -1152,6 +1235,7 @@ export class DiskQueue {
       await this.persistState();
       await this.closeActive();
       await this.dropReadFile();
+      this.recent = [];
     });
   }
 }

@@ -142,59 +142,99 @@ export function writeFrame(
   return o;
 }
 
+/** Where the fields of the last frame `layoutAt` accepted sit in its buffer (reused: no allocation per frame). */
+const at = { id: 0n, flags: 0, chain: 0, end: 0, input: 0, inputLen: 0, identity: 0, identityLen: 0, cursor: 0, cursorLen: 0, payload: 0, frameEnd: 0 };
+
+/**
+ * Validates the frame at `off` (whole, CRC, every field within the body) and
+ * fills `at` with where its fields are; false if there is no whole valid frame.
+ * `checkCrc` false only for bytes that never left memory (see decodePayloadAt).
+ */
+function layoutAt(buf: Buffer, off: number, checkCrc = true): boolean {
+  if (off + FRAME_HEAD + MIN_BODY > buf.length) return false;
+  const bodyLen = buf.readUInt32LE(off);
+  if (bodyLen < MIN_BODY || bodyLen > MAX_BODY) return false;
+  const start = off + FRAME_HEAD;
+  const end = start + bodyLen;
+  if (end > buf.length) return false;
+  if (buf[start] !== FRAME_VERSION) return false;
+  if (checkCrc && crc32(buf.subarray(start, end)) !== buf.readUInt32LE(off + 4)) return false;
+  const flags = buf[start + 1] ?? 0;
+  let o = start + 2;
+  at.id = buf.readBigUInt64LE(o);
+  o += 8;
+  at.flags = flags;
+  at.chain = o;
+  if (flags & F_SEALED) {
+    if (o + CHAIN_BYTES > end) return false;
+    o += CHAIN_BYTES;
+  }
+  at.end = o;
+  if (flags & F_END) {
+    if (o + 8 > end) return false;
+    o += 8;
+  }
+  if (o + 2 > end) return false;
+  const inputLen = buf.readUInt16LE(o);
+  o += 2;
+  if (o + inputLen + 2 > end) return false;
+  at.input = o;
+  at.inputLen = inputLen;
+  o += inputLen;
+  const identityLen = buf.readUInt16LE(o);
+  o += 2;
+  if (o + identityLen > end) return false;
+  at.identity = o;
+  at.identityLen = identityLen;
+  o += identityLen;
+  if (flags & F_CURSOR) {
+    if (o + 2 > end) return false;
+    const cursorLen = buf.readUInt16LE(o);
+    o += 2;
+    if (o + cursorLen > end) return false;
+    at.cursor = o;
+    at.cursorLen = cursorLen;
+    o += cursorLen;
+  }
+  at.payload = o;
+  at.frameEnd = end;
+  return true;
+}
+
 /**
  * Decodes the frame at `off`, or returns null if there is no whole valid frame
  * there. `copy` makes the payload independent of `buf` (for records handed out).
  */
 export function decodeFrameAt(buf: Buffer, off: number, copy: boolean): DecodedFrame | null {
-  if (off + FRAME_HEAD + MIN_BODY > buf.length) return null;
-  const bodyLen = buf.readUInt32LE(off);
-  if (bodyLen < MIN_BODY || bodyLen > MAX_BODY) return null;
-  const start = off + FRAME_HEAD;
-  const end = start + bodyLen;
-  if (end > buf.length) return null;
-  if (buf[start] !== FRAME_VERSION) return null;
-  if (crc32(buf.subarray(start, end)) !== buf.readUInt32LE(off + 4)) return null;
-  const flags = buf[start + 1] ?? 0;
-  let o = start + 2;
-  const id = buf.readBigUInt64LE(o);
-  o += 8;
-  let chain: Buffer | undefined;
-  if (flags & F_SEALED) {
-    if (o + CHAIN_BYTES > end) return null;
-    chain = Buffer.from(buf.subarray(o, o + CHAIN_BYTES));
-    o += CHAIN_BYTES;
-  }
-  const meta: QueueRecordMeta = { input: '', identity: '' };
-  if (flags & F_END) {
-    if (o + 8 > end) return null;
-    meta.end = buf.readDoubleLE(o);
-    o += 8;
-  }
-  if (o + 2 > end) return null;
-  const inputLen = buf.readUInt16LE(o);
-  o += 2;
-  if (o + inputLen + 2 > end) return null;
-  meta.input = buf.toString('utf8', o, o + inputLen);
-  o += inputLen;
-  const identityLen = buf.readUInt16LE(o);
-  o += 2;
-  if (o + identityLen > end) return null;
-  meta.identity = buf.toString('utf8', o, o + identityLen);
-  o += identityLen;
-  if (flags & F_CURSOR) {
-    if (o + 2 > end) return null;
-    const cursorLen = buf.readUInt16LE(o);
-    o += 2;
-    if (o + cursorLen > end) return null;
-    meta.cursor = buf.toString('utf8', o, o + cursorLen);
-    o += cursorLen;
-  }
+  if (!layoutAt(buf, off)) return null;
+  const flags = at.flags;
+  const meta: QueueRecordMeta = { input: buf.toString('utf8', at.input, at.input + at.inputLen), identity: buf.toString('utf8', at.identity, at.identity + at.identityLen) };
+  if (flags & F_END) meta.end = buf.readDoubleLE(at.end);
+  if (flags & F_CURSOR) meta.cursor = buf.toString('utf8', at.cursor, at.cursor + at.cursorLen);
   if (flags & F_INTERNAL) meta.internal = true;
-  const payload = copy ? Buffer.from(buf.subarray(o, end)) : buf.subarray(o, end);
-  const rec: DecodedFrame = { id, payload, meta, offset: off, size: end - off };
-  if (chain) rec.chain = chain;
+  const payload = copy ? Buffer.from(buf.subarray(at.payload, at.frameEnd)) : buf.subarray(at.payload, at.frameEnd);
+  const rec: DecodedFrame = { id: at.id, payload, meta, offset: off, size: at.frameEnd - off };
+  if (flags & F_SEALED) rec.chain = Buffer.from(buf.subarray(at.chain, at.chain + CHAIN_BYTES));
   return rec;
+}
+
+/** A frame's id and payload (a view of the buffer) and where it sits: what a reader that only sends needs. */
+export interface FramePayload {
+  id: bigint;
+  payload: Buffer;
+  offset: number;
+  size: number;
+}
+
+/**
+ * decodeFrameAt for a reader that only sends the payload (the sink): the same
+ * checks, without decoding the meta fields or copying the chain. `checkCrc`
+ * false skips the CRC, for frames read from the buffer they were encoded in
+ * (the CRC was computed over those very bytes); the structure is still checked.
+ */
+export function decodePayloadAt(buf: Buffer, off: number, checkCrc = true): FramePayload | null {
+  if (!layoutAt(buf, off, checkCrc)) return null;
+  return { id: at.id, payload: buf.subarray(at.payload, at.frameEnd), offset: off, size: at.frameEnd - off };
 }
 
 /** A damaged byte range inside a segment: skipped, counted. */
@@ -203,8 +243,8 @@ export interface BadRange {
   to: number;
 }
 
-export interface ScanResult {
-  frames: DecodedFrame[];
+export interface ScanResult<T extends FramePayload = DecodedFrame> {
+  frames: T[];
   bad: BadRange[];
   /** Offset just past the last whole frame (or bad range) consumed. */
   consumed: number;
@@ -229,13 +269,30 @@ export function scanFrames(
   maxFrames = Infinity,
   maxPayloadBytes = Infinity,
 ): ScanResult {
-  const frames: DecodedFrame[] = [];
+  return scan(buf, from, final, afterId, maxFrames, maxPayloadBytes, (b, off) => decodeFrameAt(b, off, copy));
+}
+
+/** scanFrames with decodePayloadAt: frames hold their id and payload only. */
+export function scanPayloads(buf: Buffer, from: number, final: boolean, afterId: bigint, maxPayloadBytes = Infinity, checkCrc = true): ScanResult<FramePayload> {
+  return scan(buf, from, final, afterId, Infinity, maxPayloadBytes, (b, off) => decodePayloadAt(b, off, checkCrc));
+}
+
+function scan<T extends FramePayload>(
+  buf: Buffer,
+  from: number,
+  final: boolean,
+  afterId: bigint,
+  maxFrames: number,
+  maxPayloadBytes: number,
+  decode: (buf: Buffer, off: number) => T | null,
+): ScanResult<T> {
+  const frames: T[] = [];
   const bad: BadRange[] = [];
   let off = from;
   let lastId = afterId;
   let payloadBytes = 0;
   while (off < buf.length && frames.length < maxFrames && payloadBytes < maxPayloadBytes) {
-    const f = decodeFrameAt(buf, off, copy);
+    const f = decode(buf, off);
     if (f && f.id > lastId) {
       frames.push(f);
       lastId = f.id;
@@ -250,8 +307,7 @@ export function scanFrames(
       if (buf[c + FRAME_HEAD] !== FRAME_VERSION) continue;
       const len = buf.readUInt32LE(c);
       if (len < MIN_BODY || len > MAX_BODY || c + FRAME_HEAD + len > buf.length) continue;
-      const g = decodeFrameAt(buf, c, copy);
-      if (g && g.id > lastId) {
+      if (layoutAt(buf, c) && at.id > lastId) {
         next = c;
         break;
       }

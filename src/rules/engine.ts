@@ -90,6 +90,10 @@ const MAX_VALUE_CHARS = 256;
 const KEY_SEP = '\u0000';
 
 interface Group {
+  readonly key: string;
+  /** The rule's list of groups, least recently active first (see CompiledRule.oldest). */
+  older: Group | undefined;
+  newer: Group | undefined;
   /** Count mode: ring of the newest `threshold` observation times and event ids. */
   times: number[];
   ids: string[];
@@ -113,6 +117,15 @@ interface CompiledRule {
   readonly maxGroups: number;
   readonly distinctKeep: number;
   readonly groups: Map<string, Group>;
+  /**
+   * The groups in order of activity, as a list threaded through them. Not the
+   * Map's insertion order (delete + set on activity): V8 leaves a hole per
+   * delete until the table is rehashed, and finding the oldest group means
+   * iterating over all of them, ~10 µs per new group once thousands of
+   * groups have come and gone (a scan from many addresses).
+   */
+  oldest: Group | undefined;
+  newest: Group | undefined;
   lastKey: string | undefined;
 }
 
@@ -153,6 +166,8 @@ export class RuleEngine {
         maxGroups: Math.min(maxGroups, Math.max(100, Math.floor(ENTRY_BUDGET / perGroup))),
         distinctKeep,
         groups: new Map(),
+        oldest: undefined,
+        newest: undefined,
         lastKey: undefined,
       };
     });
@@ -203,13 +218,24 @@ export class RuleEngine {
 
     let g = r.groups.get(key);
     if (g === undefined) {
-      g = { times: [], ids: [], head: 0, values: r.distinct === undefined ? undefined : new Map(), lastAt: t, lastFiredAt: -Infinity };
+      g = {
+        key,
+        older: undefined,
+        newer: undefined,
+        times: [],
+        ids: [],
+        head: 0,
+        values: r.distinct === undefined ? undefined : new Map(),
+        lastAt: t,
+        lastFiredAt: -Infinity,
+      };
       r.groups.set(key, g);
+      linkNewest(r, g);
       this.sweep(r, t);
     } else if (r.lastKey !== key) {
-      // Least recently active first: re-insert on activity (skipped for a burst from one group).
-      r.groups.delete(key);
-      r.groups.set(key, g);
+      // Least recently active first: move to the newest end on activity (skipped for a burst from one group).
+      unlink(r, g);
+      linkNewest(r, g);
     }
     r.lastKey = key;
     g.lastAt = t;
@@ -255,17 +281,22 @@ export class RuleEngine {
   /** Drops groups that left the window (lossless) and evicts the least recently active beyond maxGroups (counted). */
   private sweep(r: CompiledRule, t: number): void {
     let freed = 0;
-    for (const [k, g] of r.groups) {
+    for (let g = r.oldest; g !== undefined; g = r.oldest) {
       if (r.groups.size > r.maxGroups) {
-        r.groups.delete(k);
+        this.drop(r, g);
         if (t - g.lastAt < r.windowMs) this.counters.add('rules_groups_evicted');
         continue;
       }
       if (freed >= 2 || t - g.lastAt < r.windowMs) break;
-      r.groups.delete(k);
+      this.drop(r, g);
       freed++;
     }
-    if (r.lastKey !== undefined && !r.groups.has(r.lastKey)) r.lastKey = undefined;
+  }
+
+  private drop(r: CompiledRule, g: Group): void {
+    r.groups.delete(g.key);
+    unlink(r, g);
+    if (r.lastKey === g.key) r.lastKey = undefined;
   }
 
   private fire(
@@ -307,6 +338,23 @@ export class RuleEngine {
     this.onAlert(a);
     if (r.webhook !== undefined) this.webhook?.send(r.webhook, a);
   }
+}
+
+function linkNewest(r: CompiledRule, g: Group): void {
+  g.older = r.newest;
+  g.newer = undefined;
+  if (r.newest !== undefined) r.newest.newer = g;
+  else r.oldest = g;
+  r.newest = g;
+}
+
+function unlink(r: CompiledRule, g: Group): void {
+  if (g.older !== undefined) g.older.newer = g.newer;
+  else r.oldest = g.newer;
+  if (g.newer !== undefined) g.newer.older = g.older;
+  else r.newest = g.older;
+  g.older = undefined;
+  g.newer = undefined;
 }
 
 function isRuleAction(v: unknown): boolean {

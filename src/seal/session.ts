@@ -13,10 +13,10 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import { assembleSyslog } from '../encode/rfc5424.js';
+import { assembleSyslog, sealedHead } from '../encode/rfc5424.js';
 import { LogwardError } from '../errors.js';
 import type { RecoveredSealState, SealResult, SequenceSource } from '../queue/disk-queue.js';
-import { chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
+import { CHAIN_PREFIX, ChainKey, chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
 import type { AssembleSyslog, SyslogParts } from './syslog-parts.js';
 
 export class SequenceError extends LogwardError {
@@ -66,7 +66,11 @@ export class Sealer implements SequenceSource {
   private readonly block: number;
   private next: bigint;
   private prev: string;
-  private prevRaw: Buffer;
+  /** The previous chain, raw; overwritten in place by each seal. */
+  private readonly prevRaw: Buffer;
+  private readonly ck: ChainKey;
+  /** Where sealBytes lays out each message (grown on demand). */
+  private buf = Buffer.allocUnsafeSlow(16 * 1024);
   private reservedUntil: bigint;
   private readonly declaration: StartDeclaration;
 
@@ -81,6 +85,7 @@ export class Sealer implements SequenceSource {
     this.prev = opts.state.lastChain || ZERO_CHAIN_HEX;
     if (!/^[0-9a-f]{64}$/.test(this.prev)) throw new SequenceError('previous chain must be 64 lowercase hex characters');
     this.prevRaw = Buffer.from(this.prev, 'hex');
+    this.ck = new ChainKey(opts.key);
     this.reservedUntil = opts.persistent === false ? UNBOUNDED : this.next;
     this.declaration = {
       session: this.session,
@@ -97,28 +102,86 @@ export class Sealer implements SequenceSource {
   }
 
   /** Seals one message: the next seq, the chain over its MSG, assembled with the SD parameters. */
-  seal(parts: SyslogParts): SealResult & { message: Buffer } {
-    const r = this.sealText(parts);
-    return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
+  seal(parts: SyslogParts): SealResult & { message: Buffer; chainBytes: Buffer } {
+    if (this.assemble !== assembleSyslog) {
+      const r = this.sealString(parts);
+      return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
+    }
+    const r = this.sealBytes(parts);
+    return { message: Buffer.from(r.message), seq: r.seq, chain: r.chain, chainBytes: Buffer.from(r.chainBytes) };
+  }
+
+  /** seal() with the message as a string. Same seq and chain rules as seal(). */
+  sealText(parts: SyslogParts): SealResult & { message: string; chainBytes: Buffer } {
+    if (this.assemble !== assembleSyslog) return this.sealString(parts);
+    const r = this.sealBytes(parts);
+    return { message: r.message.toString('utf8'), seq: r.seq, chain: r.chain, chainBytes: Buffer.from(r.chainBytes) };
   }
 
   /**
-   * seal() with the message left as a string: the queue's writer encodes it
-   * straight into its frame (one copy instead of three). Same seq and chain
-   * rules as seal().
+   * seal() for the queue's writer, which copies the result into its frame at
+   * once: `message` and `chainBytes` are views of this sealer's buffers and
+   * are only valid until the next seal. The message is laid out as bytes once:
+   * MSG is encoded where it will sit in the message, the MAC's inner input
+   * (K⊕ipad ‖ previous chain ‖ "session:seq:") is written just before it and
+   * hashed in place, then the header and SD element overwrite that prefix.
+   * Byte for byte what assembleSyslog gives (test/seal/sealer-bytes.test.ts).
+   * A custom `assemble` (tests) takes the string path.
    */
-  sealText(parts: SyslogParts): SealResult & { message: string; chainBytes: Buffer } {
+  sealBytes(parts: SyslogParts): SealResult & { message: Buffer; chainBytes: Buffer } {
+    if (this.assemble !== assembleSyslog) {
+      const r = this.sealString(parts);
+      return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
+    }
+    const seq = this.checkSeq();
+    const msg = parts.msg;
+    const label = `${this.session}:${seq}:`;
+    const head = sealedHead(parts, { session: this.session, seq, keyId: this.keyId });
+    const beforeLen = Buffer.byteLength(head.before);
+    const headLen = beforeLen + 64 + Buffer.byteLength(head.after);
+    const prefixLen = CHAIN_PREFIX + label.length;
+    // MSG starts at `at`, with room before it for the longer of the MAC prefix and the head.
+    const at = Math.max(prefixLen, headLen);
+    const need = at + msg.length * 3;
+    if (this.buf.length < need) this.buf = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+    const buf = this.buf;
+    const end = at + buf.write(msg, at, 'utf8');
+    const p = at - prefixLen;
+    this.ck.ipad.copy(buf, p);
+    this.prevRaw.copy(buf, p + 64);
+    buf.write(label, p + CHAIN_PREFIX, 'latin1');
+    const chain = this.ck.mac(buf.subarray(p, end));
+    const start = at - headLen;
+    buf.write(head.before, start, 'utf8');
+    buf.write(chain, start + beforeLen, 'latin1');
+    buf.write(head.after, start + beforeLen + 64, 'utf8');
+    this.prevRaw.write(chain, 0, 'hex');
+    this.advance(seq, chain);
+    return { message: buf.subarray(start, end), seq, chain, chainBytes: this.prevRaw };
+  }
+
+  /** The string path, through this.assemble. */
+  private sealString(parts: SyslogParts): SealResult & { message: string; chainBytes: Buffer } {
+    const seq = this.checkSeq();
+    const raw = chainStep(this.key, this.prevRaw, this.session, seq, parts.msg);
+    const chain = raw.toString('hex');
+    const text = this.assemble(parts, { session: this.session, seq, chain, keyId: this.keyId });
+    raw.copy(this.prevRaw);
+    this.advance(seq, chain);
+    return { message: text, seq, chain, chainBytes: raw };
+  }
+
+  private checkSeq(): bigint {
     const seq = this.next;
     if (seq >= this.reservedUntil) {
       throw new SequenceError(`seq ${seq} is beyond the persisted reservation (${this.reservedUntil}); seal through the queue`);
     }
-    const raw = chainStep(this.key, this.prevRaw, this.session, seq, parts.msg);
-    const chain = raw.toString('hex');
-    const text = this.assemble(parts, { session: this.session, seq, chain, keyId: this.keyId });
+    return seq;
+  }
+
+  private advance(seq: bigint, chain: string): void {
     this.next = seq + 1n;
     this.prev = chain;
-    this.prevRaw = raw;
-    return { message: text, seq, chain, chainBytes: raw };
   }
 
   // SequenceSource: the queue persists reservations before seal() may use them.

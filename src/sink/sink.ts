@@ -31,7 +31,14 @@ import { type StreamConnection, type StreamConnector, createTlsConnector } from 
 import { UdpSender } from './udp.js';
 import type { FrameSource, SinkDeps, SinkOptions, SinkStatus } from './types.js';
 
-export const DEFAULT_MAX_BATCH_BYTES = 64 * 1024;
+/**
+ * Payload bytes per read from the queue and per socket write. Each batch costs
+ * a queue read (promises, a descriptor check) and a TLS write call whatever its
+ * size, so a bigger batch sends more per call; 256 KiB stays far below what a
+ * connection buffers anyway (see StreamSession: at most one batch beyond the
+ * high-water mark).
+ */
+export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
 const CONFIG_PATH = 'output.destination';
 
 export class SyslogSink {
