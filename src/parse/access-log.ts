@@ -6,9 +6,13 @@
  *   addr ident user [22/Nov/2026:10:01:02 +0100] "request" status bytes ["referer" "user-agent"] …
  *
  * Design notes:
- * - One sticky regex for the fixed part, one for the optional referer/UA pair;
- *   quoted fields use the unrolled `[^"\\]*(?:\\.[^"\\]*)*` form, which is
- *   linear (no nested alternation for the engine to retry).
+ * - The fixed part is read by hand, by the rules of the sticky regex it
+ *   replaced (kept in the tests as the reference):
+ *     (\S+) (\S+) (\S+) \[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] "request" (\d{3}) (\d{1,18}|-)
+ *   followed by the optional ` "referer" "user-agent"` pair. A regex match
+ *   builds an array of 15 strings and every number is then re-read from a
+ *   string; this runs on every access line. Quoted fields are
+ *   `"([^"\\]*(?:\\[^][^"\\]*)*)"`: linear, a backslash escapes any one character.
  * - The request line is split by hand afterwards and validated loosely: a
  *   scanner's raw TLS bytes ("\x16\x03\x01…") or a bare "-" leave method/url
  *   out but the rest of the line still parses.
@@ -18,20 +22,11 @@
  * - Outcome policy: status >= 400 is failure, else success. 401/403 stay
  *   category web; rules look at http.response.status_code.
  */
-import { isIP } from 'node:net';
 import type { EcsFields, ParseResult } from '../event/types.js';
-import { fromWallWithOffset, monthIndex } from './time.js';
+import { digitsAt, isRegexSpace } from './chars.js';
+import { isIpAddress } from './ip.js';
+import { fromWallWithOffset, monthFromCodes } from './time.js';
 
-const QUOTED = String.raw`"([^"\\]*(?:\\[^][^"\\]*)*)"`;
-const RE_CORE = new RegExp(
-  String.raw`(\S+) (\S+) (\S+) \[(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})\] ` +
-    QUOTED +
-    String.raw` (\d{3}) (\d{1,18}|-)`,
-  'y',
-);
-const RE_REFERER_UA = new RegExp(` ${QUOTED} ${QUOTED}`, 'y');
-const RE_METHOD = /^[A-Za-z][A-Za-z_-]{0,31}$/;
-const RE_PROTOCOL = /^HTTP\/(\d(?:\.\d)?)$/;
 const RE_ESCAPE = /\\(["\\])|\\x(?:22|5[cC])/g;
 
 function unescapeQuoted(s: string): string {
@@ -42,18 +37,45 @@ function unescapeQuoted(s: string): string {
   });
 }
 
+function isLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+/** request[0, end) is a method: ^[A-Za-z][A-Za-z_-]{0,31}$ */
+function isMethod(request: string, end: number): boolean {
+  if (end > 32 || !isLetter(request.charCodeAt(0))) return false;
+  for (let i = 1; i < end; i++) {
+    const c = request.charCodeAt(i);
+    if (!isLetter(c) && c !== 95 && c !== 45) return false;
+  }
+  return true;
+}
+
+/** The version of a protocol token request[at, end) of the form ^HTTP\/(\d(?:\.\d)?)$, or undefined. */
+function httpVersion(request: string, at: number): string | undefined {
+  const len = request.length - at;
+  if ((len !== 6 && len !== 8) || !request.startsWith('HTTP/', at)) return undefined;
+  const major = request.charCodeAt(at + 5);
+  if (!(major >= 48 && major <= 57)) return undefined;
+  if (len === 8) {
+    const minor = request.charCodeAt(at + 7);
+    if (request.charCodeAt(at + 6) !== 46 || !(minor >= 48 && minor <= 57)) return undefined;
+  }
+  return request.slice(at + 5);
+}
+
 function addRequest(f: EcsFields, request: string): void {
   const s1 = request.indexOf(' ');
   if (s1 <= 0) return;
+  if (!isMethod(request, s1)) return;
   const method = request.slice(0, s1);
-  if (!RE_METHOD.test(method)) return;
   const s2 = request.lastIndexOf(' ');
   let target: string;
   if (s2 > s1) {
-    const proto = RE_PROTOCOL.exec(request.slice(s2 + 1));
-    if (proto !== null) {
+    const version = httpVersion(request, s2 + 1);
+    if (version !== undefined) {
       target = request.slice(s1 + 1, s2);
-      f['http.version'] = proto[1];
+      f['http.version'] = version;
     } else {
       target = request.slice(s1 + 1);
     }
@@ -85,62 +107,128 @@ function addVhost(f: EcsFields, vhost: string): void {
   if (host !== '' && host !== '-') f['url.domain'] = host;
 }
 
+/** End of `(\S+) ` at p: the index of the space, or -1. */
+function fieldEnd(line: string, p: number): number {
+  let i = p;
+  const n = line.length;
+  while (i < n && !isRegexSpace(line.charCodeAt(i))) i++;
+  return i > p && line.charCodeAt(i) === 32 ? i : -1;
+}
+
+/** End of a quoted field whose opening quote is at p: the index of the closing quote, or -1. */
+function quotedEnd(line: string, p: number): number {
+  // Jumps between quotes and backslashes with indexOf (native) instead of a
+  // character loop: user agents and URLs make these the longest fields.
+  // Each search resumes where the last one stopped, so a hostile line full of
+  // backslashes still costs one pass.
+  let from = p + 1;
+  let quote = line.indexOf('"', from);
+  let backslash = line.indexOf('\\', from);
+  for (;;) {
+    if (quote === -1) return -1;
+    if (backslash === -1 || backslash > quote) return quote;
+    // A backslash takes the next character, whatever it is (a quote too).
+    from = backslash + 2;
+    if (quote < from) quote = line.indexOf('"', from);
+    backslash = line.indexOf('\\', from);
+  }
+}
+
 /**
  * Parses an access-log line whose client address starts at `start`
  * (0, or after an apache vhost prefix given as `vhost`). Null when it is not one.
  */
 export function parseAccessLine(line: string, start: number, parser: string, vhost?: string): ParseResult | null {
-  RE_CORE.lastIndex = start;
-  const m = RE_CORE.exec(line);
-  if (m === null) return null;
-  const month0 = monthIndex(m[5] as string);
-  const sign = m[10] === '-' ? -1 : 1;
-  const offsetMinutes = sign * (Number(m[11]) * 60 + Number(m[12]));
+  const e1 = fieldEnd(line, start);
+  if (e1 === -1) return null;
+  const e2 = fieldEnd(line, e1 + 1);
+  if (e2 === -1) return null;
+  const e3 = fieldEnd(line, e2 + 1);
+  if (e3 === -1) return null;
+  // [dd/Mmm/yyyy:hh:mm:ss +hhmm] "
+  const q = e3 + 1;
+  const day = digitsAt(line, q + 1, 2);
+  const m0 = line.charCodeAt(q + 4);
+  const m1 = line.charCodeAt(q + 5);
+  const m2 = line.charCodeAt(q + 6);
+  const year = digitsAt(line, q + 8, 4);
+  const h = digitsAt(line, q + 13, 2);
+  const mi = digitsAt(line, q + 16, 2);
+  const sec = digitsAt(line, q + 19, 2);
+  const signChar = line.charCodeAt(q + 22);
+  const oh = digitsAt(line, q + 23, 2);
+  const om = digitsAt(line, q + 25, 2);
+  if (
+    line.charCodeAt(q) !== 91 || day < 0 || line.charCodeAt(q + 3) !== 47 ||
+    !(m0 >= 65 && m0 <= 90) || !(m1 >= 97 && m1 <= 122) || !(m2 >= 97 && m2 <= 122) ||
+    line.charCodeAt(q + 7) !== 47 || year < 0 || line.charCodeAt(q + 12) !== 58 ||
+    h < 0 || line.charCodeAt(q + 15) !== 58 || mi < 0 || line.charCodeAt(q + 18) !== 58 || sec < 0 ||
+    line.charCodeAt(q + 21) !== 32 || (signChar !== 43 && signChar !== 45) || oh < 0 || om < 0 ||
+    line.charCodeAt(q + 27) !== 93 || line.charCodeAt(q + 28) !== 32 || line.charCodeAt(q + 29) !== 34
+  ) {
+    return null;
+  }
+  const reqEnd = quotedEnd(line, q + 29);
+  if (reqEnd === -1) return null;
+  // "request" (\d{3}) (\d{1,18}|-)
+  const status = digitsAt(line, reqEnd + 2, 3);
+  if (line.charCodeAt(reqEnd + 1) !== 32 || status < 0 || line.charCodeAt(reqEnd + 5) !== 32) return null;
+  const bytesStart = reqEnd + 6;
+  let bytesEnd = bytesStart;
+  while (bytesEnd < bytesStart + 18 && isAsciiDigit(line.charCodeAt(bytesEnd))) bytesEnd++;
+  if (bytesEnd === bytesStart) {
+    if (line.charCodeAt(bytesStart) !== 45) return null;
+    bytesEnd = bytesStart + 1;
+  }
+
+  const month0 = monthFromCodes(m0, m1, m2);
+  const offsetMinutes = (signChar === 45 ? -1 : 1) * (oh * 60 + om);
   const timestamp =
-    month0 === -1 || Number(m[12]) > 59
-      ? undefined
-      : fromWallWithOffset(Number(m[6]), month0, Number(m[4]), Number(m[7]), Number(m[8]), Number(m[9]), offsetMinutes);
-  const status = Number(m[14]);
+    month0 === -1 || om > 59 ? undefined : fromWallWithOffset(year, month0, day, h, mi, sec, offsetMinutes);
   const f: EcsFields = {
     'event.kind': 'event',
     'event.category': ['web'],
     'event.type': ['access'],
     'event.outcome': status >= 400 ? 'failure' : 'success',
   };
-  const addr = m[1] as string;
+  const addr = line.slice(start, e1);
   if (addr !== '-') {
     f['source.address'] = addr;
-    if (isIP(addr) !== 0) {
+    if (isIpAddress(addr)) {
       f['source.ip'] = addr;
       f['related.ip'] = [addr];
     } else {
       f['source.domain'] = addr;
     }
   }
-  const user = m[3] as string;
+  const user = line.slice(e2 + 1, e3);
   if (user !== '-' && user !== '') {
     f['user.name'] = user;
     f['related.user'] = [user];
   }
-  const request = unescapeQuoted(m[13] as string);
+  const request = unescapeQuoted(line.slice(q + 30, reqEnd));
   addRequest(f, request);
   f['http.response.status_code'] = status;
-  const bytes = m[15] as string;
-  if (bytes !== '-') {
-    const n = Number(bytes);
+  if (line.charCodeAt(bytesStart) !== 45) {
+    const n = Number(line.slice(bytesStart, bytesEnd));
     if (Number.isSafeInteger(n)) f['http.response.body.bytes'] = n;
   }
-  RE_REFERER_UA.lastIndex = RE_CORE.lastIndex;
-  const extra = RE_REFERER_UA.exec(line);
-  if (extra !== null) {
-    const referrer = unescapeQuoted(extra[1] as string);
+  // Optional ` "referer" "user-agent"` right after the bytes (combined format).
+  const refEnd = line.charCodeAt(bytesEnd) === 32 && line.charCodeAt(bytesEnd + 1) === 34 ? quotedEnd(line, bytesEnd + 1) : -1;
+  const uaEnd = refEnd !== -1 && line.charCodeAt(refEnd + 1) === 32 && line.charCodeAt(refEnd + 2) === 34 ? quotedEnd(line, refEnd + 2) : -1;
+  if (uaEnd !== -1) {
+    const referrer = unescapeQuoted(line.slice(bytesEnd + 2, refEnd));
     if (referrer !== '-' && referrer !== '') f['http.request.referrer'] = referrer;
-    const ua = unescapeQuoted(extra[2] as string);
+    const ua = unescapeQuoted(line.slice(refEnd + 3, uaEnd));
     if (ua !== '-' && ua !== '') f['user_agent.original'] = ua;
   }
   if (vhost !== undefined) addVhost(f, vhost);
   const tags = timestamp === undefined ? ['timestamp_invalid'] : undefined;
-  return { parser, timestamp, message: `${request} ${m[14] as string}`, fields: f, tags };
+  return { parser, timestamp, message: `${request} ${line.slice(reqEnd + 2, reqEnd + 5)}`, fields: f, tags };
+}
+
+function isAsciiDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
 }
 
 /** Also accepts apache `vhost_combined` (`%v:%p` before the client address). */

@@ -24,8 +24,9 @@
  * - Unknown messages from known programs return null: the line stays a plain
  *   syslog event rather than a guessed security event.
  */
-import { isIP } from 'node:net';
 import type { EcsFields, ParseResult, Parser } from '../event/types.js';
+import { isRegexSpace } from './chars.js';
+import { isIpAddress } from './ip.js';
 import { parseSyslogHeader, syslogResult, type SyslogRecord } from './syslog.js';
 
 const MAX_ARGS = 256;
@@ -45,7 +46,6 @@ const RE_PAM_AUTH_FAIL = /^pam_[A-Za-z0-9_]+\([^:)]*:auth\): authentication fail
 const RE_PAM_SESSION =
   /^pam_[A-Za-z0-9_]+\([^:)]*:session\): session (opened|closed) for user ([^\s(]+)(?:\(uid=(\d+)\))?(?: by ([^\s(]*)(?:\(uid=(\d+)\))?)?/;
 const RE_KV = /(\w+)=(\S*)/g;
-const RE_SUDO = /^ *(\S+) : /;
 const RE_SUDO_BAD_PASSWORD = /^(\d+) incorrect password attempts?$/;
 const SUDO_DENIALS = new Set([
   'user NOT in sudoers',
@@ -92,7 +92,7 @@ function addRelatedUser(f: EcsFields, name: string): void {
 function addSource(f: EcsFields, address: string | undefined, port: string | undefined): void {
   if (address === undefined || address === '') return;
   f['source.address'] = address;
-  if (isIP(address) !== 0) {
+  if (isIpAddress(address)) {
     f['source.ip'] = address;
     f['related.ip'] = [address];
   } else {
@@ -247,24 +247,88 @@ function pam(message: string, out: EcsFields): EcsFields | null {
   return null;
 }
 
-function sudo(message: string, out: EcsFields): EcsFields | null {
-  const m = RE_SUDO.exec(message);
-  if (m === null) return null;
-  const rest = message.slice(m[0].length);
-  const cmdAt = rest.startsWith('COMMAND=') ? 0 : rest.indexOf(' ; COMMAND=');
-  const head = cmdAt === -1 ? rest : rest.slice(0, cmdAt);
-  const command = cmdAt === -1 ? undefined : rest.slice(cmdAt === 0 ? 8 : cmdAt + 11);
-  const parts = head.split(' ; ');
-  let reason: string | undefined;
-  const kv = new Map<string, string>();
-  for (const part of parts) {
-    if (part === '') continue;
-    const eq = part.indexOf('=');
-    if (eq > 0 && /^[A-Z_]+$/.test(part.slice(0, eq))) kv.set(part.slice(0, eq), part.slice(eq + 1));
-    else if (reason === undefined) reason = part;
-    else return null;
+/** Index where `^ *(\S+) : ` (the invoking user of a sudo line) has its user end, or -1. */
+function sudoUserEnd(message: string, start: number): number {
+  let i = start;
+  const n = message.length;
+  while (i < n && !isRegexSpace(message.charCodeAt(i))) i++;
+  if (i === start || message.charCodeAt(i) !== 32 || message.charCodeAt(i + 1) !== 58 || message.charCodeAt(i + 2) !== 32) return -1;
+  return i;
+}
+
+/** True when s[from, to) is non-empty and all of A-Z and '_' (a sudo key such as USER or TTY). */
+function isSudoKey(s: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || c === 95)) return false;
   }
-  if (!kv.has('USER') && !kv.has('PWD') && !kv.has('TTY')) return null;
+  return true;
+}
+
+/**
+ * The words of a command line: command.split(' ', MAX_ARGS) without the empty
+ * ones, by indexOf (split with a limit plus filter cost more than the rest of
+ * the sudo mapping). The first MAX_ARGS pieces count, empty ones included.
+ */
+function commandArgs(command: string): string[] {
+  const args: string[] = [];
+  let from = 0;
+  for (let pieces = 0; pieces < MAX_ARGS; pieces++) {
+    const sp = command.indexOf(' ', from);
+    const end = sp === -1 ? command.length : sp;
+    if (end > from) args.push(command.slice(from, end));
+    if (sp === -1) break;
+    from = sp + 1;
+  }
+  return args;
+}
+
+/**
+ * sudo's "user : [reason ; ]KEY=value ; ... ; COMMAND=cmd". Read with indexOf
+ * over the message rather than split/Map/regex per part: every sudo line comes
+ * through here.
+ */
+function sudo(message: string, out: EcsFields): EcsFields | null {
+  let userStart = 0;
+  while (message.charCodeAt(userStart) === 32) userStart++;
+  const userEnd = sudoUserEnd(message, userStart);
+  if (userEnd === -1) return null;
+  const restAt = userEnd + 3;
+  const cmdAt = message.startsWith('COMMAND=', restAt) ? restAt : message.indexOf(' ; COMMAND=', restAt);
+  const headEnd = cmdAt === -1 ? message.length : cmdAt;
+  const command = cmdAt === -1 ? undefined : message.slice(cmdAt === restAt ? restAt + 8 : cmdAt + 11);
+  // The parts of the head, split on " ; ": KEY=value pairs and at most one free-text reason.
+  let reason: string | undefined;
+  let runAs: string | undefined;
+  let pwd: string | undefined;
+  let keys = 0; // USER, PWD or TTY seen
+  let p = restAt;
+  while (p <= headEnd) {
+    let end = message.indexOf(' ; ', p);
+    if (end === -1 || end > headEnd - 3) end = headEnd;
+    if (end > p) {
+      const eq = message.indexOf('=', p);
+      if (eq > p && eq < end && isSudoKey(message, p, eq)) {
+        const len = eq - p;
+        if (len === 4 && message.startsWith('USER', p)) {
+          runAs = message.slice(eq + 1, end);
+          keys++;
+        } else if (len === 3 && message.startsWith('PWD', p)) {
+          pwd = message.slice(eq + 1, end);
+          keys++;
+        } else if (len === 3 && message.startsWith('TTY', p)) {
+          keys++;
+        }
+      } else if (reason === undefined) {
+        reason = message.slice(p, end);
+      } else {
+        return null;
+      }
+    }
+    p = end + 3;
+  }
+  if (keys === 0) return null;
   let f: EcsFields;
   if (reason === undefined) {
     f = base(out, ['process'], ['start'], 'success', 'authz_admin');
@@ -277,13 +341,12 @@ function sudo(message: string, out: EcsFields): EcsFields | null {
   } else {
     return null;
   }
-  addUser(f, m[1]);
-  addEffectiveUser(f, kv.get('USER'));
-  const pwd = kv.get('PWD');
+  addUser(f, message.slice(userStart, userEnd));
+  addEffectiveUser(f, runAs);
   if (pwd !== undefined && pwd !== '') f['process.working_directory'] = pwd;
   if (command !== undefined && command !== '') {
     f['process.command_line'] = command;
-    const args = command.split(' ', MAX_ARGS).filter((a) => a !== '');
+    const args = commandArgs(command);
     if (args.length > 0) {
       const exe = args[0] as string;
       f['process.args'] = args;

@@ -18,7 +18,7 @@ import type { ParseContext, ParseResult, Parser } from '../event/types.js';
 import { parseAccessLineWithVhost } from './access-log.js';
 import { authFromSyslog } from './auth.js';
 import { parsePlain } from './plain.js';
-import { monthIndex } from './time.js';
+import { monthFromCodes } from './time.js';
 import { parseSyslogHeader, syslogResult } from './syslog.js';
 
 function syslogOrAuth(line: string, ctx: ParseContext): ParseResult | null {
@@ -29,7 +29,7 @@ function syslogOrAuth(line: string, ctx: ParseContext): ParseResult | null {
 
 function looksLikeSyslog(line: string, c: number): boolean {
   if (c === 60) return true;
-  if (c >= 65 && c <= 90) return line.charCodeAt(3) === 32 && monthIndex(line.slice(0, 3)) !== -1;
+  if (c >= 65 && c <= 90) return line.charCodeAt(3) === 32 && monthFromCodes(c, line.charCodeAt(1), line.charCodeAt(2)) !== -1;
   if (c >= 48 && c <= 57) return line.charCodeAt(4) === 45 && line.charCodeAt(10) === 84;
   return false;
 }

@@ -145,13 +145,44 @@ export function localToUtc(zone: string, localAsUtcMs: number): LocalResolution 
   return { ms: c1, nonexistent: true };
 }
 
-const MONTHS: Readonly<Record<string, number>> = {
-  Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11,
-};
-
-/** 0-based month of an English three-letter abbreviation ("Nov" -> 10), or -1. */
+/** 0-based month of an English three-letter abbreviation ("Nov" -> 10), or -1. Case-sensitive. */
 export function monthIndex(abbr: string): number {
-  return Object.hasOwn(MONTHS, abbr) ? (MONTHS[abbr] as number) : -1;
+  return abbr.length === 3 ? monthFromCodes(abbr.charCodeAt(0), abbr.charCodeAt(1), abbr.charCodeAt(2)) : -1;
+}
+
+/**
+ * monthIndex of the three characters with these codes, for parsers that read
+ * the header by hand (no substring, no property lookup: every syslog and
+ * access line asks).
+ */
+export function monthFromCodes(c0: number, c1: number, c2: number): number {
+  switch (c0) {
+    case 74: // J
+      if (c1 === 97 && c2 === 110) return 0; // Jan
+      if (c1 === 117 && c2 === 110) return 5; // Jun
+      if (c1 === 117 && c2 === 108) return 6; // Jul
+      return -1;
+    case 70: // F
+      return c1 === 101 && c2 === 98 ? 1 : -1; // Feb
+    case 77: // M
+      if (c1 === 97 && c2 === 114) return 2; // Mar
+      if (c1 === 97 && c2 === 121) return 4; // May
+      return -1;
+    case 65: // A
+      if (c1 === 112 && c2 === 114) return 3; // Apr
+      if (c1 === 117 && c2 === 103) return 7; // Aug
+      return -1;
+    case 83: // S
+      return c1 === 101 && c2 === 112 ? 8 : -1; // Sep
+    case 79: // O
+      return c1 === 99 && c2 === 116 ? 9 : -1; // Oct
+    case 78: // N
+      return c1 === 111 && c2 === 118 ? 10 : -1; // Nov
+    case 68: // D
+      return c1 === 101 && c2 === 99 ? 11 : -1; // Dec
+    default:
+      return -1;
+  }
 }
 
 export function isLeapYear(y: number): boolean {
@@ -210,6 +241,45 @@ function yearIn(zone: string, nowMs: number): number {
   return y;
 }
 
+// The last wall minute wallToUtc resolved to one offset, and the UTC instant of its start.
+let minuteZone = '';
+let minuteKey = NaN;
+let minuteMs = 0;
+
+/**
+ * localToUtc of a wall time given by fields, remembering the last minute:
+ * syslog lines come in time order, many to a minute, and this runs per line.
+ * The memo is exact: localToUtc samples offsets at wall-15h and wall+13h,
+ * and for every second of one wall minute those instants fall in the same
+ * 15-minute bucket (a minute start is a multiple of 60 s, bucket edges are
+ * multiples of 15 min). When both samples agree, every second of the minute
+ * reads with that offset, unflagged; only then is the minute remembered.
+ */
+function wallToUtc(
+  zone: string,
+  year: number,
+  month0: number,
+  day: number,
+  h: number,
+  mi: number,
+  sec: number,
+): LocalResolution | undefined {
+  // A distinct number per minute for years 0..9999 (mixed radix); other years skip the memo.
+  const key = Number.isInteger(year) && year >= 0 && year <= 9999 ? (((year * 12 + month0) * 32 + day) * 24 + h) * 60 + mi : NaN;
+  if (key === minuteKey && zone === minuteZone) return { ms: minuteMs + sec * 1000 };
+  const wall = wallAsUtc(year, month0, day, h, mi, sec);
+  const before = zoneOffset(zone, wall - 15 * HOUR);
+  if (before !== undefined && before === zoneOffset(zone, wall + 13 * HOUR)) {
+    if (!Number.isNaN(key)) {
+      minuteZone = zone;
+      minuteKey = key;
+      minuteMs = wall - sec * 1000 - before;
+    }
+    return { ms: wall - before };
+  }
+  return localToUtc(zone, wall);
+}
+
 /**
  * The instant of a year-less wall time (syslog "Mmm dd hh:mm:ss") read in `zone`.
  * Year: yearHint when given, else the year of `now` in that zone, minus one when
@@ -230,7 +300,7 @@ export function inferYearlessTime(
   const tags: string[] = [];
   let usedZone = zone;
   const nowMs = now.getTime();
-  if (formatterFor(zone) === null && zone !== 'UTC' && zone !== 'Etc/UTC') {
+  if (zone !== 'UTC' && zone !== 'Etc/UTC' && formatterFor(zone) === null) {
     usedZone = 'UTC';
     tags.push('timezone_invalid');
   }
@@ -239,12 +309,12 @@ export function inferYearlessTime(
   const feb29 = month0 === 1 && day === 29;
   let year = yearHint ?? yearIn(usedZone, Number.isFinite(nowMs) ? nowMs : 0);
   if (feb29) year = leapYearAtOrBefore(year, tags);
-  let res = localToUtc(usedZone, wallAsUtc(year, month0, day, h, mi, sec));
+  let res = wallToUtc(usedZone, year, month0, day, h, mi, sec);
   if (res === undefined) return undefined;
   if (yearHint === undefined && res.ms > nowMs + FUTURE_TOLERANCE) {
     year -= 1;
     if (feb29) year = leapYearAtOrBefore(year, tags);
-    res = localToUtc(usedZone, wallAsUtc(year, month0, day, h, mi, sec));
+    res = wallToUtc(usedZone, year, month0, day, h, mi, sec);
     if (res === undefined) return undefined;
   }
   if (res.ambiguous) tags.push('timestamp_ambiguous');

@@ -39,12 +39,12 @@
  * its own {0xNN} token and decoding resumes at the next byte. Nothing is
  * replaced by U+FFFD, nothing is dropped.
  *
- * Hot path: most lines are printable ASCII. A byte loop proves that and the
- * line is returned as a latin1 string with no further work; valid non-ASCII
+ * Hot path: most lines are printable ASCII. A native isAscii, a latin1 decode
+ * and one regex test prove that, and the line is returned with no further work; valid non-ASCII
  * UTF-8 costs one isUtf8, one decode and one regex test. Only lines that need
  * it pay for the replace pass or the byte-by-byte decoder.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 export interface Neutralized {
   /** The safe text. */
@@ -169,27 +169,21 @@ function neutralizeInvalidUtf8(bytes: Buffer, allowLf: boolean): Neutralized {
   return { text: parts.join(''), changed: true };
 }
 
-/** True when "{" at p is followed by "U+" or "0x", i.e. would read as a token. */
-function looksLikeToken(bytes: Buffer, p: number): boolean {
-  const a = bytes[p + 1];
-  const b = bytes[p + 2];
-  return (a === 0x55 && b === 0x2b) || (a === 0x30 && b === 0x78);
-}
+// Anything but printable ASCII (plus LF for the multiline variant), or a "{" that reads as a
+// token: what the fast path must not pass. On a latin1-decoded line each code unit is one byte.
+const NOT_PLAIN = /[^\x20-\x7e]|\{(?=U\+|0x)/;
+const NOT_PLAIN_LF_OK = /[^\x20-\x7e\n]|\{(?=U\+|0x)/;
 
 function neutralizeBuffer(bytes: Buffer, allowLf: boolean): Neutralized {
-  const n = bytes.length;
-  let i = 0;
-  for (; i < n; i++) {
-    const b = bytes[i] ?? 0;
-    if (b >= 0x20 && b < 0x7f) {
-      if (b === 0x7b && looksLikeToken(bytes, i)) break;
-      continue;
-    }
-    if (b === 0x0a && allowLf) continue;
-    break;
+  // Printable ASCII: latin1 decoding is the cheapest exact decode there is, and one
+  // regex test over the decoded line is cheaper than a JavaScript loop over the bytes.
+  // isAscii (native) first, so that non-ASCII lines do not pay for a decode they discard.
+  if (isAscii(bytes)) {
+    const latin1 = bytes.toString('latin1');
+    if (!(allowLf ? NOT_PLAIN_LF_OK : NOT_PLAIN).test(latin1)) return { text: latin1, changed: false };
+    // ASCII is valid UTF-8 and decodes to the same string.
+    return neutralizeDecoded(latin1, allowLf);
   }
-  // Printable ASCII: latin1 decoding is the cheapest exact decode there is.
-  if (i === n) return { text: bytes.toString('latin1'), changed: false };
   if (isUtf8(bytes)) return neutralizeDecoded(bytes.toString('utf8'), allowLf);
   return neutralizeInvalidUtf8(bytes, allowLf);
 }

@@ -9,10 +9,12 @@
  *
  * Cost model: the redactor runs on every line. A hand-written scan (one pass,
  * a table lookup per character) looks for trigger words, token prefixes and
- * digit-run shapes and yields the set of rules worth running; for most lines
- * that set is empty and the line is returned as is. Otherwise ONE pass of one
- * combined regex (the needed rules as alternatives, compiled once per set and
- * cached) masks everything, dispatched by named group in the replacer. Every
+ * digit-run shapes and yields the set of rules worth running (then drops the
+ * rules whose separator, "--" or "@" the line lacks); for most lines that set
+ * is empty and the line is returned as is. Otherwise ONE pass of one combined
+ * regex (the needed rules as alternatives, compiled once per set and cached)
+ * masks everything, dispatched by named group per match (an exec loop, not
+ * replace() with a callback: that path is several times slower). Every
  * alternative starts with a literal and keeps its boundary look-behind after
  * it, and every unbounded run stops at a delimiter, so no rule goes quadratic
  * on a long line. Custom patterns cannot be pre-screened: each costs one regex
@@ -109,7 +111,11 @@ const PLACEHOLDER =
 
 /** Such values are left alone and not counted. */
 function freeform(kind: string): (v: string) => string | null {
-  return (v) => (v === '' || PLACEHOLDER.test(v) ? null : kind);
+  return (v) => acceptFreeform(v, kind);
+}
+
+function acceptFreeform(v: string, kind: string): string | null {
+  return v === '' || PLACEHOLDER.test(v) ? null : kind;
 }
 
 /** `word` not preceded by a letter or digit: the look-behind sits after the word. */
@@ -145,7 +151,8 @@ function kvKind(key: string): string {
 }
 
 function kvAccept(value: string, key: string): string | null {
-  const kind = freeform(kvKind(key))(value);
+  // acceptFreeform directly: freeform(kind)(value) would make a closure per match.
+  const kind = acceptFreeform(value, kvKind(key));
   if (kind === null) return null;
   const k = key.toLowerCase();
   // "PWD=/home/bob" is the working directory (sudo, env dumps), not a password.
@@ -458,13 +465,22 @@ function rules(): Rule[] {
  */
 interface Trigger {
   readonly family: RedactKind;
+  /** The trigger only applies when this family is off (see the header-rule entry). */
+  readonly unlessFamily?: RedactKind;
   readonly words: readonly string[];
   readonly rules: readonly string[];
 }
 
+// A word may only be narrowed when every match of its rules still contains
+// one of the narrower words (or a word of another enabled trigger of that
+// rule): the mask must keep every rule that can match. Then the combined
+// regex of the smaller set finds the same spans, since a rule that matches
+// nowhere never wins a position. "Accepted publickey", "Failed password for"
+// and similar everyday lines then run no regex at all.
 const TRIGGERS: readonly Trigger[] = [
   { family: 'private_keys', words: ['private key'], rules: ['pem'] },
-  { family: 'password', words: ['pass', 'pwd', 'secret'], rules: ['kv', 'cli', 'sp'] },
+  { family: 'password', words: ['pass', 'pwd', 'secret'], rules: ['kv', 'cli'] },
+  { family: 'password', words: ['sshpass'], rules: ['sp'] },
   { family: 'password', words: ['://'], rules: ['url'] },
   { family: 'password', words: ['mysql', 'mariadb'], rules: ['my'] },
   { family: 'credentials', words: ['authorization'], rules: ['ab', 'aba', 'ag', 'agq'] },
@@ -473,7 +489,19 @@ const TRIGGERS: readonly Trigger[] = [
   { family: 'credentials', words: ['sess', 'sid', 'token'], rules: ['kv', 'cli', 'hdr'] },
   { family: 'credentials', words: ['eyj'], rules: ['jwt'] },
   { family: 'credentials', words: ['curl'], rules: ['cu'] },
-  { family: 'api_keys', words: ['key'], rules: ['kv', 'cli', 'hdr', 'aws', 'az'] },
+  // Key names of the api_keys family: (api|subscription)[_-]?key for kv, api-key/apikey for
+  // --flags and headers, secret[_-]?access for AWS, accountkey/sharedaccesskey for Azure.
+  {
+    family: 'api_keys',
+    words: ['apikey', 'api_key', 'api-key', 'subscriptionkey', 'subscription_key', 'subscription-key'],
+    rules: ['kv'],
+  },
+  { family: 'api_keys', words: ['apikey', 'api-key'], rules: ['cli', 'hdr'] },
+  { family: 'api_keys', words: ['secretaccess', 'secret_access', 'secret-access'], rules: ['aws'] },
+  { family: 'api_keys', words: ['accountkey', 'accesskey'], rules: ['az'] },
+  // The header names that are not api-key all end in "-token", found by the credentials
+  // family's 'token'. Without that family any "key" wakes the header rule, as it always did.
+  { family: 'api_keys', unlessFamily: 'credentials', words: ['key'], rules: ['hdr'] },
   { family: 'api_keys', words: ['akia', 'asia', 'abia', 'acca'], rules: ['ak'] },
   { family: 'api_keys', words: ['aiza', 'ya29.'], rules: ['gcp', 'gco'] },
   { family: 'api_keys', words: ['sig='], rules: ['sas'] },
@@ -512,70 +540,94 @@ function ssnShapeAt(s: string, i: number): boolean {
   );
 }
 
-/** Case-insensitive (ASCII) comparison of s at i with a lowercase word. */
-function wordAt(s: string, i: number, word: string): boolean {
-  if (i + word.length > s.length) return false;
-  for (let k = 1; k < word.length; k++) {
-    let c = s.charCodeAt(i + k);
-    if (c >= 65 && c <= 90) c += 32;
-    if (c !== word.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-/** Lowercased ASCII by UTF-16 code unit; 0 for anything outside ASCII. */
-const LOWER_ASCII = new Uint8Array(65536);
-for (let c = 1; c < 128; c++) LOWER_ASCII[c] = c >= 65 && c <= 90 ? c + 32 : c;
-
 /**
  * Builds the per-redactor scanner: text -> bit mask of rules worth running.
- * A 128x128 table of the (lowercased) first two characters of every trigger
- * word decides in one lookup whether a position is worth comparing at all.
+ * A 128x128 table of the first two characters of every trigger word (in
+ * either case) decides in one lookup whether a position is worth comparing at all.
+ * Digit runs are consumed by an inner loop: no trigger word has a digit, a
+ * space or a dash among its first two characters, so the pair table has
+ * nothing to find there, and the card/SSN shape logic stays out of the
+ * letter path (its branches cost about a fifth of the scan).
  */
-function makeScanner(words: readonly TriggerWord[], panMask: number, ssnMask: number): (s: string) => number {
-  const pair = new Uint8Array(128 * 128); // 1 + bucket index, 0 = no word starts so
-  const buckets: TriggerWord[][] = [];
-  for (const w of words) {
-    const key = (w.word.charCodeAt(0) << 7) | w.word.charCodeAt(1);
-    let b = pair[key] ?? 0;
+function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnMask: number): (s: string) => number {
+  // One entry per distinct word (several triggers may name the same word).
+  const byWord = new Map<string, number>();
+  for (const w of triggerWords) byWord.set(w.word, (byWord.get(w.word) ?? 0) | w.mask);
+  // Index into the word/mask lists by the first two characters as written (every
+  // upper/lower case combination has its entry, so the hot loop lowercases nothing);
+  // 0 = no word starts so.
+  const pair = new Uint16Array(128 * 128);
+  const wordLists: string[][] = [[]];
+  const maskLists: number[][] = [[]];
+  const cases = (c: number): number[] => (c >= 97 && c <= 122 ? [c, c - 32] : [c]);
+  for (const [word, mask] of byWord) {
+    const c0 = word.charCodeAt(0);
+    const c1 = word.charCodeAt(1);
+    let b = pair[(c0 << 7) | c1] ?? 0;
     if (b === 0) {
-      buckets.push([]);
-      b = buckets.length;
-      pair[key] = b;
+      b = wordLists.length;
+      wordLists.push([]);
+      maskLists.push([]);
+      for (const u of cases(c0)) for (const v of cases(c1)) pair[(u << 7) | v] = b;
     }
-    buckets[b - 1]?.push(w);
+    wordLists[b]?.push(word);
+    maskLists[b]?.push(mask);
   }
+  /** Masks of the words of bucket b found at `at` (the first two characters already match). */
+  const wordsAt = (s: string, at: number, b: number): number => {
+    const ws = wordLists[b] ?? [];
+    const ms = maskLists[b] ?? [];
+    let mask = 0;
+    for (let k = 0; k < ws.length; k++) {
+      const w = ws[k] ?? '';
+      const len = w.length;
+      if (at + len > s.length) continue;
+      let j = 2;
+      for (; j < len; j++) {
+        let c = s.charCodeAt(at + j);
+        if (c >= 65 && c <= 90) c += 32;
+        if (c !== w.charCodeAt(j)) break;
+      }
+      if (j === len) mask |= ms[k] ?? 0;
+    }
+    return mask;
+  };
   return (s) => {
     let mask = 0;
-    let cand = -1; // digits since a possible card start (-1: none in this run)
-    let prevKind = 0; // 0 other, 1 digit, 2 one ' ' or '-' right after a digit
     let prev = 0;
     const n = s.length;
     for (let i = 0; i < n; i++) {
-      const c = LOWER_ASCII[s.charCodeAt(i)] ?? 0;
-      const b = pair[(prev << 7) | c] ?? 0;
-      if (b !== 0) {
-        const bucket = buckets[b - 1] ?? [];
-        for (let k = 0; k < bucket.length; k++) {
-          const t = bucket[k];
-          if (t !== undefined && wordAt(s, i - 1, t.word)) mask |= t.mask;
-        }
-      }
-      prev = c;
+      let c = s.charCodeAt(i);
       if (c >= 48 && c <= 57) {
-        if (prevKind === 0) cand = -1;
-        // Issuer prefixes start with 2..6, so a card candidate starts at a digit
-        // group beginning with one of those: epoch-ms timestamps (1…) and ids
-        // starting 0/7/8/9 never wake the card rule.
-        if (prevKind !== 1 && cand < 0 && c >= 50 && c <= 54) cand = 0;
-        if (cand >= 0 && ++cand >= 13) mask |= panMask;
-        prevKind = 1;
-      } else if ((c === 32 || c === 45) && prevKind === 1) {
-        prevKind = 2;
-        if (c === 45 && ssnMask !== 0 && ssnShapeAt(s, i)) mask |= ssnMask;
-      } else {
-        prevKind = 0;
+        // A run of digits, each group separated by ONE ' ' or '-'. Issuer prefixes start
+        // with 2..6, so a card candidate starts at a group beginning with one of those
+        // (epoch-ms timestamps and ids starting 0/1/7/8/9 never wake the card rule) and
+        // counts the digits from there to the end of the run.
+        let cand = c >= 50 && c <= 54 ? 1 : -1;
+        let afterSep = false;
+        for (i++; i < n; i++) {
+          c = s.charCodeAt(i);
+          if (c >= 48 && c <= 57) {
+            if (afterSep && cand < 0 && c >= 50 && c <= 54) cand = 0;
+            if (cand >= 0) cand++;
+            afterSep = false;
+          } else if (!afterSep && (c === 32 || c === 45)) {
+            afterSep = true;
+            if (c === 45 && ssnMask !== 0 && ssnShapeAt(s, i)) mask |= ssnMask;
+          } else {
+            break;
+          }
+        }
+        if (cand >= 13) mask |= panMask;
+        // s[i] ends the run: the main loop looks at it with no pair pending.
+        prev = 0;
+        i--;
+        continue;
       }
+      if (c >= 128) c = 0; // no trigger word has a non-ASCII character
+      const b = pair[(prev << 7) | c] ?? 0;
+      if (b !== 0) mask |= wordsAt(s, i - 1, b);
+      prev = c;
     }
     return mask;
   };
@@ -633,8 +685,35 @@ function compileCustom(custom: readonly CustomRedaction[]): CompiledCustom[] {
 
 const MAX_CACHED_SUBSETS = 64;
 
+interface CompiledRule {
+  readonly rule: Rule;
+  /** Names of its groups, made once: `${id}_v` per match cost a string each. */
+  readonly vGroup: string;
+  readonly pGroup: string;
+}
+
+/** A combined regex of some rules, in rule order. */
+interface Combined {
+  readonly re: RegExp;
+  readonly rules: readonly CompiledRule[];
+}
+
 /** Builds a redactor for a configuration; compile once, call redact() per line. */
 export function createRedactor(opts: RedactorOptions): Redactor {
+  return buildRedactor(opts, true);
+}
+
+/**
+ * For tests: the same rules and replacements with no pre-screen, every line
+ * running the full combined regex through String.prototype.replace. The
+ * pre-screen and the hand-written replace loop are optimizations only; on any
+ * text both redactors must give the same result.
+ */
+export function createReferenceRedactor(opts: RedactorOptions): Redactor {
+  return buildRedactor(opts, false);
+}
+
+function buildRedactor(opts: RedactorOptions, prescreen: boolean): Redactor {
   const families = new Set<RedactKind>(opts.builtin);
   for (const f of families) {
     if (!REDACT_KINDS.includes(f)) throw new ConfigError('processing.redact.builtin', `unknown builtin "${String(f)}"`);
@@ -651,18 +730,33 @@ export function createRedactor(opts: RedactorOptions): Redactor {
   const ruleBit = new Map<string, number>(active.map((r, i) => [r.id, 1 << i])); // < 31 rules
   const words: TriggerWord[] = [];
   for (const t of TRIGGERS) {
-    if (!families.has(t.family)) continue;
+    if (!families.has(t.family) || (t.unlessFamily !== undefined && families.has(t.unlessFamily))) continue;
     const mask = t.rules.reduce((m, id) => m | (ruleBit.get(id) ?? 0), 0);
     for (const word of t.words) words.push({ word, mask });
   }
-  const scan = makeScanner(words, ruleBit.get('pan') ?? 0, ruleBit.get('ssn') ?? 0);
-  const compile = (rs: Rule[]): { re: RegExp; rules: Rule[] } => ({
+  const scanWords = makeScanner(words, ruleBit.get('pan') ?? 0, ruleBit.get('ssn') ?? 0);
+  // Characters some rules cannot match without, checked only when the rule was woken:
+  // every KV_SEP form has '=', a quote or "%3d"; every --flag has "--"; URL user info an '@'.
+  // "Failed password for ..." and a referrer "https://shop.example.com/" then run no regex.
+  const kvBit = ruleBit.get('kv') ?? 0;
+  const cliBit = ruleBit.get('cli') ?? 0;
+  const urlBit = ruleBit.get('url') ?? 0; // user info needs the '@' before the host
+  const scan = (text: string): number => {
+    let mask = scanWords(text);
+    if ((mask & kvBit) !== 0 && !text.includes('=') && !text.includes('"') && !text.includes("'") && !text.includes('%3')) {
+      mask &= ~kvBit;
+    }
+    if ((mask & cliBit) !== 0 && !text.includes('--')) mask &= ~cliBit;
+    if ((mask & urlBit) !== 0 && !text.includes('@')) mask &= ~urlBit;
+    return mask;
+  };
+  const compile = (rs: Rule[]): Combined => ({
     re: new RegExp(rs.map((r) => r.source).join('|'), 'gi'),
-    rules: rs,
+    rules: rs.map((rule) => ({ rule, vGroup: `${rule.id}_v`, pGroup: `${rule.id}_p` })),
   });
   const everything = active.length === 0 ? null : compile(active);
-  const combinedByMask = new Map<number, { re: RegExp; rules: Rule[] }>();
-  const combinedFor = (mask: number): { re: RegExp; rules: Rule[] } => {
+  const combinedByMask = new Map<number, Combined>();
+  const combinedFor = (mask: number): Combined => {
     let c = combinedByMask.get(mask);
     if (c === undefined) {
       // Crafted lines could ask for every subset of rules; past a small cache the
@@ -686,21 +780,47 @@ export function createRedactor(opts: RedactorOptions): Redactor {
     if (tally.kinds === undefined) tally.kinds = [kind];
     else if (!tally.kinds.includes(kind)) tally.kinds.push(kind);
   };
-  let currentRules: readonly Rule[] = [];
-  const onBuiltin = (...args: unknown[]): string => {
-    const match = args[0] as string;
-    const g = args[args.length - 1] as Groups;
-    for (const r of currentRules) {
-      const v = g[`${r.id}_v`];
+  /**
+   * The replacement for one match of the combined regex, or null to leave it as is.
+   * A match belongs to the first rule (in rule order) whose value group took part.
+   */
+  const replacement = (g: Groups, rs: readonly CompiledRule[]): string | null => {
+    for (const r of rs) {
+      const v = g[r.vGroup];
       if (v === undefined) continue;
       // Already masked (by us on an earlier pass, or by the application).
-      if (v === '' || PLACEHOLDER.test(v)) return match;
-      const kind = r.kind(v, g);
-      if (kind === null) return match;
+      if (v === '' || PLACEHOLDER.test(v)) return null;
+      const kind = r.rule.kind(v, g);
+      if (kind === null) return null;
       note(kind);
-      return `${g[`${r.id}_p`] ?? ''}[REDACTED:${kind}]`;
+      return `${g[r.pGroup] ?? ''}[REDACTED:${kind}]`;
     }
-    return match;
+    return null;
+  };
+  /**
+   * text.replace(re, fn) done by hand: String.prototype.replace with a function
+   * and named groups goes through a slow runtime path (several times the cost of
+   * an exec loop), and a rejected match ("PWD=/home/bob") needs no new string.
+   */
+  const replaceBuiltin = (text: string, c: Combined): string => {
+    const re = c.re;
+    re.lastIndex = 0;
+    let out = '';
+    let last = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(text)) !== null) {
+      const at = m.index;
+      const len = m[0].length;
+      const r = replacement(m.groups ?? {}, c.rules);
+      if (r !== null) {
+        out += text.slice(last, at) + r;
+        last = at + len;
+      }
+      // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
+      if (len === 0) re.lastIndex = at + 1;
+    }
+    // Every replacement is a non-empty mask: an empty `out` means nothing was replaced.
+    return out === '' ? text : out + text.slice(last);
   };
   const onCustom = custom.map((c) => (m: string): string => {
     if (m === '') return m;
@@ -710,15 +830,17 @@ export function createRedactor(opts: RedactorOptions): Redactor {
 
   return {
     redact(text: string): RedactResult {
-      const mask = scan(text);
-      if (mask === 0 && custom.length === 0) return { text, redactions: 0 };
+      const mask = prescreen ? scan(text) : 0;
+      if (mask === 0 && custom.length === 0 && prescreen) return { text, redactions: 0 };
       tally.count = 0;
       tally.kinds = undefined;
       let out = text;
-      if (mask !== 0) {
-        const c = combinedFor(mask);
-        currentRules = c.rules;
-        out = text.replace(c.re, onBuiltin);
+      if (mask !== 0) out = replaceBuiltin(text, combinedFor(mask));
+      else if (!prescreen && everything !== null) {
+        out = text.replace(everything.re, (...args: unknown[]) => {
+          const r = replacement(args[args.length - 1] as Groups, everything.rules);
+          return r ?? (args[0] as string);
+        });
       }
       for (let i = 0; i < custom.length; i++) {
         const c = custom[i];
