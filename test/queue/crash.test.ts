@@ -192,7 +192,7 @@ test('SIGKILL at 10 random points while appending: nothing durable lost, sequenc
       const h = makeQueue(dir, { segmentBytes: 4096 });
       const rec = await h.q.open();
       const replay = h.q.replayPosition();
-      assert.ok(replay <= acked || acked === 0n || replay <= maxDurable + 1n);
+      assert.ok(replay <= acked || acked === 0n || replay <= maxDurable + 1n, `run ${run}: replay ${replay} beyond acked ${acked} and durable ${maxDurable}`);
       const ids = new Set((await readAll(h.q)).map((r) => r.id));
       for (const s of durable) if (s >= replay) assert.ok(ids.has(s), `run ${run}: durable seq ${s} lost`);
       assert.ok(rec.sealState.nextSeq > maxDurable, `run ${run}: next seq ${rec.sealState.nextSeq} <= ${maxDurable}`);
@@ -203,9 +203,14 @@ test('SIGKILL at 10 random points while appending: nothing durable lost, sequenc
     await h.q.open();
     const all = await readAll(h.q);
     await h.q.close();
-    const report = verifyStream(all.map((r) => parseSealed(r.payload)), KEYS);
+    const entries = all.map((r) => parseSealed(r.payload));
+    const report = verifyStream(entries, KEYS);
     assert.equal(report.ok, true, JSON.stringify(report.findings.filter((f) => f.kind !== 'restart'), (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
-    assert.ok(report.restarts >= 1);
+    // The last run's own acknowledgements may have deleted every earlier session
+    // (a slow parent lets the child run on): then one session remains and there
+    // is no restart left in the queue to declare.
+    const sessions = new Set(entries.map((e) => e.session)).size;
+    if (sessions > 1) assert.ok(report.restarts >= 1, `${sessions} sessions left in the queue but no declared restart`);
   } finally {
     cleanup();
   }
