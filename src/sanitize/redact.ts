@@ -487,6 +487,10 @@ const TRIGGERS: readonly Trigger[] = [
   { family: 'credentials', words: ['bearer'], rules: ['bb'] },
   { family: 'credentials', words: ['cookie'], rules: ['ck', 'cli'] },
   { family: 'credentials', words: ['sess', 'sid', 'token'], rules: ['kv', 'cli', 'hdr'] },
+  // The header rule is a credentials rule and also names api-key headers: without this
+  // trigger, "X-Api-Key: v" under credentials alone was masked only once the subset
+  // cache overflowed to the full rule set, i.e. depending on earlier lines.
+  { family: 'credentials', words: ['apikey', 'api-key'], rules: ['hdr'] },
   { family: 'credentials', words: ['eyj'], rules: ['jwt'] },
   { family: 'credentials', words: ['curl'], rules: ['cu'] },
   // Key names of the api_keys family: (api|subscription)[_-]?key for kv, api-key/apikey for

@@ -669,3 +669,16 @@ test('a control character or a non-UTF-8 byte inside a secret does not end its r
     assert.match(out, / ok$/);
   }
 });
+
+test('an api-key header is masked under the credentials family alone, whatever lines came before', () => {
+  const line = 'proxy: X-Api-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0 forwarded';
+  const fresh = createRedactor({ builtin: ['credentials'], custom: [] });
+  const first = fresh.redact(line);
+  assert.equal(first.redactions, 1, first.text);
+  assert.doesNotMatch(first.text, /9f8e7d6c5b4a/);
+  // A redactor that has cached many rule subsets (and may fall back to the full set) says the same.
+  const busy = createRedactor({ builtin: ['credentials'], custom: [] });
+  const wakers = ['token=a1b2c3d4e5', 'sid=zz9988776655', 'Cookie: a=b', 'Authorization: Basic dXNlcjpwYXNz', 'curl -u u:p', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln'];
+  for (let mask = 1; mask < 1 << wakers.length; mask++) busy.redact(wakers.filter((_, i) => (mask >> i) & 1).join(' '));
+  assert.equal(busy.redact(line).text, first.text);
+});
