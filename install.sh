@@ -240,8 +240,11 @@ install_wrapper() {
 #!/bin/sh
 # The logward command, written by install.sh: runs the current release with the
 # Node.js checked at install time ($NODE_VERSION). Another node: install.sh --node PATH.
+# LOGWARD_NODE_ARGS: node/V8 flags, split on spaces (e.g. heap sizing from a
+# systemd drop-in; README "Troubleshooting", memory).
 here=\$(dirname "\$(readlink -f "\$0")")
-exec '$NODE' "\$here/../current/dist/cli.js" "\$@"
+# shellcheck disable=SC2086
+exec '$NODE' \${LOGWARD_NODE_ARGS-} "\$here/../current/dist/cli.js" "\$@"
 EOF
   chmod 0755 "$wrapper.new"
   own root:root "$wrapper.new"

@@ -114,7 +114,13 @@ function assertWrapperRuns(destdir: string, version = VERSION): void {
     assert.equal(r.stdout.trim(), version);
   }
   const wrapper = readFileSync(join(destdir, 'opt/logward/bin/logward'), 'utf8');
-  assert.match(wrapper, /^exec '\/[^']+' "\$here\/\.\.\/current\/dist\/cli\.js" "\$@"$/m, 'the wrapper runs an absolute node path');
+  assert.match(wrapper, /^exec '\/[^']+' \$\{LOGWARD_NODE_ARGS-\} "\$here\/\.\.\/current\/dist\/cli\.js" "\$@"$/m, 'the wrapper runs an absolute node path');
+  // Node flags from the environment (a systemd drop-in) reach node: an unknown one makes node refuse to start.
+  const flagged = run(join(destdir, 'opt/logward/bin/logward'), ['--version'], { env: { ...process.env, LOGWARD_NODE_ARGS: '--max-semi-space-size=4 --no-such-flag-xyz' } });
+  assert.notEqual(flagged.status, 0);
+  assert.match(flagged.stderr, /--no-such-flag-xyz/);
+  const sized = run(join(destdir, 'opt/logward/bin/logward'), ['--version'], { env: { ...process.env, LOGWARD_NODE_ARGS: '--max-semi-space-size=4 --heap-growing-percent=50' } });
+  assert.equal(sized.status, 0, sized.stderr);
 }
 
 function assertUninstallKeeps(destdir: string, key: string): void {
