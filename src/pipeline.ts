@@ -464,7 +464,9 @@ export class Pipeline {
   private fit(event: LogEvent, payload: string): { parts: SyslogParts; size: number } {
     const cfg = this.config.output;
     const opts = (this.syslogOptions ??= { sdId: cfg.sdId, msgId: cfg.format === 'ecs' ? 'ECS' : 'CEF', agentId: this.config.agent.id, hostname: this.host });
-    let parts = syslogParts(event, payload, opts);
+    // ECS payloads come from encodeEvent, which escapes every string by construction.
+    const vetted = cfg.format === 'ecs';
+    let parts = syslogParts(event, payload, opts, vetted);
     const limit = cfg.maxMessageBytes - SEAL_OVERHEAD_BYTES;
     const size = partsBytes(parts);
     if (size <= limit) return { parts, size };
@@ -479,7 +481,7 @@ export class Pipeline {
     this.counters.add('events_cut_to_max_message');
     const cut: LogEvent = { ...event, fields: f };
     const enc = encodeEvent(cut, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
-    parts = syslogParts(cut, enc.payload, opts);
+    parts = syslogParts(cut, enc.payload, opts, vetted);
     return { parts, size: partsBytes(parts) };
   }
 

@@ -5,6 +5,7 @@ import { EcsVersion } from '@elastic/ecs';
 import fc from 'fast-check';
 
 import { encodeEcs, nestEcs, nestEcsGeneric, stringifyEcs } from '../../src/encode/ecs.js';
+import { syslogParts } from '../../src/encode/rfc5424.js';
 import { EncodeError } from '../../src/encode/encode-error.js';
 import type { EcsFields, FieldValue, LogEvent } from '../../src/event/types.js';
 
@@ -142,6 +143,8 @@ function consistent(fields: EcsFields): EcsFields {
   return out;
 }
 
+const SYSLOG = { sdId: 'logward@32473', msgId: 'ECS' as const, agentId: 'web-01', hostname: 'web-01' };
+
 test('property: JSON.parse(encodeEcs) equals the nested input for arbitrary unicode in every name and value', () => {
   fc.assert(
     fc.property(fc.dictionary(fieldName, value, { maxKeys: 12 }), (raw) => {
@@ -152,6 +155,8 @@ test('property: JSON.parse(encodeEcs) equals the nested input for arbitrary unic
         const out = encodeEcs(logEvent(fields));
         // The compiled serializer writes exactly what JSON.stringify + the post-pass write.
         assert.equal(out, stringifyEcs(nestEcsGeneric(fields)));
+        // ...and nothing RFC 5424 would neutralize, so the pipeline may pass it as vetted.
+        assert.deepEqual(syslogParts(logEvent(fields), out, SYSLOG, true), syslogParts(logEvent(fields), out, SYSLOG));
         assert.ok(!UNSAFE_RAW.test(out), out);
         assert.ok(!out.includes('\n'));
         assert.deepEqual(JSON.parse(out), JSON.parse(JSON.stringify(expected)));
