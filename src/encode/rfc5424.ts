@@ -30,6 +30,7 @@
 import type { FieldValue, LogEvent } from '../event/types.js';
 import { ConfigError, LogwardError } from '../errors.js';
 import { EncodeError } from './encode-error.js';
+import { isCanonicalIsoMs } from './iso-time.js';
 import { replaceUnsafe, token } from './unsafe-chars.js';
 
 export interface SyslogParts {
@@ -109,50 +110,6 @@ export function headerField(s: string | undefined, max: number): string {
 }
 
 const ISO_MS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The number the ASCII digits s[from..to) spell, or -1 when one of them is not a digit. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
-/**
- * True when Date.parse + toISOString would give `s` back unchanged: the
- * toISOString form (YYYY-MM-DDTHH:MM:SS.mmmZ) of a real instant. Anything else
- * (24:00, day 31 of a 30-day month, an offset, no milliseconds) takes the full path.
- */
-function isCanonicalIsoMs(s: string): boolean {
-  if (
-    s.length !== 24 ||
-    s.charCodeAt(4) !== 45 || // -
-    s.charCodeAt(7) !== 45 ||
-    s.charCodeAt(10) !== 84 || // T
-    s.charCodeAt(13) !== 58 || // :
-    s.charCodeAt(16) !== 58 ||
-    s.charCodeAt(19) !== 46 || // .
-    s.charCodeAt(23) !== 90 || // Z
-    digits(s, 20, 23) < 0
-  ) {
-    return false;
-  }
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 7);
-  const day = digits(s, 8, 10);
-  if (year < 0 || month < 1 || month > 12 || day < 1) return false;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const dim = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
-  const h = digits(s, 11, 13);
-  const m = digits(s, 14, 16);
-  const sec = digits(s, 17, 19);
-  return day <= dim && h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59;
-}
 
 /** RFC 5424 TIMESTAMP of @timestamp: UTC with milliseconds, "-" when unknown. */
 export function syslogTimestamp(ts: FieldValue | undefined): string {

@@ -52,6 +52,7 @@ import { buildCef, serializeCef, type CefOptions } from './cef.js';
 import { ecsPlan, nestEcs, segmentsOf, stringifyEcs, withEcsVersion, type EcsPlan } from './ecs.js';
 import { checkCategorization, ECS_ALLOWED } from './ecs-allowed.js';
 import { EncodeError } from './encode-error.js';
+import { isCanonicalIsoMs } from './iso-time.js';
 
 // ajv and ajv-formats are CommonJS with `exports.default`; under NodeNext the default import is the module object.
 const Ajv = AjvModule.default;
@@ -126,47 +127,10 @@ function newFastAjv(): InstanceType<typeof Ajv> {
   ajv.addVocabulary(nextVocabulary);
   for (const name of FORMATS) {
     const full = formatCheck(name);
-    const check = name === 'date-time' ? (s: string): boolean => canonicalUtcDateTime(s) || full(s) : full;
+    const check = name === 'date-time' ? (s: string): boolean => isCanonicalIsoMs(s) || full(s) : full;
     ajv.addFormat(name, remembering(check));
   }
   return ajv;
-}
-
-const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Positions of the digits in "YYYY-MM-DDTHH:MM:SS.mmmZ". */
-const ISO_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-
-function digit(s: string, i: number): number {
-  return s.charCodeAt(i) - 48;
-}
-
-/**
- * True only for a valid date-time in toISOString's own form,
- * "YYYY-MM-DDTHH:MM:SS.mmmZ" (what the agent writes for every timestamp it
- * makes), checked with charCode arithmetic; false means "not sure", and
- * ajv-formats' full date-time check decides. So this never accepts a string
- * the full check rejects (a property test holds both to that), and it saves
- * the full check's split + two regexes, over a microsecond here, on every
- * @timestamp that differs from the last one.
- */
-export function canonicalUtcDateTime(s: string): boolean {
-  if (s.length !== 24 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(10) !== 84) return false;
-  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58 || s.charCodeAt(19) !== 46 || s.charCodeAt(23) !== 90) return false;
-  for (const i of ISO_DIGITS) {
-    const c = s.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  const year = digit(s, 0) * 1000 + digit(s, 1) * 100 + digit(s, 2) * 10 + digit(s, 3);
-  const month = digit(s, 5) * 10 + digit(s, 6);
-  const day = digit(s, 8) * 10 + digit(s, 9);
-  const hour = digit(s, 11) * 10 + digit(s, 12);
-  const minute = digit(s, 14) * 10 + digit(s, 15);
-  const second = digit(s, 17) * 10 + digit(s, 18);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59) return false;
-  if (second > 59) return false; // a leap second (60) is the full check's business
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  return day <= (month === 2 && leap ? 29 : (DAYS_IN_MONTH[month] as number));
 }
 
 function formatCheck(name: (typeof FORMATS)[number]): (s: string) => boolean {
