@@ -6,18 +6,9 @@
  * made itself; anything else takes the general path.
  */
 
-const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+import { digitsAt } from '../parse/chars.js';
 
-/** The number the ASCII digits s[from..to) spell, or -1 when one of them is not a digit. */
-function digits(s: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = s.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
  * True when `s` is the toISOString form of a real instant, i.e. when
@@ -36,18 +27,18 @@ export function isCanonicalIsoMs(s: string): boolean {
     s.charCodeAt(16) !== 58 ||
     s.charCodeAt(19) !== 46 || // .
     s.charCodeAt(23) !== 90 || // Z
-    digits(s, 20, 23) < 0
+    digitsAt(s, 20, 3) < 0
   ) {
     return false;
   }
-  const year = digits(s, 0, 4);
-  const month = digits(s, 5, 7);
-  const day = digits(s, 8, 10);
+  const year = digitsAt(s, 0, 4);
+  const month = digitsAt(s, 5, 2);
+  const day = digitsAt(s, 8, 2);
   if (year < 0 || month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   const dim = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
-  const h = digits(s, 11, 13);
-  const m = digits(s, 14, 16);
-  const sec = digits(s, 17, 19);
+  const h = digitsAt(s, 11, 2);
+  const m = digitsAt(s, 14, 2);
+  const sec = digitsAt(s, 17, 2);
   return day <= dim && h >= 0 && h <= 23 && m >= 0 && m <= 59 && sec >= 0 && sec <= 59;
 }

@@ -18,6 +18,8 @@
  *   back to UTC with a tag (config check is where a bad zone is reported).
  */
 
+import { digitsAt } from './chars.js';
+
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
@@ -348,11 +350,11 @@ export function parseTimestampText(text: string, zone: string): ParsedTime | und
   const n = text.length;
   // Hand-rolled: this runs per JSON/regex line, and a regex with eleven groups
   // costs more than the rest of the parse.
-  const y = digits(text, 0, 4);
-  const mo = digits(text, 5, 2) - 1;
-  const d = digits(text, 8, 2);
-  const h = digits(text, 11, 2);
-  const mi = digits(text, 14, 2);
+  const y = digitsAt(text, 0, 4);
+  const mo = digitsAt(text, 5, 2) - 1;
+  const d = digitsAt(text, 8, 2);
+  const h = digitsAt(text, 11, 2);
+  const mi = digitsAt(text, 14, 2);
   const sep = text.charCodeAt(10);
   if (
     y < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 ||
@@ -369,7 +371,7 @@ export function parseTimestampText(text: string, zone: string): ParsedTime | und
   let sec = 0;
   let ms = 0;
   if (text.charCodeAt(p) === 58) {
-    sec = digits(text, p + 1, 2);
+    sec = digitsAt(text, p + 1, 2);
     if (sec < 0) return undefined;
     p += 3;
     const c = text.charCodeAt(p);
@@ -399,24 +401,12 @@ export function parseTimestampText(text: string, zone: string): ParsedTime | und
   const z = text.charCodeAt(p);
   if ((z === 90 || z === 122) && p + 1 === n) return { date: new Date(wall) };
   if (z !== 43 && z !== 45) return undefined;
-  const oh = digits(text, p + 1, 2);
+  const oh = digitsAt(text, p + 1, 2);
   const colon = text.charCodeAt(p + 3) === 58 ? 1 : 0;
-  const om = digits(text, p + 3 + colon, 2);
+  const om = digitsAt(text, p + 3 + colon, 2);
   if (oh < 0 || om < 0 || oh > 23 || om > 59 || p + 5 + colon !== n) return undefined;
   const off = (oh * 60 + om) * MINUTE * (z === 45 ? -1 : 1);
   return { date: new Date(wall - off) };
-}
-
-/** The decimal value of `len` ASCII digits at `at`, or -1. */
-function digits(text: string, at: number, len: number): number {
-  let v = 0;
-  for (let i = at; i < at + len; i++) {
-    const c = text.charCodeAt(i) - 48;
-    // NaN past the end fails this test too.
-    if (!(c >= 0 && c <= 9)) return -1;
-    v = v * 10 + c;
-  }
-  return v;
 }
 
 /**
