@@ -186,38 +186,47 @@ function compile(names: readonly string[]): Nester {
 }
 
 /**
- * Validates the values and returns a hash of the shape (the non-empty names in
- * order). The hash only picks candidates; plans are confirmed name by name.
+ * The non-empty names of the fields shapeOf saw last, in order: one array
+ * reused for every event (matching a plan then compares arrays instead of
+ * walking the fields a second time). Never handed out; copied for a new plan.
+ */
+const seen: string[] = [];
+let seenLength = 0;
+
+/**
+ * Validates the values, records the shape (the non-empty names in order) in
+ * `seen`, and returns a hash of it. The hash only picks candidates; plans are
+ * confirmed name by name.
  */
 function shapeOf(fields: Readonly<EcsFields>): number {
   let h = 0x811c9dc5;
+  let n = 0;
   for (const name in fields) {
     const v = fields[name];
     if (isEmpty(v)) continue;
     checkValue(name, v);
+    seen[n++] = name;
     h = Math.imul(h ^ name.length, 0x01000193);
     h = Math.imul(h ^ name.charCodeAt(0), 0x01000193);
     h = Math.imul(h ^ name.charCodeAt(name.length - 1), 0x01000193);
     h = Math.imul(h ^ name.charCodeAt(name.length >> 1), 0x01000193);
   }
+  seenLength = n;
+  // A freak event with thousands of fields must not keep them alive here.
+  if (seen.length > 1024 && n <= 1024) seen.length = 1024;
   return h;
 }
 
-function matches(plan: Plan, fields: Readonly<EcsFields>): boolean {
+/** Whether the plan is of the shape shapeOf saw last. */
+function matchesSeen(plan: Plan): boolean {
   const names = plan.names;
-  let i = 0;
-  for (const name in fields) {
-    if (isEmpty(fields[name])) continue;
-    if (names[i] !== name) return false;
-    i++;
-  }
-  return i === names.length;
+  if (names.length !== seenLength) return false;
+  for (let i = 0; i < seenLength; i++) if (names[i] !== seen[i]) return false;
+  return true;
 }
 
-function namesOf(fields: Readonly<EcsFields>): string[] {
-  const out: string[] = [];
-  for (const name in fields) if (!isEmpty(fields[name])) out.push(name);
-  return out;
+function seenNames(): string[] {
+  return seen.slice(0, seenLength);
 }
 
 /**
@@ -231,12 +240,12 @@ export function ecsPlan(fields: Readonly<EcsFields>): EcsPlan {
   const candidates = plans.get(h);
   if (candidates !== undefined) {
     for (const p of candidates) {
-      if (!matches(p, fields)) continue;
+      if (!matchesSeen(p)) continue;
       if (p.plan instanceof EncodeError) throw p.plan;
       return p.plan;
     }
   }
-  const names = namesOf(fields);
+  const names = seenNames();
   if (!seenOnce.has(h)) {
     if (seenOnce.size >= MAX_PLANS) seenOnce.clear();
     seenOnce.add(h);
@@ -286,7 +295,7 @@ export function nestEcs(fields: Readonly<EcsFields>): EcsDocument {
 export function nestEcsGeneric(fields: Readonly<EcsFields>): EcsDocument {
   if (isEmpty(fields['ecs.version'])) fields = { ...fields, 'ecs.version': EcsVersion };
   shapeOf(fields);
-  return nestGeneric(fields, namesOf(fields));
+  return nestGeneric(fields, seenNames());
 }
 
 function jsonEscapeCodePoint(cp: number): string {
@@ -330,6 +339,12 @@ function jsonString(s: string): string {
   return Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f') ? out : replaceUnsafe(out, jsonEscapeCodePoint);
 }
 
+function sameElements(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** One leaf value (types already checked by shapeOf) as stringifyEcs would write it. */
 function jsonValue(v: FieldValue): string {
   if (typeof v === 'string') return jsonString(v);
@@ -352,10 +367,11 @@ function jsonValue(v: FieldValue): string {
  * JS object). Keys go through the same escaping as values; generated code
  * embeds them as JSON string literals, never as code.
  *
- * Each value slot remembers the last string (or frozen array) it encoded and
- * its encoding: most slots carry the same value event after event (agent.*,
- * host.*, ecs.version, event.module, timestamps within a second), and an
- * equal value has an equal encoding. Mutable arrays are never remembered.
+ * Each value slot remembers the last value it encoded and its encoding: most
+ * slots carry the same value event after event (agent.*, host.*, ecs.version,
+ * event.module, timestamps within a second, event.category), and an equal
+ * value has an equal encoding. Primitives and frozen arrays are compared with
+ * ===; other arrays element by element against a private copy.
  */
 function compileSerializer(names: readonly string[]): Serializer {
   const placeholders: EcsFields = {};
@@ -390,6 +406,16 @@ function compileSerializer(names: readonly string[]): Serializer {
   flush();
   const memo: unknown[] = new Array<unknown>(2 * slots).fill(undefined);
   const encodeSlot = (k: number, x: FieldValue): string => {
+    if (Array.isArray(x) && !Object.isFrozen(x)) {
+      // A fresh array each event (event.category, related.user) usually holds what the
+      // last one held: compared by element against a private copy, which nobody can change.
+      const last = memo[k];
+      if (Array.isArray(last) && sameElements(last as unknown[], x)) return memo[k + 1] as string;
+      const out = jsonValue(x);
+      memo[k] = (x as unknown[]).slice();
+      memo[k + 1] = out;
+      return out;
+    }
     const out = jsonValue(x);
     if (typeof x === 'string' || Object.isFrozen(x)) {
       memo[k] = x;

@@ -167,3 +167,19 @@ test('property: JSON.parse(encodeEcs) equals the nested input for arbitrary unic
     { numRuns: 300 },
   );
 });
+
+test('a remembered encoding never outlives a change: arrays mutated in place, new arrays, equal values', () => {
+  const tags = ['first'];
+  const fields: EcsFields = { '@timestamp': '2024-05-20T10:13:20.000Z', message: 'm', tags, 'source.port': 1 };
+  const outs: string[] = [];
+  for (let i = 0; i < 3; i++) outs.push(encodeEcs(logEvent(fields))); // generic, compiled, remembered
+  tags[0] = 'second';
+  fields['source.port'] = 2;
+  const after = JSON.parse(encodeEcs(logEvent(fields))) as { tags: string[]; source: { port: number } };
+  assert.deepEqual(after.tags, ['second']);
+  assert.equal(after.source.port, 2);
+  tags.push('third');
+  assert.deepEqual((JSON.parse(encodeEcs(logEvent(fields))) as { tags: string[] }).tags, ['second', 'third']);
+  assert.deepEqual((JSON.parse(encodeEcs(logEvent({ ...fields, tags: ['first'] }))) as { tags: string[] }).tags, ['first']);
+  assert.equal(new Set(outs).size, 1);
+});
