@@ -78,8 +78,22 @@ const MAX_PLANS = 2048;
 
 const plans = new Map<number, Plan[]>();
 let planCount = 0;
-/** Shape hashes seen once: compiled on the second sighting. */
-const seenOnce = new Set<number>();
+/**
+ * Shapes seen once, by hash, with their names: a shape is compiled on the
+ * second sighting of the same names, never because another shape shared its
+ * (cheap, collidable) hash. Attacker-chosen JSON keys become field names, so
+ * per hash at most MAX_PER_HASH shapes are remembered or compiled; the rest
+ * take the generic path, which costs them, not everyone.
+ */
+const seenOnce = new Map<number, string[][]>();
+let seenOnceCount = 0;
+const MAX_PER_HASH = 8;
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function isEmpty(v: FieldValue | undefined): v is undefined | '' {
   return v === undefined || v === '';
@@ -246,9 +260,19 @@ export function ecsPlan(fields: Readonly<EcsFields>): EcsPlan {
     }
   }
   const names = seenNames();
-  if (!seenOnce.has(h)) {
-    if (seenOnce.size >= MAX_PLANS) seenOnce.clear();
-    seenOnce.add(h);
+  const firsts = seenOnce.get(h);
+  const secondSighting = firsts !== undefined && firsts.some((n) => sameNames(n, names));
+  if (!secondSighting || (candidates !== undefined && candidates.length >= MAX_PER_HASH)) {
+    if (!secondSighting) {
+      if (seenOnceCount >= MAX_PLANS) {
+        seenOnce.clear();
+        seenOnceCount = 0;
+      }
+      const bucket = seenOnce.get(h);
+      if (bucket === undefined) seenOnce.set(h, [names]);
+      else if (bucket.length < MAX_PER_HASH) bucket.push(names);
+      seenOnceCount++;
+    }
     // Shape errors surface here, as on the compiled path.
     nestGeneric(fields, names);
     return genericPlan(names);

@@ -201,6 +201,18 @@ function categorizationOf(doc: unknown): EcsFields | undefined {
   return { 'event.category': e['category'] as string[] | undefined, 'event.type': e['type'] as string[] | undefined };
 }
 
+/**
+ * The categorization fields as the whole document has them: "" is omitted from
+ * the document (ECS: never ""), so a "" category must not take part in the
+ * pairing check by leaf either (it would reject every event.type).
+ */
+function documentCategorization(fields: Readonly<EcsFields>): Readonly<EcsFields> {
+  const category = fields['event.category'];
+  const type = fields['event.type'];
+  if (category !== '' && type !== '') return fields;
+  return { 'event.category': category === '' ? undefined : category, 'event.type': type === '' ? undefined : type };
+}
+
 /** Compiles both schemas (once per call: keep the result). */
 export function createValidators(): Validators {
   const ecs = ecsSchema();
@@ -235,7 +247,7 @@ export function createValidators(): Validators {
       }
       // A rejected leaf: the whole-document path explains every problem, as before.
       if (!byLeaf(fields)) return validateEcs(plan.nest(fields));
-      const pairing = checkCategorization(fields, false);
+      const pairing = checkCategorization(documentCategorization(fields), false);
       return pairing === null ? OK : { ok: false, errors: pairing };
     },
     validateCef(obj: unknown): ValidationResult {
