@@ -503,9 +503,11 @@ const TRIGGERS: readonly Trigger[] = [
   { family: 'api_keys', words: ['apikey', 'api-key'], rules: ['cli', 'hdr'] },
   { family: 'api_keys', words: ['secretaccess', 'secret_access', 'secret-access'], rules: ['aws'] },
   { family: 'api_keys', words: ['accountkey', 'accesskey'], rules: ['az'] },
-  // The header names that are not api-key all end in "-token", found by the credentials
-  // family's 'token'. Without that family any "key" wakes the header rule, as it always did.
-  { family: 'api_keys', unlessFamily: 'credentials', words: ['key'], rules: ['hdr'] },
+  // The header names that are not api-key all end in "-token": the credentials family's
+  // 'token' finds them, and without that family this trigger must (the header rule is
+  // active under api_keys alone, and "X-Auth-Token: v" was otherwise masked only when the
+  // line happened to say "key" somewhere, or after the subset cache overflowed).
+  { family: 'api_keys', unlessFamily: 'credentials', words: ['token'], rules: ['hdr'] },
   { family: 'api_keys', words: ['akia', 'asia', 'abia', 'acca'], rules: ['ak'] },
   { family: 'api_keys', words: ['aiza', 'ya29.'], rules: ['gcp', 'gco'] },
   { family: 'api_keys', words: ['sig='], rules: ['sas'] },
