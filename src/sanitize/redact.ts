@@ -25,7 +25,10 @@
  *     one consistent separator, issuer prefix AND length AND Luhn must agree,
  *     and the run must stand alone (not inside a word, a longer number, a
  *     decimal or a dashed id). A 16-digit id that starts with 4 and passes Luhn
- *     is indistinguishable from a Visa number and IS masked.
+ *     is indistinguishable from a Visa number and IS masked. A credential
+ *     value that begins a grouped card ("X-Api-Key: 4111 1111 1111 1111")
+ *     is masked with the whole card: the value alone would stop at the first
+ *     space and leave twelve digits in clear, too few for the card rule.
  *   - US SSN only as ddd-dd-dddd, excluding areas 000, 666, 9xx, group 00,
  *     serial 0000. Bare 9-digit numbers are not masked: ports, pids, inodes and
  *     ids are 9 digits far more often than SSNs are.
@@ -711,15 +714,20 @@ export function createRedactor(opts: RedactorOptions): Redactor {
 
 /**
  * For tests: the same rules and replacements with no pre-screen, every line
- * running the full combined regex through String.prototype.replace. The
- * pre-screen and the hand-written replace loop are optimizations only; on any
- * text both redactors must give the same result.
+ * running the full combined regex. The pre-screen is an optimization only; on
+ * any text both redactors must give the same result.
+ *
+ * `loop: 'string-replace'` runs that regex through String.prototype.replace
+ * instead of the hand-written exec loop, to hold the loop to replace()'s
+ * semantics. replace() cannot widen a match, so that variant leaves out the
+ * widening of a mask over a card number the masked value began (see maskEnd):
+ * compare it only where the card family is off.
  */
-export function createReferenceRedactor(opts: RedactorOptions): Redactor {
-  return buildRedactor(opts, false);
+export function createReferenceRedactor(opts: RedactorOptions, loop: 'exec' | 'string-replace' = 'exec'): Redactor {
+  return buildRedactor(opts, false, loop === 'string-replace');
 }
 
-function buildRedactor(opts: RedactorOptions, prescreen: boolean): Redactor {
+function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringReplace = false): Redactor {
   const families = new Set<RedactKind>(opts.builtin);
   for (const f of families) {
     if (!REDACT_KINDS.includes(f)) throw new ConfigError('processing.redact.builtin', `unknown builtin "${String(f)}"`);
@@ -799,9 +807,34 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean): Redactor {
       const kind = r.rule.kind(v, g);
       if (kind === null) return null;
       note(kind);
+      maskedValue = v;
+      maskedRule = r.rule.id;
       return `${g[r.pGroup] ?? ''}[REDACTED:${kind}]`;
     }
     return null;
+  };
+  // The value replacement() masked last, and its rule: read right after it returns.
+  let maskedValue = '';
+  let maskedRule = '';
+  const panAt = families.has('pan') ? new RegExp(`(?:${PAN_FORMS})(?![a-z0-9_]|[.,-]\\d)`, 'iy') : null;
+  /**
+   * Where a mask that ends at `end` must end so that it leaves no card digits
+   * behind. A value stops at the first space ("X-Api-Key: 4111 1111 1111 1111",
+   * "password=4111 …"): masked alone, it would leave 12 digits of the card in
+   * clear, too few for the card rule to see once the first group is gone. When
+   * the masked value begins a card number (issuer prefix and Luhn, as the card
+   * rule checks), the mask takes the whole number.
+   */
+  const maskEnd = (text: string, end: number): number => {
+    if (panAt === null || maskedRule === 'pan') return end;
+    const next = text.charCodeAt(end);
+    if ((next !== 32 && next !== 45) || !isDigit(text.charCodeAt(end - 1))) return end;
+    const start = end - maskedValue.length;
+    panAt.lastIndex = start;
+    const m = panAt.exec(text);
+    if (m === null || start + m[0].length <= end) return end;
+    const d = m[0].replace(/[ -]/g, '');
+    return panIssuerValid(d) && luhnValid(d) ? start + m[0].length : end;
   };
   /**
    * text.replace(re, fn) done by hand: String.prototype.replace with a function
@@ -820,7 +853,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean): Redactor {
       const r = replacement(m.groups ?? {}, c.rules);
       if (r !== null) {
         out += text.slice(last, at) + r;
-        last = at + len;
+        last = maskEnd(text, at + len);
+        if (last > at + len) re.lastIndex = last;
       }
       // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
       if (len === 0) re.lastIndex = at + 1;
@@ -843,10 +877,9 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean): Redactor {
       let out = text;
       if (mask !== 0) out = replaceBuiltin(text, combinedFor(mask));
       else if (!prescreen && everything !== null) {
-        out = text.replace(everything.re, (...args: unknown[]) => {
-          const r = replacement(args[args.length - 1] as Groups, everything.rules);
-          return r ?? (args[0] as string);
-        });
+        out = viaStringReplace
+          ? text.replace(everything.re, (...args: unknown[]) => replacement(args[args.length - 1] as Groups, everything.rules) ?? (args[0] as string))
+          : replaceBuiltin(text, everything);
       }
       for (let i = 0; i < custom.length; i++) {
         const c = custom[i];
