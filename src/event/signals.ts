@@ -114,8 +114,11 @@ export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
         type: ['connection', 'end'],
         outcome: 'failure',
         severity: SEVERITY.warning,
-        message: `Connection to ${e.host} did not drain for ${Math.round(e.stalledMs / 1000)} s; destroyed, the resend window will be replayed`,
-        fields: { 'destination.address': e.host },
+        message:
+          e.cause === 'unacked'
+            ? `Connection to ${e.host} acknowledged nothing for ${Math.round(e.stalledMs / 1000)} s; destroyed, the resend window will be replayed`
+            : `Connection to ${e.host} did not drain for ${Math.round(e.stalledMs / 1000)} s; destroyed, the resend window will be replayed`,
+        fields: { 'destination.address': e.host, 'error.type': e.cause },
       };
     case 'cert_expiring':
       return {

@@ -12,6 +12,9 @@
  *   for 'drain'.
  * - A connection that does not drain for deadAfterMs is destroyed (kernel
  *   retransmission alone can take 15 minutes to give up on a dead peer).
+ * - So is one whose written bytes stay unacknowledged for deadAfterMs (see
+ *   unacked-watch.ts): on a quiet stream every write drains into the kernel
+ *   at once, and only the kernel's tx_queue shows that nothing arrives.
  * - Bytes from the peer are counted and dropped, never parsed (one way).
  */
 
@@ -19,6 +22,7 @@ import type net from 'node:net';
 import { encodeFrames } from './framing.js';
 import type { Counters } from '../monitor/counters.js';
 import type { FrameSource } from './types.js';
+import { type UnackedReader, type UnackedWatch, watchSocket } from './unacked-watch.js';
 
 export type SessionEndKind =
   /** The stop was requested and everything available was sent (or the grace ran out). */
@@ -27,7 +31,7 @@ export type SessionEndKind =
   | 'failback'
   /** The peer closed, or the socket failed (see error). */
   | 'closed'
-  /** No drain for deadAfterMs: destroyed. */
+  /** No drain, or nothing acknowledged, for deadAfterMs: destroyed (see deadCause). */
   | 'dead'
   /** The source failed to read (see error); the connection is not to blame. */
   | 'source_error';
@@ -37,11 +41,17 @@ export interface SessionEnd {
   error?: Error;
   /** True when the session wrote anything. */
   wrote: boolean;
+  /** With kind 'dead': a write that did not drain, or written bytes the peer never acknowledged. */
+  deadCause?: DeadCause;
 }
+
+export type DeadCause = 'no_drain' | 'unacked';
 
 export interface SessionOptions {
   maxBatchBytes: number;
   deadAfterMs: number;
+  /** Reads the kernel's unacknowledged byte counts (one per sink); absent: only the no-drain check. */
+  unacked?: UnackedReader;
 }
 
 type Wake = 'data' | 'closed' | 'drain' | 'end' | 'timeout' | 'source_error';
@@ -58,6 +68,9 @@ export class StreamSession {
   private stopDeadline = Infinity;
   private wake: ((w: Wake) => void) | undefined;
   private wrote = false;
+  /** Set when the unacknowledged-bytes watch declared the peer dead (the socket is destroyed then). */
+  private dead = false;
+  private watch: UnackedWatch | undefined;
   lastSendAt: number | undefined;
 
   constructor(
@@ -74,6 +87,7 @@ export class StreamSession {
     });
     socket.on('close', () => {
       this.closed = true;
+      this.watch?.stop();
       this.signal('closed');
     });
     // Peer half-closed: a receiver has no reason to stop reading; treat it as gone.
@@ -104,6 +118,23 @@ export class StreamSession {
   }
 
   async run(): Promise<SessionEnd> {
+    if (this.opts.unacked && !this.closed) {
+      const { socket } = this;
+      this.watch = watchSocket(this.opts.unacked, socket, {
+        deadAfterMs: this.opts.deadAfterMs,
+        pending: () => socket.writableLength,
+        onDead: () => this.unackedDead(),
+      });
+    }
+    try {
+      return await this.pump();
+    } finally {
+      // Every way out of the session ends the watch's timer.
+      this.watch?.stop();
+    }
+  }
+
+  private async pump(): Promise<SessionEnd> {
     let position = this.source.replayPosition();
     const { socket } = this;
     for (;;) {
@@ -148,20 +179,34 @@ export class StreamSession {
       this.lastSendAt = Date.now();
       this.counters.add('frames_written', batch.length);
       this.counters.add('bytes_written', buf.length);
+      this.watch?.noteWrite(buf.length);
       if (!flushed) {
+        this.watch?.noteBlocked();
         const drained = new Promise<Wake>((resolve) => socket.once('drain', () => resolve('drain')));
         const w = await this.waitFor(drained, this.opts.deadAfterMs, 'bound_by_stop');
         if (w === 'timeout') {
           socket.destroy();
           if (this.endRequest === 'stopped' && Date.now() >= this.stopDeadline) return this.ended('stopped');
           this.counters.add('connections_dead');
-          return { kind: 'dead', wrote: this.wrote };
+          return { kind: 'dead', wrote: this.wrote, deadCause: 'no_drain' };
         }
+        if (w === 'drain') this.watch?.noteDrain();
       }
     }
   }
 
+  /** The watch saw written bytes unacknowledged for deadAfterMs: end like a connection that does not drain. */
+  private unackedDead(): void {
+    if (this.closed || this.dead) return;
+    this.dead = true;
+    this.counters.add('connections_dead');
+    this.counters.add('connections_dead_unacked');
+    // 'close' follows and wakes whatever the pump waits for; ended() reports 'dead'.
+    this.socket.destroy();
+  }
+
   private ended(kind: 'closed' | 'stopped'): SessionEnd {
+    if (this.dead) return { kind: 'dead', wrote: this.wrote, deadCause: 'unacked' };
     if (kind === 'closed' && this.endRequest === 'stopped') kind = 'stopped';
     return { kind, wrote: this.wrote, ...(this.error ? { error: this.error } : {}) };
   }
@@ -175,6 +220,7 @@ export class StreamSession {
       await this.waitFor(NEVER, Math.max(0, limit), 'ignore');
       if (!this.closed) socket.destroy();
     }
+    if (this.dead) return { kind: 'dead', wrote: this.wrote, deadCause: 'unacked' };
     return { kind, wrote: this.wrote };
   }
 

@@ -16,6 +16,9 @@
  * - Every new connection resumes from source.replayPosition(): the queue's
  *   resend window is replayed, so a silently failed connection loses nothing
  *   younger than the window.
+ * - A connection is dead when a write does not drain, or (Linux) when bytes
+ *   it wrote stay unacknowledged by the peer, for dead_after; it is destroyed
+ *   and replayed like any failed connection (session.ts, unacked-watch.ts).
  * - No plaintext fallback: tcp/udp exist only when the configuration says
  *   allow_insecure, never as a reaction to a TLS failure.
  */
@@ -29,6 +32,7 @@ import { type SessionEnd, StreamSession } from './session.js';
 import { createTcpConnector } from './tcp.js';
 import { type StreamConnection, type StreamConnector, createTlsConnector } from './tls.js';
 import { UdpSender } from './udp.js';
+import { UnackedReader } from './unacked-watch.js';
 import type { FrameSource, SinkDeps, SinkOptions, SinkStatus } from './types.js';
 
 /**
@@ -45,6 +49,7 @@ export class SyslogSink {
   private readonly targets: HostTarget[];
   private readonly connector: StreamConnector | undefined;
   private readonly udp: UdpSender | undefined;
+  private readonly unacked: UnackedReader | undefined;
   private readonly expiry: CertExpiryWatch;
   private readonly maxBatchBytes: number;
   private readonly abort = new AbortController();
@@ -87,6 +92,7 @@ export class SyslogSink {
         deps.log,
       );
     } else {
+      this.unacked = new UnackedReader(deps.counters, deps.log);
       this.connector =
         opts.protocol === 'tls' ? createTlsConnector(opts, this.expiry) : createTcpConnector(opts.deadAfterMs);
     }
@@ -206,6 +212,7 @@ export class SyslogSink {
     const session = new StreamSession(conn.socket, this.source, this.deps.counters, {
       maxBatchBytes: this.maxBatchBytes,
       deadAfterMs: this.opts.deadAfterMs,
+      ...(this.unacked ? { unacked: this.unacked } : {}),
     });
     this.session = session;
     this.current = conn.target;
@@ -232,8 +239,14 @@ export class SyslogSink {
       this.current = undefined;
     }
     if (end.kind === 'dead') {
-      this.deps.onEvent({ type: 'dead_connection', host: conn.target.label, stalledMs: this.opts.deadAfterMs });
-      this.deps.log?.warn({ host: conn.target.label, deadAfterMs: this.opts.deadAfterMs }, 'connection stopped draining; destroyed');
+      const cause = end.deadCause ?? 'no_drain';
+      this.deps.onEvent({ type: 'dead_connection', host: conn.target.label, stalledMs: this.opts.deadAfterMs, cause });
+      this.deps.log?.warn(
+        { host: conn.target.label, deadAfterMs: this.opts.deadAfterMs, cause },
+        cause === 'unacked'
+          ? 'the destination acknowledged nothing written; connection destroyed'
+          : 'connection stopped draining; destroyed',
+      );
     }
     const reason = end.error ? `${end.kind}: ${end.error.message}` : end.kind;
     this.deps.onEvent({ type: 'disconnected', host: conn.target.label, reason });

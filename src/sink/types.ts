@@ -28,7 +28,10 @@ export interface SinkOptions {
   keyFile?: string;
   /** SHA-256 fingerprints of acceptable server certificates (hex, colons optional, any case). */
   pinSha256: string[];
-  /** A connection that does not drain (or finish its handshake) for this long is destroyed. */
+  /**
+   * A connection that does not drain, whose written bytes stay unacknowledged
+   * (Linux), or that does not finish its handshake for this long is destroyed.
+   */
   deadAfterMs: number;
   retry: { minDelayMs: number; maxDelayMs: number };
   /** Coalesce frames into writes of about this size (default 64 KiB). */
@@ -75,7 +78,13 @@ export type SinkEvent =
   | { type: 'disconnected'; host: string; reason: string }
   | { type: 'tls_failure'; host: string; reason: ConnectFailureReason; detail: string }
   | { type: 'connect_failure'; host: string; reason: ConnectFailureReason; detail: string }
-  | { type: 'dead_connection'; host: string; stalledMs: number }
+  | {
+      type: 'dead_connection';
+      host: string;
+      stalledMs: number;
+      /** no_drain: a write did not drain; unacked: written bytes were never acknowledged (quiet stream, Linux). */
+      cause: 'no_drain' | 'unacked';
+    }
   | { type: 'failback'; from: string; to: string }
   | {
       type: 'cert_expiring';
