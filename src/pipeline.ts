@@ -25,7 +25,7 @@ import type { Config, DestinationConfig, HostPort, InputConfig } from './config/
 import { syslogParts, type SyslogOptions, type SyslogParts } from './encode/rfc5424.js';
 import { encodeEvent } from './encode/validate.js';
 import { SEVERITY } from './event/classify.js';
-import { InternalEvents, type InternalEventSpec } from './event/internal.js';
+import { InternalEvents, lostRangeSpec, type InternalEventSpec } from './event/internal.js';
 import { queueSpec, sinkSpec, tamperSpec } from './event/signals.js';
 import type { LogEvent, RawRecord } from './event/types.js';
 import { Counters } from './monitor/counters.js';
@@ -34,7 +34,8 @@ import { Heartbeat } from './monitor/heartbeat.js';
 import { MetricsServer } from './monitor/metrics.js';
 import type { AgentSnapshot, ClockSnapshot, RecentAlert } from './monitor/snapshot.js';
 import { RecordProcessor } from './processor.js';
-import { DiskQueue, type AppendRecord, type QueueRecordMeta } from './queue/disk-queue.js';
+import { DiskQueue, type AppendRecord, type LostRange, type QueueRecordMeta } from './queue/disk-queue.js';
+import type { QueueFs } from './queue/fs.js';
 import { effectiveRules } from './rules/defaults.js';
 import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
 import { WebhookSender } from './rules/webhook.js';
@@ -83,6 +84,8 @@ export interface PipelineDeps {
   counters?: Counters;
   /** Set when this pipeline replaces another after SIGHUP: announced right after the start event. */
   reload?: { weakened: readonly string[] };
+  /** The queue's file-system seam (tests inject I/O errors through it); default node:fs. */
+  queueFs?: QueueFs;
 }
 
 export class Pipeline {
@@ -110,6 +113,7 @@ export class Pipeline {
   private syslogOptions: SyslogOptions | undefined;
 
   private readonly reload: PipelineDeps['reload'];
+  private readonly queueFs: QueueFs | undefined;
 
   constructor(
     private readonly config: Config,
@@ -117,6 +121,7 @@ export class Pipeline {
   ) {
     this.log = deps.log;
     this.reload = deps.reload;
+    this.queueFs = deps.queueFs;
     this.counters = deps.counters ?? new Counters();
   }
 
@@ -142,7 +147,7 @@ export class Pipeline {
         resendWindow: { bytes: cfg.output.resendWindow.bytes, ageMs: cfg.output.resendWindow.ageMs },
         retryMinMs: Math.min(cfg.output.retry.minDelayMs, 1000),
       },
-      { counters: this.counters, onAlert: (a) => this.raise(queueSpec(a)) },
+      { counters: this.counters, onAlert: (a) => this.raise(queueSpec(a)), ...(this.queueFs ? { fs: this.queueFs } : {}) },
     );
     const recovery = await queue.open();
     this.queue = queue;
@@ -151,7 +156,8 @@ export class Pipeline {
     }
 
     const sealer = new Sealer({ key: key.key, keyId: key.keyId, state: recovery.sealState });
-    queue.attachSequence(sealer);
+    // Seqs sealed for a group the queue then fails to write are declared by the next record sealed.
+    queue.attachSequence(sealer, (lost) => this.lossRecord(lost));
     this.sealer = sealer;
     const decl = sealer.startDeclaration();
     this.session = decl.session;
@@ -500,6 +506,15 @@ export class Pipeline {
   }
 
   private async appendInternal(spec: InternalEventSpec): Promise<void> {
+    await this.queue!.append([this.internalRecord(spec)]);
+  }
+
+  /** The queue_records_lost alert that declares a lost range; the queue seals it before anything else. */
+  private lossRecord(lost: LostRange): SealedAppend {
+    return this.internalRecord(lostRangeSpec(this.sealer!.lossDeclaration(lost), lost.error, VERSION));
+  }
+
+  private internalRecord(spec: InternalEventSpec): SealedAppend {
     const ev = this.internal!.make(spec);
     if (spec.kind === 'alert') {
       this.recentAlerts.push({ at: Date.now(), action: spec.action, message: String(ev.fields['message'] ?? spec.message) });
@@ -511,9 +526,7 @@ export class Pipeline {
     const sealer = this.sealer!;
     this.counters.add('internal_events');
     this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
-    await this.queue!.append([
-      { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } },
-    ]);
+    return { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } };
   }
 
   /**

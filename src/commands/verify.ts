@@ -4,9 +4,10 @@
  * sessions, sequences and the HMAC chain (src/seal/verify.ts) and prints one
  * line per finding, then one summary line.
  *
- * Exit: 0 intact (replays and declared restarts are information), 1 on any
- * gap, edit, forgery, reorder, undeclared restart, a record of ours that does
- * not parse, unreadable frames, or no sealed record at all; 2 on bad
+ * Exit: 0 intact (replays, declared restarts and declared lost ranges are
+ * information), 1 on any gap, edit, forgery, reorder, undeclared restart, a
+ * lost-range declaration that does not fit the stream, a record of ours that
+ * does not parse, unreadable frames, or no sealed record at all; 2 on bad
  * arguments, an unreadable RECEIVED, or a refused key file (the same
  * permission checks as the agent's).
  *
@@ -253,6 +254,15 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
       case 'unanchored':
         lines.push(`UNANCHORED session=${f.session} seq=${f.seq}: the data starts inside this session; its first record has no predecessor to check against`);
         break;
+      case 'lost':
+        lines.push(
+          `LOST declared: session ${f.session} ${range(f.from, f.to)} (${plural(f.to - f.from + 1n, 'seq')}) sealed but never written ` +
+            `(cause ${f.cause}; declared by seq ${f.seq}${at(f.index) ? `, ${at(f.index)}` : ''})`,
+        );
+        break;
+      case 'lost_mismatch':
+        lines.push(`LOST MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: declares ${range(f.from, f.to)} lost, but ${f.problem})`);
+        break;
     }
   }
   return lines;
@@ -260,7 +270,10 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
 
 function summary(r: VerifyReport, c: Collected, problems: number): string {
   const restarts = r.findings.filter((f) => f.kind === 'restart' && f.previousSession !== undefined).length;
-  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(restarts, 'declared restart')}, ${plural(r.replays, 'replay')}`;
+  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(restarts, 'declared restart')}`;
+  // Only when there are any: the line stays as it was for streams without a loss (scripts read it).
+  if (r.losses > 0) facts += `, ${r.losses} declared loss${r.losses === 1 ? '' : 'es'} (${plural(r.lostSeqs, 'seq')})`;
+  facts += `, ${plural(r.replays, 'replay')}`;
   if (c.foreign > 0) facts += `, ${plural(c.foreign, 'foreign line')} skipped`;
   if (r.ok && problems === 0) return `intact: ${facts}`;
   const count = (k: Finding['kind']): number => r.findings.filter((f) => f.kind === k).length;
@@ -276,6 +289,7 @@ function summary(r: VerifyReport, c: Collected, problems: number): string {
   add(count('undeclared_restart'), plural(count('undeclared_restart'), 'undeclared restart'));
   add(count('undeclared_records'), `${count('undeclared_records')} undeclared record ranges`);
   add(count('seq_reused'), plural(count('seq_reused'), 'reused seq'));
+  add(count('lost_mismatch'), plural(count('lost_mismatch'), 'lost-range declaration') + ' not matching the stream');
   add(c.malformed, `${c.malformed} malformed`);
   add(c.unreadable, `${c.unreadable} unreadable`);
   return `FAILED: ${parts.join(', ')}; ${facts}`;

@@ -8,10 +8,11 @@
  * whoever can write the log directory; a TLS error quotes a peer's
  * certificate), so every string goes through the neutralizer.
  */
-import { classify } from './classify.js';
+import { classify, SEVERITY } from './classify.js';
 import { EventIdDeriver } from './id.js';
 import type { EcsFields, LogEvent } from './types.js';
 import { neutralizeText } from '../sanitize/neutralize.js';
+import { lossText, type LossDeclaration } from '../seal/declaration.js';
 
 export interface InternalEventSpec {
   /** Stable action id, e.g. "log_file_truncated"; becomes the class id "logward:<action>". */
@@ -88,4 +89,33 @@ export class InternalEvents {
 
 function clean(s: string): string {
   return neutralizeText(s).text;
+}
+
+/**
+ * The alert that declares a lost range: the queue sealed these seqs, then
+ * failed to write them (src/queue/README.md "Lost ranges"). It is the next
+ * record sealed after them, and its message starts with the declaration text
+ * that `logward verify` reads (src/seal/declaration.ts). It stands in for the
+ * plain `queue_error` alert of that failure: one event says what failed, what
+ * it cost and that the lines are read again.
+ */
+export function lostRangeSpec(d: LossDeclaration, error: string, version: string): InternalEventSpec {
+  const n = d.lastSeq - d.firstSeq + 1n;
+  return {
+    action: 'queue_records_lost',
+    kind: 'alert',
+    category: ['host'],
+    type: ['info'],
+    outcome: 'failure',
+    severity: SEVERITY.error,
+    message: `${lossText(d, version)} (${error}); ${n} record${n === 1n ? '' : 's'} not queued, their sources read them again`,
+    fields: {
+      'error.code': d.cause,
+      'error.message': error,
+      'logward.seal.session': d.session,
+      'logward.seal.lost_first_seq': String(d.firstSeq),
+      'logward.seal.lost_last_seq': String(d.lastSeq),
+      'logward.seal.lost_last_chain': d.lastChain,
+    },
+  };
 }

@@ -8,7 +8,10 @@
  *   in a crash was never sent;
  * - a reservation of sequence numbers is persisted before any seq in it is used;
  * - one mutex (`exclusive`) serializes everything that changes segments; reads
- *   take none (they open the file and read below the durable size).
+ *   take none (they open the file and read below the durable size);
+ * - a group that fails for good after it was sealed spent its seqs: the next
+ *   record sealed is the declaration of that lost range, alone, written where
+ *   the failed group started (README.md "Lost ranges").
  */
 import { join } from 'node:path';
 
@@ -62,6 +65,31 @@ export type QueueAlert =
   | { kind: 'disk_full'; error: string }
   | { kind: 'disk_recovered'; afterMs: number }
   | { kind: 'error'; error: string };
+
+/**
+ * Seqs the writer sealed and then failed to write (a write or fsync error
+ * other than ENOSPC/EDQUOT), not yet declared by a durable record. Consecutive
+ * seqs of the current session.
+ */
+export interface LostRange {
+  session: string;
+  firstSeq: bigint;
+  lastSeq: bigint;
+  /** The chain after lastSeq (hex): the declaring record is chained on it. */
+  lastChain: string;
+  /** errno code of the failure (EIO, ...), or "error". */
+  cause: string;
+  /** The failure's message. */
+  error: string;
+}
+
+/**
+ * Builds the internal record that declares a lost range (the pipeline's
+ * `queue_records_lost` alert, src/seal/declaration.ts text). The writer seals
+ * it next, before anything else, so it gets seq lastSeq + 1 and chains on
+ * lastChain. Called again, with the range grown, if writing it fails too.
+ */
+export type LossDeclarer = (lost: LostRange) => Extract<AppendRecord, { seal: unknown }>;
 
 export interface DiskQueueDeps {
   counters: Counters;
@@ -160,6 +188,8 @@ interface Request {
   count: number;
   size: number;
   internal: boolean;
+  /** The lost range this request's one record declares (see takeGroup: taken first and alone). */
+  declares?: LostRange;
   resolve: () => void;
   reject: (e: Error) => void;
 }
@@ -180,6 +210,8 @@ interface Built {
   id: bigint;
   internal: boolean;
   chain?: string;
+  /** This frame declares that range: once durable, the range is declared. */
+  declares?: LostRange;
 }
 
 interface Inflight {
@@ -264,6 +296,33 @@ function isDiskFull(e: unknown): boolean {
   return c === 'ENOSPC' || c === 'EDQUOT';
 }
 
+/** The errno code of a failure (or of its cause: writes fail as FileError), as a safe token. */
+function failureCause(e: unknown): string {
+  for (let x: unknown = e, depth = 0; x !== null && typeof x === 'object' && depth < 4; depth++) {
+    const code = errnoCode(x);
+    if (code !== undefined && /^[A-Z][A-Z0-9_]{0,31}$/.test(code)) return code;
+    x = (x as { cause?: unknown }).cause;
+  }
+  return 'error';
+}
+
+function recordsSize(records: readonly AppendRecord[]): number {
+  let size = 0;
+  for (const r of records) {
+    size +=
+      FRAME_OVERHEAD +
+      r.meta.input.length +
+      r.meta.identity.length +
+      (r.meta.cursor?.length ?? 0) +
+      ('payload' in r ? r.payload.length : r.size + 32);
+  }
+  return size;
+}
+
+function settled(): void {
+  // A declaration's outcome is tracked by the queue itself (DiskQueue.lost), not by a caller.
+}
+
 export class DiskQueue {
   private readonly fs: QueueFs;
   private readonly now: () => number;
@@ -285,6 +344,16 @@ export class DiskQueue {
   private session: string | undefined;
   private reservedUntil = 0n;
   private sequence: SequenceSource | null = null;
+  private declarer: LossDeclarer | null = null;
+  /** Sealed, never written, not yet declared by a durable record (README.md "Lost ranges"). */
+  private lost: LostRange | null = null;
+  /**
+   * Where the last failed unit started. The next frame is written exactly
+   * there, whatever the room left: whatever of the failed unit reached the
+   * file (a cut-back that failed or was not yet durable) then sits after a
+   * frame with a higher id, which recovery and readers treat as damage.
+   */
+  private failedAt: { seg: Segment; offset: number; cut: boolean } | null = null;
 
   private pending: Request[] = [];
   private inflight: Inflight | null = null;
@@ -468,9 +537,15 @@ export class DiskQueue {
     return report;
   }
 
-  /** Links the sealer's sequence so that reservations are persisted before seqs are used. */
-  attachSequence(seq: SequenceSource): void {
+  /**
+   * Links the sealer's sequence so that reservations are persisted before seqs
+   * are used. `declareLoss` builds the record that declares seqs sealed for a
+   * group that then failed to be written; without it such seqs are simply
+   * missing from the stream (an undeclared gap) and the failure is an `error` alert.
+   */
+  attachSequence(seq: SequenceSource, declareLoss?: LossDeclarer): void {
     this.sequence = seq;
+    this.declarer = declareLoss ?? null;
   }
 
   private async readWhole(path: string): Promise<Buffer> {
@@ -496,17 +571,9 @@ export class DiskQueue {
   append(records: AppendRecord[]): Promise<void> {
     if (!this.opened || this.closed) return Promise.reject(new QueueError(this.opts.dir, 'queue is not open'));
     if (records.length === 0) return Promise.resolve();
-    let size = 0;
+    const size = recordsSize(records);
     let internal = true;
-    for (const r of records) {
-      size +=
-        FRAME_OVERHEAD +
-        r.meta.input.length +
-        r.meta.identity.length +
-        (r.meta.cursor?.length ?? 0) +
-        ('payload' in r ? r.payload.length : r.size + 32);
-      if (!r.meta.internal) internal = false;
-    }
+    for (const r of records) if (!r.meta.internal) internal = false;
     const limit = internal ? this.opts.maxBytes : this.opts.maxBytes - this.headroom;
     if (size + SEGMENT_HEADER.length > limit) {
       return Promise.reject(new QueueError(this.opts.dir, `append of ${size} bytes can never fit in ${limit} bytes`));
@@ -545,29 +612,89 @@ export class DiskQueue {
 
   private async pumpLoop(): Promise<void> {
     while (!this.closed) {
-      const r = await this.exclusive(() => this.pumpOnce()).catch((e: unknown) => {
-        // The group in flight failed for good: its appends reject (their sources have not committed).
-        const inf = this.inflight;
-        this.inflight = null;
-        if (inf) {
-          for (const q of inf.reqs) q.reject(e as Error);
-          this.alertError(e);
-          return this.pending.length > 0 ? ('progress' as const) : ('idle' as const);
-        }
-        // Making room failed (drop_oldest rewrite): the waiting appends fail rather than spin.
-        const waiting = this.pending;
-        this.pending = [];
-        for (const q of waiting) q.reject(e as Error);
-        this.alertError(e);
-        return 'idle' as const;
-      });
+      const r = await this.exclusive(() => this.pumpOnce()).catch((e: unknown) => this.failed(e));
       if (r === 'progress') continue;
-      if (r === 'disk_full') {
+      if (r === 'disk_full' || r === 'retry') {
         await this.sleepRetry();
         continue;
       }
       return;
     }
+  }
+
+  /**
+   * The group in flight, or making room for one, failed for good. The group's
+   * appends reject (their sources have not committed and read again). What
+   * was sealed for it and not written is a lost range: declared by the next
+   * record sealed, after a backoff (a disk that keeps failing is not spun on).
+   */
+  private failed(e: unknown): 'progress' | 'idle' | 'retry' {
+    const inf = this.inflight;
+    this.inflight = null;
+    if (inf) {
+      for (const q of inf.reqs) q.reject(e as Error);
+      // With a declaration coming, it is the alert (it carries the first error); counted either way.
+      if (this.noteLoss(inf, e)) this.deps.counters.add('queue_errors');
+      else this.alertError(e);
+    } else {
+      // Making room failed (drop_oldest rewrite): the waiting appends fail rather than spin; a
+      // declaration stays (it is the queue's own).
+      const waiting = this.pending.filter((q) => q.declares === undefined);
+      this.pending = this.pending.filter((q) => q.declares !== undefined);
+      for (const q of waiting) q.reject(e as Error);
+      this.alertError(e);
+    }
+    if (this.lost && !this.closed) {
+      this.queueDeclaration();
+      // queueDeclaration may have given up (no declarer result): then nothing special waits.
+      if (this.lost) return 'retry';
+    }
+    return this.pending.length > 0 && inf ? 'progress' : 'idle';
+  }
+
+  /**
+   * Adds what the failed group sealed and did not write to the lost range.
+   * Returns true when a declaration will say so (a declarer is attached and
+   * something sealed was lost); false: the caller raises the plain error alert.
+   */
+  private noteLoss(inf: Inflight, e: unknown): boolean {
+    let first: bigint | null = null;
+    let last = 0n;
+    let chain = '';
+    let n = 0;
+    for (let i = inf.next; i < inf.built.length; i++) {
+      const b = inf.built[i] as Built;
+      if (b.chain === undefined) continue;
+      if (first === null) first = b.id;
+      last = b.id;
+      chain = b.chain;
+      n++;
+    }
+    if (first === null) return this.lost !== null;
+    this.deps.counters.add('queue_lost_records', n);
+    if (!this.declarer || !this.sequence) return false;
+    const error = e instanceof Error ? e.message : String(e);
+    // Consecutive by construction: nothing is sealed between a failure and its declaration.
+    const from = this.lost ? this.lost.firstSeq : first;
+    this.lost = { session: this.sequence.sessionId(), firstSeq: from, lastSeq: last, lastChain: chain, cause: this.lost?.cause ?? failureCause(e), error: this.lost?.error ?? error };
+    return true;
+  }
+
+  /** Puts the declaration of `this.lost` at the head of the queue (replacing an older one). */
+  private queueDeclaration(): void {
+    const lost = this.lost;
+    if (!lost || !this.declarer) return;
+    this.pending = this.pending.filter((q) => q.declares === undefined);
+    let rec: AppendRecord;
+    try {
+      rec = this.declarer(lost);
+    } catch (e) {
+      // Nothing can declare it: the range stays an undeclared gap, and the error says why.
+      this.lost = null;
+      this.alertError(e);
+      return;
+    }
+    this.pending.unshift({ records: [rec], count: 1, size: recordsSize([rec]), internal: true, declares: lost, resolve: settled, reject: settled });
   }
 
   private async pumpOnce(): Promise<'progress' | 'idle' | 'disk_full'> {
@@ -580,23 +707,38 @@ export class DiskQueue {
         }
         return 'idle';
       }
+      const inf: Inflight = { reqs, built: [], next: 0 };
+      // In flight from the first seal on: if building fails, what it sealed is a lost range (see failed).
+      this.inflight = inf;
       try {
-        this.inflight = { reqs, built: await this.build(reqs), next: 0 };
+        await this.build(inf);
       } catch (e) {
-        if (isDiskFull(e)) {
+        if (isDiskFull(e) && inf.built.length === 0) {
           // The reservation could not be persisted; nothing was sealed yet: retry the same requests.
+          this.inflight = null;
           this.pending.unshift(...reqs);
           return this.diskFull(e);
         }
-        for (const q of reqs) q.reject(e as Error);
         throw e;
       }
     }
     return this.writeInflight();
   }
 
-  /** Takes every admissible request: ordinary ones in FIFO order, internal ones may pass a blocked ordinary one. */
+  /**
+   * Takes every admissible request: ordinary ones in FIFO order, internal ones
+   * may pass a blocked ordinary one. A lost-range declaration at the head is
+   * taken alone, and while it cannot be taken nothing is: no seq may be sealed
+   * between a lost range and its declaration.
+   */
   private takeGroup(): Request[] {
+    const head = this.pending[0];
+    if (head?.declares !== undefined) {
+      this.blocked = this.bytes + head.size + SEGMENT_HEADER.length > this.opts.maxBytes;
+      if (this.blocked) return [];
+      this.pending.shift();
+      return [head];
+    }
     const taken: Request[] = [];
     const rest: Request[] = [];
     let used = this.bytes;
@@ -625,8 +767,13 @@ export class DiskQueue {
     return taken;
   }
 
-  /** Seals (in disk order) and frames a group, after making sure the seq reservation covers it. */
-  private async build(reqs: Request[]): Promise<Built[]> {
+  /**
+   * Seals (in disk order) and frames a group into inf.built, after making sure
+   * the seq reservation covers it. What it sealed before a failure stays in
+   * inf.built: those seqs are spent (see failed).
+   */
+  private async build(inf: Inflight): Promise<void> {
+    const reqs = inf.reqs;
     let sealCount = 0;
     for (const q of reqs) for (const r of q.records) if ('seal' in r) sealCount++;
     if (sealCount > 0) {
@@ -639,31 +786,41 @@ export class DiskQueue {
         this.sequence.reservationPersisted(need);
       }
     }
-    const built: Built[] = [];
+    const built = inf.built;
     let estimate = 0;
     for (const q of reqs) estimate += q.size;
     const blocks = new FrameBlocks(estimate);
     let last = this.lastId;
-    for (const q of reqs) {
-      for (const r of q.records) {
-        if ('seal' in r) {
-          // Framed (copied into the block) before the next seal: see SealResult.
-          const sealed = r.seal();
-          if (sealed.seq <= last) throw new QueueError(this.opts.dir, `sequence ${sealed.seq} does not increase (last ${last})`);
-          last = sealed.seq;
-          const chain = sealed.chainBytes ?? Buffer.from(sealed.chain, 'hex');
-          built.push({ frame: blocks.frame(sealed.seq, sealed.message, r.meta, chain), id: sealed.seq, internal: r.meta.internal === true, chain: sealed.chain });
-        } else {
-          last += 1n;
-          built.push({ frame: blocks.frame(last, r.payload, r.meta), id: last, internal: r.meta.internal === true });
+    try {
+      for (const q of reqs) {
+        for (const r of q.records) {
+          if ('seal' in r) {
+            // Framed (copied into the block) before the next seal: see SealResult.
+            const sealed = r.seal();
+            if (sealed.seq <= last) throw new QueueError(this.opts.dir, `sequence ${sealed.seq} does not increase (last ${last})`);
+            last = sealed.seq;
+            const chain = sealed.chainBytes ?? Buffer.from(sealed.chain, 'hex');
+            const b: Built = { frame: blocks.frame(sealed.seq, sealed.message, r.meta, chain), id: sealed.seq, internal: r.meta.internal === true, chain: sealed.chain };
+            built.push(b);
+            if (q.declares !== undefined) {
+              b.declares = q.declares;
+              // Its text names lastSeq + 1 as its own seq: sealed anywhere else, it would declare nothing.
+              if (sealed.seq !== q.declares.lastSeq + 1n) {
+                throw new QueueError(this.opts.dir, `lost-range declaration sealed at seq ${sealed.seq}, not right after ${q.declares.lastSeq}`);
+              }
+            }
+          } else {
+            last += 1n;
+            built.push({ frame: blocks.frame(last, r.payload, r.meta), id: last, internal: r.meta.internal === true });
+          }
         }
       }
+    } finally {
+      // Ids are consumed now even if the write (or the rest of the group) fails: a seq is never handed out twice.
+      this.lastId = last;
     }
     // Sealed and framed: the callbacks (and the parts they hold) are not needed while the group waits for its fsync.
     for (const q of reqs) q.records = [];
-    // Ids are consumed now even if the write fails: a seq is never handed out twice.
-    this.lastId = last;
-    return built;
   }
 
   private async writeInflight(): Promise<'progress' | 'disk_full'> {
@@ -679,30 +836,56 @@ export class DiskQueue {
       const act = this.active;
       if (!act) throw new QueueError(this.opts.dir, 'no active segment');
       const seg = act.seg;
-      // One unit: the frames that fit in this segment, one write, one fsync.
+      // One unit: the frames that fit in this segment, one write, one fsync. The first frame always
+      // goes in an empty segment, and after a failure where the failed unit started (see failedAt).
+      const takeFirst = seg.records === 0 || this.failedAt?.seg === seg;
       let end = inf.next;
       let len = 0;
+      let declares = false;
       while (end < inf.built.length) {
-        const f = (inf.built[end] as Built).frame;
-        if (seg.size + len + f.length > this.segmentBytes && (seg.records > 0 || len > 0)) break;
-        len += f.length;
+        const b = inf.built[end] as Built;
+        if (seg.size + len + b.frame.length > this.segmentBytes && (len > 0 || !takeFirst)) break;
+        len += b.frame.length;
+        if (b.declares) declares = true;
         end++;
       }
       const unit = inf.built.slice(inf.next, end);
       const chunk = contiguous(unit, len) ?? Buffer.concat(unit.map((b) => b.frame), len);
       const start = seg.size;
+      const fa = this.failedAt;
+      if (fa?.seg === seg && !fa.cut) {
+        // The failed unit's bytes are still in the file: try the cut once more (durably) before
+        // writing over them. If it fails again the write goes there anyway (see failedAt).
+        try {
+          await this.fs.ftruncate(act.fd, start);
+          await this.fs.fsync(act.fd);
+          fa.cut = true;
+        } catch (e) {
+          this.deps.counters.add('queue_cut_failed');
+          if (isDiskFull(e)) return this.diskFull(e);
+        }
+      }
       try {
         await this.fs.write(act.fd, chunk, start);
-        if (this.opts.fsync !== 'none') {
+        // A declaration is made durable before any reader can see it, whatever the fsync mode: it
+        // must never be sent and then lost while the bytes it overwrote come back.
+        if (this.opts.fsync !== 'none' || declares) {
           await this.fs.fsync(act.fd);
           this.deps.counters.add('queue_fsyncs');
         }
       } catch (e) {
         // Cut the partial write back so the segment ends at a frame boundary.
-        await this.fs.ftruncate(act.fd, start).catch((e2: unknown) => this.alertError(e2));
+        let cut = true;
+        await this.fs.ftruncate(act.fd, start).catch((e2: unknown) => {
+          cut = false;
+          this.alertError(e2);
+        });
         if (isDiskFull(e)) return this.diskFull(e);
+        // Whether or not the cut worked (or will survive a power loss), the next frame goes here.
+        this.failedAt = { seg, offset: start, cut };
         throw new FileError(seg.path, `queue write failed: ${(e as Error).message}`, start, { cause: e });
       }
+      if (this.failedAt?.seg === seg) this.failedAt = null;
       seg.size = seg.durableSize = start + len;
       this.bytes += len;
       this.remember({ n: seg.n, gen: seg.gen, start, data: chunk });
@@ -714,6 +897,10 @@ export class DiskQueue {
         if (b.chain !== undefined) {
           this.lastSealSeq = b.id;
           this.lastSealChain = b.chain;
+        }
+        if (b.declares !== undefined && b.declares === this.lost) {
+          this.lost = null;
+          this.deps.counters.add('queue_lost_declared');
         }
       }
       const lastB = unit[unit.length - 1] as Built;
@@ -748,6 +935,19 @@ export class DiskQueue {
 
   /** Makes sure an active segment exists with room for a frame of `frameLen` (or is empty). */
   private async ensureActive(frameLen: number): Promise<void> {
+    // After a failed unit the next frame goes where it started (failedAt), room or not.
+    const f = this.failedAt;
+    if (f) {
+      if (this.active?.seg === f.seg) return;
+      if (this.segments.includes(f.seg)) {
+        // Closed meanwhile (and not deleted): reopen it, its size is still where the failed unit started.
+        await this.closeActive();
+        this.active = { seg: f.seg, fd: await this.fs.open(f.seg.path, 'r+') };
+        return;
+      }
+      // Deleted (acknowledged) or rewritten: whatever the failed unit left went with it.
+      this.failedAt = null;
+    }
     if (this.active) {
       const s = this.active.seg;
       if (s.size + frameLen <= this.segmentBytes || s.records === 0) return;
@@ -833,6 +1033,8 @@ export class DiskQueue {
     if (kept === 0) {
       // Nothing left worth a file: remove it (the writer's segment was closed above).
       await this.fs.unlink(seg.path);
+      // Gone, with whatever a failed unit left past its durable size.
+      if (this.failedAt?.seg === seg) this.failedAt = null;
       this.segments = this.segments.filter((x) => x !== seg);
       this.bytes -= seg.size;
       this.readCache = null;
@@ -850,6 +1052,8 @@ export class DiskQueue {
       await this.fs.close(fd);
     }
     await this.fs.rename(tmp, seg.path);
+    // The new file holds nothing past the durable size: a failed unit's leftovers are gone.
+    if (this.failedAt?.seg === seg) this.failedAt = null;
     await fsyncDir(this.fs, this.opts.dir);
     this.bytes -= seg.size - out.length;
     seg.size = seg.durableSize = out.length;
@@ -1124,6 +1328,7 @@ export class DiskQueue {
       await this.persistState();
       for (const s of doomed) {
         await this.fs.unlink(s.path);
+        if (this.failedAt?.seg === s) this.failedAt = null;
         this.segments = this.segments.filter((x) => x !== s);
         this.bytes -= s.size;
         if (this.readCache?.n === s.n) this.readCache = null;

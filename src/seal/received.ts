@@ -28,14 +28,15 @@
  *   RSYSLOG_TraditionalFileFormat and its omfile default; syslog-ng's default
  *   file template) leave nothing to verify: such lines are `foreign`, and
  *   `looksUnsealedLogward` lets the command say why.
- * - The start declaration is read from MSG (which the chain covers), never
- *   from SD (which it does not), and only when the start text names this
- *   record's own session and seq.
+ * - The start declaration, and a lost-range declaration (declaration.ts),
+ *   are read from MSG (which the chain covers), never from SD (which it does
+ *   not), and only when their text names this record's own session and seq.
  * - A line may end in CR (a receiver writing CRLF); one trailing CR is not
  *   part of the record. A leading UTF-8 BOM of MSG is dropped, as RFC 5424
  *   parsing does (our sender never writes one).
  */
 import { FrameDecoder } from '../sink/framing.js';
+import { readLossText } from './declaration.js';
 import type { Declaration, SealedEntry } from './verify.js';
 
 /** src/pipeline.ts's start text, the declaration right after the session and first seq (one match, never two pieces). */
@@ -179,6 +180,8 @@ export function parseSealedRecord(record: Buffer, sdId: string): RecordParse {
   const entry: SealedEntry = { session: session as string, seq: BigInt(seq as string), chain: chain as string, kid: kid as string, msg };
   const declares = startDeclaration(msg, entry);
   if (declares) entry.declares = declares;
+  const lost = readLossText(msg, entry.session, entry.seq);
+  if (lost) entry.declaresLost = lost;
   return { ok: true, entry };
 }
 

@@ -17,6 +17,7 @@ import { assembleSyslog, sealedHead } from '../encode/rfc5424.js';
 import { LogwardError } from '../errors.js';
 import type { RecoveredSealState, SealResult, SequenceSource } from '../queue/disk-queue.js';
 import { CHAIN_PREFIX, ChainKey, chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
+import type { LossDeclaration, LostSeqs } from './declaration.js';
 import type { AssembleSyslog, SyslogParts } from './syslog-parts.js';
 
 export class SequenceError extends LogwardError {
@@ -99,6 +100,23 @@ export class Sealer implements SequenceSource {
   /** For the agent-start event (seal it first, so its seq is firstSeq). */
   startDeclaration(): StartDeclaration {
     return { ...this.declaration };
+  }
+
+  /**
+   * For the event that declares a lost range (src/seal/declaration.ts): the
+   * queue sealed firstSeq..lastSeq and failed to write them. The declaring
+   * record must be sealed next (its seq is `seq`, it chains on `lastChain`),
+   * so the range must end at the last seq handed out, and its chain must be
+   * this sealer's: anything else would declare what did not happen.
+   */
+  lossDeclaration(lost: LostSeqs): LossDeclaration {
+    if (lost.lastSeq !== this.next - 1n || lost.firstSeq > lost.lastSeq || lost.firstSeq < this.declaration.firstSeq) {
+      throw new SequenceError(
+        `lost range ${lost.firstSeq}..${lost.lastSeq} is not a range of this session ending at the last seq handed out (${this.next - 1n})`,
+      );
+    }
+    if (lost.lastChain !== this.prev) throw new SequenceError(`lost range ${lost.firstSeq}..${lost.lastSeq}: its chain is not the last one sealed`);
+    return { session: this.session, seq: this.next, firstSeq: lost.firstSeq, lastSeq: lost.lastSeq, lastChain: this.prev, cause: lost.cause };
   }
 
   /** Seals one message: the next seq, the chain over its MSG, assembled with the SD parameters. */

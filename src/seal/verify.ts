@@ -16,8 +16,20 @@
  * A record right after a gap cannot be checked (its predecessor's chain is
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
+ *
+ * Inside a session, a record may declare that the seqs right before it were
+ * sealed and never written (src/seal/declaration.ts): `lost` (information)
+ * when its own MAC verifies on the chain it declares, its range ends right
+ * before it and the record received before it is the one right before the
+ * range. Seqs missing before the declared range are still a `gap`; records
+ * received inside it, or a range that does not end at the declaring record,
+ * are `lost_mismatch`. A declaration whose MAC does not verify on the chain
+ * it declares excuses nothing: the record is checked like any other (a
+ * log line quoting a declaration is an ordinary record), so the missing seqs
+ * stay a gap and the record, if nothing else anchors it, is `altered`.
  */
 import { computeChain, ZERO_CHAIN_HEX } from './chain.js';
+import type { DeclaredLoss } from './declaration.js';
 
 export interface Declaration {
   previousSession?: string;
@@ -34,6 +46,8 @@ export interface SealedEntry {
   msg: Buffer | string;
   /** Present on an agent-start event: what it declares about the previous run. */
   declares?: Declaration;
+  /** Present on a lost-range declaration (src/seal/declaration.ts): the seqs right before it that were never written. */
+  declaresLost?: DeclaredLoss;
 }
 
 export type Finding =
@@ -46,7 +60,11 @@ export type Finding =
   | { kind: 'undeclared_restart'; session: string; previousSession: string }
   | { kind: 'undeclared_records'; session: string; from: bigint; to: bigint }
   | { kind: 'seq_reused'; session: string; seq: bigint; previousSession: string }
-  | { kind: 'unanchored'; session: string; seq: bigint };
+  | { kind: 'unanchored'; session: string; seq: bigint }
+  /** Declared by the record at `seq`: seqs from..to were sealed and never written. Information. */
+  | { kind: 'lost'; session: string; from: bigint; to: bigint; seq: bigint; cause: string; index: number }
+  /** A declaration (its MAC verifies) that does not fit the stream around it. */
+  | { kind: 'lost_mismatch'; session: string; seq: bigint; from: bigint; to: bigint; index: number; problem: string };
 
 /** Kinds that mean the stream is not intact (`logward verify` exits 1). */
 export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
@@ -57,6 +75,7 @@ export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
   'undeclared_restart',
   'undeclared_records',
   'seq_reused',
+  'lost_mismatch',
 ]);
 
 export interface VerifyReport {
@@ -66,6 +85,9 @@ export interface VerifyReport {
   replays: number;
   sessions: number;
   restarts: number;
+  /** Declared lost ranges (`lost` findings), and the seqs they cover. */
+  losses: number;
+  lostSeqs: bigint;
 }
 
 interface Candidate {
@@ -81,6 +103,36 @@ interface SessionView {
   /** Accepted chain per seq, after pass 2. */
   chains: Map<bigint, string>;
   minSeq: bigint;
+}
+
+/**
+ * A record at `seq` that declares a lost range right before it. Returns the
+ * candidate whose declaration holds (its MAC verifies on the declared chain),
+ * after pushing what it finds; undefined when none does (the record is then
+ * checked like any other).
+ */
+function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: bigint | null, findings: Finding[]): Candidate | undefined {
+  for (const c of cands) {
+    const d = c.e.declaresLost;
+    if (!d) continue;
+    // Only the key holder can chain a record on the chain it declares; a quoted declaration does not verify.
+    if (computeChain(c.key, d.lastChain, c.e.session, c.e.seq, c.e.msg) !== c.e.chain) continue;
+    const base = { session: s.name, seq, from: d.firstSeq, to: d.lastSeq, index: c.index };
+    if (d.firstSeq > d.lastSeq || d.lastSeq + 1n !== seq) {
+      findings.push({ kind: 'lost_mismatch', ...base, problem: 'that range does not end right before it' });
+    } else if (prevSeq !== null && prevSeq >= d.firstSeq) {
+      findings.push({ kind: 'lost_mismatch', ...base, problem: `seq ${prevSeq}, inside it, was received` });
+    } else {
+      // The part of the gap before the declared range is not covered by it.
+      if (prevSeq !== null && prevSeq + 1n < d.firstSeq) {
+        findings.push({ kind: 'gap', session: s.name, from: prevSeq + 1n, to: d.firstSeq - 1n, missing: d.firstSeq - 1n - prevSeq });
+      }
+      findings.push({ kind: 'lost', ...base, cause: d.cause });
+    }
+    for (const o of cands) if (o !== c) findings.push({ kind: 'altered', session: s.name, seq, index: o.index });
+    return c;
+  }
+  return undefined;
 }
 
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
@@ -132,6 +184,13 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     let prevChain: string | null = null;
     for (const seq of seqs) {
       const cands = s.bySeq.get(seq) as Candidate[];
+      const declaring = cands.some((c) => c.e.declaresLost !== undefined) ? declaredLoss(s, seq, cands, prevSeq, findings) : undefined;
+      if (declaring) {
+        s.chains.set(seq, declaring.e.chain);
+        prevSeq = seq;
+        prevChain = declaring.e.chain;
+        continue;
+      }
       let anchor: string | null = null;
       if (prevSeq === null) {
         const decl = cands[0]?.e.declares;
@@ -153,7 +212,10 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
         }
       } else {
         if (prevSeq === null) findings.push({ kind: 'unanchored', session: s.name, seq });
-        // After a gap nothing anchors this record; conflicting copies are still a finding.
+        // After a gap nothing anchors this record; conflicting copies are still a finding, and so
+        // is a declaration that does not verify on its own declared chain (it would excuse the gap).
+        const one = cands[0] as Candidate;
+        if (one.e.declaresLost && prevSeq !== null) findings.push({ kind: 'altered', session: s.name, seq, index: one.index });
         for (const c of cands.slice(1)) findings.push({ kind: 'altered', session: s.name, seq, index: c.index });
       }
       const chosen: Candidate = accepted ?? (cands[0] as Candidate);
@@ -199,6 +261,13 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     }
   });
 
+  let losses = 0;
+  let lostSeqs = 0n;
+  for (const f of findings) {
+    if (f.kind !== 'lost') continue;
+    losses++;
+    lostSeqs += f.to - f.from + 1n;
+  }
   return {
     ok: !findings.some((f) => FAILURES.has(f.kind)),
     findings,
@@ -206,5 +275,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     replays,
     sessions: sessions.size,
     restarts,
+    losses,
+    lostSeqs,
   };
 }

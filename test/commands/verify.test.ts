@@ -12,7 +12,7 @@ import { AgentProcess, makeAgentEnv, TestReceiver, until, writeAgentConfig } fro
 import { makeTestPki } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
 import { RsyslogReceiver, rsyslogMissing } from '../interop/rsyslog-fixture.js';
-import { after, agentRun, asLines, KEY_A, KEY_B, tempDir, writeKeyFile } from '../seal/sealed-stream.js';
+import { after, agentRun, asLines, KEY_A, KEY_B, loseAndDeclare, more, tempDir, writeKeyFile } from '../seal/sealed-stream.js';
 import { freePort } from '../sink/util.js';
 
 const root = tempDir('lw-verify-');
@@ -151,6 +151,58 @@ test('a lost tail of a session shows as a GAP against the next start declaration
   const o = await verifyData(asLines([...r1.records.slice(0, 4), ...r2.records]));
   assert.equal(o.code, 1);
   assert.match(o.out, new RegExp(`^GAP session=${r1.sealer.session} seq 4..5 \\(2 missing\\)$`, 'm'));
+});
+
+test('a lost range declared by the agent (a queue write that failed) is reported as LOST declared, exit 0, and counted in the summary', async () => {
+  const run = agentRun(KEY_A, 5); // 0..5
+  loseAndDeclare(run, 3); // 6..8 sealed and never written, 9 declares them
+  more(run, 2);
+  const o = await verifyData(asLines(run.records));
+  assert.equal(o.code, 0, o.out);
+  const s = run.sealer.session;
+  assert.match(o.out, new RegExp(`^LOST declared: session ${s} seq 6..8 \\(3 seqs\\) sealed but never written \\(cause EIO; declared by seq 9, line 7\\)$`, 'm'));
+  assert.doesNotMatch(o.out, /^GAP/m);
+  assert.equal(summaryOf(o), 'intact: 9 records in 1 session, 0 declared restarts, 1 declared loss (3 seqs), 0 replays');
+  // Across a restart, with a second loss of one seq.
+  const r2 = agentRun(KEY_A, 2, after(run));
+  loseAndDeclare(r2, 1);
+  const o2 = await verifyData(asLines([...run.records, ...r2.records]));
+  assert.equal(o2.code, 0, o2.out);
+  assert.match(o2.out, new RegExp(`^LOST declared: session ${r2.sealer.session} seq=15 \\(1 seq\\) sealed but never written`, 'm'));
+  assert.equal(summaryOf(o2), 'intact: 13 records in 2 sessions, 1 declared restart, 2 declared losses (4 seqs), 0 replays');
+});
+
+test('a gap no declaration covers still fails next to a declared one: records deleted at the receiver are not excused', async () => {
+  const run = agentRun(KEY_A, 5);
+  loseAndDeclare(run, 2); // 6..7 lost, 8 declares
+  more(run, 3);
+  const recs = [...run.records];
+  recs.splice(5, 1); // seq 5, right before the declared range, deleted
+  recs.splice(7, 1); // seq 10, after the declaration, deleted
+  const o = await verifyData(asLines(recs));
+  assert.equal(o.code, 1, o.out);
+  const s = run.sealer.session;
+  assert.match(o.out, new RegExp(`^GAP session=${s} seq=5 \\(1 missing\\)$`, 'm'));
+  assert.match(o.out, new RegExp(`^GAP session=${s} seq=10 \\(1 missing\\)$`, 'm'));
+  assert.match(o.out, new RegExp(`^LOST declared: session ${s} seq 6..7 `, 'm'));
+  assert.match(summaryOf(o), /^FAILED: 2 gaps \(2 missing\); 8 records in 1 session, 0 declared restarts, 1 declared loss \(2 seqs\), 0 replays$/);
+});
+
+test('a lost-range declaration with a wrong chain, or contradicted by what was received, exits 1', async () => {
+  const wrong = agentRun(KEY_A, 4);
+  loseAndDeclare(wrong, 2, (d) => ({ ...d, lastChain: '0'.repeat(64) }));
+  const o = await verifyData(asLines(wrong.records));
+  assert.equal(o.code, 1, o.out);
+  assert.match(o.out, /^GAP session=\S+ seq 5..6 \(2 missing\)$/m);
+  assert.match(o.out, /^ALTERED session=\S+ seq=7 \(line 6: its chain does not match its content and predecessor\)$/m);
+  assert.doesNotMatch(o.out, /^LOST declared/m);
+
+  const run = agentRun(KEY_A, 4);
+  const gone = loseAndDeclare(run, 2); // 5..6 lost, 7 declares
+  const o2 = await verifyData(asLines([...run.records.slice(0, 5), ...gone, ...run.records.slice(5)]));
+  assert.equal(o2.code, 1, o2.out);
+  assert.match(o2.out, /^LOST MISMATCH session=\S+ seq=7 \(line 8: declares seq 5..6 lost, but seq 6, inside it, was received\)$/m);
+  assert.match(summaryOf(o2), /^FAILED: 1 lost-range declaration not matching the stream; /);
 });
 
 test('key rotation: records sealed with the old key verify when the key file holds both; without it they are FORGED', async () => {

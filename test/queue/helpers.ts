@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Counters } from '../../src/monitor/counters.js';
 import { DiskQueue, type DiskQueueOptions, type QueueAlert } from '../../src/queue/disk-queue.js';
 import { nodeFs, type QueueFs } from '../../src/queue/fs.js';
+import { readLossText } from '../../src/seal/declaration.js';
 import type { SealParams, SyslogParts } from '../../src/seal/syslog-parts.js';
 import type { SealedEntry } from '../../src/seal/verify.js';
 
@@ -19,18 +20,58 @@ export class SimulatedCrash extends Error {
   override readonly name = 'SimulatedCrash';
 }
 
+/** An I/O error to inject: the next `times` calls of `op` on a path matching `path` fail with `code`. */
+export interface Fault {
+  op: 'write' | 'fsync' | 'ftruncate';
+  code: string;
+  times: number;
+  path?: RegExp;
+  /** write only: the whole buffer reaches the file before the call fails (a write whose completion was lost). */
+  written?: boolean;
+  /** Called when it fires, before the call fails (the group is in flight then). */
+  onFire?: () => void;
+}
+
 /**
  * Wraps the real fs. Every mutating call is a numbered step; at step `crashAt`
  * the call does not happen (a write happens halfway: a torn write) and it and
  * every later call throw SimulatedCrash. `enospc` makes the next n writes fail
- * with ENOSPC (nothing written) — a full disk.
+ * with ENOSPC (nothing written) — a full disk. `fail(...)` injects other I/O
+ * errors (EIO on a segment's fsync, ...); the process lives on.
  */
 export class CrashFs implements QueueFs {
   steps = 0;
   crashed = false;
   enospc = 0;
   log: string[] = [];
+  faults: Fault[] = [];
+  /** Injected faults that fired, as "op path". */
+  fired: string[] = [];
+  private paths = new Map<number, string>();
   constructor(public crashAt = Infinity) {}
+
+  /** Arms an injected I/O error (default: the next segment write/fsync/ftruncate fails once with EIO). */
+  fail(op: Fault['op'], extra: Partial<Omit<Fault, 'op'>> = {}): void {
+    this.faults.push({ ...extra, op, code: extra.code ?? 'EIO', times: extra.times ?? 1, path: extra.path ?? /seg-\d+\.lwq$/ });
+  }
+
+  private fault(op: Fault['op'], fd: number): Fault | undefined {
+    if (this.crashed) return undefined;
+    const path = this.paths.get(fd) ?? '';
+    const f = this.faults.find((x) => x.op === op && x.times > 0 && (x.path === undefined || x.path.test(path)));
+    if (!f) return undefined;
+    f.times--;
+    this.fired.push(`${op} ${path}`);
+    f.onFire?.();
+    return f;
+  }
+
+  private static ioError(code: string, op: string): NodeJS.ErrnoException {
+    const e = new Error(`${code}: i/o error, ${op}`) as NodeJS.ErrnoException;
+    e.code = code;
+    e.syscall = op;
+    return e;
+  }
 
   private step(what: string): boolean {
     if (this.crashed) throw new SimulatedCrash('dead');
@@ -64,7 +105,9 @@ export class CrashFs implements QueueFs {
       return nodeFs.open(p, flags, mode);
     }
     if (this.step(`open ${flags}`)) throw new SimulatedCrash('open');
-    return nodeFs.open(p, flags, mode);
+    const fd = await nodeFs.open(p, flags, mode);
+    this.paths.set(fd, p);
+    return fd;
   };
   write = async (fd: number, buf: Buffer, position?: number): Promise<void> => {
     if (this.enospc > 0 && !this.crashed) {
@@ -72,6 +115,11 @@ export class CrashFs implements QueueFs {
       const e = new Error('ENOSPC: no space left on device, write') as NodeJS.ErrnoException;
       e.code = 'ENOSPC';
       throw e;
+    }
+    const f = this.fault('write', fd);
+    if (f) {
+      if (f.written) await nodeFs.write(fd, buf, position);
+      throw CrashFs.ioError(f.code, 'write');
     }
     if (this.step('write')) {
       if (buf.length > 1) await nodeFs.write(fd, buf.subarray(0, Math.floor(buf.length / 2)), position);
@@ -84,10 +132,14 @@ export class CrashFs implements QueueFs {
     return nodeFs.read(fd, buf, off, len, pos);
   };
   fsync = async (fd: number): Promise<void> => {
+    const f = this.fault('fsync', fd);
+    if (f) throw CrashFs.ioError(f.code, 'fsync');
     if (this.step('fsync')) throw new SimulatedCrash('fsync');
     return nodeFs.fsync(fd);
   };
   ftruncate = async (fd: number, len: number): Promise<void> => {
+    const f = this.fault('ftruncate', fd);
+    if (f) throw CrashFs.ioError(f.code, 'ftruncate');
     if (this.step('ftruncate')) throw new SimulatedCrash('ftruncate');
     return nodeFs.ftruncate(fd, len);
   };
@@ -198,6 +250,8 @@ export function parseSealed(payload: Buffer): SealedEntry {
   if (!m) throw new Error(`not a sealed message: ${payload.toString().slice(0, 120)}`);
   const msg = m[5] as string;
   const e: SealedEntry = { session: m[1] as string, seq: BigInt(m[2] as string), kid: m[3] as string, chain: m[4] as string, msg };
+  const lost = readLossText(msg, e.session, e.seq);
+  if (lost) e.declaresLost = lost;
   if (msg.startsWith('logward start ')) {
     const d = JSON.parse(msg.slice('logward start '.length)) as { previousSession: string | null; lastSeq: string | null; lastChain: string };
     e.declares = { lastSeq: d.lastSeq === null ? null : BigInt(d.lastSeq), lastChain: d.lastChain };

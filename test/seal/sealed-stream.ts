@@ -12,6 +12,7 @@ import { encodeEcs } from '../../src/encode/ecs.js';
 import { assembleSyslog, syslogParts } from '../../src/encode/rfc5424.js';
 import type { LogEvent } from '../../src/event/types.js';
 import type { RecoveredSealState } from '../../src/queue/disk-queue.js';
+import { lossText, type LossDeclaration } from '../../src/seal/declaration.js';
 import { Sealer } from '../../src/seal/session.js';
 import { VERSION } from '../../src/version.js';
 
@@ -56,6 +57,34 @@ export function agentRun(key: Buffer, count: number, state: RecoveredSealState =
   const records = [seal(sealer, event(startText, 0, { 'event.action': 'agent_started', 'event.module': 'logward' }))];
   for (let i = 1; i <= count; i++) records.push(seal(sealer, event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2 — naïve ünïcode`, i)));
   return { sealer, records };
+}
+
+/**
+ * A write group the queue sealed and failed to write: seals `lost` more events
+ * and throws them away, then seals the record that declares them, its MSG
+ * written the way src/event/internal.ts lostRangeSpec writes it. `tamper`
+ * changes the declaration before it is sealed (a wrong range or chain).
+ * Returns the lost messages (what a forged stream might put back).
+ */
+export function loseAndDeclare(run: Run, lost: number, tamper: (d: LossDeclaration) => LossDeclaration = (d) => d): Buffer[] {
+  const s = run.sealer;
+  const firstSeq = s.nextSeq();
+  const gone: Buffer[] = [];
+  for (let i = 0; i < lost; i++) gone.push(seal(s, event(`never written ${i}`, 900 + i)));
+  const d = tamper(s.lossDeclaration({ firstSeq, lastSeq: s.nextSeq() - 1n, lastChain: s.lastChain(), cause: 'EIO' }));
+  const text = `${lossText(d, VERSION)} (queue write failed: EIO: i/o error, fsync); ${lost} records not queued, their sources read them again`;
+  run.records.push(seal(s, event(text, 950, { 'event.action': 'queue_records_lost', 'event.module': 'logward', 'event.kind': 'alert' })));
+  return gone;
+}
+
+/** Seals `count` more ordinary events onto a run. */
+export function more(run: Run, count: number): void {
+  for (let i = 0; i < count; i++) sealLine(run, `Accepted publickey for bob from 10.1.0.${i % 250} port 22 ssh2`);
+}
+
+/** Seals one more ordinary event whose message is `message` (a log line's text) onto a run. */
+export function sealLine(run: Run, message: string): void {
+  run.records.push(seal(run.sealer, event(message, run.records.length)));
 }
 
 /** The state the next run starts from after a clean stop (what DiskQueue.open() recovers). */

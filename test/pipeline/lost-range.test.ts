@@ -1,0 +1,95 @@
+/**
+ * End to end through the Pipeline (in process, so the queue's file system can
+ * fail on purpose): a segment fsync fails with EIO while lines are shipped.
+ * The queue's next record is the queue_records_lost alert that declares the
+ * seqs spent on the failed group, the lines are read again, and `logward
+ * verify` over what the receiver stored reports the loss as declared and exits
+ * 0 — also after a restart of the agent on the same state.
+ */
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, test } from 'node:test';
+
+import pino from 'pino';
+
+import { runVerify } from '../../src/commands/verify.js';
+import { loadConfig } from '../../src/config/load.js';
+import { Pipeline } from '../../src/pipeline.js';
+import { makeAgentEnv, TestReceiver, until, writeAgentConfig } from '../helpers/agent.js';
+import { CrashFs } from '../queue/helpers.js';
+
+const root = mkdtempSync(join(tmpdir(), 'logward-lost-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+class Collect extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
+    this.text += chunk.toString();
+    cb();
+  }
+}
+
+function lines(from: number, to: number): string {
+  let s = '';
+  for (let i = from; i < to; i++) s += `app line ${i} user=alice action=login\n`;
+  return s;
+}
+
+async function verifyReceived(file: string, keyFile: string): Promise<{ code: number; out: string }> {
+  const stdout = new Collect();
+  const stderr = new Collect();
+  const code = await runVerify({ keyFile, file }, { stdout, stderr });
+  return { code, out: stdout.text + stderr.text };
+}
+
+test('a segment fsync failing with EIO in a running pipeline: the loss is declared in the stream, every line still arrives, verify exits 0 (also after a restart)', { timeout: 120_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'eio'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const config = await loadConfig(writeAgentConfig(env, port));
+  const log = pino({ level: 'silent' });
+  const fs = new CrashFs();
+  const received = join(env.dir, 'received.log');
+  writeFileSync(join(env.logs, 'app.log'), lines(0, 100));
+
+  const p1 = new Pipeline(config, { log, queueFs: fs });
+  await p1.start();
+  try {
+    await until(() => receiver.originals().length >= 100, 'the first 100 lines');
+    fs.fail('fsync');
+    appendFileSync(join(env.logs, 'app.log'), lines(100, 300));
+    await until(() => new Set(receiver.originals()).size >= 300 && receiver.actions().includes('queue_records_lost'), 'all 300 lines and the declaration');
+    assert.equal(fs.fired.length, 1, 'the fault fired once');
+  } finally {
+    await p1.stop();
+  }
+  assert.equal(p1.counters.get('queue_lost_declared'), 1);
+  assert.ok(p1.counters.get('queue_lost_records') >= 1);
+  const alerts = p1.snapshot().recentAlerts.map((a) => a.action);
+  assert.ok(alerts.includes('queue_records_lost'), `the declaration is an alert (${alerts.join(', ')})`);
+  const actions = receiver.actions();
+  assert.ok(!actions.includes('queue_error'), `no second alert for the same failure (${actions.join(', ')})`);
+
+  const first = await verifyReceived(received, env.keyFile);
+  assert.equal(first.code, 0, first.out);
+  assert.match(first.out, /^LOST declared: session [0-9a-f]{32} seqs? \S+ \(\d+ seqs?\) sealed but never written \(cause EIO; declared by seq \d+, line \d+\)$/m);
+  assert.match(first.out, /^intact: \d+ records in 1 session, 0 declared restarts, 1 declared loss \(\d+ seqs?\), \d+ replays?$/m);
+
+  // The next start (a plain file system) continues after everything handed out, declaring the boundary.
+  const p2 = new Pipeline(config, { log });
+  await p2.start();
+  try {
+    appendFileSync(join(env.logs, 'app.log'), lines(300, 310));
+    await until(() => new Set(receiver.originals()).size >= 310, 'the lines after the restart');
+  } finally {
+    await p2.stop();
+  }
+  await receiver.stop();
+  const second = await verifyReceived(received, env.keyFile);
+  assert.equal(second.code, 0, second.out);
+  assert.match(second.out, /^RESTART declared: session \S+ ended at seq \d+, session \S+ starts at \d+$/m);
+  assert.match(second.out, /^intact: \d+ records in 2 sessions, 1 declared restart, 1 declared loss \(\d+ seqs?\), \d+ replays?$/m);
+});
