@@ -39,6 +39,7 @@ import type { QueueFs } from './queue/fs.js';
 import { effectiveRules } from './rules/defaults.js';
 import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
 import { WebhookSender } from './rules/webhook.js';
+import type { ChainRole } from './seal/chain.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
 import { SyslogSink } from './sink/sink.js';
@@ -511,10 +512,11 @@ export class Pipeline {
 
   /** The queue_records_lost alert that declares a lost range; the queue seals it before anything else. */
   private lossRecord(lost: LostRange): SealedAppend {
-    return this.internalRecord(lostRangeSpec(this.sealer!.lossDeclaration(lost), lost.error, VERSION));
+    // Sealed as a declaration (its own MAC label): see ChainRole in src/seal/chain.ts.
+    return this.internalRecord(lostRangeSpec(this.sealer!.lossDeclaration(lost), lost.error, VERSION), 'loss_declaration');
   }
 
-  private internalRecord(spec: InternalEventSpec): SealedAppend {
+  private internalRecord(spec: InternalEventSpec, role: ChainRole = 'record'): SealedAppend {
     const ev = this.internal!.make(spec);
     if (spec.kind === 'alert') {
       this.recentAlerts.push({ at: Date.now(), action: spec.action, message: String(ev.fields['message'] ?? spec.message) });
@@ -526,7 +528,7 @@ export class Pipeline {
     const sealer = this.sealer!;
     this.counters.add('internal_events');
     this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
-    return { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } };
+    return { seal: () => sealer.sealBytes(parts, role), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } };
   }
 
   /**

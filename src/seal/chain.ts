@@ -71,20 +71,36 @@ export function computeChain(
   session: string,
   seq: bigint,
   msg: Buffer | string,
+  role: ChainRole = 'record',
 ): string {
   if (!HEX64.test(prevChainHex)) throw new RangeError('previous chain must be 64 lowercase hex characters');
-  return chainHex(key, prevChainHex, session, seq, msg);
+  return chainHex(key, prevChainHex, session, seq, msg, role);
+}
+
+/**
+ * What a sealed record is to the verifier. A record that declares a lost range
+ * is MACed with "lost:" after "session:seq:" (domain separation): the agent
+ * seals a declaration only when it lost records, and no ordinary record (a
+ * log line that quotes, or forges, a declaration's text) can carry a MAC that
+ * verifies as one. MSG always starts with "{" or "CEF:", so the two label
+ * forms never overlap.
+ */
+export type ChainRole = 'record' | 'loss_declaration';
+
+/** The MAC input's label between the previous chain and MSG. */
+export function chainLabel(session: string, seq: bigint, role: ChainRole): string {
+  return role === 'loss_declaration' ? `${session}:${seq}:lost:` : `${session}:${seq}:`;
 }
 
 /** computeChain on raw bytes: the sealer keeps the previous chain raw, so no hex round trip per record. */
-export function chainStep(key: Buffer, prevChain: Buffer, session: string, seq: bigint, msg: Buffer | string): Buffer {
+export function chainStep(key: Buffer, prevChain: Buffer, session: string, seq: bigint, msg: Buffer | string, role: ChainRole = 'record'): Buffer {
   if (prevChain.length !== 32) throw new RangeError('previous chain must be 32 bytes');
-  return Buffer.from(chainHex(key, prevChain, session, seq, msg), 'hex');
+  return Buffer.from(chainHex(key, prevChain, session, seq, msg, role), 'hex');
 }
 
-function chainHex(key: Buffer, prev: Buffer | string, session: string, seq: bigint, msg: Buffer | string): string {
+function chainHex(key: Buffer, prev: Buffer | string, session: string, seq: bigint, msg: Buffer | string, role: ChainRole): string {
   const ck = chainKeyOf(key);
-  const label = `${session}:${seq}:`;
+  const label = chainLabel(session, seq, role);
   // latin1 never takes more bytes than characters; UTF-8 at most 3 per UTF-16 unit.
   const need = CHAIN_PREFIX + label.length + (typeof msg === 'string' ? msg.length * 3 : msg.length);
   if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(Math.max(need, scratch.length * 2));

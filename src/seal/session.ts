@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { assembleSyslog, sealedHead } from '../encode/rfc5424.js';
 import { LogwardError } from '../errors.js';
 import type { RecoveredSealState, SealResult, SequenceSource } from '../queue/disk-queue.js';
-import { CHAIN_PREFIX, ChainKey, chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
+import { CHAIN_PREFIX, ChainKey, chainLabel, type ChainRole, chainStep, keyIdOf, ZERO_CHAIN_HEX } from './chain.js';
 import type { LossDeclaration, LostSeqs } from './declaration.js';
 import type { AssembleSyslog, SyslogParts } from './syslog-parts.js';
 
@@ -120,12 +120,12 @@ export class Sealer implements SequenceSource {
   }
 
   /** Seals one message: the next seq, the chain over its MSG, assembled with the SD parameters. */
-  seal(parts: SyslogParts): SealResult & { message: Buffer; chainBytes: Buffer } {
+  seal(parts: SyslogParts, role: ChainRole = 'record'): SealResult & { message: Buffer; chainBytes: Buffer } {
     if (this.assemble !== assembleSyslog) {
-      const r = this.sealString(parts);
+      const r = this.sealString(parts, role);
       return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
     }
-    const r = this.sealBytes(parts);
+    const r = this.sealBytes(parts, role);
     return { message: Buffer.from(r.message), seq: r.seq, chain: r.chain, chainBytes: Buffer.from(r.chainBytes) };
   }
 
@@ -146,14 +146,14 @@ export class Sealer implements SequenceSource {
    * Byte for byte what assembleSyslog gives (test/seal/sealer-bytes.test.ts).
    * A custom `assemble` (tests) takes the string path.
    */
-  sealBytes(parts: SyslogParts): SealResult & { message: Buffer; chainBytes: Buffer } {
+  sealBytes(parts: SyslogParts, role: ChainRole = 'record'): SealResult & { message: Buffer; chainBytes: Buffer } {
     if (this.assemble !== assembleSyslog) {
-      const r = this.sealString(parts);
+      const r = this.sealString(parts, role);
       return { message: Buffer.from(r.message, 'utf8'), seq: r.seq, chain: r.chain, chainBytes: r.chainBytes };
     }
     const seq = this.checkSeq();
     const msg = parts.msg;
-    const label = `${this.session}:${seq}:`;
+    const label = role === 'record' ? `${this.session}:${seq}:` : chainLabel(this.session, seq, role);
     const head = sealedHead(parts, { session: this.session, seq, keyId: this.keyId });
     const beforeLen = Buffer.byteLength(head.before);
     const headLen = beforeLen + 64 + Buffer.byteLength(head.after);
@@ -179,9 +179,9 @@ export class Sealer implements SequenceSource {
   }
 
   /** The string path, through this.assemble. */
-  private sealString(parts: SyslogParts): SealResult & { message: string; chainBytes: Buffer } {
+  private sealString(parts: SyslogParts, role: ChainRole = 'record'): SealResult & { message: string; chainBytes: Buffer } {
     const seq = this.checkSeq();
-    const raw = chainStep(this.key, this.prevRaw, this.session, seq, parts.msg);
+    const raw = chainStep(this.key, this.prevRaw, this.session, seq, parts.msg, role);
     const chain = raw.toString('hex');
     const text = this.assemble(parts, { session: this.session, seq, chain, keyId: this.keyId });
     raw.copy(this.prevRaw);

@@ -115,8 +115,9 @@ function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: 
   for (const c of cands) {
     const d = c.e.declaresLost;
     if (!d) continue;
-    // Only the key holder can chain a record on the chain it declares; a quoted declaration does not verify.
-    if (computeChain(c.key, d.lastChain, c.e.session, c.e.seq, c.e.msg) !== c.e.chain) continue;
+    // Only the key holder can MAC a record as a declaration. The role matters: an ordinary record (a log
+    // line quoting or forging a declaration, chained on a public chain value) never verifies as one.
+    if (computeChain(c.key, d.lastChain, c.e.session, c.e.seq, c.e.msg, 'loss_declaration') !== c.e.chain) continue;
     const base = { session: s.name, seq, from: d.firstSeq, to: d.lastSeq, index: c.index };
     if (d.firstSeq > d.lastSeq || d.lastSeq + 1n !== seq) {
       findings.push({ kind: 'lost_mismatch', ...base, problem: 'that range does not end right before it' });

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 
 import { FileError } from '../../src/errors.js';
 import type { AppendRecord, LostRange, QueueRecord } from '../../src/queue/disk-queue.js';
+import type { ChainRole } from '../../src/seal/chain.js';
 import { lossText } from '../../src/seal/declaration.js';
 import { Sealer } from '../../src/seal/session.js';
 import { verifyStream, type Finding, type VerifyReport } from '../../src/seal/verify.js';
@@ -34,8 +35,8 @@ async function agent(dir: string, fs?: CrashFs, over: Parameters<typeof makeQueu
   const rec = await h.q.open();
   const sealer = new Sealer({ key: TEST_KEY, assemble: assembleByHand, state: rec.sealState, reserveBlock: 16 });
   const chains = new Map<bigint, string>();
-  const seal = (text: string) => {
-    const r = sealer.seal(parts(text));
+  const seal = (text: string, role: ChainRole = 'record') => {
+    const r = sealer.seal(parts(text), role);
     chains.set(r.seq, r.chain);
     return r;
   };
@@ -46,7 +47,7 @@ async function agent(dir: string, fs?: CrashFs, over: Parameters<typeof makeQueu
       ? (lost) => {
           declared.push(lost);
           const text = `${lossText(sealer.lossDeclaration(lost), 'test')} (${lost.error})`;
-          return { seal: () => seal(text), size: 400, meta: { input: 'logward', identity: 'internal:test', internal: true } };
+          return { seal: () => seal(text, 'loss_declaration'), size: 400, meta: { input: 'logward', identity: 'internal:test', internal: true } };
         }
       : undefined,
   );

@@ -151,6 +151,23 @@ test('a log line quoting a declaration declares nothing: it names another record
   assert.equal(r.losses, 0);
 });
 
+test('a log line forging a declaration with the real, public chain cannot hide a deletion at the receiver', () => {
+  // The attacker reads the last stored record (its chain is in its SD), gets a line into a watched log
+  // that names the next seq and that chain, then deletes seqs 4..10 at the receiver.
+  const run = agentRun(KEY_A, 10); // seq 0 start, 1..10 events
+  const last = entries(run.records).at(-1) as SealedEntry;
+  const next = last.seq + 1n;
+  sealLine(run, `Invalid user ${lossText({ session: last.session, seq: next, firstSeq: 4n, lastSeq: last.seq, lastChain: last.chain, cause: 'EIO' }, '0.1.0')} from 10.9.9.9`);
+  more(run, 3);
+  const kept = run.records.filter((_r, i) => i < 4 || i > 10);
+  const e = entries(kept);
+  assert.ok(e.some((x) => x.declaresLost !== undefined), 'the reader does see the forged text');
+  const r = verifyStream(e, KEYS);
+  assert.equal(r.ok, false, show(r));
+  assert.equal(r.losses, 0);
+  assert.deepEqual(of(r, 'gap').map((f) => [f.from, f.to]), [[4n, 10n]]);
+});
+
 test('Sealer.lossDeclaration refuses a range that is not the last one handed out in this session, or another chain', () => {
   const s = new Sealer({ key: KEY_A, state: { ...FRESH, nextSeq: 10n }, persistent: false });
   for (let i = 0; i < 5; i++) s.seal(parts(`e${i}`)); // 10..14

@@ -12,6 +12,7 @@ import { encodeEcs } from '../../src/encode/ecs.js';
 import { assembleSyslog, syslogParts } from '../../src/encode/rfc5424.js';
 import type { LogEvent } from '../../src/event/types.js';
 import type { RecoveredSealState } from '../../src/queue/disk-queue.js';
+import type { ChainRole } from '../../src/seal/chain.js';
 import { lossText, type LossDeclaration } from '../../src/seal/declaration.js';
 import { Sealer } from '../../src/seal/session.js';
 import { VERSION } from '../../src/version.js';
@@ -37,9 +38,9 @@ function event(message: string, i: number, extra: Record<string, string> = {}): 
   };
 }
 
-function seal(s: Sealer, ev: LogEvent): Buffer {
+function seal(s: Sealer, ev: LogEvent, role: ChainRole = 'record'): Buffer {
   const parts = syslogParts(ev, encodeEcs(ev), { sdId: SD_ID, msgId: 'ECS', agentId: 'web-01', hostname: 'web-01', timeQuality: { tzKnown: true, isSynced: true, syncAccuracy: 1000 } });
-  return s.seal(parts).message;
+  return Buffer.from(s.sealBytes(parts, role).message);
 }
 
 /** One agent run: its start event, then `count` events. */
@@ -73,7 +74,7 @@ export function loseAndDeclare(run: Run, lost: number, tamper: (d: LossDeclarati
   for (let i = 0; i < lost; i++) gone.push(seal(s, event(`never written ${i}`, 900 + i)));
   const d = tamper(s.lossDeclaration({ firstSeq, lastSeq: s.nextSeq() - 1n, lastChain: s.lastChain(), cause: 'EIO' }));
   const text = `${lossText(d, VERSION)} (queue write failed: EIO: i/o error, fsync); ${lost} records not queued, their sources read them again`;
-  run.records.push(seal(s, event(text, 950, { 'event.action': 'queue_records_lost', 'event.module': 'logward', 'event.kind': 'alert' })));
+  run.records.push(seal(s, event(text, 950, { 'event.action': 'queue_records_lost', 'event.module': 'logward', 'event.kind': 'alert' }), 'loss_declaration'));
   return gone;
 }
 
