@@ -62,6 +62,8 @@ import type { SinkLogger } from './types.js';
 const CHUNK = 16 * 1024;
 /** The poll interval is at least this many times the last read's duration (reads take <= ~1% of a core). */
 const COST_FACTOR = 100;
+/** Reads in a row may miss a listed socket (churn while the table is read) before the check gives up. */
+const MAX_MISSES = 3;
 /** A table line is ~150 bytes; a longer one means a format we do not understand. */
 const MAX_LINE = 4096;
 /** Read failures worth retrying later instead of turning the check off. */
@@ -200,6 +202,8 @@ export class UnackedWatch {
   /** The session waits for a drain: the no-drain check judges. */
   private blocked = false;
   private found = false;
+  /** Reads in a row that did not list a socket listed before. */
+  private misses = 0;
   /** The previous sample: tx_queue, and the plaintext known to be in the kernel then. */
   private prev: { tx: number; inKernel: number } | undefined;
   /** Last evidence that the peer acknowledges, or the start of the unacknowledged period. */
@@ -290,13 +294,20 @@ export class UnackedWatch {
       this.arm();
       return;
     }
+    if (sample.kind === 'missing' && this.found && ++this.misses < MAX_MISSES) {
+      // Listed before and not now: /proc/net/tcp is not read atomically across pages, and sockets
+      // closing meanwhile can make it skip a live row. A closed socket stops the watch on 'close'.
+      this.arm();
+      return;
+    }
     if (sample.kind !== 'ok') {
-      // Listed before and gone now: closed meanwhile ('close' stops the watch). Never listed: useless here.
-      if (sample.kind === 'missing' && !this.found) this.reader.unlisted(this.key);
+      // Never listed (useless here), missing read after read, or the table is gone: the check is off.
+      if (sample.kind === 'missing') this.reader.unlisted(this.key);
       this.stop();
       return;
     }
     this.found = true;
+    this.misses = 0;
     const tx = sample.txQueue;
     const prev = this.prev;
     this.prev = { tx, inKernel };

@@ -104,8 +104,11 @@ test('reader: a table that exists but never lists the connection is reported onc
 /** A reader whose samples the test scripts: tx(n) for the n-th read. */
 class ScriptedReader extends UnackedReader {
   reads = 0;
-  constructor(private readonly tx: (n: number) => number | 'missing') {
-    super(new Counters(), undefined, '/nonexistent', 'linux');
+  constructor(
+    private readonly tx: (n: number) => number | 'missing',
+    readonly seen: Counters = new Counters(),
+  ) {
+    super(seen, undefined, '/nonexistent', 'linux');
   }
   override read(): UnackedSample {
     const v = this.tx(this.reads++);
@@ -265,4 +268,23 @@ test('watch: an expensive read stretches the interval (100x its duration, at mos
   slow.watch.noteWrite(10);
   await until(() => slow.reader.reads >= 1, 'a first read');
   assert.equal(slow.watch.currentIntervalMs, 200, 'capped at dead_after / 2');
+});
+
+test('watch: a listed socket missing from one read (sockets closing while the table is read) keeps the check on', async (t) => {
+  // Listed, then skipped by one read, then listed again with everything acknowledged.
+  const { watch, deadAt, reader } = scriptedWatch((n) => (n === 1 ? 'missing' : n === 0 ? 10 : 0), 10_000);
+  t.after(() => watch.stop());
+  watch.noteWrite(10);
+  await until(() => reader.reads >= 3, 'read past the miss', 10_000);
+  assert.equal(reader.seen.get('dead_peer_check_unavailable'), 0, 'not given up');
+  assert.equal(deadAt.length, 0);
+});
+
+test('watch: a listed socket missing read after read turns the check off, counted', async (t) => {
+  const { watch, reader } = scriptedWatch((n) => (n === 0 ? 10 : 'missing'), 10_000);
+  t.after(() => watch.stop());
+  watch.noteWrite(10);
+  await until(() => !watch.active, 'the watch gives up', 10_000);
+  assert.equal(reader.reads, 4, 'one listing, then three misses');
+  assert.equal(reader.seen.get('dead_peer_check_unavailable'), 1);
 });
