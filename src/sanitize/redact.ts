@@ -29,6 +29,8 @@
  *     value that begins a grouped card ("X-Api-Key: 4111 1111 1111 1111")
  *     is masked with the whole card: the value alone would stop at the first
  *     space and leave twelve digits in clear, too few for the card rule.
+ *     A grouped card followed by a short group ("… 1111 123", its CVV) is
+ *     masked with that group: the regex takes it as a fifth group.
  *   - US SSN only as ddd-dd-dddd, excluding areas 000, 666, 9xx, group 00,
  *     serial 0000. Bare 9-digit numbers are not masked: ports, pids, inodes and
  *     ids are 9 digits far more often than SSNs are.
@@ -193,6 +195,22 @@ const PAN_FORMS =
   '(?:\\d{12,18}' +
   '|\\d{3}(?<pan_a>[ -])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
   '|\\d{3}(?<pan_b>[ -])\\d{6}\\k<pan_b>\\d{4,5})';
+
+/**
+ * Whether a PAN_FORMS match is a card: issuer prefix, length and Luhn agree.
+ * The grouped form's optional fifth group is greedy and a regex cannot
+ * backtrack on a Luhn verdict, so "4111 1111 1111 1111 123" (a card and its
+ * CVV) matches as 19 digits that fail Luhn: then the four groups alone are
+ * judged, and a card there masks the whole match, the short group with it.
+ */
+function isCardText(v: string): boolean {
+  const d = v.replace(/[ -]/g, '');
+  if (panIssuerValid(d) && luhnValid(d)) return true;
+  const groups = v.split(/[ -]/);
+  if (groups.length !== 5) return false;
+  const four = groups.slice(0, 4).join('');
+  return panIssuerValid(four) && luhnValid(four);
+}
 
 /** Luhn mod-10 over a string of digits. */
 export function luhnValid(digits: string): boolean {
@@ -444,10 +462,7 @@ function rules(): Rule[] {
       id: 'pan',
       family: 'pan',
       source: `(?<pan_v>${PAN_FORMS})(?![a-z0-9_]|[.,-]\\d)`,
-      kind: (v) => {
-        const d = v.replace(/[ -]/g, '');
-        return panIssuerValid(d) && luhnValid(d) ? 'pan' : null;
-      },
+      kind: (v) => (isCardText(v) ? 'pan' : null),
     },
     {
       id: 'ssn',
@@ -833,8 +848,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     panAt.lastIndex = start;
     const m = panAt.exec(text);
     if (m === null || start + m[0].length <= end) return end;
-    const d = m[0].replace(/[ -]/g, '');
-    return panIssuerValid(d) && luhnValid(d) ? start + m[0].length : end;
+    return isCardText(m[0]) ? start + m[0].length : end;
   };
   /**
    * text.replace(re, fn) done by hand: String.prototype.replace with a function

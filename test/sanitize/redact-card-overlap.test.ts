@@ -62,3 +62,27 @@ test('property: after any credential key, no four-digit group of a grouped card 
     { numRuns: 3_000 },
   );
 });
+
+test('a grouped card followed by a short digit group (its CVV) is masked, the short group with it', () => {
+  // The grouped form's optional fifth group takes the CVV, and 19 digits fail Luhn: this line used to pass in clear.
+  const r = createRedactor(ALL);
+  assert.deepEqual(r.redact('card 4111 1111 1111 1111 123 exp 12/27'), { text: 'card [REDACTED:pan] exp 12/27', redactions: 1, kinds: ['pan'] });
+  assert.equal(r.redact('card 5500-0000-0000-0004-99').text, 'card [REDACTED:pan]');
+  assert.equal(r.redact('X-Api-Key: 4111 1111 1111 1111 123').text, 'X-Api-Key: [REDACTED:api_key]');
+  // Four groups that are no card, with a fifth: nothing to mask.
+  assert.equal(r.redact('order 1234 5678 9012 3456 789').text, 'order 1234 5678 9012 3456 789');
+  assert.equal(r.redact('card 4111 1111 1111 1112 123').text, 'card 4111 1111 1111 1112 123');
+});
+
+test('property: a grouped card followed by one to three digits never survives in part', () => {
+  const r = createRedactor(ALL);
+  fc.assert(
+    fc.property(card, fc.integer({ min: 0, max: 999 }), (c, cvv) => {
+      const sep = c.text.includes('-') ? '-' : ' ';
+      const out = r.redact(`paid with ${c.text}${sep}${cvv} today`).text;
+      for (const group of c.digits.match(/.{4}/g)!) assert.ok(!out.includes(group), out);
+      assert.ok(out.endsWith(' today'));
+    }),
+    { numRuns: 2_000 },
+  );
+});
