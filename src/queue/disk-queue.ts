@@ -341,7 +341,12 @@ export class DiskQueue {
   private dropped = 0;
   private lastSealSeq = -1n;
   private lastSealChain = ZERO_CHAIN;
+  /** The session that last reserved seqs (persisted before it writes anything), see SealState. */
   private session: string | undefined;
+  private sessionFrom: bigint | undefined;
+  private priorSession: string | undefined;
+  /** The session that sealed lastSealSeq: what the next start event must name as the previous session. */
+  private sealedSession: string | undefined;
   private reservedUntil = 0n;
   private sequence: SequenceSource | null = null;
   private declarer: LossDeclarer | null = null;
@@ -515,6 +520,13 @@ export class DiskQueue {
       this.lastSealChain = lastSealed.chain.toString('hex');
     }
     this.session = state.seal.session;
+    this.sessionFrom = state.seal.sessionFrom;
+    this.priorSession = state.seal.priorSession;
+    // The session is persisted with its first reservation, before its first record is durable: a
+    // crash in between leaves a session that sealed nothing, and the last record is the prior one's.
+    if (this.lastSealSeq >= 0n) {
+      this.sealedSession = this.sessionFrom === undefined || this.lastSealSeq >= this.sessionFrom ? this.session : this.priorSession;
+    }
     this.reservedUntil = state.seal.reservedUntil;
 
     let nextSeq = this.reservedUntil;
@@ -522,7 +534,7 @@ export class DiskQueue {
     if (this.written > nextSeq) nextSeq = this.written;
     report.nextId = this.written;
     report.sealState = { lastSeq: this.lastSealSeq, lastChain: this.lastSealChain, nextSeq };
-    if (this.session !== undefined) report.sealState.previousSession = this.session;
+    if (this.sealedSession !== undefined) report.sealState.previousSession = this.sealedSession;
 
     const c = this.deps.counters;
     c.add('queue_recovered_records', report.recordsKept);
@@ -781,7 +793,13 @@ export class DiskQueue {
       const need = this.sequence.reservationNeeded(sealCount);
       if (need !== null) {
         this.reservedUntil = need;
-        this.session = this.sequence.sessionId();
+        const session = this.sequence.sessionId();
+        if (session !== this.session) {
+          // A new session's first reservation: from here on records are its own.
+          this.priorSession = this.sealedSession;
+          this.sessionFrom = this.sequence.nextSeq();
+          this.session = session;
+        }
         await this.persistState();
         this.sequence.reservationPersisted(need);
       }
@@ -897,6 +915,7 @@ export class DiskQueue {
         if (b.chain !== undefined) {
           this.lastSealSeq = b.id;
           this.lastSealChain = b.chain;
+          this.sealedSession = this.session;
         }
         if (b.declares !== undefined && b.declares === this.lost) {
           this.lost = null;
@@ -1352,6 +1371,8 @@ export class DiskQueue {
       seal: { lastSeq: this.lastSealSeq, lastChain: this.lastSealChain, reservedUntil: this.reservedUntil },
     };
     if (this.session !== undefined) s.seal.session = this.session;
+    if (this.sessionFrom !== undefined) s.seal.sessionFrom = this.sessionFrom;
+    if (this.priorSession !== undefined) s.seal.priorSession = this.priorSession;
     await writeState(this.fs, this.opts.dir, s);
     this.lastPersistAt = this.now();
     this.dirty = false;
@@ -1433,10 +1454,9 @@ export class DiskQueue {
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
     await this.exclusive(async () => {
-      if (this.sequence) {
-        this.reservedUntil = this.sequence.nextSeq();
-        this.session = this.sequence.sessionId();
-      }
+      // The exact next seq: a clean restart skips nothing. The session fields stay as the last
+      // reservation left them (a run that sealed nothing is nobody's previous session).
+      if (this.sequence) this.reservedUntil = this.sequence.nextSeq();
       await this.persistState();
       await this.closeActive();
       await this.dropReadFile();

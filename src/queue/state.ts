@@ -16,8 +16,16 @@ export const STATE_VERSION = 1;
 
 /** Sequence state persisted with the queue (see src/seal/README.md). */
 export interface SealState {
-  /** Session id of the agent run that wrote this state, if any run has sealed yet. */
+  /** Session id of the last agent run that reserved seqs (persisted before its first record is written). */
   session?: string;
+  /**
+   * First seq `session` could seal: records from here on are its own, records
+   * below are `priorSession`'s. Without it (a state written by an earlier
+   * build) the last durable record is taken to be `session`'s.
+   */
+  sessionFrom?: bigint;
+  /** Session that sealed the last durable record when `session` reserved its first seqs. */
+  priorSession?: string;
   /** Last sealed seq known durable (or -1n: none ever). */
   lastSeq: bigint;
   /** Chain of that record, lowercase hex; 64 zeros when none. */
@@ -46,6 +54,8 @@ export function serializeState(s: QueueState): Buffer {
     reservedUntil: s.seal.reservedUntil.toString(),
   };
   if (s.seal.session !== undefined) seal.session = s.seal.session;
+  if (s.seal.sessionFrom !== undefined) seal.sessionFrom = s.seal.sessionFrom.toString();
+  if (s.seal.priorSession !== undefined) seal.priorSession = s.seal.priorSession;
   return Buffer.from(
     JSON.stringify({
       v: STATE_VERSION,
@@ -88,6 +98,8 @@ export function parseState(file: string, text: Buffer): QueueState {
     },
   };
   if (typeof seal.session === 'string') state.seal.session = seal.session;
+  if (seal.sessionFrom !== undefined) state.seal.sessionFrom = big(seal.sessionFrom, 'seal.sessionFrom');
+  if (typeof seal.priorSession === 'string') state.seal.priorSession = seal.priorSession;
   return state;
 }
 

@@ -79,6 +79,49 @@ test('sequences strictly increase across clean restarts (no skip) and crashes (s
   }
 });
 
+test('a run killed after reserving seqs and before its first record is durable is nobody\'s previous session: the next start names the run that sealed the last durable record', async () => {
+  // Each crash point of a run's first append (state temp file, rename, directory fsync,
+  // segment creation, frame write, fsync): the run after it must declare the session of
+  // the last record that is really on disk, or a verifier cannot check that session's tail.
+  for (let crashAt = 1; ; crashAt++) {
+    const { dir, cleanup } = tempDir('lw-seal-');
+    try {
+      const h1 = makeQueue(dir);
+      const s1 = await run(h1.q, 3);
+      await h1.q.close();
+      const fs = new CrashFs(crashAt);
+      const h2 = makeQueue(dir, {}, { fs });
+      let s2: Sealer | undefined;
+      let crashed = false;
+      try {
+        s2 = await run(h2.q, 2);
+        await h2.q.close();
+      } catch (e) {
+        assert.ok(fs.crashed, `only the injected crash fails: ${String(e)}`);
+        crashed = true;
+        await h2.q.close().catch((err: unknown) => assert.ok(err instanceof Error));
+      }
+      const h3 = makeQueue(dir);
+      const s3 = await run(h3.q, 1);
+      const d3 = s3.startDeclaration();
+      const all = (await readAll(h3.q)).map((r) => parseSealed(r.payload));
+      await h3.q.close();
+      const last = all.find((e) => e.seq === d3.lastSeq);
+      assert.ok(last, `crash at step ${crashAt}: the declared last seq ${d3.lastSeq} is on disk`);
+      assert.equal(d3.previousSession, last.session, `crash at step ${crashAt}: the start names the session of seq ${d3.lastSeq}`);
+      if (!crashed) {
+        assert.equal(d3.previousSession, s2?.session, 'a clean run 2 is the previous session');
+        return; // past the last step of run 2: every crash point was tried
+      }
+      if (d3.previousSession !== s1.session) assert.ok(d3.lastSeq !== null && d3.lastSeq > s1.nextSeq() - 1n, 'run 2 is named only when it sealed a durable record');
+      const report = verifyStream(all, KEYS());
+      assert.equal(report.ok, true, `crash at step ${crashAt}: ${JSON.stringify(kindsOf(report))}`);
+    } finally {
+      cleanup();
+    }
+  }
+});
+
 test('an internal record that overtakes a blocked append is sealed in disk order: the stream still verifies', async () => {
   const { dir, cleanup } = tempDir('lw-seal-');
   const { q } = makeQueue(dir, { maxBytes: 8192, segmentBytes: 1024, internalHeadroomBytes: 2048 });
