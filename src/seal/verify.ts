@@ -12,7 +12,9 @@
  * ever). Across sessions, a declaration says where the previous session ended:
  * fewer records received than declared is a gap (a lost tail), more is
  * `undeclared_records`, a new session without a declaration is
- * `undeclared_restart`.
+ * `undeclared_restart`. When the declared previous session was not received
+ * at all, the received session right before (by seq) is held to the
+ * declaration instead: deleting a whole run is a gap.
  * A record right after a gap cannot be checked (its predecessor's chain is
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
@@ -136,6 +138,16 @@ function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: 
   return undefined;
 }
 
+/** The session whose records end right before `s` begins (by seq), if any was received. */
+function sessionBefore(sessions: ReadonlyMap<string, SessionView>, s: SessionView): SessionView | undefined {
+  let best: SessionView | undefined;
+  for (const o of sessions.values()) {
+    if (o === s || o.maxSeq >= s.minSeq) continue;
+    if (!best || o.maxSeq > best.maxSeq) best = o;
+  }
+  return best;
+}
+
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
@@ -241,15 +253,20 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     const r: Finding = { kind: 'restart', session: s.name, lastSeq: decl.lastSeq, firstSeq: s.minSeq };
     if (decl.previousSession !== undefined) r.previousSession = decl.previousSession;
     findings.push(r);
-    const p = decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession);
     if (decl.lastSeq !== null && s.minSeq <= decl.lastSeq) {
       findings.push({ kind: 'seq_reused', session: s.name, seq: s.minSeq, previousSession: decl.previousSession ?? '' });
     }
-    if (!p || decl.lastSeq === null) return;
+    if (decl.lastSeq === null) return;
+    // The run that ended at the declared seq: the one named or, when none of its records was
+    // received, whichever received session comes right before this one (seqs are global). Without
+    // that, deleting every record of one whole run would go unnoticed. No earlier session at all:
+    // the stream starts here, and there is nothing to compare.
+    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? sessionBefore(sessions, s);
+    if (!p) return;
     if (p.maxSeq < decl.lastSeq) {
       findings.push({
         kind: 'gap',
-        session: p.name,
+        session: decl.previousSession ?? p.name,
         from: p.maxSeq + 1n,
         to: decl.lastSeq,
         missing: decl.lastSeq - p.maxSeq,

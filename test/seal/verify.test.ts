@@ -30,6 +30,26 @@ test('an intact stream verifies, the first start declaring nothing before it', (
   assert.equal(r.records, 21);
 });
 
+test('deleting every record of one whole run between two others is a gap, though the run it names was never received', () => {
+  const a = stream(4);
+  const b = stream(3, sealerFrom({ previousSession: a.sealer.session, lastSeq: a.sealer.nextSeq() - 1n, lastChain: a.sealer.lastChain(), nextSeq: a.sealer.nextSeq() }));
+  const c = stream(2, sealerFrom({ previousSession: b.sealer.session, lastSeq: b.sealer.nextSeq() - 1n, lastChain: b.sealer.lastChain(), nextSeq: b.sealer.nextSeq() }));
+  assert.equal(verifyStream([...a.entries, ...b.entries, ...c.entries], keys()).ok, true);
+  const r = verifyStream([...a.entries, ...c.entries], keys());
+  assert.equal(r.ok, false);
+  assert.deepEqual(
+    r.findings.filter((f) => f.kind === 'gap'),
+    [{ kind: 'gap', session: b.sealer.session, from: a.sealer.nextSeq(), to: b.sealer.nextSeq() - 1n, missing: BigInt(b.entries.length) }],
+  );
+  // A stream that starts with the later run (an earlier file was rotated away) has nothing to compare.
+  assert.equal(verifyStream(c.entries, keys()).ok, true);
+  // A run that sealed nothing, named by an older agent as the previous session: the received run before is checked instead.
+  const ghost = 'ab'.repeat(16);
+  const d = stream(2, sealerFrom({ previousSession: ghost, lastSeq: a.sealer.nextSeq() - 1n, lastChain: a.sealer.lastChain(), nextSeq: a.sealer.nextSeq() + 100n }));
+  assert.equal(verifyStream([...a.entries, ...d.entries], keys()).ok, true);
+  assert.deepEqual(kinds(verifyStream([...a.entries.slice(0, -1), ...d.entries], keys()).findings), ['gap']);
+});
+
 test('a changed byte is reported as altered at that record only', () => {
   const { raw } = stream(10);
   const bad = Buffer.from(raw[5] as Buffer);
