@@ -12,7 +12,8 @@
  * ever). Across sessions, a declaration says where the previous session ended:
  * fewer records received than declared is a gap (a lost tail), more is
  * `undeclared_records`, a new session without a declaration is
- * `undeclared_restart`. When the declared previous session was not received
+ * `undeclared_restart`. Sessions are ordered by their lowest seq (seqs are
+ * global), not by where the file stores them. When the declared previous session was not received
  * at all, the received session right before (by seq) is held to the
  * declaration instead: deleting a whole run is a gap.
  * A record right after a gap cannot be checked (its predecessor's chain is
@@ -138,16 +139,6 @@ function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: 
   return undefined;
 }
 
-/** The session whose records end right before `s` begins (by seq), if any was received. */
-function sessionBefore(sessions: ReadonlyMap<string, SessionView>, s: SessionView): SessionView | undefined {
-  let best: SessionView | undefined;
-  for (const o of sessions.values()) {
-    if (o === s || o.maxSeq >= s.minSeq) continue;
-    if (!best || o.maxSeq > best.maxSeq) best = o;
-  }
-  return best;
-}
-
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
@@ -188,10 +179,13 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     else s.bySeq.set(e.seq, [{ e, index, key }]);
   });
 
-  // Pass 2: per session, in seq order.
+  // Pass 2: per session, in seq order; sessions by their lowest seq, never by where their
+  // records sit in the file: seqs are global, so only the earliest session may start without
+  // a declaration (a stream that begins mid-session), whatever order the file was stored in.
+  const ordered = [...sessions.values()].sort((a, b) => (a.minSeq < b.minSeq ? -1 : a.minSeq > b.minSeq ? 1 : 0));
   let first = true;
   let restarts = 0;
-  for (const s of sessions.values()) {
+  for (const s of ordered) {
     const seqs = [...s.bySeq.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     let prevSeq: bigint | null = null;
     let prevChain: string | null = null;
@@ -240,12 +234,11 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   }
 
   // Across sessions: declared restarts.
-  const order = [...sessions.values()];
-  order.forEach((s, i) => {
+  ordered.forEach((s, i) => {
     const head = s.bySeq.get(s.minSeq)?.[0]?.e;
     const decl = head?.declares;
     if (!decl) {
-      const before = order[i - 1];
+      const before = ordered[i - 1];
       if (before) findings.push({ kind: 'undeclared_restart', session: s.name, previousSession: before.name });
       return;
     }
@@ -261,7 +254,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // received, whichever received session comes right before this one (seqs are global). Without
     // that, deleting every record of one whole run would go unnoticed. No earlier session at all:
     // the stream starts here, and there is nothing to compare.
-    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? sessionBefore(sessions, s);
+    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? ordered[i - 1];
     if (!p) return;
     if (p.maxSeq < decl.lastSeq) {
       findings.push({

@@ -50,6 +50,20 @@ test('deleting every record of one whole run between two others is a gap, though
   assert.deepEqual(kinds(verifyStream([...a.entries.slice(0, -1), ...d.entries], keys()).findings), ['gap']);
 });
 
+test('sessions are put in seq order, not file order: storing a later run first does not hide its deleted start event or the runs before it', () => {
+  const a = stream(10);
+  const b = stream(10, sealerFrom({ previousSession: a.sealer.session, lastSeq: a.sealer.nextSeq() - 1n, lastChain: a.sealer.lastChain(), nextSeq: a.sealer.nextSeq() }));
+  const c = stream(10, sealerFrom({ previousSession: b.sealer.session, lastSeq: b.sealer.nextSeq() - 1n, lastChain: b.sealer.lastChain(), nextSeq: b.sealer.nextSeq() }));
+  // Honest files stored in another order (two receivers' files concatenated) still verify.
+  assert.equal(verifyStream([...c.entries, ...a.entries, ...b.entries], keys()).ok, true);
+  // A's tail, all of B, C's start event and four more deleted; what is left of C stored first.
+  const r = verifyStream([...c.entries.slice(5), ...a.entries.slice(0, 6)], keys());
+  assert.equal(r.ok, false, JSON.stringify(kinds(r.findings)));
+  assert.ok(kinds(r.findings).includes('undeclared_restart'));
+  // Only the earliest session may begin without a declaration (a stream that starts mid-run).
+  assert.deepEqual(kinds(verifyStream([...b.entries.slice(3), ...c.entries], keys()).findings), ['unanchored']);
+});
+
 test('a changed byte is reported as altered at that record only', () => {
   const { raw } = stream(10);
   const bad = Buffer.from(raw[5] as Buffer);
