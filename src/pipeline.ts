@@ -18,6 +18,7 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ECS_VERSION as EcsVersion } from './ecs/generated.js';
 
@@ -54,6 +55,10 @@ export type AgentLogger = SinkLogger;
 
 /** RFC 5424 header, SD brackets and the seal params add at most this much to the event. */
 const SEAL_OVERHEAD_BYTES = 512;
+
+/** Re-append of an internal event the queue rejected (a failed write group): backoff bounds. */
+const INTERNAL_RETRY_MIN_MS = 100;
+const INTERNAL_RETRY_MAX_MS = 5000;
 
 /** Records per queue append (see Pipeline.append): bounded by count and by estimated bytes. */
 const APPEND_SLICE_RECORDS = 512;
@@ -110,6 +115,8 @@ export class Pipeline {
   private clock: ClockMonitor | undefined;
   private rules: RuleEngine | undefined;
   private started = false;
+  /** Set just before stop() closes the queue: internal events stop being appended again. */
+  private queueClosing = false;
   /** The RFC 5424 options of every message (from the config: the same for the pipeline's life). */
   private syslogOptions: SyslogOptions | undefined;
 
@@ -187,7 +194,7 @@ export class Pipeline {
         'logward.queue.recovered_records': recovery.recordsKept,
         'logward.queue.recovery_bytes_cut': recovery.bytesCut,
       },
-    });
+    }, false);
 
     if (this.reload) await this.announceReload(this.reload.weakened);
 
@@ -293,6 +300,7 @@ export class Pipeline {
     await this.step('rules', async () => this.rules?.stop());
     await within(Promise.allSettled([...this.internalWrites]), left());
     await this.step('sink', async () => this.sink?.stop(left()));
+    this.queueClosing = true;
     await this.step('queue', async () => this.queue?.close());
     if (!inTime) {
       // The queue is closed: blocked appends have been rejected, so the sources can finish now.
@@ -506,8 +514,27 @@ export class Pipeline {
     void p.finally(() => this.internalWrites.delete(p));
   }
 
-  private async appendInternal(spec: InternalEventSpec): Promise<void> {
-    await this.queue!.append([this.internalRecord(spec)]);
+  /**
+   * Internal events are never dropped: when the queue rejects one because its write group failed
+   * (EIO), it is appended again, sealed anew at a later seq with the same event (same event.id),
+   * until it is durable or the pipeline stops. Nothing else would bring it back: a source re-reads
+   * its lines, but a tamper alert or a rejected reload happens once. Not the start event: it must be
+   * the session's first record to anchor it, so a start that cannot be written fails the start.
+   */
+  private async appendInternal(spec: InternalEventSpec, retry = true): Promise<void> {
+    const queue = this.queue!;
+    const record = this.internalRecord(spec);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await queue.append([record]);
+        return;
+      } catch (err) {
+        if (!retry || this.queueClosing) throw err;
+        this.counters.add('internal_events_retried');
+        this.log.warn({ err, action: spec.action, attempt: attempt + 1 }, 'internal event not queued; appending it again');
+        await sleep(Math.min(INTERNAL_RETRY_MAX_MS, INTERNAL_RETRY_MIN_MS * 2 ** attempt), undefined, { ref: false });
+      }
+    }
   }
 
   /** The queue_records_lost alert that declares a lost range; the queue seals it before anything else. */

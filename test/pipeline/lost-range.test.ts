@@ -7,7 +7,7 @@
  * 0 — also after a restart of the agent on the same state.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -92,4 +92,39 @@ test('a segment fsync failing with EIO in a running pipeline: the loss is declar
   assert.equal(second.code, 0, second.out);
   assert.match(second.out, /^RESTART declared: session \S+ ended at seq \d+, session \S+ starts at \d+$/m);
   assert.match(second.out, /^intact: \d+ records in 2 sessions, 1 declared restart, 1 declared loss \(\d+ seqs?\), \d+ replays?$/m);
+});
+
+test('an alert whose write group fails with EIO is appended again and arrives once: a cleared log file and a rejected reload are not lost with the group', { timeout: 120_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'alert'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const config = await loadConfig(writeAgentConfig(env, port));
+  const fs = new CrashFs();
+  const file = join(env.logs, 'app.log');
+  writeFileSync(file, lines(0, 20));
+  const p = new Pipeline(config, { log: pino({ level: 'silent' }), queueFs: fs });
+  await p.start();
+  try {
+    await until(() => receiver.originals().length >= 20, 'the first 20 lines');
+    // The next group written fails to fsync: it holds the tamper alert for the cleared file.
+    fs.fail('fsync');
+    truncateSync(file, 0);
+    await until(() => receiver.actions().includes('log_file_truncated'), 'the truncation alert');
+    assert.equal(fs.fired.length, 1, 'the fault fired');
+    fs.fail('fsync');
+    p.notify({ action: 'config_reload_rejected', kind: 'alert', category: ['configuration'], type: ['change'], outcome: 'failure', message: 'configuration reload rejected (test)' });
+    await until(() => receiver.actions().includes('config_reload_rejected'), 'the reload alert');
+    assert.equal(fs.fired.length, 2, 'the second fault fired');
+  } finally {
+    await p.stop();
+  }
+  await receiver.stop();
+  const actions = receiver.actions();
+  assert.equal(actions.filter((a) => a === 'queue_records_lost').length, 2, actions.join(', '));
+  assert.equal(actions.filter((a) => a === 'log_file_truncated').length, 1, actions.join(', '));
+  assert.equal(actions.filter((a) => a === 'config_reload_rejected').length, 1, actions.join(', '));
+  assert.ok(p.counters.get('internal_events_retried') >= 2);
+  assert.equal(p.counters.get('internal_events_failed'), 0);
+  const v = await verifyReceived(join(env.dir, 'received.log'), env.keyFile);
+  assert.equal(v.code, 0, v.out);
 });
