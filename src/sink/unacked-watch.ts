@@ -41,11 +41,29 @@
  * ~1.3 ms CPU on an idle host (the kernel walks every hash bucket) plus
  * ~1.4 us per listed socket (27 ms for 18,000 sockets when the row is last;
  * the read stops at the row, 8 ms on average there). The kernel returns at
- * most one page (~27 rows) per read(), so reads are synchronous: a thread-pool
- * round trip per page cost 2.5x the CPU. To bound the cost on a host with
- * very many sockets, the interval stretches to 100x the last read's duration
- * (at most deadAfterMs / 2): reads take about 1% of one core at most, and a
- * dead peer is still found within ~1.5x deadAfterMs.
+ * most one page (~27 rows) per read(), and each read() is synchronous: a
+ * thread-pool round trip per page cost 2.5x the CPU. What is bounded, and how:
+ * - The event loop's stall: a poll reads in slices of at most SLICE_MS (2 ms)
+ *   of read() calls, plus the one read() that crosses it, and continues on a
+ *   later turn (setImmediate) with the same descriptor, whose seq_file keeps
+ *   its position, and the incomplete line carried in the watch's buffer.
+ *   With 18,000 sockets, the row last: ~10 slices of 2.0-2.4 ms instead of
+ *   one 20-28 ms stall (measured); 100,000 would be ~70 slices instead of
+ *   ~140 ms. A poll in progress is never started again; stop() closes its
+ *   descriptor and cancels the next slice.
+ * - CPU: the interval stretches to 100x the last poll's reading time (its
+ *   slices summed; at most deadAfterMs / 2): reads take about 1% of one core
+ *   at most, and a dead peer is still found within ~1.5x deadAfterMs. Slicing
+ *   adds a clock read per read() and one setImmediate per slice: the CPU per
+ *   poll is unchanged within measurement noise (~20 ms at 18,000 sockets).
+ * A sample is taken when its row is read: the writer's counters are taken at
+ * the start of every slice and those of the slice that read the row are used
+ * (that slice is synchronous, so nothing reached the kernel from this process
+ * between them), so writes between slices pair up as writes between polls
+ * do; a drain or a blocked write before that slice leaves the sample unjudged,
+ * as it skips a poll due then. A read spread over turns sees more churn
+ * (sockets closing between slices can make it skip a row): a listed socket
+ * missing from one read is read again (MAX_MISSES).
  *
  * Degrades: when the table cannot be read (not Linux, /proc hidden) or does
  * not list our connection, the check is off (warned once per sink, counted in
@@ -60,7 +78,9 @@ import type { SinkLogger } from './types.js';
 
 /** The kernel fills at most a page per read(); a few pages leave room for a carried-over partial line. */
 const CHUNK = 16 * 1024;
-/** The poll interval is at least this many times the last read's duration (reads take <= ~1% of a core). */
+/** Reading time per slice of a poll: the longest the event loop waits for a poll is this plus one read(). */
+const SLICE_MS = 2;
+/** The poll interval is at least this many times the last poll's reading time (reads take <= ~1% of a core). */
 const COST_FACTOR = 100;
 /** Reads in a row may miss a listed socket (churn while the table is read) before the check gives up. */
 const MAX_MISSES = 3;
@@ -80,6 +100,24 @@ export type UnackedSample =
   /** The table cannot be read at all: the check is off. */
   | { kind: 'unavailable' };
 
+/** A slice of a read: the sample, or 'more' when the slice's time ran out first (the scan stays open). */
+export type UnackedStep = UnackedSample | { kind: 'more' };
+
+/**
+ * One poll's read of a table, spread over slices: the open descriptor (the
+ * kernel's seq_file keeps its position on it) and the length of the incomplete
+ * line carried at the start of the caller's buffer. The reader advances it and
+ * closes it when the read ends; UnackedReader.close() ends it early.
+ */
+export class TableScan {
+  fd: number | undefined = undefined;
+  /** Bytes of an incomplete line at the start of the buffer, to be completed by the next read(). */
+  carry = 0;
+  /** Slices and read() calls so far (tests, measurements). */
+  slices = 0;
+  reads = 0;
+}
+
 /**
  * Reads tx_queue from the kernel tables. One per sink: it remembers that a
  * table is unavailable and warns about that once.
@@ -93,6 +131,8 @@ export class UnackedReader {
     private readonly log?: SinkLogger,
     private readonly dir = '/proc/self/net',
     private readonly platform: NodeJS.Platform = process.platform,
+    /** Reading time per slice (tests pass 0: one read() per slice). */
+    private readonly sliceMs = SLICE_MS,
   ) {}
 
   /** Key for a connected socket, or undefined when the check cannot work for it. */
@@ -110,38 +150,31 @@ export class UnackedReader {
     return key;
   }
 
-  /** One poll (synchronous, see the header). `buf` is the caller's scratch buffer. */
-  read(key: RowKey, buf: Buffer): UnackedSample {
-    if (this.unavailable.has(key.table)) return { kind: 'unavailable' };
-    const file = `${this.dir}/${key.table}`;
-    this.counters.add('dead_peer_check_reads');
-    let fd: number;
+  /** The whole table in one synchronous read (tests, small tables). `buf` is the caller's scratch buffer. */
+  read(key: RowKey, buf: Buffer): UnackedSample;
+  /**
+   * One slice of `scan` (opened by the first): reads until the row, the end of
+   * the table, or the slice's time is used up. On 'more' the descriptor stays
+   * open and buf[0, scan.carry) must be kept for the next slice; on anything
+   * else the scan is closed.
+   */
+  read(key: RowKey, buf: Buffer, scan: TableScan): UnackedStep;
+  read(key: RowKey, buf: Buffer, scan?: TableScan): UnackedStep {
+    const s = scan ?? new TableScan();
+    const step = this.slice(key, buf, s, scan === undefined ? Infinity : this.sliceMs);
+    if (step.kind !== 'more') this.close(s);
+    return step;
+  }
+
+  /** Ends a scan early (the connection closed mid-read): closes its descriptor. Idempotent. */
+  close(scan: TableScan): void {
+    const fd = scan.fd;
+    if (fd === undefined) return;
+    scan.fd = undefined;
     try {
-      fd = openSync(file, 'r');
+      closeSync(fd);
     } catch (err) {
-      return this.failed(key.table, file, err as NodeJS.ErrnoException);
-    }
-    try {
-      let have = 0;
-      for (;;) {
-        const bytesRead = readSync(fd, buf, have, buf.length - have, null);
-        const end = have + bytesRead;
-        const final = bytesRead === 0;
-        const r = scanTable(buf, end, key.needle, final);
-        if (r.found) return { kind: 'ok', txQueue: r.txQueue };
-        if (final) return { kind: 'missing' };
-        have = end - r.rest;
-        if (have >= MAX_LINE) return this.disable(key.table, `${file}: a line longer than ${MAX_LINE} bytes`);
-        buf.copy(buf, 0, r.rest, end);
-      }
-    } catch (err) {
-      return this.failed(key.table, file, err as NodeJS.ErrnoException);
-    } finally {
-      try {
-        closeSync(fd);
-      } catch (err) {
-        this.log?.debug({ err, file }, 'closing the socket table failed');
-      }
+      this.log?.debug({ err, dir: this.dir }, 'closing the socket table failed');
     }
   }
 
@@ -157,6 +190,36 @@ export class UnackedReader {
   pollFailed(err: unknown): void {
     this.counters.add('dead_peer_check_errors');
     this.log?.error({ err }, 'dead-peer check failed; off for this connection');
+  }
+
+  private slice(key: RowKey, buf: Buffer, scan: TableScan, budgetMs: number): UnackedStep {
+    if (this.unavailable.has(key.table)) return { kind: 'unavailable' };
+    const file = `${this.dir}/${key.table}`;
+    try {
+      if (scan.fd === undefined) {
+        this.counters.add('dead_peer_check_reads');
+        scan.fd = openSync(file, 'r');
+        scan.carry = 0;
+      }
+      scan.slices++;
+      const t0 = performance.now();
+      for (;;) {
+        const bytesRead = readSync(scan.fd, buf, scan.carry, buf.length - scan.carry, null);
+        scan.reads++;
+        const end = scan.carry + bytesRead;
+        const final = bytesRead === 0;
+        const r = scanTable(buf, end, key.needle, final);
+        if (r.found) return { kind: 'ok', txQueue: r.txQueue };
+        if (final) return { kind: 'missing' };
+        scan.carry = end - r.rest;
+        if (scan.carry >= MAX_LINE) return this.disable(key.table, `${file}: a line longer than ${MAX_LINE} bytes`);
+        buf.copy(buf, 0, r.rest, end);
+        // Checked after the read(): a slice reads at least once, so every slice makes progress.
+        if (performance.now() - t0 >= budgetMs) return { kind: 'more' };
+      }
+    } catch (err) {
+      return this.failed(key.table, file, err as NodeJS.ErrnoException);
+    }
   }
 
   private failed(table: string, file: string, err: NodeJS.ErrnoException): UnackedSample {
@@ -188,13 +251,19 @@ export interface UnackedWatchOptions {
   onDead: (stalledMs: number) => void;
 }
 
-/** One connection's watch. Owns one timer; stop() clears it. */
+/** One connection's watch. Owns one timer, or one poll in progress; stop() ends either. */
 export class UnackedWatch {
   readonly pollMs: number;
   private readonly maxPollMs: number;
-  /** The current interval: pollMs, stretched by the cost of the last read. */
+  /** The current interval: pollMs, stretched by the cost of the last poll. */
   private intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
+  /** The poll in progress (its read continues on later turns), and its next slice. */
+  private scan: TableScan | undefined;
+  private next: NodeJS.Immediate | undefined;
+  /** Reading time of the poll in progress so far, and slices it used. */
+  private costMs = 0;
+  private slices = 0;
   private stopped = false;
   /** Plaintext bytes handed to the socket so far. */
   private written = 0;
@@ -223,7 +292,7 @@ export class UnackedWatch {
   /** `bytes` were just handed to the socket. Hot path: an addition and a check unless the watch is idle. */
   noteWrite(bytes: number): void {
     this.written += bytes;
-    if (this.timer !== undefined || this.stopped) return;
+    if (this.timer !== undefined || this.scan !== undefined || this.stopped) return;
     this.progressAt = Date.now();
     this.prev = undefined;
     this.drainedSince = false;
@@ -246,11 +315,15 @@ export class UnackedWatch {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.next !== undefined) clearImmediate(this.next);
+    this.next = undefined;
+    if (this.scan !== undefined) this.reader.close(this.scan);
+    this.scan = undefined;
   }
 
-  /** True while a poll is scheduled. */
+  /** True while a poll is scheduled or in progress. */
   get active(): boolean {
-    return this.timer !== undefined;
+    return this.timer !== undefined || this.scan !== undefined;
   }
 
   /** The interval in use (pollMs, or longer after expensive reads). */
@@ -258,37 +331,77 @@ export class UnackedWatch {
     return this.intervalMs;
   }
 
+  /** Slices (synchronous stretches) used by the last completed poll, or the one in progress so far. */
+  get lastPollSlices(): number {
+    return this.slices;
+  }
+
   private arm(): void {
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      try {
-        this.poll();
-      } catch (err) {
-        // A bug in this check must not take the agent down: turn it off for this connection, say so.
-        this.stop();
-        this.reader.pollFailed(err);
-      }
+      this.guarded(() => this.poll());
     }, this.intervalMs);
     // The socket keeps the process alive while it matters; this timer never should on its own.
     this.timer.unref();
   }
 
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      // A bug in this check must not take the agent down: turn it off for this connection, say so.
+      this.stop();
+      this.reader.pollFailed(err);
+    }
+  }
+
+  /** Busy and backpressured: no judgement, the no-drain wait judges; the next sample is a new baseline. */
+  private skip(): void {
+    this.drainedSince = false;
+    this.prev = undefined;
+    this.arm();
+  }
+
   private poll(): void {
     if (this.stopped) return;
     if (this.blocked || this.drainedSince) {
-      // Busy and backpressured: skip the read, the no-drain wait judges; the next sample is a new baseline.
-      this.drainedSince = false;
-      this.prev = undefined;
-      this.arm();
+      this.skip();
       return;
     }
     this.buf ??= Buffer.allocUnsafe(CHUNK);
-    // The read is synchronous: nothing reaches the kernel from this process meanwhile.
+    this.scan = new TableScan();
+    this.costMs = 0;
+    this.slices = 0;
+    this.readSlice(this.scan, this.buf);
+  }
+
+  /** One slice of the poll's read; when the slice's time runs out, the next runs on a later turn. */
+  private readSlice(scan: TableScan, buf: Buffer): void {
+    if (this.stopped || this.scan !== scan) return;
+    // Taken with every slice and used from the one that reads the row: a slice is synchronous, so
+    // nothing reaches the kernel from this process between these counters and the row (writes do
+    // happen between slices).
     const inKernel = this.written - this.opts.pending();
     const t0 = performance.now();
-    const sample = this.reader.read(this.key, this.buf);
-    const cost = performance.now() - t0;
-    this.intervalMs = Math.min(this.maxPollMs, Math.max(this.pollMs, Math.ceil(cost * COST_FACTOR)));
+    this.slices++;
+    const step = this.reader.read(this.key, buf, scan);
+    this.costMs += performance.now() - t0;
+    if (step.kind === 'more') {
+      this.next = setImmediate(() => {
+        this.next = undefined;
+        this.guarded(() => this.readSlice(scan, buf));
+      });
+      // Not unref'd: an unref'd immediate does not stop the loop from blocking in its I/O poll, so
+      // each slice would wait for the next unrelated event (a 15 ms timer made a poll take 14 s).
+      return;
+    }
+    this.scan = undefined;
+    this.intervalMs = Math.min(this.maxPollMs, Math.max(this.pollMs, Math.ceil(this.costMs * COST_FACTOR)));
+    this.judge(step, inKernel);
+  }
+
+  /** Judges a sample as of the moment its row was read (this turn). */
+  private judge(sample: UnackedSample, inKernel: number): void {
     const now = Date.now();
     if (sample.kind === 'retry') {
       this.arm();
@@ -308,6 +421,12 @@ export class UnackedWatch {
     }
     this.found = true;
     this.misses = 0;
+    if (this.blocked || this.drainedSince) {
+      // A write began waiting for a drain, or drained, between slices, before the row was read:
+      // as for a poll due then, the drain judges.
+      this.skip();
+      return;
+    }
     const tx = sample.txQueue;
     const prev = this.prev;
     this.prev = { tx, inKernel };

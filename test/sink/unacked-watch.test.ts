@@ -7,11 +7,18 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Counters } from '../../src/monitor/counters.js';
 import { rowKey, type RowKey } from '../../src/sink/unacked.js';
-import { UnackedReader, UnackedWatch, type UnackedSample, watchSocket } from '../../src/sink/unacked-watch.js';
+import {
+  TableScan,
+  UnackedReader,
+  UnackedWatch,
+  type UnackedSample,
+  type UnackedStep,
+  watchSocket,
+} from '../../src/sink/unacked-watch.js';
 import type { SinkLogger } from '../../src/sink/types.js';
 import { performance } from 'node:perf_hooks';
 import { tempDir, until } from './util.js';
@@ -287,4 +294,240 @@ test('watch: a listed socket missing read after read turns the check off, counte
   await until(() => !watch.active, 'the watch gives up', 10_000);
   assert.equal(reader.reads, 4, 'one listing, then three misses');
   assert.equal(reader.seen.get('dead_peer_check_unavailable'), 1);
+});
+
+/** 100,000 other sockets with ours (tx_queue `tx`) last: ~140 ms of reading on a real kernel, in one stall before slicing. */
+const hugeTables = new Map<number, string>();
+function hugeTable(tx: number): string {
+  let t = hugeTables.get(tx);
+  if (t === undefined) {
+    t = bigTable(100_000, 99_999, tx);
+    hugeTables.set(tx, t);
+  }
+  return t;
+}
+
+/** Descriptors of this process open on `file` (read from /proc/self/fd). */
+function openFdsOn(file: string): number {
+  let n = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`) === file) n++;
+    } catch (err) {
+      // The descriptor readdirSync itself used is gone by now.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  return n;
+}
+
+function hugeTableFile(t: { after: (fn: () => void) => void }, tx: number): { dir: string; file: string } {
+  const dir = realpathSync(tempDir(t));
+  const file = path.join(dir, 'tcp');
+  writeFileSync(file, hugeTable(tx));
+  return { dir, file };
+}
+
+test('reader: a sliced read keeps the descriptor and the partial line between slices and finds what a whole read finds', async (t) => {
+  const dir = realpathSync(tempDir(t));
+  const file = path.join(dir, 'tcp');
+  // Slices of 0 ms: exactly one read() each, so every read boundary is also a slice boundary.
+  const reader = new UnackedReader(new Counters(), undefined, dir, 'linux', 0);
+  const key = reader.keyFor(TUPLE) as RowKey;
+  const buf = Buffer.alloc(16 * 1024);
+  for (const at of [0, 109, 110, 111, 19_999]) {
+    writeFileSync(file, bigTable(20_000, at, 0x1234 + at));
+    const scan = new TableScan();
+    let step: UnackedStep;
+    while ((step = reader.read(key, buf, scan)).kind === 'more') assert.equal(openFdsOn(file), 1, 'open between slices');
+    assert.deepEqual(step, { kind: 'ok', txQueue: 0x1234 + at }, `row at ${at}`);
+    assert.equal(scan.slices, scan.reads, 'one read() per slice');
+    assert.equal(openFdsOn(file), 0, 'closed once the row is read');
+  }
+
+  writeFileSync(file, hugeTable(7));
+  const scan = new TableScan();
+  let step: UnackedStep;
+  while ((step = reader.read(key, buf, scan)).kind === 'more');
+  assert.deepEqual(step, { kind: 'ok', txQueue: 7 });
+  assert.ok(scan.slices >= Buffer.byteLength(hugeTable(7)) / buf.length, `${scan.slices} slices`);
+  assert.equal(openFdsOn(file), 0);
+
+  // Ended early: the descriptor is closed, and closing again is harmless.
+  const early = new TableScan();
+  assert.equal(reader.read(key, buf, early).kind, 'more');
+  assert.equal(openFdsOn(file), 1);
+  reader.close(early);
+  reader.close(early);
+  assert.equal(openFdsOn(file), 0);
+});
+
+test('watch: a poll of a huge table yields to the event loop between slices, runs once, and still finds the row', async (t) => {
+  const { dir, file } = hugeTableFile(t, 0);
+  const counters = new Counters();
+  const reader = new UnackedReader(counters, undefined, dir, 'linux', 0);
+  let slicesStarted = 0;
+  let ranMidPoll: boolean | undefined;
+  let fdsMidPoll = -1;
+  const watch = watchSocket(reader, TUPLE, {
+    deadAfterMs: 60_000,
+    pollMs: 1,
+    // Called as each slice starts: the first call is the poll starting.
+    pending: () => {
+      if (slicesStarted++ === 0) {
+        setImmediate(() => {
+          ranMidPoll = watch.active;
+          fdsMidPoll = openFdsOn(file);
+          watch.noteWrite(10);
+        });
+      }
+      return 0;
+    },
+    onDead: () => assert.fail('not dead'),
+  }) as UnackedWatch;
+  t.after(() => watch.stop());
+  watch.noteWrite(10);
+  await until(() => !watch.active, 'the poll completes (everything acknowledged: idle)');
+  assert.equal(ranMidPoll, true, 'a callback queued as the poll started ran before the poll completed');
+  assert.equal(fdsMidPoll, 1, 'the table stays open between slices');
+  assert.ok(watch.lastPollSlices > 100, `${watch.lastPollSlices} slices`);
+  assert.equal(counters.get('dead_peer_check_reads'), 1, 'a write during the poll does not start another');
+  assert.equal(counters.get('dead_peer_check_unavailable'), 0, 'the row was found');
+  assert.equal(openFdsOn(file), 0, 'closed after the poll');
+});
+
+test('watch: a sliced poll continues on its own: its next slice keeps the event loop from waiting for other events', async (t) => {
+  const { dir } = hugeTableFile(t, 10);
+  const reader = new UnackedReader(new Counters(), undefined, dir, 'linux', 0);
+  let watch: UnackedWatch | undefined;
+  // dead_after 1 ms: the first sample declares the peer dead, which ends the wait. The only other
+  // thing scheduled is the guard timer: if a slice waited for some other event, every slice would
+  // wait for it and the poll would not end first (a deadline, not a timing assertion).
+  await new Promise<void>((resolve, reject) => {
+    const guard = setTimeout(() => reject(new Error('the poll waited for an unrelated event between slices')), 10_000);
+    watch = watchSocket(reader, TUPLE, {
+      deadAfterMs: 1,
+      pending: () => 0,
+      onDead: () => {
+        clearTimeout(guard);
+        resolve();
+      },
+    });
+    assert.ok(watch);
+    watch.noteWrite(10);
+  });
+  t.after(() => watch?.stop());
+  assert.ok((watch as UnackedWatch).lastPollSlices > 100);
+});
+
+test('watch: stop() during a sliced read closes the table; no slice runs and no sample is judged afterwards', async (t) => {
+  const { dir, file } = hugeTableFile(t, 10);
+  const reader = new UnackedReader(new Counters(), undefined, dir, 'linux', 0);
+  let slicesStarted = 0;
+  let fdsBefore = -1;
+  let fdsAfter = -1;
+  const deadAt: number[] = [];
+  // dead_after 1 ms: any sample that got judged would declare the peer dead.
+  const watch = watchSocket(reader, TUPLE, {
+    deadAfterMs: 1,
+    pending: () => {
+      if (++slicesStarted === 3) {
+        setImmediate(() => {
+          fdsBefore = openFdsOn(file);
+          watch.stop();
+          fdsAfter = openFdsOn(file);
+        });
+      }
+      return 0;
+    },
+    onDead: () => deadAt.push(Date.now()),
+  }) as UnackedWatch;
+  t.after(() => watch.stop());
+  watch.noteWrite(10);
+  await until(() => fdsAfter !== -1, 'stopped mid-read');
+  const slices = slicesStarted;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(fdsBefore, 1);
+  assert.equal(fdsAfter, 0, 'stop() closed the table');
+  assert.equal(slicesStarted, slices, 'no slice after stop()');
+  assert.equal(watch.active, false);
+  assert.deepEqual(deadAt, []);
+});
+
+/** Polls of `perPoll` slices; the last reads tx(poll); between(poll) runs between the first two slices. */
+class SlicedReader extends UnackedReader {
+  polls = 0;
+  private sliceNo = 0;
+  constructor(
+    private readonly perPoll: number,
+    private readonly tx: (poll: number) => number,
+    private readonly between: (poll: number) => void,
+  ) {
+    super(new Counters(), undefined, '/nonexistent', 'linux');
+  }
+  override read(key: RowKey, buf: Buffer): UnackedSample;
+  override read(key: RowKey, buf: Buffer, scan: TableScan): UnackedStep;
+  override read(): UnackedStep {
+    if (++this.sliceNo < this.perPoll) {
+      const poll = this.polls;
+      // Queued before the watch queues its next slice: runs between the two.
+      if (this.sliceNo === 1) setImmediate(() => this.between(poll));
+      return { kind: 'more' };
+    }
+    this.sliceNo = 0;
+    return { kind: 'ok', txQueue: this.tx(this.polls++) };
+  }
+}
+
+test('watch: a sample pairs tx_queue with what was written when its row was read, not when the poll started', async (t) => {
+  // A dead peer: tx_queue is everything written. Every other poll, events are written between its
+  // slices. Counters taken as the poll started would see those bytes acknowledged by the next poll.
+  let written = 0;
+  const deadAt: number[] = [];
+  const write = (n: number): void => {
+    written += n;
+    watch.noteWrite(n);
+  };
+  const reader = new SlicedReader(3, () => written, (poll) => poll % 2 === 0 && write(500));
+  const watch = new UnackedWatch(reader, rowKey(TUPLE, 'LE') as RowKey, {
+    deadAfterMs: 100,
+    pending: () => 0,
+    onDead: () => deadAt.push(Date.now()),
+  });
+  t.after(() => watch.stop());
+  write(10);
+  await until(() => deadAt.length === 1, 'declared dead despite writes between slices', 10_000);
+
+  // A live peer: tx_queue stays level while events are written between slices.
+  const liveDead: number[] = [];
+  const liveReader = new SlicedReader(3, () => 100, () => live.noteWrite(100));
+  const live = new UnackedWatch(liveReader, rowKey(TUPLE, 'LE') as RowKey, {
+    deadAfterMs: 100,
+    pending: () => 0,
+    onDead: () => liveDead.push(Date.now()),
+  });
+  t.after(() => live.stop());
+  live.noteWrite(100);
+  await until(() => liveReader.polls >= 30, 'several dead_after periods of polls', 10_000);
+  assert.deepEqual(liveDead, []);
+});
+
+test('watch: a write that starts waiting for its drain between slices leaves the sample unjudged', async (t) => {
+  const deadAt: number[] = [];
+  const reader = new SlicedReader(2, () => 10, (poll) => poll === 0 && watch.noteBlocked());
+  // The first poll comes after dead_after: judged, its sample would declare the peer dead.
+  const watch = new UnackedWatch(reader, rowKey(TUPLE, 'LE') as RowKey, {
+    deadAfterMs: 100,
+    pollMs: 200,
+    pending: () => 0,
+    onDead: () => deadAt.push(Date.now()),
+  });
+  t.after(() => watch.stop());
+  watch.noteWrite(10);
+  await until(() => reader.polls === 1, 'the first poll read its row');
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(reader.polls, 1, 'no reads while blocked');
+  assert.deepEqual(deadAt, [], 'the no-drain check judges');
+  watch.noteDrain();
+  await until(() => deadAt.length === 1, 'judged again after the drain', 10_000);
 });
