@@ -12,6 +12,14 @@
  *
  * An error nobody handled is logged with its context and the process exits
  * non-zero, so systemd restarts it: no half-alive agent.
+ *
+ * One agent per state_dir (src/state/instance-lock.ts): the lock is taken
+ * right after the config is read and before anything in the directory is
+ * opened (queue, checkpoints, start event), held for the life of the process
+ * (a reload restarts the pipeline, not the process, and cannot change
+ * state_dir) and released by the kernel at exit, however the process ends. A
+ * second agent prints one line naming the directory and the holder's pid and
+ * exits EXIT_ALREADY_RUNNING.
  */
 import pino from 'pino';
 
@@ -21,8 +29,16 @@ import { immutableChanges, weakenedControls } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { SEVERITY } from '../event/classify.js';
 import { Pipeline, type AgentLogger } from '../pipeline.js';
+import { acquireInstanceLock, InstanceLockedError } from '../state/instance-lock.js';
 
 export const EXIT_CONFIG = 2;
+/**
+ * Another agent holds the state directory. 75 is EX_TEMPFAIL (sysexits.h: try again later),
+ * distinct from 1 (a crash: restart) and 2 (the config: fix it), and not one of the codes Node
+ * itself exits with (1, 3-7, 9-14, >128), so the unit can list it in RestartPreventExitStatus=
+ * without also stopping restarts after a crash of Node's own.
+ */
+export const EXIT_ALREADY_RUNNING = 75;
 
 export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStream; signal: AbortSignal }): Promise<number> {
   const report = await inspectConfig(file, { checkFiles: true });
@@ -37,6 +53,17 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
 
   const log = pino({ base: { agent: config.agent.id }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
   for (const w of report.warnings) log.warn({ configPath: w.configPath }, `config warning: ${w.message}`);
+
+  // Before the pipeline touches the directory. Never released here: the kernel does it at exit, so
+  // a successor cannot start while this process still runs, even one stuck after stop.
+  try {
+    const lock = await acquireInstanceLock(config.agent.stateDir);
+    for (const w of lock.warnings) log.warn({ stateDir: lock.stateDir, lock: lock.mode }, `instance lock: ${w}`);
+  } catch (err) {
+    if (!(err instanceof InstanceLockedError)) throw err;
+    io.stderr.write(`logward: ${err.message}\n`);
+    return EXIT_ALREADY_RUNNING;
+  }
 
   const fatal = (err: unknown, origin: string): void => {
     log.fatal({ err, origin }, 'fatal error; exiting so that the service manager restarts the agent');
