@@ -55,6 +55,13 @@ export const TAG_REDACTED = 'secrets_redacted';
 export const TAG_TRUNCATED = 'truncated';
 export const TAG_PARSE_FAILURE = 'parse_failure';
 export const TAG_NORMALIZED = 'original_normalized';
+export const TAG_PROCESSING_ERROR = 'processing_error';
+
+/** The error's class and a message cut short: its kind, never a value from the line. */
+function errorKind(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message.slice(0, 80)}`;
+  return 'non-error thrown';
+}
 
 export class RecordProcessor {
   private readonly parser: Parser;
@@ -101,9 +108,69 @@ export class RecordProcessor {
   }
 
   process(raw: RawRecord): EncodedRecord {
-    const event = this.toEvent(raw);
-    const encoded = encodeEvent(event, this.opts.format, this.encodeContext);
-    return { event, payload: encoded.payload, valid: encoded.valid };
+    let event: LogEvent;
+    try {
+      event = this.toEvent(raw);
+      const encoded = encodeEvent(event, this.opts.format, this.encodeContext);
+      return { event, payload: encoded.payload, valid: encoded.valid };
+    } catch (err) {
+      // A line that makes any stage throw (a stack overflow on a crafted nesting, a bug) must
+      // neither stop its input nor be dropped: the source would re-read the same batch forever,
+      // shipping its earlier lines again each time. It is shipped as a minimal tagged event.
+      this.opts.counters.add('events_processing_failed');
+      event = this.failsafeEvent(raw, err);
+      const encoded = encodeEvent(event, this.opts.format, this.encodeContext);
+      return { event, payload: encoded.payload, valid: encoded.valid };
+    }
+  }
+
+  /**
+   * The stand-in for a record a stage threw on: the line neutralized and redacted as usual when
+   * those steps themselves work, else only its length; no parsed field (the parser may be what
+   * failed), the agent-side facts, and the tag processing_error with the error's kind.
+   */
+  private failsafeEvent(raw: RawRecord, err: unknown): LogEvent {
+    const bytes = raw.bytes.length > this.opts.maxLineBytes ? raw.bytes.subarray(0, utf8Boundary(raw.bytes, this.opts.maxLineBytes)) : raw.bytes;
+    const tags = [TAG_PROCESSING_ERROR];
+    let line: string;
+    try {
+      const neutral = neutralizeBytes(bytes);
+      const redacted = this.redactor.redact(neutral.text);
+      line = redacted.text;
+      if (neutral.changed) tags.push(TAG_NEUTRALIZED);
+      if (redacted.redactions > 0) tags.push(TAG_REDACTED);
+    } catch (inner) {
+      // The sanitizer itself failed: nothing of the line may go out unsanitized.
+      this.opts.counters.add('events_sanitize_failed');
+      line = `[line of ${raw.bytes.length} bytes withheld: ${errorKind(inner)} while sanitizing]`;
+    }
+    if (bytes !== raw.bytes) tags.push(TAG_TRUNCATED);
+    const now = this.now();
+    const reason = `${errorKind(err)} while processing this line`;
+    // Fields a source attached (journald) are left out: sanitizing them may be what failed.
+    const { fields: _sourceFields, ...bare } = raw;
+    const parsed: ParseResult = { parser: 'plain', message: line, fields: { 'error.message': reason } };
+    try {
+      return this.builder.build({ raw: bare, original: line, parsed, tags, now, extraFields: this.extraFields });
+    } catch (inner) {
+      this.opts.counters.add('events_build_failed');
+      const at = Number.isNaN(now.getTime()) ? new Date() : now;
+      return {
+        fields: {
+          '@timestamp': at.toISOString(),
+          'ecs.version': EcsVersion,
+          'event.kind': 'event',
+          message: line,
+          'event.original': line,
+          'error.message': `${reason}; ${errorKind(inner)} while building its stand-in`,
+          tags,
+        },
+        source: raw.source,
+        severity: 3,
+        classId: 'logward:processing_error',
+        name: 'Line could not be processed',
+      };
+    }
   }
 
   toEvent(raw: RawRecord): LogEvent {
@@ -178,8 +245,11 @@ export class RecordProcessor {
       canonical = JSON.stringify(JSON.parse(start));
     } catch (err) {
       // Not JSON after all (the parser will say so too); nothing was hidden by JSON escapes then.
-      if (!(err instanceof SyntaxError)) throw err;
-      return undefined;
+      if (err instanceof SyntaxError) return undefined;
+      // Too deep to re-serialise (a stack overflow): the escapes may still spell a key. Decode them
+      // as text instead (an escaped backslash may decode too much: that can only mask more).
+      if (!(err instanceof RangeError)) throw err;
+      canonical = line.replace(/\\u([0-9a-fA-F]{4})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
     }
     if (canonical === line) return undefined;
     const r = this.redactor.redact(neutralizeText(canonical).text);

@@ -119,3 +119,56 @@ test('a JSON line whose escapes hide nothing keeps its original spelling', () =>
   assert.equal(r.event.fields['event.original'], line);
   assert.equal(r.event.fields['message'], 'café ok');
 });
+
+test('a line that makes a stage throw is shipped as a minimal event tagged processing_error, and the next line converts as usual', () => {
+  for (const format of ['ecs', 'cef'] as const) {
+    // The clock fails once, in the middle of the first record: any stage could be the one.
+    let calls = 0;
+    const now = (): Date => {
+      if (calls++ === 0) throw new RangeError('clock exploded');
+      return new Date('2026-11-22T12:00:00Z');
+    };
+    const { p, counters } = processor({ format, now });
+    const line = 'Nov 22 10:00:01 web01 sshd[7]: Failed password for root from 203.0.113.9 port 22 ssh2 password=hunter2';
+    const r = p.process({ bytes: Buffer.from(line), source: src });
+    assert.equal(r.valid, true, r.payload.slice(0, 200));
+    const tags = r.event.fields['tags'] as string[];
+    assert.ok(tags.includes('processing_error') && tags.includes('secrets_redacted'), `${format}: ${tags.join(',')}`);
+    assert.equal(r.event.fields['error.message'], 'RangeError: clock exploded while processing this line');
+    assert.ok(!r.payload.includes('hunter2'), 'the stand-in is redacted like any event');
+    assert.equal(r.event.fields['agent.id'], 'web-01', 'agent-side facts are kept');
+    assert.equal(r.event.fields['user.name'], undefined, 'no parsed field: the parser may be what failed');
+    assert.equal(counters.get('events_processing_failed'), 1);
+    const next = p.process({ bytes: Buffer.from('Nov 22 10:00:02 web01 sshd[7]: Failed password for root from 203.0.113.9 port 22 ssh2'), source: src });
+    assert.equal(next.event.fields['user.name'], 'root');
+    assert.ok(!((next.event.fields['tags'] as string[] | undefined) ?? []).includes('processing_error'));
+  }
+});
+
+test('JSON nested too deep to re-serialise converts, and the lines after it too', () => {
+  const { p, counters } = processor({ maxLineBytes: 64 * 1024 });
+  const deep = `{"a":"\u0041","b":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+  const r = p.process({ bytes: Buffer.from(deep), source: src });
+  assert.equal(r.valid, true, r.payload.slice(0, 200));
+  assert.equal(r.event.fields['event.original'], deep);
+  assert.equal(counters.get('events_processing_failed'), 0);
+  const next = p.process({ bytes: Buffer.from('{"message":"after","user":{"name":"bob"}}'), source: src });
+  assert.equal(next.event.fields['user.name'], 'bob');
+});
+
+test('a deeply nested JSON line whose escapes spell a secret key is still redacted when it cannot be re-serialised', () => {
+  const { p } = processor({ maxLineBytes: 64 * 1024 });
+  const line = `{"pass\\u0077ord":"hunter2","b":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+  const r = p.process({ bytes: Buffer.from(line), source: src });
+  assert.ok(!r.payload.includes('hunter2'), r.payload.slice(0, 300));
+  assert.ok((r.event.fields['tags'] as string[]).includes('secrets_redacted'));
+});
+
+test('a JSON key of thousands of dotted segments never stops the input', () => {
+  const { p } = processor({ maxLineBytes: 64 * 1024 });
+  const line = `{"${Array.from({ length: 6000 }, () => 'a').join('.')}":1,"message":"dots"}`;
+  const r = p.process({ bytes: Buffer.from(line), source: src });
+  assert.equal(r.valid, true);
+  assert.ok(r.payload.length > 0);
+  assert.equal(r.event.fields['event.original'], line);
+});

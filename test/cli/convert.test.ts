@@ -135,3 +135,15 @@ test('--help and --version exit 0', async () => {
     assert.match(r.stdout, /Usage: logward/);
   }
 });
+
+test('crafted lines that once aborted the run (deep JSON nesting, a key of thousands of dotted segments) each give one event, and the lines after them too', async () => {
+  const deep = `{"a":"\\u0041","b":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+  const dots = `{"${Array.from({ length: 6000 }, () => 'a').join('.')}":1}`;
+  for (const format of ['ecs', 'cef']) {
+    const r = await runCli(['convert', '--parser', 'auto', '--format', format], { input: `${deep}\n${dots}\n${SSHD_FAIL}` });
+    assert.equal(r.code, 0, r.stderr);
+    const out = r.stdout.trimEnd().split('\n');
+    assert.equal(out.length, 3, `${format}: one event per line`);
+    assert.match(out[2] ?? '', /root|admin/);
+  }
+});
