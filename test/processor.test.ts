@@ -172,3 +172,27 @@ test('a JSON key of thousands of dotted segments never stops the input', () => {
   assert.ok(r.payload.length > 0);
   assert.equal(r.event.fields['event.original'], line);
 });
+
+test('the stand-in for an invalid event is valid itself and still says which agent and which file', () => {
+  for (const format of ['ecs', 'cef'] as const) {
+    const { p, counters } = processor({ format });
+    // A timestamp before 1970 is a valid RFC 3339 date-time but no CEF rt; a negative pid fails ECS.
+    for (const line of ['<134>1 0000-01-01T00:00:00Z h a 1 - - year zero', '{"message":"x","process":{"pid":-5},"@timestamp":"1969-12-31T23:59:59Z"}']) {
+      const r = p.process({ bytes: Buffer.from(line), source: src });
+      if (r.valid) continue; // this format accepts the line as it is
+      assert.doesNotMatch(r.payload, /rt=-/, `${format}: ${r.payload}`);
+      if (format === 'ecs') {
+        const doc = JSON.parse(r.payload) as { agent?: { id?: string }; log?: { file?: { path?: string } }; tags: string[]; '@timestamp': string };
+        assert.equal(doc.agent?.id, 'web-01');
+        assert.equal(doc.log?.file?.path, '/var/log/auth.log');
+        assert.ok(doc.tags.includes('schema_invalid'));
+        assert.ok(Date.parse(doc['@timestamp']) >= 0);
+      } else {
+        assert.match(r.payload, /\|logward:schema_invalid\|/);
+        assert.match(r.payload, /\|rt=\d+ /);
+      }
+    }
+    assert.ok(counters.get('events_invalid') >= 1, format);
+    assert.equal(counters.get('events_invalid_replacement_failed'), 0);
+  }
+});

@@ -479,10 +479,27 @@ export function encodeEvent(ev: LogEvent, format: EncodeFormat, ctx: EncodeConte
     errors = [e.message];
   }
   ctx.counters.add('events_invalid');
-  const replacement = invalidReplacement(ev, errors, ctx.now?.() ?? new Date());
-  const payload =
-    format === 'ecs' ? stringifyEcs(nestEcs(replacement.fields)) : serializeCef(buildCef(replacement, cefOptions(ctx)));
-  return { payload, valid: false, errors };
+  const now = ctx.now?.() ?? new Date();
+  // With the agent's own facts (which agent, which file and offset) when they pass too; a line
+  // that makes one of them invalid gets the bare stand-in. Either is validated before it ships.
+  for (const agentFacts of [true, false]) {
+    const replacement = invalidReplacement(ev, errors, now, agentFacts);
+    const payload = encodeReplacement(replacement, format, ctx, validators);
+    if (payload !== undefined) return { payload, valid: false, errors };
+  }
+  ctx.counters.add('events_invalid_replacement_failed');
+  // Cannot happen with the bare stand-in's fields; the processor ships a processing_error event then.
+  throw new EncodeError('event', `the stand-in for an invalid event is itself invalid (${errors.join('; ').slice(0, MAX_ERROR_CHARS)})`);
+}
+
+/** The replacement's payload, or undefined when it does not validate either. */
+function encodeReplacement(replacement: LogEvent, format: EncodeFormat, ctx: EncodeContext, validators: Validators): string | undefined {
+  if (format === 'ecs') {
+    const doc = nestEcs(replacement.fields);
+    return validators.validateEcs(doc).ok ? stringifyEcs(doc) : undefined;
+  }
+  const obj = buildCef(replacement, cefOptions(ctx));
+  return validators.validateCef(obj).ok && obj.extension['rt'] !== undefined ? serializeCef(obj) : undefined;
 }
 
 function asText(v: FieldValue | undefined): string | undefined {
@@ -492,11 +509,18 @@ function asText(v: FieldValue | undefined): string | undefined {
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
+/** Fields the agent itself sets (never from the line): kept in the stand-in so it still says which agent and which file. */
+const AGENT_FACTS = ['agent.type', 'agent.name', 'agent.id', 'agent.version', 'host.name', 'log.file.path', 'log.offset', 'logward.input', 'event.created'] as const;
+/** 9999-12-31T23:59:59.999Z: the last instant both an RFC 3339 date-time and CEF's rt can carry. */
+const MAX_TIME_MS = 253_402_300_799_999;
+
 /** The minimal valid event that stands in for an invalid one (exported for tests). */
-export function invalidReplacement(ev: LogEvent, errors: readonly string[], now: Date): LogEvent {
+export function invalidReplacement(ev: LogEvent, errors: readonly string[], now: Date, agentFacts = false): LogEvent {
   const f = ev.fields;
   const ts = f['@timestamp'];
-  const ms = typeof ts === 'string' && RFC3339.test(ts) ? Date.parse(ts) : NaN;
+  const parsed = typeof ts === 'string' && RFC3339.test(ts) ? Date.parse(ts) : NaN;
+  // Before 1970 CEF's rt (epoch milliseconds, unsigned) cannot carry it; the line keeps the original.
+  const ms = parsed >= 0 && parsed <= MAX_TIME_MS ? parsed : NaN;
   const tags: string[] = [];
   const old = f['tags'];
   for (const t of Array.isArray(old) ? (old as unknown[]) : [old]) {
@@ -515,6 +539,7 @@ export function invalidReplacement(ev: LogEvent, errors: readonly string[], now:
     'error.message': reason,
     tags,
   };
+  if (agentFacts) for (const name of AGENT_FACTS) if (f[name] !== undefined) fields[name] = f[name];
   const severity = Number.isInteger(ev.severity) && ev.severity >= 0 && ev.severity <= 7 ? ev.severity : 4;
   return { fields, source: ev.source, severity, classId: INVALID_CLASS_ID, name: INVALID_NAME };
 }
