@@ -13,6 +13,7 @@
  *   record sealed is the declaration of that lost range, alone, written where
  *   the failed group started (README.md "Lost ranges").
  */
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 
 import { FileError, LogwardError } from '../errors.js';
@@ -58,10 +59,22 @@ export interface DiskQueueOptions {
   resendWindow: { bytes: number; ageMs: number };
   /** First delay before retrying after ENOSPC (doubles up to 30 s). Default 250 ms. */
   retryMinMs?: number;
+  /**
+   * Size of the spare file kept in the queue directory (README.md "Full disk"): given
+   * up to write the state file when the disk is full, so that acknowledged segments
+   * can still be deleted. Not counted in maxBytes. Default 16 KiB; 0: none.
+   */
+  reserveBytes?: number;
 }
 
 export type QueueAlert =
-  | { kind: 'dropped'; records: number; bytes: number; totalDropped: number }
+  /**
+   * drop_oldest removed records. `records`/`bytes`/`totalDropped`: records never sent (missing at
+   * the receiver); `unconfirmed`: records sent but still inside the resend window (they arrived
+   * unless the connection failed; they will not be sent again). Acknowledged records removed
+   * with them are not counted: they were delivered.
+   */
+  | { kind: 'dropped'; records: number; bytes: number; totalDropped: number; unconfirmed: number }
   | { kind: 'disk_full'; error: string }
   | { kind: 'disk_recovered'; afterMs: number }
   | { kind: 'error'; error: string };
@@ -244,6 +257,11 @@ const BLOCK_BYTES = 1024 * 1024;
 const RECENT_UNITS = 4;
 const RECENT_BYTES = 4 * 1024 * 1024;
 const MAX_READ_LOG = 200_000;
+/** The spare file given up on a full disk so that the state file can be written (README.md "Full disk"). */
+const RESERVE_FILE = 'space.reserve';
+const RESERVE_BYTES = 16 * 1024;
+/** How often a missing reserve is created again when nothing freed space meanwhile. */
+const RESERVE_RETRY_MS = 5_000;
 
 /**
  * Where a group's frames are encoded: consecutive frames share a block, so a
@@ -319,6 +337,12 @@ function recordsSize(records: readonly AppendRecord[]): number {
   return size;
 }
 
+/** The request carries a source position (end or cursor): recovery's lastPositions would take it. */
+function carriesPosition(q: Request): boolean {
+  for (const r of q.records) if (r.meta.end !== undefined || r.meta.cursor !== undefined) return true;
+  return false;
+}
+
 function settled(): void {
   // A declaration's outcome is tracked by the queue itself (DiskQueue.lost), not by a caller.
 }
@@ -329,6 +353,7 @@ export class DiskQueue {
   private readonly segmentBytes: number;
   private readonly headroom: number;
   private readonly retryMinMs: number;
+  private readonly reserveBytes: number;
 
   private segments: Segment[] = [];
   private active: { seg: Segment; fd: number } | null = null;
@@ -376,6 +401,16 @@ export class DiskQueue {
   private closed = false;
   private lastPersistAt = 0;
   private dirty = false;
+  /**
+   * What the state file on disk says (as far as the queue knows: set after a write that
+   * fully succeeded), for the values recovery cannot rebuild without the segments that hold
+   * them: a segment may be deleted without writing the state first only if these (or the
+   * segments left) still cover it (deletableWithoutState).
+   */
+  private persisted = { written: 0n, lastSeq: -1n };
+  /** The spare file is in place (README.md "Full disk"). */
+  private reserveReady = false;
+  private reserveTriedAt = 0;
 
   private marks: { pos: bigint; at: number; cum: number }[] = [];
   private sentBytes = 0;
@@ -410,6 +445,7 @@ export class DiskQueue {
       opts.internalHeadroomBytes ??
       Math.min(1024 * 1024, Math.max(Math.floor(opts.maxBytes / 100), opts.maxBytes >= 128 * 1024 ? 64 * 1024 : 0));
     this.retryMinMs = opts.retryMinMs ?? 250;
+    this.reserveBytes = opts.reserveBytes ?? RESERVE_BYTES;
     if (this.headroom >= opts.maxBytes) throw new QueueError(opts.dir, 'internalHeadroomBytes must be below maxBytes');
   }
 
@@ -426,6 +462,7 @@ export class DiskQueue {
     if ((st.mode & 0o077) !== 0) await this.fs.chmod(dir, 0o700);
 
     const state: QueueState = (await readState(this.fs, dir)) ?? emptyState();
+    this.persisted = { written: state.written, lastSeq: state.seal.lastSeq };
     const report: RecoveryReport = {
       recordsKept: 0,
       bytesCut: 0,
@@ -542,6 +579,9 @@ export class DiskQueue {
     c.add('queue_cut_ranges', report.rangesCut);
     c.add('queue_corrupt_segments', report.corruptSegments);
 
+    // Before the first append: a queue that fills the disk later must still be able to write its state.
+    await this.tryReserve();
+
     this.opened = true;
     this.lastPersistAt = this.now();
     this.timer = setInterval(() => this.background(), Math.max(10, this.opts.fsyncIntervalMs));
@@ -636,15 +676,19 @@ export class DiskQueue {
 
   /**
    * The group in flight, or making room for one, failed for good. The group's
-   * appends reject (their sources have not committed and read again). What
-   * was sealed for it and not written is a lost range: declared by the next
-   * record sealed, after a backoff (a disk that keeps failing is not spun on).
+   * appends reject (their sources have not committed and read again), and so
+   * do the ordinary appends waiting behind a group that held ordinary records
+   * (rejectFollowers). What was sealed for it and not written is a lost range:
+   * declared by the next record sealed, after a backoff (a disk that keeps
+   * failing is not spun on).
    */
   private failed(e: unknown): 'progress' | 'idle' | 'retry' {
     const inf = this.inflight;
     this.inflight = null;
     if (inf) {
       for (const q of inf.reqs) q.reject(e as Error);
+      // Only a source's lost records need their resend to come first (a failed declaration or alert does not).
+      if (inf.reqs.some((q) => !q.internal)) this.rejectFollowers(e);
       // With a declaration coming, it is the alert (it carries the first error); counted either way.
       if (this.noteLoss(inf, e)) this.deps.counters.add('queue_errors');
       else this.alertError(e);
@@ -662,6 +706,34 @@ export class DiskQueue {
       if (this.lost) return 'retry';
     }
     return this.pending.length > 0 && inf ? 'progress' : 'idle';
+  }
+
+  /**
+   * A group failed for good: every ordinary request still waiting behind it is
+   * rejected too. Its source appended it after (or alongside) the failed one —
+   * typically the next slice of the same source batch — and will append it
+   * again with the failed records; written now, it would be durable *ahead*
+   * of that resend, and after a crash or stop before the resend, recovery's
+   * lastPositions would raise the source's checkpoint past the lost records.
+   * Internal requests that carry no source position stay (they move no
+   * checkpoint, and keep their order behind the declaration); a declaration stays.
+   */
+  private rejectFollowers(e: unknown): void {
+    const keep: Request[] = [];
+    const out: Request[] = [];
+    for (const q of this.pending) {
+      if (q.declares !== undefined || (q.internal && !carriesPosition(q))) keep.push(q);
+      else out.push(q);
+    }
+    if (out.length === 0) return;
+    this.pending = keep;
+    const err = new QueueError(this.opts.dir, `not written: appended behind a write that failed (${failureCause(e)}); append it again`, { cause: e });
+    let n = 0;
+    for (const q of out) {
+      n += q.count;
+      q.reject(err);
+    }
+    this.deps.counters.add('queue_followers_rejected', n);
   }
 
   /**
@@ -714,8 +786,14 @@ export class DiskQueue {
     if (!this.inflight) {
       const reqs = this.takeGroup();
       if (reqs.length === 0) {
-        if (this.pending.length > 0 && this.opts.whenFull === 'drop_oldest' && (await this.dropOldest())) {
-          return 'progress';
+        if (this.pending.length > 0 && this.opts.whenFull === 'drop_oldest') {
+          try {
+            if (await this.dropOldest()) return 'progress';
+          } catch (e) {
+            // A full disk while making room: block and retry, like any write (the requests stay).
+            if (isDiskFull(e)) return this.diskFull(e);
+            throw e;
+          }
         }
         return 'idle';
       }
@@ -1014,6 +1092,7 @@ export class DiskQueue {
       this.retryWake = resolve;
       this.retryTimer = setTimeout(resolve, this.retryDelay);
     }).then(() => {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = null;
       this.retryWake = null;
     });
@@ -1034,17 +1113,20 @@ export class DiskQueue {
     let firstId: bigint | null = null;
     let lastId: bigint | null = null;
     let kept = 0;
-    let droppedRecords = 0;
-    let droppedBytes = 0;
+    // Only what the receiver has not got counts as dropped (README.md "Limits"): records never
+    // sent; records sent but inside the resend window apart; acknowledged ones not at all.
+    const drop = { records: 0, bytes: 0, unconfirmed: 0 };
     for (const f of scan.frames) {
       if (f.meta.internal) {
         keep.push(data.subarray(f.offset, f.offset + f.size));
         if (firstId === null) firstId = f.id;
         lastId = f.id;
         kept++;
-      } else {
-        droppedRecords++;
-        droppedBytes += f.size;
+      } else if (f.id >= this.sent) {
+        drop.records++;
+        drop.bytes += f.size;
+      } else if (f.id >= this.acked) {
+        drop.unconfirmed++;
       }
     }
     // The state must name the last seq and chain even if the records carrying them go.
@@ -1058,17 +1140,23 @@ export class DiskQueue {
       this.bytes -= seg.size;
       this.readCache = null;
       await this.dropReadFile(seg.n);
-      this.countDrop(droppedRecords, droppedBytes);
+      this.countDrop(drop);
       return true;
     }
     const out = Buffer.concat(keep);
     const tmp = seg.path + '.tmp';
     const fd = await this.fs.open(tmp, 'w', 0o600);
     try {
-      await this.fs.write(fd, out, 0);
-      await this.fs.fsync(fd);
-    } finally {
-      await this.fs.close(fd);
+      try {
+        await this.fs.write(fd, out, 0);
+        await this.fs.fsync(fd);
+      } finally {
+        await this.fs.close(fd);
+      }
+    } catch (e) {
+      // The segment is intact; on a full disk the temp file's blocks are needed back (recovery would remove it too).
+      await this.fs.unlink(tmp).catch((e2: unknown) => this.alertError(e2));
+      throw e;
     }
     await this.fs.rename(tmp, seg.path);
     // The new file holds nothing past the durable size: a failed unit's leftovers are gone.
@@ -1084,15 +1172,18 @@ export class DiskQueue {
     this.readCache = null;
     this.recent = this.recent.filter((u) => u.n !== seg.n);
     await this.dropReadFile(seg.n);
-    this.countDrop(droppedRecords, droppedBytes);
+    this.countDrop(drop);
     return true;
   }
 
-  private countDrop(records: number, bytes: number): void {
-    this.dropped += records;
-    this.deps.counters.add('queue_dropped_records', records);
-    this.deps.counters.add('queue_dropped_bytes', bytes);
-    if (records > 0) this.deps.onAlert({ kind: 'dropped', records, bytes, totalDropped: this.dropped });
+  private countDrop(d: { records: number; bytes: number; unconfirmed: number }): void {
+    this.dropped += d.records;
+    this.deps.counters.add('queue_dropped_records', d.records);
+    this.deps.counters.add('queue_dropped_bytes', d.bytes);
+    this.deps.counters.add('queue_dropped_unconfirmed_records', d.unconfirmed);
+    if (d.records > 0 || d.unconfirmed > 0) {
+      this.deps.onAlert({ kind: 'dropped', records: d.records, bytes: d.bytes, totalDropped: this.dropped, unconfirmed: d.unconfirmed });
+    }
   }
 
   // ---------------------------------------------------------------- reading
@@ -1335,17 +1426,28 @@ export class DiskQueue {
 
   private async maintain(now: number): Promise<void> {
     if (this.closed) return;
-    if (this.active && this.active.seg.lastId !== null && this.active.seg.lastId < this.acked && !this.inflight) {
-      // Fully acknowledged active segment: roll so it can be deleted (else a tiny queue could never free space).
+    const act = this.active;
+    if (act && act.seg.lastId !== null && act.seg.lastId < this.acked && (!this.inflight || this.diskFullSince !== 0) && this.failedAt?.seg !== act.seg) {
+      // Fully acknowledged active segment: roll so it can be deleted (else a tiny queue could never free
+      // space). Also while a group waits for a full disk: the segment may be all the space there is to free,
+      // and the group's next unit simply opens a new one. Not while a failed unit pins it (failedAt).
       await this.closeActive();
     }
     const doomed = this.segments.filter(
       (s) => s !== this.active?.seg && (s.lastId === null || s.lastId < this.acked) && s !== this.inflightSeg(),
     );
     if (doomed.length > 0) {
-      // Persist the cursors (and the last seq/chain) first: the state must cover what is deleted.
-      await this.persistState();
-      for (const s of doomed) {
+      let gone = doomed;
+      try {
+        // Persist the cursors (and the last seq/chain) first: the state must cover what is deleted.
+        await this.persistUsingReserve();
+      } catch (e) {
+        if (!isDiskFull(e)) throw e;
+        // Not even room for the state file: delete what recovery does not need the state for.
+        this.diskFull(e);
+        gone = this.deletableWithoutState(doomed);
+      }
+      for (const s of gone) {
         await this.fs.unlink(s.path);
         if (this.failedAt?.seg === s) this.failedAt = null;
         this.segments = this.segments.filter((x) => x !== s);
@@ -1353,14 +1455,123 @@ export class DiskQueue {
         if (this.readCache?.n === s.n) this.readCache = null;
         await this.dropReadFile(s.n);
       }
-      this.deps.counters.add('queue_segments_deleted', doomed.length);
+      if (gone.length === 0) return;
+      this.deps.counters.add('queue_segments_deleted', gone.length);
+      // Space was freed: a writer waiting for the disk tries now rather than after its backoff, and
+      // a reserve given up is put back (it fails harmlessly if the space went to someone else).
+      if (this.diskFullSince !== 0) this.wakeRetry();
+      await this.tryReserve();
       return;
     }
-    if (this.dirty && now - this.lastPersistAt >= this.opts.fsyncIntervalMs) await this.persistState();
+    if (now - this.reserveTriedAt >= RESERVE_RETRY_MS) await this.tryReserve();
+    if (this.dirty && now - this.lastPersistAt >= this.opts.fsyncIntervalMs) {
+      try {
+        await this.persistState();
+      } catch (e) {
+        // A full disk is one alert (disk_full), not an error per tick; the cursors are persisted later.
+        if (!isDiskFull(e)) throw e;
+        this.diskFull(e);
+      }
+    }
   }
 
   private inflightSeg(): Segment | undefined {
     return this.inflight ? this.active?.seg : undefined;
+  }
+
+  /** Ends a disk-full backoff early (space was freed). */
+  private wakeRetry(): void {
+    this.retryWake?.();
+  }
+
+  /**
+   * The doomed segments recovery can do without although the state file is
+   * older than the queue: recovery takes `written` and the last seq/chain from
+   * the newest frames *or* the state, whichever is newer, so the segment
+   * holding the newest record stays unless the state on disk already names
+   * `written`, and the one holding the last sealed record stays unless the
+   * state names it. Deleting the others loses nothing recovery needs: the
+   * acknowledged cursor on disk may be older, and then the next start sends
+   * again what follows it among the records left (at-least-once, never a gap).
+   */
+  private deletableWithoutState(doomed: Segment[]): Segment[] {
+    const keep = new Set<Segment>();
+    if (this.persisted.written < this.written) {
+      for (let i = this.segments.length - 1; i >= 0; i--) {
+        const s = this.segments[i] as Segment;
+        if (s.lastId !== null) {
+          keep.add(s);
+          break;
+        }
+      }
+    }
+    const seq = this.lastSealSeq;
+    if (seq >= 0n && this.persisted.lastSeq !== seq) {
+      for (const s of this.segments) if (s.firstId !== null && s.lastId !== null && s.firstId <= seq && seq <= s.lastId) keep.add(s);
+    }
+    return doomed.filter((s) => !keep.has(s));
+  }
+
+  /**
+   * persistState for freeing space (deleting acknowledged segments, closing):
+   * on a full disk the spare file is given up so that the state file can be
+   * written (README.md "Full disk"). Throws ENOSPC when there was no reserve
+   * or it did not suffice.
+   */
+  private async persistUsingReserve(): Promise<void> {
+    try {
+      await this.persistState();
+      return;
+    } catch (e) {
+      if (!isDiskFull(e) || !this.reserveReady) throw e;
+    }
+    this.reserveReady = false;
+    this.reserveTriedAt = this.now();
+    await this.fs.unlink(join(this.opts.dir, RESERVE_FILE));
+    this.deps.counters.add('queue_reserve_used');
+    await this.persistState();
+  }
+
+  /**
+   * Puts the spare file in place (reserveBytes of random bytes: zeros could be
+   * compressed or deduplicated into no blocks at all; fsynced so that its
+   * blocks are allocated) unless it already is. Best effort: on a full disk it
+   * is tried again later; it is no part of what recovery reads, so a crash at
+   * any step here leaves nothing to repair (a short one is replaced).
+   */
+  private async tryReserve(): Promise<void> {
+    if (this.reserveBytes === 0 || this.reserveReady) return;
+    this.reserveTriedAt = this.now();
+    const path = join(this.opts.dir, RESERVE_FILE);
+    try {
+      try {
+        const st = await this.fs.lstat(path);
+        if (st.isFile && st.size === this.reserveBytes) {
+          this.reserveReady = true;
+          return;
+        }
+        // Short (a crash or a full disk while it was written), or not a plain file: replace it.
+        await this.fs.unlink(path);
+      } catch (e) {
+        if (errnoCode(e) !== 'ENOENT') throw e;
+      }
+      // 'wx': never follows a link someone put in its place.
+      const fd = await this.fs.open(path, 'wx', 0o600);
+      let ok = false;
+      try {
+        await this.fs.write(fd, randomBytes(this.reserveBytes), 0);
+        await this.fs.fsync(fd);
+        ok = true;
+      } finally {
+        await this.fs.close(fd);
+        // Partly written on a full disk: its blocks are better free.
+        if (!ok) await this.fs.unlink(path);
+      }
+      this.reserveReady = true;
+    } catch (e) {
+      // A full disk is expected here (tried again later); anything else is worth an alert, not a failure.
+      if (!isDiskFull(e)) this.alertError(e);
+    }
   }
 
   private async persistState(): Promise<void> {
@@ -1374,12 +1585,34 @@ export class DiskQueue {
     if (this.sessionFrom !== undefined) s.seal.sessionFrom = this.sessionFrom;
     if (this.priorSession !== undefined) s.seal.priorSession = this.priorSession;
     await writeState(this.fs, this.opts.dir, s);
+    this.persisted = { written: s.written, lastSeq: s.seal.lastSeq };
     this.lastPersistAt = this.now();
     this.dirty = false;
   }
 
   /** Where a reconnect or a restart resumes: the acknowledged cursor, so the window is replayed. */
   replayPosition(): bigint {
+    return this.acked;
+  }
+
+  /**
+   * A new connection starts: it resumes at the acknowledged cursor, and what
+   * earlier connections sent and had not acknowledged is forgotten (their
+   * sent marks are dropped). Without this, the marks of a connection the peer
+   * closed (a receiver rejecting the client certificate after reading, a load
+   * balancer with no backend) would age into acknowledgements while the
+   * replay resends the same records on the next connection, and segments the
+   * receiver never stored would be deleted. Only marks a connection makes
+   * while it lives can acknowledge anything.
+   */
+  rewind(): bigint {
+    this.marks = [];
+    this.readLog = [];
+    this.readLogHead = 0;
+    if (this.sent !== this.acked) {
+      this.sent = this.acked;
+      this.dirty = true;
+    }
     return this.acked;
   }
 
@@ -1457,7 +1690,8 @@ export class DiskQueue {
       // The exact next seq: a clean restart skips nothing. The session fields stay as the last
       // reservation left them (a run that sealed nothing is nobody's previous session).
       if (this.sequence) this.reservedUntil = this.sequence.nextSeq();
-      await this.persistState();
+      // On a full disk too: the exact next seq is worth the reserve (the next start puts it back).
+      await this.persistUsingReserve();
       await this.closeActive();
       await this.dropReadFile();
       this.recent = [];

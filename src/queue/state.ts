@@ -120,10 +120,20 @@ export async function writeState(qfs: QueueFs, dir: string, s: QueueState): Prom
   const tmp = join(dir, STATE_TMP);
   const fd = await qfs.open(tmp, 'w', 0o600);
   try {
-    await qfs.write(fd, serializeState(s));
-    await qfs.fsync(fd);
-  } finally {
-    await qfs.close(fd);
+    try {
+      await qfs.write(fd, serializeState(s));
+      await qfs.fsync(fd);
+    } finally {
+      await qfs.close(fd);
+    }
+  } catch (e) {
+    // The old state stays valid. Remove the temp file now: on a full disk, whatever it got holds
+    // blocks the queue needs back (readState would remove it too, but only at the next start).
+    await qfs.unlink(tmp).catch((cleanup: unknown) => {
+      // The write's own error is the one worth reporting; the next start removes a leftover temp file.
+      void cleanup;
+    });
+    throw e;
   }
   await qfs.rename(tmp, join(dir, STATE_FILE));
   await fsyncDir(qfs, dir);

@@ -1,5 +1,5 @@
 /** Test helpers for the queue and seal tests: temp dirs, a crash-injecting fs, a hand-built RFC 5424 assembler. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,8 +36,10 @@ export interface Fault {
  * Wraps the real fs. Every mutating call is a numbered step; at step `crashAt`
  * the call does not happen (a write happens halfway: a torn write) and it and
  * every later call throw SimulatedCrash. `enospc` makes the next n writes fail
- * with ENOSPC (nothing written) — a full disk. `fail(...)` injects other I/O
- * errors (EIO on a segment's fsync, ...); the process lives on.
+ * with ENOSPC (nothing written) — a full disk. `capacity` models a small
+ * disk holding one directory: a write that would need more blocks than are
+ * free fails with ENOSPC until files are removed. `fail(...)` injects other
+ * I/O errors (EIO on a segment's fsync, ...); the process lives on.
  */
 export class CrashFs implements QueueFs {
   steps = 0;
@@ -47,6 +49,8 @@ export class CrashFs implements QueueFs {
   faults: Fault[] = [];
   /** Injected faults that fired, as "op path". */
   fired: string[] = [];
+  /** A disk of `bytes` (4 KiB blocks) holding only `dir` (see diskUsed). */
+  capacity: { dir: string; bytes: number } | null = null;
   private paths = new Map<number, string>();
   constructor(public crashAt = Infinity) {}
 
@@ -64,6 +68,29 @@ export class CrashFs implements QueueFs {
     this.fired.push(`${op} ${path}`);
     f.onFire?.();
     return f;
+  }
+
+  /** Bytes the files of capacity.dir take, in whole 4 KiB blocks. */
+  diskUsed(): number {
+    const c = this.capacity;
+    if (!c) return 0;
+    let used = 0;
+    for (const n of readdirSync(c.dir)) used += CrashFs.blocks(statSync(join(c.dir, n)).size);
+    return used;
+  }
+
+  private static blocks(n: number): number {
+    return Math.ceil(n / 4096) * 4096;
+  }
+
+  /** capacity: the write would take more blocks than are free. */
+  private noRoom(fd: number, len: number, position: number | undefined): boolean {
+    const c = this.capacity;
+    const path = this.paths.get(fd);
+    if (!c || !path || this.crashed) return false;
+    const size = statSync(path).size;
+    const grow = CrashFs.blocks(Math.max(size, (position ?? size) + len)) - CrashFs.blocks(size);
+    return grow > 0 && this.diskUsed() + grow > c.bytes;
   }
 
   private static ioError(code: string, op: string): NodeJS.ErrnoException {
@@ -116,6 +143,7 @@ export class CrashFs implements QueueFs {
       e.code = 'ENOSPC';
       throw e;
     }
+    if (this.noRoom(fd, buf.length, position)) throw CrashFs.ioError('ENOSPC', 'write');
     const f = this.fault('write', fd);
     if (f) {
       if (f.written) await nodeFs.write(fd, buf, position);

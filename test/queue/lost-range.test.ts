@@ -73,12 +73,15 @@ test('a segment fsync failing with EIO: the next record sealed declares the lost
   try {
     for (let i = 0; i < 3; i++) await a.q.append([a.sealed(`before ${i}`)]); // seqs 1..3
     let during: Promise<void> | undefined;
-    // An append that arrives while the failing group is in flight waits for the declaration and follows it.
+    // An ordinary append that arrives while the failing group is in flight is rejected with it (its source may
+    // be the failed group's, whose resend must come first: test/queue/failed-group-followers.test.ts); appended
+    // again, it follows the declaration.
     fs.fail('fsync', { onFire: () => (during = a.q.append([a.sealed('during 0'), a.sealed('during 1')])) });
     const failed = a.q.append([0, 1, 2].map((i) => a.sealed(`failed ${i}`))); // seqs 4..6
     await assert.rejects(failed, (e: unknown) => e instanceof FileError && /EIO/.test(e.message));
     assert.ok(during, 'the fault fired');
-    await during;
+    await assert.rejects(during, /appended behind a write that failed \(EIO\)/);
+    await a.q.append([a.sealed('during 0'), a.sealed('during 1')]);
 
     const all = await readAll(a.q);
     assert.deepEqual(ids(all), [0n, 1n, 2n, 3n, 7n, 8n, 9n], 'seqs 4..6 are spent, never handed out again');
