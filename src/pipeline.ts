@@ -441,8 +441,11 @@ export class Pipeline {
   private async append(batch: RawRecord[], processor: RecordProcessor): Promise<void> {
     const queue = this.queue!;
     let prev: Promise<void> | undefined;
+    // Once a slice is rejected (its write failed), no later slice of the batch may go in: written
+    // ahead of the source's resend, it would let recovery move the checkpoint past the lost slice.
+    let rejected = false;
     let i = 0;
-    while (i < batch.length) {
+    while (i < batch.length && !rejected) {
       const records: AppendRecord[] = [];
       let bytes = 0;
       while (i < batch.length && records.length < APPEND_SLICE_RECORDS && bytes < APPEND_SLICE_BYTES) {
@@ -453,7 +456,9 @@ export class Pipeline {
       }
       const p = queue.append(records);
       // Awaited below (or the batch already failed): never an unhandled rejection.
-      p.catch(() => undefined);
+      p.catch(() => {
+        rejected = true;
+      });
       if (prev) await prev;
       // The writer takes this slice alone and starts its write before the next slice is built.
       if (i < batch.length) await yieldToQueue();
@@ -595,6 +600,7 @@ export class Pipeline {
 export function queueFrames(queue: DiskQueue): FrameSource {
   return {
     replayPosition: () => queue.replayPosition() - 1n,
+    rewind: () => queue.rewind() - 1n,
     readFrom: (p, max) => queue.readPayloads(p + 1n, max),
     waitForData: (p) => queue.waitForData(p + 1n),
     markSent: (id) => queue.markSent(id + 1n),

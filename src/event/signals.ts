@@ -54,8 +54,16 @@ export function queueSpec(a: QueueAlert): InternalEventSpec {
         type: ['info'],
         outcome: 'failure',
         severity: SEVERITY.critical,
-        message: `Disk queue full: dropped ${a.records} oldest events (${a.bytes} bytes); ${a.totalDropped} dropped since start`,
-        fields: { 'logward.queue.dropped_records': a.records, 'logward.queue.dropped_bytes': a.bytes, 'logward.queue.dropped_total': a.totalDropped },
+        message:
+          `Disk queue full: dropped ${a.records} oldest events never sent (${a.bytes} bytes)` +
+          (a.unconfirmed > 0 ? `; ${a.unconfirmed} more were sent but not yet confirmed and will not be sent again` : '') +
+          `; ${a.totalDropped} dropped since start`,
+        fields: {
+          'logward.queue.dropped_records': a.records,
+          'logward.queue.dropped_bytes': a.bytes,
+          'logward.queue.dropped_total': a.totalDropped,
+          'logward.queue.dropped_unconfirmed': a.unconfirmed,
+        },
       };
     case 'disk_full':
       return {

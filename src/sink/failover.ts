@@ -3,11 +3,18 @@
  *
  * Every connection attempt walks the list from the first host; the first that
  * completes a verified connection wins, so after any reconnect the sink is on
- * the best host that is up. While on a secondary, a PrimaryProbe makes a full
+ * the best host that is up. Exception: a host whose session ended before it
+ * proved healthy (it accepted us and then dropped us: a balancer without
+ * backends, a receiver refusing our certificate after the handshake) failed
+ * that attempt, so the next walk starts at the host after it and comes to it
+ * last; otherwise the sink would reconnect to it forever while the next host
+ * idles. While on a secondary, a PrimaryProbe makes a full
  * (verified) connection to the first host now and then; a TCP-level success
- * is not enough, since a primary with an expired certificate is not "back".
- * When the probe succeeds it closes its own connection and tells the sink to
- * move; the sink then reconnects from the top and replays its resend window.
+ * is not enough, since a primary with an expired certificate is not "back",
+ * and after the first host dropped a session the probe must also hold its
+ * connection open for a while (sink.ts). When the probe succeeds it closes
+ * its own connection and tells the sink to move; the sink then reconnects
+ * from the top and replays its resend window.
  */
 
 import net from 'node:net';
@@ -60,17 +67,23 @@ export function parseHosts(entries: readonly string[], protocol: SinkProtocol, c
 }
 
 /**
- * Try each target in order; return the first connection and its index.
- * Every failure is reported; when all fail, the last failure is thrown.
+ * Try each target in order, starting at index `start` and wrapping around
+ * (so every target is tried once); return the first connection and its index
+ * in `targets`. Every failure is reported; when all fail, the last failure is
+ * thrown.
  */
 export async function connectInOrder<C>(
   targets: readonly HostTarget[],
   connect: (t: HostTarget) => Promise<C>,
   onFailure: (t: HostTarget, err: ConnectFailure) => void,
   toFailure: (t: HostTarget, err: unknown) => ConnectFailure,
+  start = 0,
 ): Promise<{ conn: C; index: number }> {
   let last: ConnectFailure | undefined;
-  for (let index = 0; index < targets.length; index++) {
+  const n = targets.length;
+  const first = n === 0 ? 0 : ((start % n) + n) % n;
+  for (let k = 0; k < n; k++) {
+    const index = (first + k) % n;
     const t = targets[index] as HostTarget;
     try {
       return { conn: await connect(t), index };
@@ -87,11 +100,16 @@ export class PrimaryProbe {
   private timer: NodeJS.Timeout | undefined;
   private probing = false;
   private stopped = false;
+  /** Aborts the probe in progress (a probe may hold its connection open for a while). */
+  private inProgress: AbortController | undefined;
 
   constructor(
     private readonly intervalMs: number,
-    /** Makes a full verified connection and closes it; rejects when the primary is not usable. */
-    private readonly probe: () => Promise<void>,
+    /**
+     * Makes a full verified connection and closes it; rejects when the primary
+     * is not usable. The signal is aborted when the probe is stopped.
+     */
+    private readonly probe: (signal: AbortSignal) => Promise<void>,
     private readonly onBack: () => void,
     private readonly onStillDown: (err: unknown) => void,
   ) {}
@@ -105,6 +123,7 @@ export class PrimaryProbe {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    this.inProgress?.abort(new Error('probe stopped'));
   }
 
   private schedule(): void {
@@ -116,17 +135,20 @@ export class PrimaryProbe {
   private async tick(): Promise<void> {
     if (this.stopped || this.probing) return;
     this.probing = true;
+    const ac = new AbortController();
+    this.inProgress = ac;
     try {
-      await this.probe();
+      await this.probe(ac.signal);
       if (!this.stopped) {
         this.stopped = true;
         this.onBack();
       }
     } catch (err) {
-      this.onStillDown(err);
+      if (!this.stopped) this.onStillDown(err);
       this.schedule();
     } finally {
       this.probing = false;
+      if (this.inProgress === ac) this.inProgress = undefined;
     }
   }
 }

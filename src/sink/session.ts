@@ -3,8 +3,10 @@
  * the connection fails, dies, or is asked to end.
  *
  * Invariants:
- * - Starts at source.replayPosition(): a new connection always replays the
- *   queue's resend window, because a returned write() is not a delivery.
+ * - Starts at source.rewind() (replayPosition() for a source without it): a
+ *   new connection always replays the queue's resend window, because a
+ *   returned write() is not a delivery, and what earlier connections sent
+ *   unacknowledged is forgotten by the source.
  * - markSent(id) only after the write carrying that id was handed to the
  *   socket.
  * - Memory is bounded: at most one batch (~maxBatchBytes) is in flight beyond
@@ -135,7 +137,7 @@ export class StreamSession {
   }
 
   private async pump(): Promise<SessionEnd> {
-    let position = this.source.replayPosition();
+    let position = this.source.rewind?.() ?? this.source.replayPosition();
     const { socket } = this;
     for (;;) {
       if (this.closed) return this.ended('closed');

@@ -4,18 +4,28 @@
  *
  * Connection management:
  * - Each attempt walks `hosts` in order (failover.ts); all failing means one
- *   failed attempt, and attempts are spaced by p-retry (jittered exponential
- *   backoff between retry.minDelayMs and retry.maxDelayMs).
- * - A connection that fails shortly after it was made (a TLS 1.3 client
- *   certificate rejection arrives as an alert just after 'secureConnect', see
- *   tls.ts) counts as a failed attempt too, so a rejecting peer cannot make
- *   the sink spin. A connection that worked for a while and then dropped
- *   starts a fresh backoff.
+ *   failed attempt, and attempts are spaced by p-retry with our own delay
+ *   (backoff.ts: exponential between retry.minDelayMs and retry.maxDelayMs,
+ *   jittered at every attempt, also at the cap).
+ * - A session must prove its host healthy by lasting healthyMs() (default
+ *   max(10 s, min_delay)). One that ends sooner (the peer closed, a TLS 1.3
+ *   client certificate rejection arriving as an alert after 'secureConnect'
+ *   (tls.ts), a dead connection) is a failed attempt of that host: the
+ *   closure is reported like a connect failure (tls_failure/connect_failure
+ *   with a reason), the backoff continues, and the next attempt starts at the
+ *   next host, so a host that accepts and drops us cannot keep the sink from
+ *   a healthy one, nor make it spin. A session that proved healthy and then
+ *   dropped starts a fresh backoff from the first host.
  * - On a secondary host, PrimaryProbe checks the first host; when it is back
- *   the session ends at a batch boundary and the next attempt starts at the top.
- * - Every new connection resumes from source.replayPosition(): the queue's
- *   resend window is replayed, so a silently failed connection loses nothing
- *   younger than the window.
+ *   the session ends at a batch boundary and the next attempt starts at the
+ *   top. After the first host dropped a session, "back" also means the probe
+ *   connection stayed open for healthyMs(), or the sink would flap between a
+ *   dropping first host and the healthy second one at every probe.
+ * - Every new connection resumes from source.rewind() (replayPosition() for a
+ *   source without it): the queue's resend window is replayed, so a silently
+ *   failed connection loses nothing younger than the window. rewind() is also
+ *   called as soon as a session ends (except on stop), so that the marks of a
+ *   dead connection cannot age into acknowledgements during the backoff.
  * - A connection is dead when a write does not drain, or (Linux) when bytes
  *   it wrote stay unacknowledged by the peer, for dead_after; it is destroyed
  *   and replayed like any failed connection (session.ts, unacked-watch.ts).
@@ -23,8 +33,10 @@
  *   allow_insecure, never as a reaction to a TLS failure.
  */
 
+import type net from 'node:net';
 import pRetry, { AbortError } from 'p-retry';
 import { ConfigError } from '../errors.js';
+import { jitteredRetry, sleep } from './backoff.js';
 import { CertExpiryWatch } from './cert-expiry.js';
 import { ConnectFailure, classifyConnectError } from './classify.js';
 import { type HostTarget, PrimaryProbe, connectInOrder, parseHosts } from './failover.js';
@@ -61,6 +73,10 @@ export class SyslogSink {
   private stopDeadline = Infinity;
   private sessions = 0;
   private lastSendAt: number | undefined;
+  /** Where the next connectInOrder walk starts: after a host whose session failed, else 0. */
+  private nextStart = 0;
+  /** The last session on the first host ended before it proved healthy (the probe must then hold its connection). */
+  private primaryDropped = false;
 
   constructor(
     private readonly opts: SinkOptions,
@@ -94,7 +110,9 @@ export class SyslogSink {
     } else {
       this.unacked = new UnackedReader(deps.counters, deps.log);
       this.connector =
-        opts.protocol === 'tls' ? createTlsConnector(opts, this.expiry) : createTcpConnector(opts.deadAfterMs);
+        opts.protocol === 'tls'
+          ? createTlsConnector(opts, this.expiry, deps.counters)
+          : createTcpConnector(opts.deadAfterMs);
     }
   }
 
@@ -148,26 +166,28 @@ export class SyslogSink {
   private async run(): Promise<void> {
     while (!this.stopping) {
       try {
-        await pRetry(() => this.attempt(), {
-          retries: Infinity,
-          minTimeout: this.opts.retry.minDelayMs,
-          maxTimeout: this.opts.retry.maxDelayMs,
-          factor: 2,
-          randomize: true,
-          signal: this.abort.signal,
-          onFailedAttempt: () => this.deps.counters.add('connect_attempts_failed'),
-        });
+        // Resolves only when a session ended after proving healthy (or on failback/stop): the
+        // next failure then starts a fresh backoff; every other end keeps this one growing.
+        await pRetry(
+          () => this.attempt(),
+          jitteredRetry(this.opts.retry, this.abort.signal, () => this.deps.counters.add('connect_attempts_failed')),
+        );
       } catch (err) {
         if (this.stopping) return;
         // Only a bug gets here (p-retry gives up on TypeErrors); log it and keep the sink alive.
         this.deps.counters.add('sink_errors');
         this.deps.log?.error({ err }, 'sink loop failed; restarting it');
-        await new Promise((r) => setTimeout(r, this.opts.retry.maxDelayMs).unref());
+        // An abort (stop) ends the wait early; the loop condition then ends the loop.
+        await sleep(this.opts.retry.maxDelayMs, this.abort.signal).catch(() => undefined);
       }
     }
   }
 
-  /** One attempt: connect to the best host and run a session on it until it ends. */
+  /**
+   * One attempt: connect to the best host and run a session on it until it
+   * ends. Returns when the session proved healthy (or was ended on purpose);
+   * throws, i.e. a failed attempt that continues the backoff, otherwise.
+   */
   private async attempt(): Promise<void> {
     const connector = this.connector as StreamConnector;
     const { conn, index } = await connectInOrder(
@@ -175,6 +195,7 @@ export class SyslogSink {
       connector,
       (t, f) => this.reportFailure(t, f),
       (t, err) => this.toFailure(t, err, false),
+      this.nextStart,
     );
     if (this.stopping && Date.now() >= this.stopDeadline) {
       conn.socket.destroy();
@@ -182,30 +203,54 @@ export class SyslogSink {
     }
     const startedAt = Date.now();
     const end = await this.runSession(conn, index);
-    if (this.stopping || end.kind === 'stopped' || end.kind === 'failback') return;
+    const livedMs = Date.now() - startedAt;
+    if (this.stopping || end.kind === 'stopped') return;
+    // The next connection resumes at the acknowledged cursor anyway (session.ts); forgetting this
+    // one's unacknowledged marks now, not after the backoff, keeps them from aging into
+    // acknowledgements while no connection is alive (a backoff can outlast the resend window).
+    this.source.rewind?.();
+    if (end.kind === 'failback') {
+      this.nextStart = 0;
+      return;
+    }
     if (end.kind === 'source_error') {
+      // The queue failed, not the host: back off, and come back to the same host.
       this.deps.counters.add('source_errors');
       this.deps.log?.error({ err: end.error }, 'reading the queue failed; retrying');
       throw new ConnectFailure(conn.target.label, 'other', `queue read failed: ${end.error?.message ?? 'unknown'}`);
     }
-    if (end.kind !== 'closed') return;
+    // 'closed' or 'dead'. TLS 1.3: the server refused our certificate after our side of the handshake was done.
+    const rejected =
+      end.kind === 'closed' && end.error !== undefined && classifyConnectError(end.error, true).reason === 'client_cert_rejected';
+    if (!rejected && livedMs >= this.healthyMs()) {
+      // The host proved healthy; this is a new incident: fresh backoff, best host first.
+      this.nextStart = 0;
+      if (index === 0) this.primaryDropped = false;
+      return;
+    }
+    // A failed attempt of this host: the next attempt starts at the next host (the walk wraps around).
+    this.nextStart = index + 1;
+    if (index === 0) this.primaryDropped = true;
+    const failure = this.sessionFailure(conn.target, end, livedMs);
+    // A dead connection was reported as dead_connection already.
+    if (end.kind === 'closed') this.reportFailure(conn.target, failure);
+    throw failure;
+  }
+
+  /** Why a session that did not prove healthy ended, as a connect failure of its host. */
+  private sessionFailure(t: HostTarget, end: SessionEnd, livedMs: number): ConnectFailure {
+    const proof = `a session must last ${this.healthyMs()} ms to count as working`;
+    if (end.kind === 'dead') {
+      const what = end.deadCause === 'unacked' ? 'acknowledged nothing written' : 'stopped draining';
+      return new ConnectFailure(t.label, 'timeout', `the connection ${what} for ${this.opts.deadAfterMs} ms, ${livedMs} ms after it was made; ${proof}`);
+    }
     if (end.error) {
       const { reason, detail } = classifyConnectError(end.error, true);
-      if (reason === 'client_cert_rejected') {
-        // TLS 1.3: the server refused our certificate after our side of the handshake was done.
-        const failure = new ConnectFailure(conn.target.label, reason, detail, { cause: end.error });
-        this.reportFailure(conn.target, failure);
-        throw failure;
-      }
+      return new ConnectFailure(t.label, reason, `${detail}, ${livedMs} ms after the connection was made; ${proof}`, {
+        cause: end.error,
+      });
     }
-    if (Date.now() - startedAt < this.shortLivedMs()) {
-      // Dropped right after it was made: back off instead of reconnecting in a tight loop.
-      throw new ConnectFailure(
-        conn.target.label,
-        'reset',
-        end.error ? `closed right after connecting: ${end.error.message}` : 'closed by the peer right after connecting',
-      );
-    }
+    return new ConnectFailure(t.label, 'reset', `the peer closed the connection ${livedMs} ms after it was made; ${proof}`);
   }
 
   private async runSession(conn: StreamConnection, index: number): Promise<SessionEnd> {
@@ -254,8 +299,19 @@ export class SyslogSink {
     return end;
   }
 
-  private shortLivedMs(): number {
-    return Math.max(1000, this.opts.retry.minDelayMs);
+  /**
+   * How long a session must last before its end counts as a new incident
+   * (fresh backoff, first host first) rather than a failed attempt of its
+   * host. 10 s is far beyond connect + handshake + a TLS 1.3 certificate
+   * rejection (which arrives within a round trip or two) and beyond what a
+   * balancer without backends takes to give up, so those are caught; and a
+   * peer that closes every session just after it still gets at most one
+   * connection per 10 s plus min_delay, a bounded rate, not a tight loop.
+   * Never below min_delay, so a proven session cannot reconnect faster than
+   * the configured minimum.
+   */
+  private healthyMs(): number {
+    return this.opts.healthyAfterMs ?? Math.max(10_000, this.opts.retry.minDelayMs);
   }
 
   private startProbe(session: StreamSession, on: HostTarget): void {
@@ -264,11 +320,16 @@ export class SyslogSink {
     const interval = this.opts.probePrimaryMs ?? Math.max(1000, this.opts.retry.maxDelayMs);
     this.probe = new PrimaryProbe(
       interval,
-      async () => {
+      async (signal) => {
         const probe = await connector(primary);
-        probe.socket.on('error', (err: Error) => this.deps.log?.debug({ err }, 'probe socket error after success'));
-        probe.socket.end();
-        setTimeout(() => probe.socket.destroy(), 1000).unref();
+        probe.socket.on('error', (err: Error) => this.deps.log?.debug({ err }, 'probe socket error'));
+        try {
+          // It accepted and then dropped a session before: back only if it holds a connection too.
+          if (this.primaryDropped) await this.holdOpen(probe.socket, primary, this.healthyMs(), signal);
+        } finally {
+          probe.socket.end();
+          setTimeout(() => probe.socket.destroy(), 1000).unref();
+        }
       },
       () => {
         this.deps.counters.add('failbacks');
@@ -282,6 +343,35 @@ export class SyslogSink {
       },
     );
     this.probe.start();
+  }
+
+  /** Resolves when the peer kept the (idle) connection open for ms; rejects when it closed or failed it. */
+  private holdOpen(socket: net.Socket, t: HostTarget, ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const startedAt = Date.now();
+      const done = (err?: unknown): void => {
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('error', onError);
+        socket.off('end', onClose);
+        socket.off('close', onClose);
+        signal.removeEventListener('abort', onAbort);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onData = (chunk: Buffer): void => this.deps.counters.add('bytes_received_discarded', chunk.length);
+      const onError = (err: Error): void => done(this.toFailure(t, err, true));
+      const onClose = (): void =>
+        done(new ConnectFailure(t.label, 'reset', `the peer closed the probe connection after ${Date.now() - startedAt} ms`));
+      const onAbort = (): void => done(signal.reason ?? new Error('probe stopped'));
+      const timer = setTimeout(() => done(), ms);
+      socket.on('data', onData);
+      socket.on('error', onError);
+      socket.once('end', onClose);
+      socket.once('close', onClose);
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) onAbort();
+    });
   }
 
   private toFailure(t: HostTarget, err: unknown, handshakeDone: boolean): ConnectFailure {

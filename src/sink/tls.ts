@@ -11,6 +11,13 @@
  *   SNI is only sent for DNS names (RFC 6066 forbids IP literals there).
  * - Pins (SHA-256 of the DER certificate) are checked inside
  *   checkServerIdentity, i.e. during the handshake, before any byte is sent.
+ *   A pin may match any certificate of the server's chain: the leaf, an
+ *   intermediate it presents, or the CA it chains to from the trust store
+ *   (Node's getPeerCertificate(true) walk, which checkServerIdentity gets).
+ *   Each link of that walk must carry the parent's valid signature over the
+ *   child, so a pinned certificate counts only when its key really vouches
+ *   for the leaf: presenting a public copy of a pinned CA next to a leaf from
+ *   another CA matches nothing.
  * - CA, certificate and key are read from disk on every connect, so rotated
  *   files take effect at the next reconnect without a restart.
  * - Connect plus handshake must finish within deadAfterMs: a plaintext server
@@ -39,6 +46,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectFailure, PIN_MISMATCH_CODE, classifyConnectError } from './classify.js';
 import type { CertExpiryWatch } from './cert-expiry.js';
+import type { Counters } from '../monitor/counters.js';
 import type { HostTarget } from './failover.js';
 import type { SinkOptions } from './types.js';
 
@@ -63,6 +71,35 @@ export function normalizeFingerprint(fp: string): string {
     .toLowerCase();
 }
 
+/** Longer chains than this are not walked for pins (real ones have 2-4 certificates). */
+const MAX_PIN_CHAIN = 10;
+
+/**
+ * SHA-256 fingerprints of the leaf and of each issuer above it, as far as every
+ * link is a verified signature. The leaf comes first (its pin needs no walk).
+ * The walk stops at a self-issued root (Node links it to itself), at any
+ * certificate seen before, and after MAX_PIN_CHAIN certificates. Throws when
+ * a certificate Node handed over does not parse.
+ */
+export function chainFingerprints(leaf: tls.PeerCertificate): string[] {
+  const out = [leaf.fingerprint256];
+  const seen = new Set(out);
+  let child = leaf;
+  let childX509: X509Certificate | undefined;
+  while (out.length < MAX_PIN_CHAIN) {
+    const parent = (child as Partial<tls.DetailedPeerCertificate>).issuerCertificate;
+    if (!parent || !parent.fingerprint256 || seen.has(parent.fingerprint256)) break;
+    childX509 ??= new X509Certificate(child.raw);
+    const parentX509 = new X509Certificate(parent.raw);
+    if (!childX509.checkIssued(parentX509) || !childX509.verify(parentX509.publicKey)) break;
+    out.push(parent.fingerprint256);
+    seen.add(parent.fingerprint256);
+    child = parent;
+    childX509 = parentX509;
+  }
+  return out;
+}
+
 /** checkServerIdentity for a fixed expected name plus optional SHA-256 pins. */
 export function makeServerIdentityCheck(
   expectedName: string,
@@ -72,14 +109,21 @@ export function makeServerIdentityCheck(
   return (_hostname, cert) => {
     const nameError = tls.checkServerIdentity(expectedName, cert);
     if (nameError) return nameError;
-    if (pins.size > 0 && !pins.has(normalizeFingerprint(cert.fingerprint256))) {
-      const err = new Error(
-        `certificate fingerprint sha256 ${cert.fingerprint256} matches none of the ${pins.size} configured pin(s)`,
-      ) as NodeJS.ErrnoException;
-      err.code = PIN_MISMATCH_CODE;
-      return err;
+    if (pins.size === 0 || pins.has(normalizeFingerprint(cert.fingerprint256))) return undefined;
+    let chain = [cert.fingerprint256];
+    let note = '';
+    try {
+      chain = chainFingerprints(cert);
+    } catch (walkErr) {
+      // Fail closed: only what was walked before the error (the leaf) can match, and it did not.
+      note = `; the chain above the leaf could not be read: ${(walkErr as Error).message}`;
     }
-    return undefined;
+    if (chain.some((fp) => pins.has(normalizeFingerprint(fp)))) return undefined;
+    const err = new Error(
+      `the server's certificate chain (sha256 ${chain.join(', ')}) matches none of the ${pins.size} configured pin(s)${note}`,
+    ) as NodeJS.ErrnoException;
+    err.code = PIN_MISMATCH_CODE;
+    return err;
   };
 }
 
@@ -116,7 +160,8 @@ async function loadMaterial(opts: SinkOptions, host: string): Promise<TlsMateria
   return { ca, cert, key };
 }
 
-export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch): StreamConnector {
+/** `counters`: bytes the server sends while the TLS 1.3 confirmation is awaited go to bytes_received_discarded. */
+export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch, counters?: Counters): StreamConnector {
   return async (target) => {
     const material = await loadMaterial(opts, target.label);
     if (material.cert) {
@@ -157,6 +202,7 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch): 
         socket.off('error', onError);
         socket.off('close', onClose);
         socket.off('end', onClose);
+        socket.off('data', onEarlyData);
       };
       const fail = (f: ConnectFailure): void => {
         if (settled) return;
@@ -205,9 +251,11 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch): 
         timer.unref();
         // Hand over outside OpenSSL's read callback: a write from inside it was observed to get lost.
         socket.once('session', () => setImmediate(() => handOver(tlsVersion)));
-        // 'end' and the ticket are only seen while the socket reads; the server sends no application data.
-        socket.resume();
+        // 'end' and the ticket are only seen while the socket reads. Application data the server
+        // sends meanwhile is discarded like any it sends later, and counted the same way.
+        socket.on('data', onEarlyData);
       };
+      const onEarlyData = (chunk: Buffer): void => counters?.add('bytes_received_discarded', chunk.length);
       const handOver = (tlsVersion: string | undefined): void => {
         if (settled) return;
         cleanup();

@@ -34,16 +34,29 @@ export interface SinkOptions {
    */
   deadAfterMs: number;
   retry: { minDelayMs: number; maxDelayMs: number };
-  /** Coalesce frames into writes of about this size (default 64 KiB). */
+  /** Coalesce frames into writes of about this size (default DEFAULT_MAX_BATCH_BYTES, 256 KiB). */
   maxBatchBytes?: number;
   /** While on a secondary host, how often to probe the first (default: retry.maxDelayMs, at least 1 s). */
   probePrimaryMs?: number;
+  /**
+   * How long a session must last to prove its host healthy (default: max(10 s, retry.minDelayMs);
+   * not configurable, tests shorten it). A session that ends sooner is a failed attempt of its
+   * host: the backoff continues and the next attempt starts at the next host.
+   */
+  healthyAfterMs?: number;
 }
 
 /** Implemented by the disk queue (the pipeline adapts it). */
 export interface FrameSource {
   /** Id of the last record that must NOT be sent again (the acknowledged cursor); resume after it. */
   replayPosition(): bigint;
+  /**
+   * A new connection starts: the position to resume after (the acknowledged
+   * cursor), and what earlier connections sent but had not acknowledged is
+   * forgotten, so it can never be acknowledged later by age. Absent: the sink
+   * uses replayPosition().
+   */
+  rewind?(): bigint;
   /** Records with id > position, in order, about maxBytes of payload (at least one record if any). */
   readFrom(position: bigint, maxBytes: number): Promise<{ id: bigint; payload: Buffer }[]>;
   /** Resolves when a record with id > position exists. */

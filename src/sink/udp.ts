@@ -14,6 +14,8 @@
  * UDP_TRUNCATION_MARK so a reader sees it was cut, and is counted
  * (udp_truncated). Send errors (e.g. ECONNREFUSED from an ICMP unreachable on
  * the connected socket) are counted and the message is retried with backoff.
+ * So is a failed queue read or wait (counted as source_errors and logged):
+ * reading resumes from the same position, so nothing is lost or sent twice.
  */
 
 import dgram from 'node:dgram';
@@ -21,6 +23,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import pRetry from 'p-retry';
 import type { Counters } from '../monitor/counters.js';
+import { backoffDelayMs, jitteredRetry } from './backoff.js';
 import type { HostTarget } from './failover.js';
 import type { FrameSource, SinkLogger } from './types.js';
 
@@ -88,14 +91,29 @@ export class UdpSender {
   }
 
   private retryOptions() {
-    return {
-      retries: Infinity,
-      minTimeout: this.opts.retry.minDelayMs,
-      maxTimeout: this.opts.retry.maxDelayMs,
-      factor: 2,
-      randomize: true,
-      signal: this.abort.signal,
-    };
+    return jitteredRetry(this.opts.retry, this.abort.signal);
+  }
+
+  /** A queue read or wait failed: count, log, and back off (cut short by stop()). */
+  private async sourceFailed(err: unknown, consecutive: number): Promise<void> {
+    this.counters.add('source_errors');
+    const delayMs = backoffDelayMs(consecutive, this.opts.retry);
+    this.log?.error({ err, host: this.target.label, retryInMs: delayMs }, 'reading the queue failed; retrying');
+    await this.pause(delayMs);
+  }
+
+  /** Waits ms, or less when stop() wakes the sender. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    }).finally(() => {
+      this.wake = undefined;
+    });
   }
 
   private async open(): Promise<dgram.Socket> {
@@ -118,19 +136,33 @@ export class UdpSender {
   private async run(): Promise<void> {
     const socket = await pRetry(() => this.open(), this.retryOptions());
     this.socket = socket;
-    let position = this.source.replayPosition();
+    let position = this.source.rewind?.() ?? this.source.replayPosition();
+    let sourceFailures = 0;
     for (;;) {
       if (this.stopping && Date.now() >= this.stopDeadline) return;
-      const batch = await this.source.readFrom(position, this.opts.maxBatchBytes);
-      if (batch.length === 0) {
+      let batch: { id: bigint; payload: Buffer }[];
+      try {
+        batch = await this.source.readFrom(position, this.opts.maxBatchBytes);
+      } catch (err) {
         if (this.stopping) return;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          void this.source.waitForData(position).then(resolve, resolve);
-        });
-        this.wake = undefined;
+        await this.sourceFailed(err, ++sourceFailures);
         continue;
       }
+      if (batch.length === 0) {
+        if (this.stopping) return;
+        let failure: { err: unknown } | undefined;
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          this.source.waitForData(position).then(resolve, (err: unknown) => {
+            failure = { err };
+            resolve();
+          });
+        });
+        this.wake = undefined;
+        if (failure && !this.stopping) await this.sourceFailed(failure.err, ++sourceFailures);
+        continue;
+      }
+      sourceFailures = 0;
       for (const rec of batch) {
         let payload = rec.payload;
         if (payload.length > this.maxDatagram) {
