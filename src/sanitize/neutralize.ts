@@ -17,11 +17,14 @@
  *   - bidi controls U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069;
  *   - invisible / zero-width: U+200B–U+200D, U+2060–U+2064 (and the rest of the
  *     U+2060 block, all format characters), U+FEFF anywhere (a BOM at the start
- *     of a file is the source's business, not this function's), U+180E, the soft
+ *     of a file is the source's business, not this function's), the soft
  *     hyphen U+00AD (renders as nothing mid-word: "pass\u00ADword"), combining
  *     grapheme joiner U+034F, Hangul fillers U+115F U+1160 U+3164 U+FFA0, Khmer
  *     U+17B4 U+17B5, interlinear annotation U+FFF9–U+FFFB, musical format
  *     U+1D173–U+1D17A and the tag block U+E0000–U+E007F ("ASCII smuggling");
+ *   - variation selectors U+FE00–U+FE0F, U+E0100–U+E01EF and the Mongolian
+ *     U+180B–U+180F: "ro\uFE0Eot" renders as "root" and is another string
+ *     (an emoji's U+FE0F shows as a token too: the price of that guarantee);
  *   - lone UTF-16 surrogates (only reachable through neutralizeText).
  *   ANSI sequences need no parser: ESC (and U+009B) are controls, so
  *   "\x1b[31m" becomes "{U+001B}[31m" — inert, and the evidence stays readable.
@@ -61,8 +64,8 @@ export interface NeutralizeTextOptions {
 // BMP code units that are always neutralized (LF is added separately so the
 // multiline variant can leave it out).
 const FORBIDDEN_CLASS =
-  '\\x00-\\x09\\x0B-\\x1F\\x7F-\\x9F\\xAD\\u034F\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u115F\\u1160\\u17B4\\u17B5\\u180E' +
-  '\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\u3164\\uFEFF\\uFFA0\\uFFF9-\\uFFFB';
+  '\\x00-\\x09\\x0B-\\x1F\\x7F-\\x9F\\xAD\\u034F\\u0600-\\u0605\\u061C\\u06DD\\u070F\\u0890\\u0891\\u08E2\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F' +
+  '\\u200B-\\u200F\\u2028-\\u202E\\u2060-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0\\uFFF9-\\uFFFB';
 
 // No 'u' flag on purpose: it lets the same regex find lone surrogates, and the
 // non-unicode engine is faster. Astral code points are matched as pairs.
@@ -70,6 +73,7 @@ function forbiddenSource(allowLf: boolean): string {
   return (
     `[${FORBIDDEN_CLASS}${allowLf ? '' : '\\n'}]` +
     '|\\uDB40[\\uDC00-\\uDC7F]' + // tags U+E0000–U+E007F
+    '|\\uDB40[\\uDD00-\\uDDEF]' + // variation selectors supplement U+E0100–U+E01EF
     '|\\uD834[\\uDD73-\\uDD7A]' + // musical symbol format controls
     '|\\uD804[\\uDCBD\\uDCCD]' + // Kaithi number signs U+110BD, U+110CD (format characters)
     '|\\uD80D[\\uDC30-\\uDC3F]' + // Egyptian hieroglyph format controls U+13430–U+1343F

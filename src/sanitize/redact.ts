@@ -14,7 +14,8 @@
  * is empty and the line is returned as is. Otherwise ONE pass of one combined
  * regex (the needed rules as alternatives, compiled once per set and cached)
  * masks everything, dispatched by named group per match (an exec loop, not
- * replace() with a callback: that path is several times slower). Every
+ * replace() with a callback: that path is several times slower). A set of
+ * rules is a 32-bit mask: rules always woken together share a bit (bitOf). Every
  * alternative starts with a literal and keeps its boundary look-behind after
  * it, and every unbounded run stops at a delimiter, so no rule goes quadratic
  * on a long line. Custom patterns cannot be pre-screened: each costs one regex
@@ -39,6 +40,19 @@
  *     the key or the value is quoted (JSON, Python, YAML with quotes). A bare
  *     "password: x" is NOT masked: pam_pwquality writes "BAD PASSWORD: The
  *     password is ...", passwd writes "passwd: all authentication tokens ...".
+ *     Quotes may be JSON-escaped at any depth or nginx's \x22; a JSON array may
+ *     open the value ("X-Api-Key":["v"], only its first element is masked); a
+ *     form key may close first (user[password]=, user%5Bpassword%5D=); spaces
+ *     around separators may be TABs ({U+0009}) or ANSI colour codes.
+ *   - "pass" alone: as a word of its own, or glued to a listed prefix
+ *     (adminPass, dbPass, keystorepass); never bypass=, compass=.
+ *   - Name/value pairs {"name":"DB_PASSWORD","value":"x"} (Kubernetes env) are
+ *     masked like DB_PASSWORD=x. SQL in database logs: PASSWORD 'x',
+ *     PASSWORD('x'), IDENTIFIED [WITH plugin] BY 'x'.
+ *   - cvv/cvc keys (any prefix) only with a 3-4 digit value. Pagination
+ *     cursors (nextPageToken, page_token) are no token.
+ *   - private_key/signing_key/encryption_key values are masked unless they
+ *     name a file (/etc/ssl/..., ./k.pem); a PEM value is the PEM rule's.
  *   - "pwd" only as a word of its own or after "_" (MYSQL_PWD, not OLDPWD),
  *     and never with a value starting "/" or "~": "PWD=/home/bob" is the
  *     working directory in every sudo line.
@@ -48,13 +62,25 @@
  *   - Values that are already masks or empty ("[FILTERED]", "***", "null",
  *     "<redacted>") are left alone and not counted.
  *   - Command lines: --password/--token/--secret/--api-key/--cookie VALUE,
- *     mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET; URL user info
- *     scheme://user:SECRET@host.
+ *     mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET, docker/podman
+ *     login -p SECRET, redis-cli -a SECRET, openssl -pass* pass:SECRET,
+ *     htpasswd -b FILE USER SECRET / -nb USER SECRET, smbclient -U user%SECRET,
+ *     aws configure set aws_secret_access_key SECRET; Oracle user/SECRET in
+ *     jdbc:oracle:thin:, sqlplus and userid=; URL user info
+ *     scheme://user:SECRET@host, the password ending at the last "@".
+ *   - Authorization header values are masked whole, Digest's quoted
+ *     parameters included; a bearer or basic credential with a neutralized
+ *     control character inside is masked whole (TAB, CR, LF and ESC end it).
  *   - PEM private keys are masked whole, BEGIN to END (also when the newlines
  *     are {U+000A} tokens or JSON "\n"); without an END, to the end of the text.
  *   - Session ids are masked like everything else (DESIGN), not keyed-hashed.
+ *   - Not masked (accepted): an opaque token as a URL path segment
+ *     (/api/token/<x>: no shape tells it from an id), key names spelled to hide
+ *     (pass%77ord=, pass{U+200B}word=), URL passwords holding "/", "?", "#" or a
+ *     space (the URL itself does not parse), keys that name no secret by
+ *     themselves ("credentials", "access_key": an AWS access key id, "bearer").
  *
- * Kinds in masks: pan, ssn, password, secret, token, api_key, session_token,
+ * Kinds in masks: pan, cvv, ssn, password, secret, token, api_key, session_token,
  * cookie, authorization, bearer, basic_auth, jwt, private_key, aws_access_key,
  * aws_secret_key, gcp_api_key, gcp_oauth_token, azure_key, azure_sas,
  * github_token, gitlab_token, slack_token, slack_webhook, stripe_key,
@@ -108,9 +134,23 @@ interface Rule {
   readonly source: string;
   /** The kind shown in the mask, or null to leave this match untouched. */
   readonly kind: (value: string, g: Groups) => string | null;
+  /**
+   * Shares the pre-screen bit of this rule (same family, woken by the same
+   * words): a mask has 32 bits and there are more rules. Sharing only ever
+   * wakes more rules than needed, never fewer.
+   */
+  readonly bitOf?: string;
+  /**
+   * The kept prefix holds a user name, which can itself be a token
+   * ("curl -u <token>:x-oauth-basic", GitHub's documented form): the prefix is
+   * redacted too, or the token rules would never see it (the match consumed it).
+   */
+  readonly rescanPrefix?: true;
 }
 
 /** Values that already are masks (ours or the application's) or carry nothing. */
+/** A value that begins with one of our masks, possibly after its own opening brackets, quotes or backslashes. */
+const MASK_START = /^[[\\"' ]*\[REDACTED:/;
 const PLACEHOLDER =
   /^(?:\*+|x{3,}|\[(?:filtered|redacted[^\]]*|masked|hidden|secret|protected)\]|<(?:redacted|hidden|masked|secret)>|null|nil|none|undefined|true|false)$/i;
 
@@ -123,9 +163,40 @@ function acceptFreeform(v: string, kind: string): string | null {
   return v === '' || PLACEHOLDER.test(v) ? null : kind;
 }
 
-/** `word` not preceded by a letter or digit: the look-behind sits after the word. */
+// ---- what the neutralizer leaves between a key and its value ---------------
+// Rules see neutralized text: a TAB arrives as "{U+0009}" and an ANSI colour code
+// as "{U+001B}[1;32m" (a TTY-attached container, a coloured logger). Where a rule
+// allows a space it allows those too, or "password\t=\tx" and a coloured
+// "password: 'x'" would keep the value in clear.
+
+/** One space or TAB, as written after neutralization. */
+const WS = '(?:[ \\t]|\\{U\\+0009\\})';
+/** An ANSI SGR (colour) sequence after neutralization. */
+const SGR = '\\{U\\+001B\\}\\[[0-9;]{0,16}m';
+/** Spacing and colour codes between a key, its separator and its value. */
+const GAP = `(?:${WS}|${SGR})*`;
+/**
+ * A quote as logs write it: ' or ", JSON-escaped once or more (\" in a JSON
+ * string, \\\" in a JSON string inside a JSON string: Docker json-file around an
+ * app that logs JSON bodies as strings), or nginx's \x22 (a logged request body).
+ */
+const Q = `(?:\\\\{0,7}["']|\\\\x22)`;
+/** A JSON array opening before a quoted value: Go's http.Header, multi-value headers. */
+const ARRAY_OPEN = `(?:\\[${GAP}(?=${Q}))?`;
+/**
+ * A neutralized token inside a token-shaped value (a control character or a
+ * zero-width space pasted into it): part of the value, or the rest would ship
+ * in clear. TAB, LF and CR (the next field or header follows them) and ESC (a
+ * colour reset) still end the value.
+ */
+const INNER_TOKEN = '\\{(?:U\\+(?!000[9AD]\\}|001B\\})[0-9A-F]{4,6}|0x[0-9A-F]{2})\\}';
+
+/**
+ * `word` not preceded by a letter or digit: the look-behind sits after the word.
+ * The "m" ending a colour code is no letter of a word: "{U+001B}[36mAuthorization".
+ */
 function bounded(word: string, before = 'a-z0-9'): string {
-  return `${word}(?<![${before}]${word})`;
+  return `${word}(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[${before}]${word})`;
 }
 
 // ---- key/value families -------------------------------------------------
@@ -133,7 +204,10 @@ function bounded(word: string, before = 'a-z0-9'): string {
 const PASSWORD_KEYS = [
   // any prefix: db_password, PGPASSWORD, MYSQL_ROOT_PASSWORD, new_password
   '(?:password|passwd|passphrase)(?:[_-]?confirmation)?',
-  bounded('pass'), // not bypass=, compass=
+  // Not bypass=, compass=; but camelCase and glued prefixes that name a password
+  // (OpenStack's adminPass, dbPass, smtpPass, keystorepass). The regex has the 'i'
+  // flag, so "Pass" vs "pass" cannot be told apart: the prefixes are listed.
+  `pass(?<=(?:^|[^a-z0-9]|${SGR}|admin|db|root|user|smtp|mail|ftp|ldap|bind|proxy|store|vnc|sasl)pass)`,
   bounded('pwd'), // MYSQL_PWD yes, OLDPWD no; PWD=/path is rejected on its value
   'secret(?:[_-]?key)?', // client_secret, clientSecret, SECRET_KEY
 ];
@@ -141,12 +215,19 @@ const CREDENTIAL_KEYS = [
   // PHPSESSID, JSESSIONID, ASP.NET_SessionId, laravel_session, sessionToken
   'sess(?:ion)?(?:[_-]?(?:id|token|key))?',
   'connect\\.sid',
-  'token', // access_token, refreshToken, x-auth-token (but not token_type: no separator follows)
+  // access_token, refreshToken, x-auth-token (but not token_type: no separator follows);
+  // not a pagination cursor (nextPageToken, page_token): no credential, and rules read it.
+  'token(?<!page[_-]?token)',
 ];
+/** Card security codes (PCI DSS: never stored after authorization); only 3-4 digit values. */
+const CVV_KEYS = ['cv[vc]2?'];
+/** Key material named by its key (a PEM value is left to the PEM rule). */
+const KEY_MATERIAL_KEYS = '(?:private|signing|encryption)[_-]?key';
 const API_KEY_KEYS = ['(?:api|subscription)[_-]?key'];
 
 function kvKind(key: string): string {
   const k = key.toLowerCase();
+  if (k.startsWith('cv')) return 'cvv';
   if (k.includes('sess') || k.endsWith('sid')) return 'session_token';
   if (k.includes('pass') || k.includes('pwd')) return 'password';
   if (k.includes('secret')) return 'secret';
@@ -164,20 +245,36 @@ function kvAccept(value: string, key: string): string | null {
   if (k === 'pwd' && /^[/~]/.test(value)) return null;
   // A bare "session=42" is a counter or a name; a session id is longer.
   if (kind === 'session_token' && k.startsWith('sess') && value.length < 8) return null;
+  // "cvv": only a 3-4 digit value is a security code.
+  if (kind === 'cvv' && !/^\d{3,4}$/.test(value)) return null;
   return kind;
 }
 
-// separator: quoted key then ':' '=' '=>' (value quote optional); bare key then
-// '=' (quote optional); '%3D'; bare key then ':' only with a quoted value.
+/** private_key=/etc/ssl/private/key.pem names a file, not key material. */
+function keyMaterialAccept(value: string, key: string): string | null {
+  const kind = acceptFreeform(value, /^priv/i.test(key) ? 'private_key' : 'secret');
+  if (kind === null) return null;
+  if (/^(?:[/~]|\.{1,2}[/\\]|[a-z]:[/\\]|file:)/i.test(value) || /\.(?:pem|key|der|p8|p12|pfx|jks|crt)$/i.test(value)) return null;
+  return kind;
+}
+
+// separator: quoted key then ':' '=' '=>' (value quote optional, a JSON array
+// opening allowed); bare key then '=' or '=>' (quote optional); '%3D'; bare key
+// then ':' only with a quoted value. A form key's closing bracket may come first:
+// user[password]=, user%5Bpassword%5D= (a bracket of key characters only: a mask,
+// "[REDACTED:api_key]: 'x'", is no form key).
 const KV_SEP =
-  `(?:\\\\?["'][ \\t]*(?:=>|[:=])[ \\t]*(?:\\\\?["'])?` +
-  `|[ \\t]*=[ \\t]*(?:\\\\?["'])?` +
+  `(?:\\](?<=\\[[a-z0-9_.-]{0,64}\\])|%5d(?<=%5b[a-z0-9_.-]{0,64}%5d))?` +
+  `(?:${Q}${GAP}(?:=>|[:=])${GAP}${ARRAY_OPEN}${Q}?` +
+  `|${GAP}(?:=>|=)${GAP}${Q}?` +
   `|%3d` +
-  `|:[ \\t]*\\\\?["'])`;
+  `|${GAP}:${GAP}${Q})`;
 
 // value: shape decided by what the separator ended with.
 const KV_VALUE =
-  `(?<=\\\\["'])(?:[^"\\\\]|\\\\[^"])*` + // inside an escaped JSON string: ends at \"
+  `(?<=\\\\x22)(?:(?!\\\\x22)[^"])*` + // nginx-escaped string: ends at the next \x22
+  // inside an escaped JSON string, at any depth: ends at the escaped closing quote
+  `|(?<=\\\\["'])(?:[^"\\\\]|\\\\(?!\\\\{0,6}")[\\s\\S])*` +
   `|(?<=")(?:\\\\.|[^"\\\\])*` +
   `|(?<=')(?:\\\\.|[^'\\\\])*` +
   `|(?<=%3d)(?:(?!%26)[^\\s&;"'])+` +
@@ -188,10 +285,14 @@ const KV_VALUE =
 
 const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 
-// The first digit carries the boundary look-behind: not inside a word, not
-// after "123-" or "1." (a longer id, a decimal).
+// The first digit carries the boundary look-behind: not inside a word (the "m"
+// of a colour code is none: "{U+001B}[1m4111..."), not after "123-" or "1." (a
+// longer id, a decimal). "1001," is a CSV column, not a decimal comma: no
+// fraction has 13-19 digits, and a card between numeric columns was kept.
+// Groups are separated by one space or dash (a dotted 4.4.4.4 run is not taken
+// for a card: see the tests).
 const PAN_FORMS =
-  '\\d(?<![a-z0-9_]\\d|\\d[.,-]\\d)' +
+  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d)' +
   '(?:\\d{12,18}' +
   '|\\d{3}(?<pan_a>[ -])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
   '|\\d{3}(?<pan_b>[ -])\\d{6}\\k<pan_b>\\d{4,5})';
@@ -246,9 +347,20 @@ export function panIssuerValid(d: string): boolean {
   return false;
 }
 
-const SEP = `(?:\\\\?["'])?[ \\t]*[:=][ \\t]*(?:\\\\?["'])?`;
+const SEP = `${Q}?${GAP}[:=]${GAP}${ARRAY_OPEN}${Q}?`;
 const AUTH_KEY = `${bounded('authorization')}${SEP}`;
 const ONE_ARG = `'[^']*'|"[^"]*"|[^\\s'"]+`;
+/** A command-line word that is no option: a file, a user name. */
+const CMD_WORD = `[^\\s'"-][^\\s'"]{0,255}`;
+/**
+ * A Digest parameter's quoted value (response="...", nonce="..."): part of the
+ * credential. Only right after "name=" and up to a quote followed by a comma, a
+ * space or the end, so the closing quote of a JSON string ("Token abc=","x":1)
+ * is never taken for one.
+ */
+const DIGEST_QUOTED =
+  `(?<=[a-z0-9]=)"[^"\\r\\n,]{0,256}"(?=[, \\t]|$|\\{U\\+)` +
+  `|(?<=[a-z0-9]=)\\\\"[^"\\\\,]{0,256}\\\\"`;
 
 /**
  * The rules, in priority order (at one position the first that matches wins;
@@ -264,62 +376,98 @@ function rules(): Rule[] {
       id: 'pem',
       family: 'private_keys',
       source:
-        '(?<pem_v>-----BEGIN [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?' +
+        // "------BEGIN": the armour whole, or a lone "-" left before the mask reads as a value.
+        '(?<pem_v>-----+BEGIN [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----[\\s\\S]*?' +
         '(?:-----END [A-Z ]{0,40}PRIVATE KEY(?: BLOCK)?-----|$))',
       kind: () => 'private_key',
     },
     {
       id: 'ab',
       family: 'credentials',
-      source: `(?<ab_p>${AUTH_KEY}bearer[ \\t]+)(?<ab_v>[a-z0-9._~+/-]+=*)`,
+      source: `(?<ab_p>${AUTH_KEY}bearer(?:${WS}|${SGR})+)(?<ab_v>(?:[a-z0-9._~+/-]|${INNER_TOKEN})+=*)`,
       kind: () => 'bearer',
     },
     {
       id: 'aba',
       family: 'credentials',
-      source: `(?<aba_p>${AUTH_KEY}basic[ \\t]+)(?<aba_v>[a-z0-9+/]+=*)`,
+      bitOf: 'ab',
+      source: `(?<aba_p>${AUTH_KEY}basic(?:${WS}|${SGR})+)(?<aba_v>(?:[a-z0-9+/]|${INNER_TOKEN})+=*)`,
       kind: () => 'basic_auth',
     },
     {
       id: 'ag',
       family: 'credentials',
+      bitOf: 'ab',
       // Header or JSON form: the credential is the whole value (AWS4 and Digest
-      // carry commas and semicolons), up to the quote, the line end or a token.
+      // carry commas and semicolons, Digest quoted parameters), up to the quote,
+      // the line end or a token.
       source:
-        `(?<ag_p>${bounded('authorization')}(?:\\\\?["'])?[ \\t]*:[ \\t]*(?:\\\\?["'])?(?:[a-z][a-z0-9_-]*[ \\t]+)?)` +
-        `(?<ag_v>(?:(?!\\{U\\+|\\\\")[^"'\\r\\n])+)`,
+        `(?<ag_p>${bounded('authorization')}${Q}?${GAP}:${GAP}${ARRAY_OPEN}${Q}?(?:[a-z][a-z0-9_-]*(?:${WS}|${SGR})+)?)` +
+        `(?<ag_v>(?:(?!\\{U\\+|\\\\"|\\\\x22)[^"'\\r\\n]|${DIGEST_QUOTED})+)`,
       // "authorization":"denied" is a decision, not a credential.
       kind: (v) => (/^[a-z]{1,15}$/i.test(v) ? null : 'authorization'),
     },
     {
       id: 'agq',
       family: 'credentials',
-      // Query-string form "authorization=...": ends where the parameter ends.
+      bitOf: 'ab',
+      // Query-string form "authorization=...": ends where the parameter ends, or at a colour
+      // code (what follows one is another rule's: "basic{ESC}[1;32m" then the credential; taking
+      // the scheme word as the value would mask it only on a second pass).
       source:
-        `(?<agq_p>${bounded('authorization')}(?:\\\\?["'])?[ \\t]*=[ \\t]*(?:\\\\?["'])?)` +
-        `(?<agq_v>[^\\s"'&;,]+)`,
+        `(?<agq_p>${bounded('authorization')}${Q}?${GAP}=${GAP}${Q}?)` +
+        `(?<agq_v>(?:(?!${SGR})[^\\s"'&;,])+)`,
       kind: (v) => (/^[a-z]{1,15}$/i.test(v) ? null : 'authorization'),
     },
     {
       id: 'ck',
       family: 'credentials',
       // "Set-Cookie:" too: the "Set-" stays outside the match.
-      source: `(?<ck_p>${bounded('cookie')}${SEP})(?<ck_v>(?:(?!\\{U\\+|\\\\")[^"\\r\\n])+)`,
+      // Ends at a CR, LF or TAB token (the next header or field), not at any token.
+      source: `(?<ck_p>${bounded('cookie')}${SEP})(?<ck_v>(?:(?!\\{U\\+000[9AD]\\}|\\\\"|\\\\x22)[^"\\r\\n])+)`,
       kind: freeform('cookie'),
     },
     {
       id: 'aws',
       family: 'api_keys',
       source:
+        // "aws configure set aws_secret_access_key KEY": a space is the separator
+        // when a 40-character key follows.
         `(?<aws_p>(?:aws[_-]?)?secret[_-]?access[_-]?key` +
-        `(?:\\\\?["'])?[ \\t]*(?:=>|[:=])[ \\t]*(?:\\\\?["'])?)(?<aws_v>[a-z0-9/+=]{16,})`,
+        `(?:${Q}?${GAP}(?:=>|[:=])${GAP}${Q}?|${WS}+(?=[a-z0-9/+]{40}(?![a-z0-9/+=]))))(?<aws_v>[a-z0-9/+=]{16,})`,
       kind: () => 'aws_secret_key',
+    },
+    {
+      id: 'sql',
+      family: 'password',
+      // SQL in database logs (log_statement=all, the MySQL general log): PASSWORD 'x',
+      // PASSWORD('x'), SET PASSWORD = PASSWORD('x'), IDENTIFIED [WITH plugin] BY 'x'.
+      // A space or "(" before the quote: "'password': 'x'" is a key, for kv.
+      // Before kv, which would take "PASSWORD = PASSWORD(" for a value.
+      source:
+        `(?<sql_p>(?:${bounded('password', 'a-z0-9_')}(?:${GAP}=${GAP}password)?(?:${GAP}\\(|${WS})` +
+        `|${bounded('identified', 'a-z0-9_')}${WS}+(?:with${WS}+[a-z0-9_]+${WS}+)?by)${GAP}')` +
+        `(?<sql_v>(?:''|\\\\.|[^'\\\\\\r\\n]){1,256})(?=')`,
+      kind: () => 'password',
     },
     {
       id: 'kv',
       family: 'password', // assembled per enabled family in kvSources()
       source: '',
       kind: (v, g) => kvAccept(v, g['kv_k'] ?? ''),
+    },
+    {
+      id: 'nv',
+      family: 'password', // assembled per enabled family in kvSources()
+      source: '',
+      kind: (v, g) => kvAccept(v, g['nv_k'] ?? ''),
+    },
+    {
+      id: 'pk',
+      family: 'private_keys',
+      // private_key=, "signingKey": "...": not a PEM value (the PEM rule masks that whole).
+      source: `(?<pk_p>(?<pk_k>${KEY_MATERIAL_KEYS})${KV_SEP})(?!-----)(?<pk_v>${KV_VALUE})`,
+      kind: (v, g) => keyMaterialAccept(v, g['pk_k'] ?? ''),
     },
     {
       id: 'cli',
@@ -334,14 +482,19 @@ function rules(): Rule[] {
       // for these names (unlike "password:", see the header of this module).
       source:
         `(?<hdr_p>(?<hdr_k>(?:x-(?:[a-z0-9]+-)*)?(?:api-?key|auth-token|access-token|private-token|security-token|goog-api-key))` +
-        `[ \\t]*:[ \\t]*)(?<hdr_v>[^\\s"',;]+)`,
+        `${GAP}:${GAP})(?<hdr_v>[^\\s"',;]+)`,
       kind: (v, g) => kvAccept(v, g['hdr_k'] ?? ''),
     },
     {
       id: 'url',
       family: 'password',
-      source: `(?<url_p>://(?<=[a-z0-9]://)[^\\s/?#@:'"]{0,256}:)(?<url_v>[^\\s/?#@'"]{1,256})(?=@)`,
+      // The password ends at the LAST "@" of the authority: "p@ss" is written unescaped
+      // often enough (postgres://app:p@ss@db/), and a masked "p" would leave "ss" in clear.
+      // User info never holds "[" or "]" (RFC 3986 wants them percent-encoded), so a mask
+      // ("https://[REDACTED:github_token]@h", "u:{U+0009}[REDACTED:pan]@h") is never read as one.
+      source: `(?<url_p>://(?<=[a-z0-9]://)[^\\s/?#@:'"[\\]]{0,256}:)(?<url_v>[^\\s/?#'"[\\]]{1,256})(?=@)`,
       kind: () => 'password',
+      rescanPrefix: true,
     },
     {
       id: 'my',
@@ -350,33 +503,97 @@ function rules(): Rule[] {
       // span would hide other secrets on the same command line from the scan.
       source:
         `(?<my_p>-p(?<=[ \\t]-p)(?<=(?<![a-z0-9_-])(?:mysql(?:dump|admin|import|check)?|mariadb)\\b[^|;\\n{}]{0,200}-p))` +
-        `(?<my_v>${ONE_ARG})`,
+        // "-p<TAB>x" is "-p" (prompt) then the database x.
+        `(?!\\{U\\+0009\\})(?<my_v>${ONE_ARG})`,
       kind: (_v, g) => (g['my_p'] === '-p' ? 'password' : null), // "-P3306" is a port
+    },
+    {
+      id: 'dk',
+      family: 'password',
+      // docker/podman login -p SECRET, redis-cli -a SECRET (context in look-behinds, as for
+      // mysql). A shell variable ($CI_TOKEN, "$PASS") is no secret.
+      source:
+        `(?<dk_p>-[pa](?<=[ \\t]-[pa])(?<=(?<![a-z0-9_-])(?:(?:docker|podman)[ \\t]+login\\b[^|;\\n{}]{0,200}-p` +
+        `|redis-cli\\b[^|;\\n{}]{0,200}-a))(?:${WS}+|=))(?![-$]|["']\\$)(?<dk_v>${ONE_ARG})`,
+      kind: () => 'password',
+    },
+    {
+      id: 'op',
+      family: 'password',
+      bitOf: 'ht',
+      // openssl -pass/-passin/-passout/-password pass:SECRET (env:, file:, fd: name no secret).
+      source: `(?<op_p>-pass(?:in|out|word)?(?<=[ \\t]-pass(?:in|out|word)?)${WS}+["']?pass:)(?<op_v>[^\\s'"]+)`,
+      kind: () => 'password',
+    },
+    {
+      id: 'ht',
+      family: 'password',
+      // htpasswd -b FILE USER SECRET (flags without -n); -nb USER SECRET below.
+      source:
+        `(?<ht_p>${bounded('htpasswd', 'a-z0-9_-')}(?<ht_f>(?:[ \\t]+-(?![a-z]*n)[a-z]+(?:[ \\t]+\\d{1,3})?)+)` +
+        `[ \\t]+${CMD_WORD}[ \\t]+${CMD_WORD}[ \\t]+)(?<ht_v>${ONE_ARG})`,
+      kind: (_v, g) => (/-[a-zA-Z]*b/.test(g['ht_f'] ?? '') ? 'password' : null),
+    },
+    {
+      id: 'htn',
+      family: 'password',
+      bitOf: 'ht',
+      source:
+        `(?<htn_p>${bounded('htpasswd', 'a-z0-9_-')}(?<htn_f>(?:[ \\t]+-(?![a-z]*n)[a-z]+(?:[ \\t]+\\d{1,3})?)*[ \\t]+-[a-z]*n[a-z]*` +
+        `(?:[ \\t]+-[a-z]+(?:[ \\t]+\\d{1,3})?)*)[ \\t]+${CMD_WORD}[ \\t]+)(?<htn_v>${ONE_ARG})`,
+      kind: (_v, g) => (/-[a-zA-Z]*b/.test(g['htn_f'] ?? '') ? 'password' : null),
+    },
+    {
+      id: 'smb',
+      family: 'password',
+      // smbclient -U user%SECRET (Samba's user%password form).
+      source:
+        `(?<smb_p>(?:-U|--user(?:name)?=?)(?<=[ \\t]-U|[ \\t]--user(?:name)?=?)` +
+        `(?<=(?<![a-z0-9_-])(?:smbclient|rpcclient)\\b[^|;\\n{}]{0,300}(?:-U|--user(?:name)?=?))` +
+        `[ \\t]*["']?[^\\s%'"[-][^\\s%'"]{0,255}%)(?<smb_v>[^\\s'"]+)`,
+      kind: () => 'password',
+      rescanPrefix: true,
+    },
+    {
+      id: 'ora',
+      family: 'password',
+      // Oracle's user/password: jdbc:oracle:thin:app/SECRET@host, sqlplus app/SECRET@db,
+      // sqlldr/exp userid=app/SECRET. "sqlplus / as sysdba" names no password.
+      source:
+        `(?<ora_p>(?:jdbc:oracle:[a-z0-9]{1,8}:|${bounded('sqlplus', 'a-z0-9_-')}(?:[ \\t]+-[a-z]+)*[ \\t]+|${bounded('userid', 'a-z0-9_')}=)` +
+        `["']?[a-z0-9_$#.]{1,128}/)(?<ora_v>[^\\s@/'"]{1,256})(?=[@\\s'"]|$)`,
+      kind: () => 'password',
+      rescanPrefix: true,
     },
     {
       id: 'sp',
       family: 'password',
-      source: `(?<sp_p>${bounded('sshpass', 'a-z0-9_-')}[ \\t]+-p[ \\t]*)(?<sp_v>${ONE_ARG})`,
-      kind: (_v, g) => (/-p[ \t]*$/.test(g['sp_p'] ?? '') ? 'password' : null),
+      source: `(?<sp_p>${bounded('sshpass', 'a-z0-9_-')}${WS}+-p${WS}*)(?<sp_v>${ONE_ARG})`,
+      kind: (_v, g) => (/-p(?:[ \t]|\{U\+0009\})*$/.test(g['sp_p'] ?? '') ? 'password' : null),
     },
     {
       id: 'cu',
       family: 'credentials',
       source:
         `(?<cu_p>(?:-u|--user)(?<=[ \\t]-u|[ \\t]--user)(?<=(?<![a-z0-9_-])curl\\b[^|;\\n{}]{0,300}(?:-u|--user))` +
-        `[ \\t]*["']?[^\\s:'"-][^\\s:'"]{0,255}:)(?<cu_v>[^\\s'"]+)`,
+        `${WS}*["']?[^\\s:'"[-][^\\s:'"]{0,255}:)(?<cu_v>[^\\s'"]+)`,
       kind: () => 'basic_auth',
+      rescanPrefix: true,
     },
     {
       id: 'jwt',
       family: 'credentials',
-      source: `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}[a-z0-9_-]{8,}\\.[a-z0-9_-]{8,}\\.[a-z0-9_-]*)`,
+      source:
+        `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}){8,}\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
+        `\\.(?:[a-z0-9_-]|${INNER_TOKEN})*)`,
       kind: () => 'jwt',
     },
     {
       id: 'bb',
       family: 'credentials',
-      source: `(?<bb_p>${bounded('bearer', 'a-z0-9_-')}[ \\t]+)(?<bb_v>[a-z0-9._~+/-]{16,}=*)`,
+      // Also URL-encoded ("Authorization%3A%20Bearer%20..." in a logged query): the "0" of
+      // "%20" is no letter of a word.
+      source: `(?<bb_p>bearer(?<!(?<!%2|\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_-]bearer)(?:${WS}|${SGR}|%20)+)(?<bb_v>(?:[a-z0-9._~+/-]|${INNER_TOKEN}){16,}=*)`,
       kind: () => 'bearer',
     },
     {
@@ -394,6 +611,7 @@ function rules(): Rule[] {
     {
       id: 'gco',
       family: 'api_keys',
+      bitOf: 'gcp',
       source: `(?<gco_v>${bounded('ya29\\.', 'a-z0-9_-')}[0-9a-z_-]{20,})`,
       kind: () => 'gcp_oauth_token',
     },
@@ -418,6 +636,7 @@ function rules(): Rule[] {
     {
       id: 'gl',
       family: 'api_keys',
+      bitOf: 'gh',
       source: `(?<gl_v>${bounded('gl(?:pat|dt|rt|ptt|cbt|imt|oas|ft|soat)-', 'a-z0-9_-')}[a-z0-9_-]{20,})`,
       kind: () => 'gitlab_token',
     },
@@ -430,6 +649,7 @@ function rules(): Rule[] {
     {
       id: 'slw',
       family: 'api_keys',
+      bitOf: 'sl',
       source: '(?<slw_p>hooks\\.slack\\.com/(?:services|workflows|triggers)/)(?<slw_v>[a-z0-9_/-]{8,})',
       kind: () => 'slack_webhook',
     },
@@ -442,12 +662,14 @@ function rules(): Rule[] {
     {
       id: 'npm',
       family: 'api_keys',
+      bitOf: 'st',
       source: `(?<npm_v>${bounded('npm_', 'a-z0-9_')}[a-z0-9]{36})(?![a-z0-9])`,
       kind: () => 'npm_token',
     },
     {
       id: 'ai',
       family: 'api_keys',
+      bitOf: 'st',
       source:
         `(?<ai_v>${bounded('sk-', 'a-z0-9_-')}(?:(?:proj|svcacct|admin|ant-(?:api|admin)\\d\\d)-[a-z0-9_-]{20,}|[a-z0-9]{48}))(?![a-z0-9_-])`,
       kind: (v) => (v.startsWith('sk-ant-') ? 'anthropic_key' : 'openai_key'),
@@ -455,13 +677,14 @@ function rules(): Rule[] {
     {
       id: 'sg',
       family: 'api_keys',
+      bitOf: 'st',
       source: `(?<sg_v>${bounded('SG\\.', 'a-z0-9_-')}[a-z0-9_-]{22}\\.[a-z0-9_-]{43})(?![a-z0-9_-])`,
       kind: () => 'sendgrid_key',
     },
     {
       id: 'pan',
       family: 'pan',
-      source: `(?<pan_v>${PAN_FORMS})(?![a-z0-9_]|[.,-]\\d)`,
+      source: `(?<pan_v>${PAN_FORMS})(?![a-z0-9_]|[.-]\\d)`,
       kind: (v) => (isCardText(v) ? 'pan' : null),
     },
     {
@@ -497,10 +720,32 @@ interface Trigger {
 // and similar everyday lines then run no regex at all.
 const TRIGGERS: readonly Trigger[] = [
   { family: 'private_keys', words: ['private key'], rules: ['pem'] },
-  { family: 'password', words: ['pass', 'pwd', 'secret'], rules: ['kv', 'cli'] },
+  { family: 'password', words: ['pass', 'pwd', 'secret'], rules: ['kv', 'cli', 'sql'] },
+  // Name/value pairs: every match holds "value" and then a (possibly escaped) quote; woken by
+  // that, not by each key word ("token" is in far more lines than "value\"").
+  { family: 'password', words: ['lue"', 'lue\\'], rules: ['nv'] },
+  { family: 'credentials', words: ['lue"', 'lue\\'], rules: ['nv'] },
+  { family: 'api_keys', words: ['lue"', 'lue\\'], rules: ['nv'] },
+  // Narrower than 'pass' (which every "Failed password for" line holds): these rules run no
+  // separator check, so 'pass' would send such lines to the regex.
+  { family: 'password', words: ['pass:', 'htpasswd'], rules: ['op', 'ht'] },
+  // From here on a trigger may be the tail of the word every match holds: the scan compares a
+  // word wherever its first two letters occur, and "id", "us", "va", "pr", "en" occur everywhere.
+  { family: 'password', words: ['ified'], rules: ['sql'] },
   { family: 'password', words: ['sshpass'], rules: ['sp'] },
   { family: 'password', words: ['://'], rules: ['url'] },
   { family: 'password', words: ['mysql', 'mariadb'], rules: ['my'] },
+  // 'odman', 's-cli': podman, redis-cli (a "po" or "re" word would be compared at every
+  // "port", "request", "received").
+  { family: 'password', words: ['docker', 'odman', 's-cli'], rules: ['dk'] },
+  { family: 'password', words: ['smbclient', 'rpcclient'], rules: ['smb'] },
+  { family: 'password', words: ['jdbc:oracle', 'sqlplus', 'serid='], rules: ['ora'] },
+  {
+    family: 'private_keys',
+    words: ['ivatekey', 'ivate_key', 'ivate-key', 'gningkey', 'gning_key', 'gning-key', 'yptionkey', 'yption_key', 'yption-key'],
+    rules: ['pk'],
+  },
+  { family: 'pan', words: ['cvv', 'cvc'], rules: ['kv'] },
   { family: 'credentials', words: ['authorization'], rules: ['ab', 'aba', 'ag', 'agq'] },
   { family: 'credentials', words: ['bearer'], rules: ['bb'] },
   { family: 'credentials', words: ['cookie'], rules: ['ck', 'cli'] },
@@ -657,7 +902,8 @@ function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnM
   };
 }
 
-function kvSource(families: ReadonlySet<RedactKind>): { kv: string; cli: string } | null {
+/** Sources of the key-driven rules for the enabled families; null where a rule has no key. */
+function kvSource(families: ReadonlySet<RedactKind>): { kv: string | null; cli: string | null; nv: string | null } {
   const keys: string[] = [];
   const cliKeys: string[] = [];
   if (families.has('password')) {
@@ -672,10 +918,20 @@ function kvSource(families: ReadonlySet<RedactKind>): { kv: string; cli: string 
     keys.push(...API_KEY_KEYS);
     cliKeys.push('api-key', 'apikey');
   }
-  if (keys.length === 0) return null;
+  // Name/value pairs: {"name":"DB_PASSWORD","value":"x"} (Kubernetes env, also inside the
+  // escaped last-applied-configuration annotation), {"key":"api_key","value":"x"}. The
+  // context sits in a look-behind after the key word (whose prefix, DB_, is in it).
+  const jq = '\\\\{0,7}"';
+  const nv =
+    keys.length === 0
+      ? null
+      : `(?<nv_p>(?<nv_k>${keys.join('|')})(?<=${jq}(?:name|key)${jq}${GAP}:${GAP}${jq}[a-z0-9_.-]{0,64})` +
+        `${jq}${GAP},${GAP}${jq}value${jq}${GAP}:${GAP}${jq})(?<nv_v>${KV_VALUE})`;
+  if (families.has('pan')) keys.push(...CVV_KEYS);
   return {
-    kv: `(?<kv_p>(?<kv_k>${keys.join('|')})${KV_SEP})(?<kv_v>${KV_VALUE})`,
-    cli: `(?<cli_p>--(?:[a-z0-9]+-)*(?<cli_k>${cliKeys.join('|')})[ \\t]+)(?<cli_v>${QUOTED_OR_WORD})`,
+    kv: keys.length === 0 ? null : `(?<kv_p>(?<kv_k>${keys.join('|')})${KV_SEP})(?<kv_v>${KV_VALUE})`,
+    cli: cliKeys.length === 0 ? null : `(?<cli_p>--(?:[a-z0-9]+-)*(?<cli_k>${cliKeys.join('|')})${WS}+)(?<cli_v>${QUOTED_OR_WORD})`,
+    nv,
   };
 }
 
@@ -750,13 +1006,24 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   const kv = kvSource(families);
   const active: Rule[] = [];
   for (const r of rules()) {
-    if (r.id === 'kv' || r.id === 'cli') {
-      if (kv !== null) active.push({ ...r, source: r.id === 'kv' ? kv.kv : kv.cli });
+    if (r.id === 'kv' || r.id === 'cli' || r.id === 'nv') {
+      const source = kv[r.id];
+      if (source !== null) active.push({ ...r, source });
     } else if (families.has(r.family) || (r.id === 'hdr' && families.has('api_keys'))) {
       active.push(r);
     }
   }
-  const ruleBit = new Map<string, number>(active.map((r, i) => [r.id, 1 << i])); // < 31 rules
+  // One bit per rule, or the bit of the (active) rule it names in bitOf; a mask is an int32.
+  const activeIds = new Set(active.map((r) => r.id));
+  const sharesBit = (r: Rule): r is Rule & { bitOf: string } => r.bitOf !== undefined && activeIds.has(r.bitOf);
+  const ruleBit = new Map<string, number>();
+  let bits = 0;
+  for (const r of active) {
+    if (sharesBit(r)) continue;
+    if (bits === 32) throw new Error('redact: more than 32 pre-screen bits; share some with bitOf');
+    ruleBit.set(r.id, 1 << bits++);
+  }
+  for (const r of active) if (sharesBit(r)) ruleBit.set(r.id, ruleBit.get(r.bitOf) ?? 0);
   const words: TriggerWord[] = [];
   for (const t of TRIGGERS) {
     if (!families.has(t.family) || (t.unlessFamily !== undefined && families.has(t.unlessFamily))) continue;
@@ -765,18 +1032,30 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   }
   const scanWords = makeScanner(words, ruleBit.get('pan') ?? 0, ruleBit.get('ssn') ?? 0);
   // Characters some rules cannot match without, checked only when the rule was woken:
-  // every KV_SEP form has '=', a quote or "%3d"; every --flag has "--"; URL user info an '@'.
+  // every KV_SEP form has '=', a quote, "%3d" or "\x22" (so a backslash; the key-material rule's
+  // too); every --flag has "--"; URL user info an '@'; name/value pairs a '"'; SQL a "'".
   // "Failed password for ..." and a referrer "https://shop.example.com/" then run no regex.
-  const kvBit = ruleBit.get('kv') ?? 0;
+  const kvBit = (ruleBit.get('kv') ?? 0) | (ruleBit.get('pk') ?? 0);
   const cliBit = ruleBit.get('cli') ?? 0;
   const urlBit = ruleBit.get('url') ?? 0; // user info needs the '@' before the host
+  const nvBit = ruleBit.get('nv') ?? 0;
+  const sqlBit = ruleBit.get('sql') ?? 0;
   const scan = (text: string): number => {
     let mask = scanWords(text);
-    if ((mask & kvBit) !== 0 && !text.includes('=') && !text.includes('"') && !text.includes("'") && !text.includes('%3')) {
+    if (
+      (mask & kvBit) !== 0 &&
+      !text.includes('=') &&
+      !text.includes('"') &&
+      !text.includes("'") &&
+      !text.includes('%3') &&
+      !text.includes('\\')
+    ) {
       mask &= ~kvBit;
     }
     if ((mask & cliBit) !== 0 && !text.includes('--')) mask &= ~cliBit;
     if ((mask & urlBit) !== 0 && !text.includes('@')) mask &= ~urlBit;
+    if ((mask & nvBit) !== 0 && !text.includes('"')) mask &= ~nvBit;
+    if ((mask & sqlBit) !== 0 && !text.includes("'")) mask &= ~sqlBit;
     return mask;
   };
   const compile = (rs: Rule[]): Combined => ({
@@ -817,21 +1096,41 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     for (const r of rs) {
       const v = g[r.vGroup];
       if (v === undefined) continue;
-      // Already masked (by us on an earlier pass, or by the application).
-      if (v === '' || PLACEHOLDER.test(v)) return null;
+      // Already masked (by us on an earlier pass, or by the application). A value that begins
+      // with our mask is one too: "[REDACTED:private_key]\n" (a PEM value, its JSON newline
+      // after it), "[REDACTED:api_key]\" (a card the mask was widened over, then a backslash).
+      // Also behind the brackets, quotes and backslashes of a value's own opening: a second pass
+      // over "Authorization:[[REDACTED:authorization]" must not take "[[REDACTED:...]" for a value.
+      if (v === '' || PLACEHOLDER.test(v) || MASK_START.test(v)) return null;
       const kind = r.rule.kind(v, g);
       if (kind === null) return null;
+      // Before note(): kinds are listed in text order. Before maskedValue: the prefix pass sets it.
+      const p = r.rule.rescanPrefix === true ? redactPrefix(g[r.pGroup] ?? '') : (g[r.pGroup] ?? '');
       note(kind);
       maskedValue = v;
       maskedRule = r.rule.id;
-      return `${g[r.pGroup] ?? ''}[REDACTED:${kind}]`;
+      return `${p}[REDACTED:${kind}]`;
     }
     return null;
   };
   // The value replacement() masked last, and its rule: read right after it returns.
   let maskedValue = '';
   let maskedRule = '';
-  const panAt = families.has('pan') ? new RegExp(`(?:${PAN_FORMS})(?![a-z0-9_]|[.,-]\\d)`, 'iy') : null;
+  // All rules on a RegExp of their own: the prefix pass runs inside the exec loop of the
+  // match it belongs to, whose lastIndex must survive. One level deep: a prefix is short and
+  // its own matches' prefixes are left as they are.
+  const prefixRules = active.length === 0 ? null : compile(active);
+  let inPrefix = false;
+  const redactPrefix = (p: string): string => {
+    if (prefixRules === null || inPrefix) return p;
+    inPrefix = true;
+    try {
+      return replaceBuiltin(p, prefixRules);
+    } finally {
+      inPrefix = false;
+    }
+  };
+  const panAt = families.has('pan') ? new RegExp(`(?:${PAN_FORMS})(?![a-z0-9_]|[.-]\\d)`, 'iy') : null;
   /**
    * Where a mask that ends at `end` must end so that it leaves no card digits
    * behind. A value stops at the first space ("X-Api-Key: 4111 1111 1111 1111",

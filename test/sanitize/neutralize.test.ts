@@ -402,3 +402,20 @@ test('every control, format and line/paragraph separator code point in Unicode i
   }
   assert.deepEqual(missed, []);
 });
+
+test('variation selectors, which make "ro\\uFE0Eot" render as "root", are neutralized like other invisible characters', () => {
+  for (const [input, want] of [
+    ['ro\uFE0Eot', 'ro{U+FE0E}ot'],
+    ['a\uFE00b\uFE0Fc', 'a{U+FE00}b{U+FE0F}c'],
+    ['x\u180By\u180Fz', 'x{U+180B}y{U+180F}z'],
+    ['p\u{E0100}q\u{E01EF}r', 'p{U+E0100}q{U+E01EF}r'],
+  ] as const) {
+    const t = neutralizeText(input);
+    assert.equal(t.text, want);
+    assert.equal(t.changed, true);
+    const b = neutralizeBytes(Buffer.from(input, 'utf8'));
+    assert.equal(b.text, want);
+  }
+  // Neighbours of the ranges stay as they are.
+  assert.equal(neutralizeText('\u180A\uFE10\u{E00FF}\u{E01F0}').changed, false);
+});
