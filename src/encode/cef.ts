@@ -34,8 +34,8 @@
  *   network.protocol -> app; network.transport -> proto; http.request.method ->
  *   requestMethod; url.original -> request; http.response.status_code -> cn1
  *   (cn1Label); user_agent.original -> requestClientApplication;
- *   http.request.referrer -> requestContext; host.hostname, else host.name ->
- *   dvchost; process.name -> deviceProcessName; process.pid -> dvcpid;
+ *   http.request.referrer -> requestContext; host.name -> dvchost (below);
+ *   process.name -> deviceProcessName; process.pid -> dvcpid;
  *   log.file.path -> filePath; file.name -> fname; event.id -> externalId;
  *   message -> msg; tags -> cs1 (label "tags", joined by ","); event.original
  *   -> cs2 (label "event.original", 4000 code points: the longest string CEF
@@ -46,6 +46,15 @@
  *   user.name -> suser, user.id -> suid, and the identity acted as or upon
  *   (user.effective.name, else user.target.name, else destination.user.name)
  *   -> duser.
+ * dvchost is the reporting device: the host the agent runs on (host.name, set
+ *   by the builder from the host itself). host.hostname is what the line says
+ *   (a syslog HOSTNAME, a journal _HOSTNAME) and stays in ECS only: CEF:0 has
+ *   no key for the host a relayed line claims to come from (shost/dhost are
+ *   the ends of a connection), and a line must not name the device.
+ * Typed keys carry only what their CEF type can hold: rt is epoch
+ *   milliseconds >= 0 and at most 9999-12-31, dvcpid a 32-bit Integer >= 0. A
+ *   value outside (a parser's year 0001, a journal's SYSLOG_PID) leaves the key
+ *   out rather than failing the whole event; the line is still in cs2.
  */
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import { LogwardError } from '../errors.js';
@@ -325,6 +334,17 @@ function ip(x: Extension, v4key: string, v6key: string, label: string, v: FieldV
   else x[v4key] = t;
 }
 
+/** 9999-12-31T23:59:59.999Z: the last instant an ECS @timestamp can hold. */
+const MAX_RT_MS = 253_402_300_799_999;
+const INT32_MAX = 2_147_483_647;
+
+/** A process id as CEF's dvcpid can hold it (a 32-bit Integer, and a pid is never negative), else undefined. */
+function pidText(v: FieldValue | undefined): string | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= INT32_MAX ? String(v) : undefined;
+  if (typeof v === 'string' && /^(0|[1-9][0-9]{0,9})$/.test(v) && Number(v) <= INT32_MAX) return v;
+  return undefined;
+}
+
 /** Maps an event to the CEF object form (unescaped, policies not yet applied). */
 export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   const f: Readonly<EcsFields> = ev.fields;
@@ -333,7 +353,7 @@ export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   const ts = f['@timestamp'];
   if (typeof ts === 'string') {
     const ms = Date.parse(ts);
-    if (Number.isFinite(ms)) x['rt'] = String(ms);
+    if (ms >= 0 && ms <= MAX_RT_MS) x['rt'] = String(ms);
   }
   ip(x, 'src', 'c6a2', 'source.ip', f['source.ip']);
   put(x, 'spt', f['source.port']);
@@ -362,9 +382,10 @@ export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   custom(x, 'cn1', 'http.response.status_code', f['http.response.status_code']);
   put(x, 'requestClientApplication', f['user_agent.original']);
   put(x, 'requestContext', f['http.request.referrer']);
-  put(x, 'dvchost', f['host.hostname'] ?? f['host.name']);
+  put(x, 'dvchost', f['host.name']);
   put(x, 'deviceProcessName', f['process.name']);
-  put(x, 'dvcpid', f['process.pid']);
+  const pid = pidText(f['process.pid']);
+  if (pid !== undefined) x['dvcpid'] = pid;
   put(x, 'filePath', f['log.file.path']);
   put(x, 'fname', f['file.name']);
   put(x, 'externalId', f['event.id']);

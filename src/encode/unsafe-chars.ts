@@ -5,9 +5,12 @@
  * Unsafe = C0 controls except TAB/LF/CR (each format has its own rule for those:
  * CEF header -> space, CEF extension -> \r \n, JSON -> \r \n), DEL, C1 (NEL
  * included), U+2028/U+2029, every format character (Unicode Cf: bidi controls,
- * zero-width characters, BOM, soft hyphen, tag characters, ...) and lone
+ * zero-width characters, BOM, soft hyphen, tag characters, ...), the
+ * variation selectors (U+180B-180D, U+180F, U+FE00-FE0F, U+E0100-E01EF: not
+ * Cf but invisible, so "ro\uFE0Eot" would read as "root") and lone
  * surrogates (they cannot be written as UTF-8; Buffer would silently turn them
- * into U+FFFD).
+ * into U+FFFD). An emoji with its presentation selector (U+2764 U+FE0F) keeps
+ * the emoji and shows the selector as a token.
  *
  * The classes are written out (from Unicode 15/16 General_Category) instead of
  * using /\p{Cf}/u: V8's property-class regexes cost ~1.5 µs on a 100-char
@@ -20,12 +23,12 @@ export const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 
 /** Cheap pre-check: true when a string MAY hold an unsafe character (any surrogate counts). */
 export const MAYBE_UNSAFE =
-  /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]/;
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb\ud800-\udfff]/;
 
 const BMP_UNSAFE =
-  /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb]/;
+  /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufe00-\ufe0f\ufeff\ufff9-\ufffb]/;
 
-/** Astral format characters (Cf), as inclusive code point ranges. */
+/** Astral format characters (Cf) and variation selectors, as inclusive code point ranges. */
 const ASTRAL_UNSAFE: readonly (readonly [number, number])[] = [
   [0x110bd, 0x110bd],
   [0x110cd, 0x110cd],
@@ -34,6 +37,7 @@ const ASTRAL_UNSAFE: readonly (readonly [number, number])[] = [
   [0x1d173, 0x1d17a],
   [0xe0001, 0xe0001],
   [0xe0020, 0xe007f],
+  [0xe0100, 0xe01ef], // variation selectors 17-256 (Mn, not Cf)
 ];
 
 /** True for a code point that must not appear raw (TAB, LF, CR are NOT unsafe here). */

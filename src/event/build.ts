@@ -88,13 +88,20 @@ export class EventBuilder {
     f['agent.id'] = this.agent.id;
     f['agent.version'] = this.agent.version;
     f['host.name'] = this.agent.hostName;
+    // host.ip is the addresses of the host the agent runs on, or nothing: never what a parser or line named.
     if (this.hostIps !== undefined) f['host.ip'] = this.hostIps;
+    else if (f['host.ip'] !== undefined) delete f['host.ip'];
     f['logward.input'] = raw.source.input;
 
+    // related.* are pivots computed from the event's own fields, always here: a value a parser
+    // or a line put there that no field backs (a planted related.user) does not survive.
+    // (Deletes only in that rare case: a delete costs a runtime call even for an absent key.)
     const relatedIp = related(f, RELATED_IP_FIELDS);
     if (relatedIp !== undefined) f['related.ip'] = relatedIp;
+    else if (f['related.ip'] !== undefined) delete f['related.ip'];
     const relatedUser = related(f, RELATED_USER_FIELDS);
     if (relatedUser !== undefined) f['related.user'] = relatedUser;
+    else if (f['related.user'] !== undefined) delete f['related.user'];
 
     const tags = mergeTags(f['tags'], parsed.tags, input.tags);
     if (tags.length > 0) f['tags'] = tags;

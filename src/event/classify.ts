@@ -50,6 +50,9 @@ function humanise(action: string): string {
 
 const SAFE_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** The "parser" of the agent's own events (internal.ts): their class ids are "logward:<action>". */
+export const AGENT_PARSER = 'logward';
+
 export function classify(fields: EcsFields, parser: string, parsedSeverity: number | undefined): EventClass {
   const action = typeof fields['event.action'] === 'string' ? fields['event.action'] : undefined;
   const kind = typeof fields['event.kind'] === 'string' ? fields['event.kind'] : 'event';
@@ -71,7 +74,11 @@ export function classify(fields: EcsFields, parser: string, parsedSeverity: numb
   }
 
   let severity: number;
-  if (kind === 'alert') severity = SEVERITY.alert;
+  // Only the agent's own alerts (internal.ts, rule alerts: parser "logward") are ranked as alerts
+  // by their kind. A parsed line's kind is at most a claim (json.ts keeps a JSON line's event.kind
+  // out of the event; a regex group or an input's static fields could still set it): it must not
+  // give a line the PRI and CEF severity of a tamper alert. A line ranks by its own level.
+  if (kind === 'alert' && parser === AGENT_PARSER) severity = SEVERITY.alert;
   else if (parsedSeverity !== undefined && parsedSeverity >= 0 && parsedSeverity <= 7) severity = parsedSeverity;
   else if (outcome === 'failure' && categories.includes('authentication')) severity = SEVERITY.warning;
   else if (outcome === 'failure') severity = SEVERITY.notice;

@@ -284,25 +284,47 @@ function commandArgs(command: string): string[] {
   return args;
 }
 
+/** Tag of a sudo line whose PWD or command hides which USER= and COMMAND= are sudo's own. */
+export const TAG_SUDO_AMBIGUOUS = 'sudo_ambiguous';
+
 /**
  * sudo's "user : [reason ; ]KEY=value ; ... ; COMMAND=cmd". Read with indexOf
  * over the message rather than split/Map/regex per part: every sudo line comes
  * through here.
+ *
+ * sudo escapes neither PWD nor the command, and the command is last and free:
+ * a directory named "x ; USER=nobody ; COMMAND=/usr/bin/id" or a command
+ * "id ; USER=root ; COMMAND=/bin/sh" puts the same text in the line. So:
+ * - more than one " ; COMMAND=": any of them may be sudo's; the command, and
+ *   with it where the head ends, cannot be known: no effective user, no
+ *   process.* at all;
+ * - one COMMAND= (sudo's), more than one USER= before it: the command is
+ *   known, the user it ran as and the PWD are not;
+ * - a second PWD=, or free text after a KEY=value: a value held " ; ", the
+ *   PWD is not known.
+ * Such a line keeps its message, user.name (the first word, before any
+ * value) and its classification (the reason comes before any value), and is
+ * tagged sudo_ambiguous. A USER= after the one COMMAND= is the command's text.
  */
-function sudo(message: string, out: EcsFields): EcsFields | null {
+function sudo(message: string, out: EcsFields, tags: string[]): EcsFields | null {
   let userStart = 0;
   while (message.charCodeAt(userStart) === 32) userStart++;
   const userEnd = sudoUserEnd(message, userStart);
   if (userEnd === -1) return null;
   const restAt = userEnd + 3;
   const cmdAt = message.startsWith('COMMAND=', restAt) ? restAt : message.indexOf(' ; COMMAND=', restAt);
+  const commandKnown = cmdAt === -1 || message.indexOf(' ; COMMAND=', cmdAt + 1) === -1;
   const headEnd = cmdAt === -1 ? message.length : cmdAt;
   const command = cmdAt === -1 ? undefined : message.slice(cmdAt === restAt ? restAt + 8 : cmdAt + 11);
-  // The parts of the head, split on " ; ": KEY=value pairs and at most one free-text reason.
+  // The parts of the head, split on " ; ": at most one free-text reason first, then KEY=value pairs.
   let reason: string | undefined;
   let runAs: string | undefined;
   let pwd: string | undefined;
   let keys = 0; // USER, PWD or TTY seen
+  let users = 0;
+  let pwds = 0;
+  let keyed = false; // any KEY=value seen: sudo's reason comes before all of them
+  let split = false; // free text after a KEY=value: some value held " ; "
   let p = restAt;
   while (p <= headEnd) {
     let end = message.indexOf(' ; ', p);
@@ -310,16 +332,21 @@ function sudo(message: string, out: EcsFields): EcsFields | null {
     if (end > p) {
       const eq = message.indexOf('=', p);
       if (eq > p && eq < end && isSudoKey(message, p, eq)) {
+        keyed = true;
         const len = eq - p;
         if (len === 4 && message.startsWith('USER', p)) {
           runAs = message.slice(eq + 1, end);
+          users++;
           keys++;
         } else if (len === 3 && message.startsWith('PWD', p)) {
           pwd = message.slice(eq + 1, end);
+          pwds++;
           keys++;
         } else if (len === 3 && message.startsWith('TTY', p)) {
           keys++;
         }
+      } else if (keyed) {
+        split = true;
       } else if (reason === undefined) {
         reason = message.slice(p, end);
       } else {
@@ -341,10 +368,13 @@ function sudo(message: string, out: EcsFields): EcsFields | null {
   } else {
     return null;
   }
+  const runAsKnown = commandKnown && users <= 1;
+  const pwdKnown = runAsKnown && pwds <= 1 && !split;
+  if (!pwdKnown) tags.push(TAG_SUDO_AMBIGUOUS);
   addUser(f, message.slice(userStart, userEnd));
-  addEffectiveUser(f, runAs);
-  if (pwd !== undefined && pwd !== '') f['process.working_directory'] = pwd;
-  if (command !== undefined && command !== '') {
+  if (runAsKnown) addEffectiveUser(f, runAs);
+  if (pwdKnown && pwd !== undefined && pwd !== '') f['process.working_directory'] = pwd;
+  if (commandKnown && command !== undefined && command !== '') {
     f['process.command_line'] = command;
     const args = commandArgs(command);
     if (args.length > 0) {
@@ -406,14 +436,20 @@ function login(message: string, out: EcsFields): EcsFields | null {
  * Used for auth.log lines and, by the journald source, for journal entries.
  */
 export function parseAuthMessage(program: string, message: string): EcsFields | null {
-  return mapAuthMessage(program, message, {});
+  const tags: string[] = [];
+  const f = mapAuthMessage(program, message, {}, tags);
+  // The caller (the journald path of the processor) passes fields on, not tags: a tag goes in
+  // the fields' own `tags`, which the event builder merges with the others.
+  if (f !== null && tags.length > 0) f['tags'] = tags;
+  return f;
 }
 
 /**
  * parseAuthMessage writing into `out` (the syslog header's fields), which
- * saves a merge per line. `out` is only written once a pattern has matched.
+ * saves a merge per line. `out` is only written once a pattern has matched;
+ * `tags` (sudo_ambiguous) is added to only then too.
  */
-function mapAuthMessage(program: string, message: string, out: EcsFields): EcsFields | null {
+function mapAuthMessage(program: string, message: string, out: EcsFields, tags: string[]): EcsFields | null {
   const slash = program.lastIndexOf('/');
   const prog = slash === -1 ? program : program.slice(slash + 1);
   let f: EcsFields | null = null;
@@ -424,7 +460,7 @@ function mapAuthMessage(program: string, message: string, out: EcsFields): EcsFi
       f = sshd(message, out);
       break;
     case 'sudo':
-      f = sudo(message, out);
+      f = sudo(message, out, tags);
       break;
     case 'su':
       f = su(message, out);
@@ -442,7 +478,7 @@ function mapAuthMessage(program: string, message: string, out: EcsFields): EcsFi
 /** The auth ParseResult of an already split syslog record, or null when it is not an auth event. */
 export function authFromSyslog(rec: SyslogRecord): ParseResult | null {
   if (rec.program === undefined) return null;
-  const f = mapAuthMessage(rec.program, rec.message, rec.fields);
+  const f = mapAuthMessage(rec.program, rec.message, rec.fields, rec.tags);
   if (f === null) return null;
   // process.* now describes the command sudo ran; sudo's own pid stays in log.syslog.procid.
   if (f['process.executable'] !== undefined) delete f['process.pid'];

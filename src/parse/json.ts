@@ -17,9 +17,21 @@
  *   to the custom namespace `json.<flattened.key>` as strings (arrays of
  *   scalars as string[]), at most 100 fields; objects nested deeper than 4
  *   levels (8 along ECS paths) are kept JSON-encoded.
- * - Fields the agent owns (ecs.version, event.id/sequence/created/ingested/
- *   hash/original, agent.*, tags, log.file.path) are never taken from the
- *   line: an app must not be able to forge the agent's dedup id or sequence.
+ * - A field name has at most 8 segments (MAX_PATH_SEGMENTS: ECS's deepest
+ *   field has 7), counting nested objects AND the dots inside keys: a key of
+ *   6,000 dots must not become a 6,000-deep object that overflows the stack
+ *   of whoever nests or serializes it. The segments past the cap are folded
+ *   into the last one with '_' (a.b.….h.i.j -> a.b.….h_i_j); the value is kept.
+ * - Fields that state facts of the agent, of the host it runs on, or of how
+ *   the agent handled the line (RESERVED below) are never taken from the line:
+ *   an app must not be able to forge the agent's dedup id or sequence, pose as
+ *   the agent's own alerts (event.kind), name another host (host.*) or plant
+ *   the pivots the agent computes (related.*). Their values go to json.*.
+ * - Numbers outside the range the ECS schema and CEF's typed keys accept
+ *   (negative pids, ports past 65535, status codes outside 100..599) and
+ *   dates outside years 0..9999 go to json.* as text rather than failing the
+ *   whole event; the event time itself must lie in 1970..9999 (CEF rt is
+ *   non-negative epoch milliseconds), else the line's stamp is kept as data.
  * - event.category/event.type that ECS does not pair together move to json.*
  *   as a whole (tag ecs_category_type_mismatch): half a categorization lies.
  */
@@ -46,6 +58,22 @@ const LEVEL_KEYS = ['level', 'severity'] as const;
 const MAX_CUSTOM_FIELDS = 100;
 const MAX_DEPTH = 4;
 const MAX_ECS_DEPTH = 8;
+/** Segments of a flat field name (objects plus dots in keys); ECS's deepest field has 7. */
+const MAX_PATH_SEGMENTS = 8;
+/**
+ * Fields the agent sets, or that describe the agent, the host it runs on or
+ * its handling of the line. event.kind is here because a line that says
+ * "alert" would otherwise read as (and, in CEF, be ranked like) one of the
+ * agent's own alerts. Is a JSON line's event.kind ever legitimate? The ECS
+ * logging libraries (ecs-logging for Node, Java, Python, Go, .NET) do not write
+ * it; a detection engine logging its alerts as ECS JSON would, but the agent
+ * cannot tell that engine from any other writer of the file, so every line
+ * read is an "event" and its claim is kept, as data, in json.event.kind (the
+ * engine's own level still ranks the line). event.severity is the
+ * severity the agent derived from the line's level (build.ts); event.module
+ * and event.timezone say which parser read the line and in which zone;
+ * event.agent_id_status belongs to the receiver.
+ */
 const RESERVED = new Set([
   '@timestamp',
   'ecs.version',
@@ -55,10 +83,23 @@ const RESERVED = new Set([
   'event.ingested',
   'event.hash',
   'event.original',
+  'event.kind',
+  'event.severity',
+  'event.module',
+  'event.timezone',
+  'event.agent_id_status',
   'tags',
   'message',
-  'log.file.path',
+  'log.offset',
 ]);
+/**
+ * agent.* is this agent; host.* the host it runs on (host.name and host.ip
+ * are what it ships in CEF dvchost and the syslog header); related.* the
+ * pivots the builder computes from the event's own fields; log.file.* the
+ * file it read; logward.* its own namespace (input, rule alerts);
+ * data_stream.* routes a document to an index downstream.
+ */
+const RESERVED_PREFIXES = ['agent.', 'host.', 'related.', 'log.file.', 'logward.', 'data_stream.'] as const;
 const INTEGER_TEXT = /^-?\d{1,15}$/;
 const FLOAT_TEXT = /^-?\d{1,20}(?:\.\d{1,20})?(?:[eE][+-]?\d{1,3})?$/;
 
@@ -69,8 +110,41 @@ function isObject(v: Json): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** First characters of the reserved prefixes: most paths are told apart by one charCodeAt. */
+const RESERVED_PREFIX_STARTS = new Set(RESERVED_PREFIXES.map((p) => p.charCodeAt(0)));
+
 function isReserved(path: string): boolean {
-  return RESERVED.has(path) || path.startsWith('agent.');
+  if (RESERVED_PREFIX_STARTS.has(path.charCodeAt(0))) {
+    for (const p of RESERVED_PREFIXES) if (path.startsWith(p)) return true;
+  }
+  return RESERVED.has(path);
+}
+
+/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the years RFC 3339 (the ECS date-time format) can write. */
+const MIN_DATE_MS = -62_167_219_200_000;
+const MAX_DATE_MS = 253_402_300_799_999;
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * Bounds the ECS schema (schemas/ecs-event.schema.json) or a CEF Integer key
+ * puts on a numeric field, beyond its ECS type; ports are checked by
+ * numberInRange. A test walks the schema so that this table cannot fall behind.
+ */
+const NUMBER_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['http.response.status_code', [100, 599]],
+  ['log.syslog.priority', [0, 191]],
+  ['log.syslog.facility.code', [0, 23]],
+  ['log.syslog.severity.code', [0, 7]],
+]);
+
+function numberFits(path: string, n: number): boolean {
+  if (!numberInRange(path, n)) return false;
+  const range = NUMBER_RANGES.get(path);
+  if (range !== undefined) return n >= range[0] && n <= range[1];
+  // Process ids are counts, and CEF's dvcpid is a 32-bit Integer.
+  if (path.endsWith('.pid')) return n >= 0 && n <= INT32_MAX;
+  if (path.endsWith('.bytes') || path.endsWith('.packets')) return n >= 0;
+  return true;
 }
 
 function parseTime(v: Json, zone: string): ParsedTime | undefined {
@@ -80,6 +154,34 @@ function parseTime(v: Json, zone: string): ParsedTime | undefined {
   }
   if (typeof v === 'string') return parseTimestampText(v, zone);
   return undefined;
+}
+
+/** The line's event time, when it is one both encoders can write (ECS: years 0..9999; CEF rt: epoch ms >= 0). */
+function eventTime(v: Json, zone: string): ParsedTime | undefined {
+  const t = parseTime(v, zone);
+  if (t === undefined) return undefined;
+  const ms = t.date.getTime();
+  return ms >= 0 && ms <= MAX_DATE_MS ? t : undefined;
+}
+
+/**
+ * `seg` with at most `allowed` (>= 1) dot-separated segments: the dots past
+ * the first allowed - 1 become '_', so the rest of the key stays one segment.
+ */
+function foldSegments(seg: string, allowed: number): string {
+  let at = -1;
+  for (let n = 1; n < allowed; n++) {
+    at = seg.indexOf('.', at + 1);
+    if (at === -1) return seg;
+  }
+  return seg.slice(0, at + 1) + seg.slice(at + 1).replaceAll('.', '_');
+}
+
+/** The number of dots in `s`, or `limit` when there are at least that many (a 12 KB key of dots is not counted to the end). */
+function dotsUpTo(s: string, limit: number): number {
+  let n = 0;
+  for (let at = s.indexOf('.'); at !== -1 && n < limit; at = s.indexOf('.', at + 1)) n++;
+  return n;
 }
 
 /** One parse of one line: collects fields and knows the sanitizer and the caps. */
@@ -97,18 +199,31 @@ class JsonMapper {
     if (!this.tags.includes(t)) this.tags.push(t);
   }
 
-  walk(obj: JsonObject, prefix: string, depth: number, skip: ReadonlySet<string> | null): void {
+  /** `segments`: how many segments `prefix` has (0 for the top level). */
+  walk(obj: JsonObject, prefix: string, depth: number, segments: number, skip: ReadonlySet<string> | null): void {
     for (const k of Object.keys(obj)) {
       if (skip !== null && skip.has(k)) continue;
-      const seg = this.sanitize(k) || '_';
-      this.place(prefix === '' ? seg : `${prefix}.${seg}`, obj[k] as Json, depth + 1);
+      let seg = this.sanitize(k) || '_';
+      let segs = segments + 1;
+      // Most keys have no dot: one indexOf. A dotted key counts each of its segments.
+      if (seg.indexOf('.') !== -1) {
+        const allowed = MAX_PATH_SEGMENTS - segments;
+        const dots = dotsUpTo(seg, allowed);
+        if (dots >= allowed) {
+          seg = foldSegments(seg, allowed);
+          segs = MAX_PATH_SEGMENTS;
+        } else {
+          segs += dots;
+        }
+      }
+      this.place(prefix === '' ? seg : `${prefix}.${seg}`, obj[k] as Json, depth + 1, segs);
     }
   }
 
-  private place(path: string, v: Json, depth: number): void {
+  private place(path: string, v: Json, depth: number, segments: number): void {
     if (v === null) return;
     if (isObject(v)) {
-      if (depth < (isEcsPrefix(path) ? MAX_ECS_DEPTH : MAX_DEPTH)) this.walk(v, path, depth, null);
+      if (segments < MAX_PATH_SEGMENTS && depth < (isEcsPrefix(path) ? MAX_ECS_DEPTH : MAX_DEPTH)) this.walk(v, path, depth, segments, null);
       else this.addCustom(path, v);
       return;
     }
@@ -146,7 +261,7 @@ class JsonMapper {
       for (const item of items) {
         const c = this.convertScalar(kind, item);
         if (c === undefined || typeof c === 'boolean') return undefined;
-        if (typeof c === 'number' && !numberInRange(path, c)) return undefined;
+        if (typeof c === 'number' && !numberFits(path, c)) return undefined;
         if (allowed !== null && !allowed.has(String(c))) return undefined;
         out.push(c);
       }
@@ -159,7 +274,7 @@ class JsonMapper {
     if (Array.isArray(v)) return undefined;
     const c = this.convertScalar(kind, v);
     if (c === undefined) return undefined;
-    if (typeof c === 'number' && !numberInRange(path, c)) return undefined;
+    if (typeof c === 'number' && !numberFits(path, c)) return undefined;
     if (allowed !== null && !allowed.has(String(c))) return undefined;
     return c;
   }
@@ -185,7 +300,9 @@ class JsonMapper {
         return undefined;
       case 'date': {
         const t = parseTime(v, this.zone);
-        return t === undefined ? undefined : t.date.toISOString();
+        if (t === undefined) return undefined;
+        const ms = t.date.getTime();
+        return ms >= MIN_DATE_MS && ms <= MAX_DATE_MS ? t.date.toISOString() : undefined;
       }
       default:
         return undefined;
@@ -270,7 +387,7 @@ export function createJsonParser(sanitizeValue: SanitizeValue): Parser {
 
     for (const k of TIME_KEYS) {
       if (!Object.hasOwn(doc, k)) continue;
-      const t = parseTime(doc[k] as Json, ctx.timeZone);
+      const t = eventTime(doc[k] as Json, ctx.timeZone);
       if (t === undefined) continue;
       timestamp = t.date;
       timezone = t.zone;
@@ -297,7 +414,7 @@ export function createJsonParser(sanitizeValue: SanitizeValue): Parser {
       }
     }
 
-    mapper.walk(doc, '', 0, consumed.size > 0 ? consumed : null);
+    mapper.walk(doc, '', 0, 0, consumed.size > 0 ? consumed : null);
     mapper.checkCategorization();
     const level = mapper.fields['log.level'];
     if (severity === undefined && typeof level === 'string') severity = severityFromLevel(level);

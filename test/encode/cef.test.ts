@@ -17,7 +17,7 @@ import { createValidators } from '../../src/encode/validate.js';
 import type { EcsFields, LogEvent } from '../../src/event/types.js';
 
 /** An independent oracle for "nothing unsafe left raw": Unicode properties, not the module's tables. */
-const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/u;
+const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Variation_Selector}\p{Zl}\p{Zp}]|\p{Cs}/u;
 
 interface Vector {
   n: number;

@@ -23,7 +23,7 @@ function logEvent(fields: EcsFields): LogEvent {
 
 const SYSLOG = { sdId: 'logward@32473', msgId: 'ECS' as const, agentId: 'web-01', hostname: 'web-01' };
 /** Independent oracle of "unsafe on the wire": Unicode properties, not the module's tables. */
-const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/u;
+const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Variation_Selector}\p{Zl}\p{Zp}]|\p{Cs}/u;
 
 function escapeCodePoint(ch: string): string {
   let out = '';
@@ -53,7 +53,7 @@ function oracle(input: EcsFields): string {
     }
     Object.defineProperty(obj, segs[segs.length - 1] as string, { value: f[name], enumerable: true, writable: true, configurable: true });
   }
-  return JSON.stringify(root).replace(/[\x7f-\x9f\p{Cf}\u2028\u2029]/gu, escapeCodePoint);
+  return JSON.stringify(root).replace(/[\x7f-\x9f\p{Cf}\p{Variation_Selector}\u2028\u2029]/gu, escapeCodePoint);
 }
 
 // Names that would break generated code or a key literal if they were ever embedded as code.

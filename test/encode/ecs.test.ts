@@ -10,7 +10,7 @@ import { EncodeError } from '../../src/encode/encode-error.js';
 import type { EcsFields, FieldValue, LogEvent } from '../../src/event/types.js';
 
 /** Independent oracle: Unicode properties, not the module's tables. */
-const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/u;
+const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Variation_Selector}\p{Zl}\p{Zp}]|\p{Cs}/u;
 
 function logEvent(fields: EcsFields): LogEvent {
   return { fields, severity: 6, source: { input: 'test', identity: 'x' }, classId: 'test', name: 'test' };

@@ -17,7 +17,7 @@ import {
 import { ConfigError } from '../../src/errors.js';
 import type { EcsFields, LogEvent } from '../../src/event/types.js';
 
-const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/u;
+const UNSAFE_RAW = /[\p{Cc}\p{Cf}\p{Variation_Selector}\p{Zl}\p{Zp}]|\p{Cs}/u;
 
 // syslog.md §1.5, with the octet counts it states (and those of the first three, counted once by hand).
 const EXAMPLES: [string, number][] = [
@@ -196,7 +196,7 @@ test('property: parse(assemble(parts)) returns the (neutralized) values, one lin
       assert.equal(p.sd.length, 1);
       const params = Object.fromEntries(p.sd[0]?.params ?? []);
       const tok = (s: string): string =>
-        s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|\p{Cs}/gu, (c) => `{U+${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}}`);
+        s.replace(/[\p{Cc}\p{Cf}\p{Variation_Selector}\p{Zl}\p{Zp}]|\p{Cs}/gu, (c) => `{U+${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}}`);
       assert.equal(params['agent'], tok(agentId));
       assert.equal(params['input'], tok(input));
       assert.equal(params['eid'], eid === '' ? undefined : tok(eid));

@@ -151,34 +151,57 @@ test('property: the 3164 header reader agrees with the regex it replaced', () =>
 
 // ---- sudo ------------------------------------------------------------------------
 
-/** The old split/Map/regex reading of a sudo message: who, as whom, where, what; null when it is none. */
-function sudoReference(message: string): Record<string, string | undefined> | null {
+/**
+ * The old split/Map/regex reading of a sudo message (who, as whom, where, what; null when it is
+ * none), with what it cannot know left out: more than one " ; COMMAND=" hides the command and
+ * the head's end, more than one USER= before it the user run as, a second PWD= or free text
+ * after a KEY=value (a value held " ; ") the working directory. The reason is the part before
+ * any KEY=value.
+ */
+function sudoReference(message: string): Record<string, string | boolean | undefined> | null {
   const m = /^ *(\S+) : /.exec(message);
   if (m === null) return null;
   const rest = message.slice(m[0].length);
   const cmdAt = rest.startsWith('COMMAND=') ? 0 : rest.indexOf(' ; COMMAND=');
   const head = cmdAt === -1 ? rest : rest.slice(0, cmdAt);
   const command = cmdAt === -1 ? undefined : rest.slice(cmdAt === 0 ? 8 : cmdAt + 11);
+  const commandKnown = cmdAt === -1 || !rest.slice(cmdAt + 1).includes(' ; COMMAND=');
   let reason: string | undefined;
+  let split = false;
   const kv = new Map<string, string>();
+  const seen = new Map<string, number>();
   for (const part of head.split(' ; ')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    if (eq > 0 && /^[A-Z_]+$/.test(part.slice(0, eq))) kv.set(part.slice(0, eq), part.slice(eq + 1));
+    if (eq > 0 && /^[A-Z_]+$/.test(part.slice(0, eq))) {
+      const key = part.slice(0, eq);
+      kv.set(key, part.slice(eq + 1));
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    } else if (seen.size > 0) split = true;
     else if (reason === undefined) reason = part;
     else return null;
   }
   if (!kv.has('USER') && !kv.has('PWD') && !kv.has('TTY')) return null;
-  return { user: m[1], runAs: kv.get('USER'), pwd: kv.get('PWD'), command, reason };
+  const runAsKnown = commandKnown && (seen.get('USER') ?? 0) <= 1;
+  const pwdKnown = runAsKnown && (seen.get('PWD') ?? 0) <= 1 && !split;
+  return {
+    user: m[1],
+    runAs: runAsKnown ? kv.get('USER') : undefined,
+    pwd: pwdKnown ? kv.get('PWD') : undefined,
+    command: commandKnown ? command : undefined,
+    reason,
+    ambiguous: !pwdKnown,
+  };
 }
 
-test('property: the sudo reader agrees with the split/Map/regex reading it replaced', () => {
+test('property: the sudo reader agrees with the split/Map/regex reading it replaced, less what a line cannot tell', () => {
   const templates = [
     '   alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/systemctl restart nginx',
     'bob : 3 incorrect password attempts ; TTY=pts/1 ; PWD=/root ; USER=root ; COMMAND=/bin/sh -c  id',
     'mallory : user NOT in sudoers ; TTY=pts/2 ; PWD=/tmp ; USER=root ; COMMAND=/usr/bin/id',
     'eve : TTY=unknown ; PWD=/ ; USER=root ; ENV=A=b ; COMMAND=',
     'x : a password is required ; USER=root',
+    'alice : TTY=pts/0 ; PWD=/tmp/x ; USER=nobody ; COMMAND=/usr/bin/id ; USER=root ; COMMAND=/bin/sh',
   ];
   fc.assert(
     fc.property(mutated(templates), (message) => {
@@ -197,8 +220,10 @@ test('property: the sudo reader agrees with the split/Map/regex reading it repla
       assert.equal(f['user.effective.name'], ref['runAs'] === '' ? undefined : ref['runAs'], message);
       assert.equal(f['process.working_directory'], ref['pwd'] === '' ? undefined : ref['pwd'], message);
       assert.equal(f['process.command_line'], ref['command'] === '' ? undefined : ref['command'], message);
-      const args = (ref['command'] ?? '').split(' ', 256).filter((a) => a !== '');
-      assert.deepEqual(f['process.args'], ref['command'] === '' || args.length === 0 ? undefined : args, message);
+      const command = typeof ref['command'] === 'string' ? ref['command'] : '';
+      const args = command.split(' ', 256).filter((a) => a !== '');
+      assert.deepEqual(f['process.args'], command === '' || args.length === 0 ? undefined : args, message);
+      assert.deepEqual(f['tags'], ref['ambiguous'] === true ? ['sudo_ambiguous'] : undefined, message);
       if (ref['reason'] === undefined) assert.equal(f['event.action'], 'authz_admin', message);
     }),
     { numRuns: 5000 },
