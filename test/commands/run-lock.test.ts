@@ -79,13 +79,23 @@ test('a second agent on the same state_dir is refused before it touches it; the 
   await first.waitForLog(/logward started/);
   await until(() => receiver.originals().length >= 500, 'the first 500 lines');
   assert.equal(readFileSync(join(env.state, PID_FILE), 'latin1').split('\n')[0], String(first.child.pid));
-  const before = await quiet(env.state);
-
-  const second = await runCli(['run', '-c', config]);
+  await quiet(env.state);
+  // Frozen while the second one runs, so that any change in the directory can only be the second's
+  // (a running first agent still writes checkpoints and cursors on its own schedule).
+  first.child.kill('SIGSTOP');
+  const before = snapshot(env.state);
+  let second: Awaited<ReturnType<typeof runCli>>;
+  let after: Record<string, string>;
+  try {
+    second = await runCli(['run', '-c', config]);
+    after = snapshot(env.state);
+  } finally {
+    first.child.kill('SIGCONT');
+  }
   assert.equal(second.code, EXIT_ALREADY_RUNNING, second.stderr);
   // One line, and nothing else: no start, no pipeline log.
   assert.match(second.stderr, new RegExp(`^logward: state_dir ${env.state} is in use by another logward \\(pid ${first.child.pid}\\); refusing to start[^\n]*\n$`));
-  assert.deepEqual(snapshot(env.state), before, 'the refused agent wrote nothing in the state directory');
+  assert.deepEqual(after, before, 'the refused agent wrote nothing in the state directory');
   assert.deepEqual(receiver.actions(), ['agent_started'], 'no second start event');
 
   // The lock is the process's, not the pipeline's: a reload (pipeline restarted in-process) keeps it.
