@@ -558,9 +558,10 @@ function rules(): Rule[] {
       id: 'ora',
       family: 'password',
       // Oracle's user/password: jdbc:oracle:thin:app/SECRET@host, sqlplus app/SECRET@db,
-      // sqlldr/exp userid=app/SECRET. "sqlplus / as sysdba" names no password.
+      // sqlldr/exp userid=app/SECRET. "sqlplus / as sysdba" names no password. Not a URL's
+      // query parameter ("?userid=1234/edit" is a path, found by review).
       source:
-        `(?<ora_p>(?:jdbc:oracle:[a-z0-9]{1,8}:|${bounded('sqlplus', 'a-z0-9_-')}(?:[ \\t]+-[a-z]+)*[ \\t]+|${bounded('userid', 'a-z0-9_')}=)` +
+        `(?<ora_p>(?:jdbc:oracle:[a-z0-9]{1,8}:|${bounded('sqlplus', 'a-z0-9_-')}(?:[ \\t]+-[a-z]+)*[ \\t]+|(?<![?&;])${bounded('userid', 'a-z0-9_')}=)` +
         `["']?[a-z0-9_$#.]{1,128}/)(?<ora_v>[^\\s@/'"]{1,256})(?=[@\\s'"]|$)`,
       kind: () => 'password',
       rescanPrefix: true,
@@ -584,7 +585,10 @@ function rules(): Rule[] {
       id: 'jwt',
       family: 'credentials',
       source:
-        `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}){8,}\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
+        // In the first segment, an inner token right before "eyJ" ends the run: "eyJ{U+0001}"
+        // repeated would otherwise start a match at every "eyJ" that runs on to the line's end
+        // (quadratic: 5 s for 64 KiB). A JWT right after a control is still found.
+        `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}(?!eyJ)){8,}\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
         `\\.(?:[a-z0-9_-]|${INNER_TOKEN})*)`,
       kind: () => 'jwt',
     },

@@ -357,6 +357,10 @@ test('hostile inputs for the review rules finish: 1 MB of gaps, escapes, quotes 
   const sgr = '{U+001B}[1;32m';
   for (const s of [
     `password${' '.repeat(mb)}`,
+    // Quadratic before (a JWT start at every "eyJ" after an inner token, each run to the end):
+    // 64 KiB took 5 s, so 1 MB would outlast this test's timeout by far.
+    'eyJ{U+0001}'.repeat(mb / 11),
+    'eyJ{U+200B}'.repeat(mb / 11),
     `password${sgr.repeat(mb / sgr.length)}`,
     `password${'{U+0009}'.repeat(mb / 8)}`,
     `password\\x22:\\x22${'a'.repeat(mb)}`,
@@ -382,4 +386,18 @@ test('hostile inputs for the review rules finish: 1 MB of gaps, escapes, quotes 
     const out = r.redact(s);
     assert.equal(typeof out.text, 'string');
   }
+});
+
+test('a JWT right after a control character or a zero-width space is still masked', () => {
+  const r = createRedactor({ builtin: [...REDACT_KINDS], custom: [] });
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+  for (const before of ['{U+0001}', 'a{U+0001}', 'x {U+200B}', '{U+0009}']) {
+    assert.equal(r.redact(`${before}${jwt}`).text, `${before}[REDACTED:jwt]`);
+  }
+});
+
+test('a URL query parameter named userid is a path, not Oracle\'s user/password', () => {
+  const r = createRedactor({ builtin: [...REDACT_KINDS], custom: [] });
+  for (const line of ['GET /profile?userid=1234/edit HTTP/1.1', 'GET /a?x=1&userid=alice/settings&y=2 HTTP/1.1']) assert.equal(r.redact(line).redactions, 0, line);
+  assert.equal(r.redact('exp userid=scott/tiger@orcl file=x.dmp').text, 'exp userid=scott/[REDACTED:password]@orcl file=x.dmp');
 });
