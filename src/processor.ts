@@ -137,8 +137,19 @@ export class RecordProcessor {
       const neutral = neutralizeBytes(bytes);
       const redacted = this.redactor.redact(neutral.text);
       line = redacted.text;
+      let redactions = redacted.redactions;
+      // The same JSON-escape re-check as toEvent: a key spelled with \u escapes hides its secret
+      // from line-level redaction, and this stand-in carries the line.
+      if (this.jsonInput && line.includes('\\u')) {
+        const canonical = this.canonicalJson(line);
+        if (canonical !== undefined) {
+          line = canonical.text;
+          redactions += canonical.redactions;
+          tags.push(TAG_NORMALIZED);
+        }
+      }
       if (neutral.changed) tags.push(TAG_NEUTRALIZED);
-      if (redacted.redactions > 0) tags.push(TAG_REDACTED);
+      if (redactions > 0) tags.push(TAG_REDACTED);
     } catch (inner) {
       // The sanitizer itself failed: nothing of the line may go out unsanitized.
       this.opts.counters.add('events_sanitize_failed');

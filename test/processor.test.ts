@@ -197,3 +197,15 @@ test('the stand-in for an invalid event is valid itself and still says which age
     assert.equal(counters.get('events_invalid_replacement_failed'), 0);
   }
 });
+
+test('the processing_error stand-in gets the same JSON-escape re-check: a key spelled with \\u escapes does not smuggle its secret through it', () => {
+  let calls = 0;
+  const now = (): Date => {
+    if (calls++ === 0) throw new RangeError('clock exploded');
+    return new Date('2026-11-22T12:00:00Z');
+  };
+  const { p } = processor({ now });
+  const r = p.process({ bytes: Buffer.from('{"message":"login","pass\\u0077ord":"hunter2"}'), source: src });
+  assert.ok((r.event.fields['tags'] as string[]).includes('processing_error'));
+  assert.ok(!r.payload.includes('hunter2'), r.payload);
+});
