@@ -22,8 +22,10 @@
  *    process's descriptor until it is closed, which the kernel does at exit.
  *    Holds across network and pid namespaces, bind mounts and symlinked paths
  *    (it is on the inode), needs no cleanup after a crash, and only someone
- *    who can open the 0700 directory (the service user, root) can take it, so
- *    no other local user can hold it to keep the agent from starting. Locking
+ *    who can open the 0700 directory (the service user, root) can take it.
+ *    A directory that was readable by others once may still be open in some
+ *    process, which could flock it: a busy lock stops this agent only when the
+ *    pid file names a running process (else: a warning, and it runs). Locking
  *    the directory rather than a file in it means an operator who deletes a
  *    "stale" lock file cannot break it.
  * 2. Linux without flock(1) (a distroless image): a Unix socket bound to a
@@ -116,7 +118,18 @@ export async function acquireInstanceLock(stateDir: string, opts: InstanceLockOp
       await holdFor(pidFile, token, warnings);
       return lockObject('flock', stateDir, pidFile, warnings, () => closeFd(r.fd));
     }
-    if (r.kind === 'busy') throw new InstanceLockedError(stateDir, await holderPid(pidFile, timeoutMs), 'flock');
+    if (r.kind === 'busy') {
+      // Anyone who could open the directory can flock it (a descriptor opened while it was still
+      // readable by others stays valid after the chmod to 0700). Only a holder named by the pid
+      // file, which only the holder writes right after locking, keeps this one from starting.
+      const holder = await provenHolder(pidFile, timeoutMs);
+      if (holder !== undefined) throw new InstanceLockedError(stateDir, holder, 'flock');
+      warnings.push(
+        `the state directory is flocked by a process that is not a running logward (no running process named in ${pidFile} within ${timeoutMs} ms): running without the instance lock; find it with fuser -v ${stateDir}`,
+      );
+      await holdFor(pidFile, token, warnings);
+      return lockObject('none', stateDir, pidFile, warnings, () => Promise.resolve());
+    }
     warnings.push(`cannot flock the state directory (${r.reason})`);
   } else {
     warnings.push('flock(1) not found (util-linux or busybox)');
@@ -287,12 +300,33 @@ function parsePid(text: string): PidRecord | undefined {
 }
 
 /** The holder's pid for the message. It writes its pid file just after taking the lock. */
-async function holderPid(pidFile: string, timeoutMs: number): Promise<number | undefined> {
+/**
+ * The pid of a running agent named by the pid file, waiting up to timeoutMs for one: a holder
+ * that just took the lock writes it within milliseconds, and a file left by a killed agent is
+ * rewritten by the new holder. undefined: no running agent claims the lock.
+ */
+async function provenHolder(pidFile: string, timeoutMs: number): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const rec = await readPidFile(pidFile);
-    if (rec !== undefined || Date.now() >= deadline) return rec?.pid;
+    if (rec !== undefined && isRunning(rec.pid)) return rec.pid;
+    if (Date.now() >= deadline) return undefined;
     await sleep(25);
+  }
+}
+
+/**
+ * The process exists. The pid file is written only by the lock's holder, in the 0700 directory,
+ * so a squatter cannot name itself there; a file left by a killed agent names a dead pid (unless
+ * the pid was reused meanwhile, the one case where a stale file still stops a start).
+ */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
