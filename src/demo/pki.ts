@@ -19,10 +19,12 @@ export interface Issued extends KeyPair {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-export async function makeCa(cn = 'logward demo CA'): Promise<KeyPair> {
+/** A CA: self-signed, or an intermediate when `issuer` signs it. */
+export async function makeCa(cn = 'logward demo CA', issuer?: KeyPair): Promise<KeyPair> {
   const r = await generate([{ name: 'commonName', value: cn }], {
     keyType: 'ec',
     algorithm: 'sha256',
+    ...(issuer ? { ca: issuer } : {}),
     notBeforeDate: new Date(Date.now() - DAY),
     notAfterDate: new Date(Date.now() + 365 * DAY),
     extensions: [

@@ -11,11 +11,8 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { EXIT_ALREADY_RUNNING } from '../../src/commands/run.js';
-import { parseReceivedLine } from '../../src/seal/received.js';
-import { loadHmacKey } from '../../src/seal/key.js';
-import { verifyStream, type SealedEntry } from '../../src/seal/verify.js';
 import { PID_FILE } from '../../src/state/instance-lock.js';
-import { AgentProcess, makeAgentEnv, SD_ID, sleep, TestReceiver, until, writeAgentConfig } from '../helpers/agent.js';
+import { AgentProcess, makeAgentEnv, sleep, TestReceiver, until, writeAgentConfig, verifiedReceived } from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-run-lock-'));
@@ -54,17 +51,6 @@ async function quiet(dir: string): Promise<Record<string, string>> {
     prev = now;
   }
   throw new Error('the state directory never settled');
-}
-
-async function verified(receiver: TestReceiver, keyFile: string): Promise<ReturnType<typeof verifyStream>> {
-  const key = await loadHmacKey(keyFile);
-  const entries: SealedEntry[] = [];
-  for (const r of receiver.records) {
-    const p = parseReceivedLine(r, SD_ID);
-    assert.ok(p.ok, p.ok ? '' : p.reason);
-    entries.push(p.entry);
-  }
-  return verifyStream(entries, new Map([[key.keyId, key.key]]));
 }
 
 test('a second agent on the same state_dir is refused before it touches it; the first keeps running, across a reload; after a SIGKILL a new one starts at once', { timeout: 180_000 }, async () => {
@@ -123,7 +109,7 @@ test('a second agent on the same state_dir is refused before it touches it; the 
 
   const got = new Set(receiver.originals());
   for (let i = 0; i < 1500; i++) assert.ok(got.has(`a line ${i} user=alice action=login`), `line ${i}`);
-  const v = await verified(receiver, env.keyFile);
+  const v = await verifiedReceived(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
   assert.ok(v.sessions >= 2);
   assert.equal(statSync(join(env.state, PID_FILE), { throwIfNoEntry: false }), undefined, 'a clean stop removes the pid file');

@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import assert from 'node:assert/strict';
+
 import { parseRfc5424 } from '../../src/encode/rfc5424.js';
+import { loadHmacKey } from '../../src/seal/key.js';
+import { parseReceivedLine } from '../../src/seal/received.js';
+import { verifyStream, type SealedEntry } from '../../src/seal/verify.js';
 import { SyslogReceiver } from '../../src/sink/receiver.js';
 import { makeTestPki, type TestPki } from './certs.js';
 import { CLI } from './cli.js';
@@ -152,4 +157,16 @@ export async function until(cond: () => boolean, what: string, deadlineMs = 60_0
     if (Date.now() - t0 > deadlineMs) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/** What the receiver stored, verified with the agent's key (every record must parse as ours). */
+export async function verifiedReceived(receiver: TestReceiver, keyFile: string): Promise<ReturnType<typeof verifyStream>> {
+  const key = await loadHmacKey(keyFile);
+  const entries: SealedEntry[] = [];
+  for (const r of receiver.records) {
+    const p = parseReceivedLine(r, SD_ID);
+    assert.ok(p.ok, p.ok ? '' : p.reason);
+    entries.push(p.entry);
+  }
+  return verifyStream(entries, new Map([[key.keyId, key.key]]));
 }

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
-import type { ParseResult } from '../../src/event/types.js';
+import type { ParseContext, ParseResult, Parser } from '../../src/event/types.js';
 import { allowedValues, categoryTypesCompatible, ecsField, valueFitsField } from '../../src/parse/ecs-catalog.js';
 
 const CUSTOM_PREFIXES = ['json.', 'labels.', 'log.syslog.structured_data.'];
@@ -51,4 +51,12 @@ export function assertWellTyped(r: ParseResult | null, context = ''): void {
     const p = r.fields[port];
     if (p !== undefined) assert.ok(typeof p === 'number' && p >= 0 && p <= 65535, `${port} in range`);
   }
+}
+
+/** `parser` on `line`: a result (not null), well-typed ECS. */
+export function parsedWellTyped(parser: Parser, line: string, ctx: ParseContext): ParseResult {
+  const r = parser(line, ctx);
+  assert.ok(r, line);
+  assertWellTyped(r, line);
+  return r;
 }

@@ -14,16 +14,13 @@ import { Counters } from '../../src/monitor/counters.js';
 import { ecsField, valueKind } from '../../src/parse/ecs-catalog.js';
 import { createJsonParser } from '../../src/parse/json.js';
 import { RecordProcessor } from '../../src/processor.js';
-import { assertWellTyped } from './ecs-check.js';
+import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'UTC' };
 const parse = createJsonParser((s) => s);
 
 function json(line: string): ParseResult {
-  const r = parse(line, ctx);
-  assert.ok(r, line);
-  assertWellTyped(r, line);
-  return r;
+  return parsedWellTyped(parse, line, ctx);
 }
 
 function processor(format: 'ecs' | 'cef'): { p: RecordProcessor; counters: Counters } {

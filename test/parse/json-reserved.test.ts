@@ -7,16 +7,13 @@ import { test } from 'node:test';
 
 import type { ParseContext, ParseResult } from '../../src/event/types.js';
 import { createJsonParser } from '../../src/parse/json.js';
-import { assertWellTyped } from './ecs-check.js';
+import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'UTC' };
 const parse = createJsonParser((s) => s);
 
 function json(line: string): ParseResult {
-  const r = parse(line, ctx);
-  assert.ok(r, line);
-  assertWellTyped(r, line);
-  return r;
+  return parsedWellTyped(parse, line, ctx);
 }
 
 test("a line's event.kind (alert) is data under json.event.kind, not the event's kind", () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ParseContext, ParseResult } from '../../src/event/types.js';
 import { createJsonParser } from '../../src/parse/json.js';
-import { assertWellTyped } from './ecs-check.js';
+import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'Europe/Berlin' };
 const identity = createJsonParser((s) => s);
@@ -14,10 +14,7 @@ function neutralize(s: string): string {
 }
 
 function json(line: string, parser = identity): ParseResult {
-  const r = parser(line, ctx);
-  assert.ok(r, line);
-  assertWellTyped(r, line);
-  return r;
+  return parsedWellTyped(parser, line, ctx);
 }
 
 describe('json: common keys', () => {

@@ -4,10 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { parseReceivedLine } from '../../src/seal/received.js';
-import { loadHmacKey } from '../../src/seal/key.js';
-import { verifyStream, type SealedEntry } from '../../src/seal/verify.js';
-import { AgentProcess, makeAgentEnv, SD_ID, TestReceiver, until, writeAgentConfig, sleep } from '../helpers/agent.js';
+import { AgentProcess, makeAgentEnv, TestReceiver, until, writeAgentConfig, sleep, verifiedReceived } from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-run-'));
@@ -17,17 +14,6 @@ function lines(prefix: string, from: number, to: number): string {
   let s = '';
   for (let i = from; i < to; i++) s += `${prefix} line ${i} password=hunter${i}\n`;
   return s;
-}
-
-async function verified(receiver: TestReceiver, keyFile: string): Promise<ReturnType<typeof verifyStream>> {
-  const key = await loadHmacKey(keyFile);
-  const entries: SealedEntry[] = [];
-  for (const r of receiver.records) {
-    const p = parseReceivedLine(r, SD_ID);
-    assert.ok(p.ok, p.ok ? '' : p.reason);
-    entries.push(p.entry);
-  }
-  return verifyStream(entries, new Map([[key.keyId, key.key]]));
 }
 
 test('run tails files into a TLS receiver: every line once, in order, redacted, sealed; SIGTERM exits 0', async () => {
@@ -53,7 +39,7 @@ test('run tails files into a TLS receiver: every line once, in order, redacted, 
   b.forEach((l, i) => assert.equal(l, `b line ${i} password=[REDACTED:password]`));
   assert.ok(!receiver.records.some((r) => r.includes('hunter')), 'no secret reached the receiver');
   assert.deepEqual(receiver.actions(), ['agent_started', 'agent_stopped']);
-  const v = await verified(receiver, env.keyFile);
+  const v = await verifiedReceived(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
 });
 
@@ -92,7 +78,7 @@ test('receiver down while lines are written, then back: everything delivered, du
   const duplicated = [...copies].filter(([, n]) => n > 1).map(([l]) => Number(/line (\d+)/.exec(l)![1]));
   assert.ok(duplicated.every((i) => i < 200 + 64), `duplicated lines beyond the window: ${duplicated.filter((i) => i >= 264).slice(0, 5).join(', ')}`);
   assert.ok([...copies.values()].every((n) => n <= 2), 'a line replayed more than once');
-  const v = await verified(receiver, env.keyFile);
+  const v = await verifiedReceived(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
 });
 
@@ -111,7 +97,7 @@ test('agent SIGKILLed mid-stream and restarted: no line lost, the restart is dec
   assert.equal((await agent.stop('SIGTERM')).code, 0);
   await receiver.stop();
   assert.equal(new Set(receiver.originals()).size, 25000);
-  const v = await verified(receiver, env.keyFile);
+  const v = await verifiedReceived(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
   assert.ok(v.sessions >= 2);
 });
@@ -150,6 +136,6 @@ test('SIGTERM during an outage with a full queue (when_full: block) exits within
   await until(() => new Set(receiver.originals()).size >= 4000, 'all 4000 lines after the restart', 120_000);
   assert.equal((await agent.stop('SIGTERM')).code, 0);
   await receiver.stop();
-  const v = await verified(receiver, env.keyFile);
+  const v = await verifiedReceived(receiver, env.keyFile);
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
 });

@@ -13,19 +13,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AppendRecord, DiskQueueOptions } from '../../src/queue/disk-queue.js';
 import { Sealer } from '../../src/seal/session.js';
-import { CrashFs, TEST_KEY, assembleByHand, makeQueue, parts, readAll, rec, tempDir, type QueueHarness } from './helpers.js';
+import { CrashFs, TEST_KEY, assembleByHand, makeQueue, parts, readAll, rec, tempDir, type QueueHarness, track } from './helpers.js';
 
 const DISK = 64 * 1024;
 const OPTS: Partial<DiskQueueOptions> = { maxBytes: 1024 * 1024, segmentBytes: 8192, retryMinMs: 20 };
-
-function track<T>(p: Promise<T>): { p: Promise<T>; done: () => boolean } {
-  let d = false;
-  void p.then(
-    () => (d = true),
-    () => (d = true),
-  );
-  return { p, done: () => d };
-}
 
 /** Appends (one record each) until one append waits for the disk (disk_full); returns it. */
 async function fillDisk(h: QueueHarness, append: () => Promise<void>): Promise<{ p: Promise<void>; done: () => boolean }> {

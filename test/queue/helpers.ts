@@ -287,3 +287,13 @@ export function parseSealed(payload: Buffer): SealedEntry {
   }
   return e;
 }
+
+/** A promise and whether it has settled yet (without awaiting it). */
+export function track<T>(p: Promise<T>): { p: Promise<T>; done: () => boolean } {
+  let d = false;
+  void p.then(
+    () => (d = true),
+    () => (d = true),
+  );
+  return { p, done: () => d };
+}

@@ -2,18 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { CrashFs, makeQueue, readAll, rec, tempDir } from './helpers.js';
+import { CrashFs, makeQueue, readAll, rec, tempDir, track } from './helpers.js';
 
 const SMALL = { maxBytes: 8192, segmentBytes: 1024, internalHeadroomBytes: 1024 };
-
-function track<T>(p: Promise<T>): { p: Promise<T>; done: () => boolean } {
-  let d = false;
-  void p.then(
-    () => (d = true),
-    () => (d = true),
-  );
-  return { p, done: () => d };
-}
 
 /** Acts as the sink: sends everything durable and acknowledges it (window 0). */
 async function drain(q: ReturnType<typeof makeQueue>['q']): Promise<number> {

@@ -16,7 +16,7 @@ import { SyslogReceiver } from '../../src/sink/receiver.js';
 import { SyslogSink } from '../../src/sink/sink.js';
 import { type TestPki, makeTestPki } from '../helpers/certs.js';
 import { MemorySource } from './fake-source.js';
-import { failures, harness, sinkOptions, tempDir, until } from './util.js';
+import { failures, harness, listenLocal, sinkOptions, tempDir, until } from './util.js';
 
 function rec(i: number): Buffer {
   return Buffer.from(`<134>1 - h logward - - - record ${i}`);
@@ -39,12 +39,9 @@ async function droppingServer(
   lifetime: (n: number) => number | undefined,
 ): Promise<DroppingServer> {
   const state: DroppingServer = { port: 0, starts: [], got: [], lifetime };
-  const sockets = new Set<tls.TLSSocket>();
   const server = tls.createServer({ cert: readFileSync(pki.serverCert), key: readFileSync(pki.serverKey) }, (s) => {
     const n = state.starts.length;
     state.starts.push(Date.now());
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
     const life = state.lifetime(n);
     if (life === undefined) {
@@ -55,15 +52,7 @@ async function droppingServer(
     s.resume(); // read and discard, like a balancer waiting for a backend
     setTimeout(() => s.destroy(), life);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  state.port = (server.address() as { port: number }).port;
+  state.port = await listenLocal(t, server);
   return state;
 }
 

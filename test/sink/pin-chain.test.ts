@@ -11,34 +11,17 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type tls from 'node:tls';
-import { generate } from 'selfsigned';
 import { SyslogReceiver } from '../../src/sink/receiver.js';
 import { SyslogSink } from '../../src/sink/sink.js';
 import { chainFingerprints } from '../../src/sink/tls.js';
-import { type KeyPair, issue, makeCa, makeTestPki } from '../helpers/certs.js';
+import { issue, makeCa, makeTestPki } from '../helpers/certs.js';
 import { MemorySource } from './fake-source.js';
 import { failures, harness, sinkOptions, tempDir, until } from './util.js';
 
-const DAY = 24 * 60 * 60 * 1000;
 const SECRET = 'pinned-secret-payload';
 
 function records(): Buffer[] {
   return [1, 2].map((i) => Buffer.from(`<134>1 - h logward - - - ${SECRET} ${i}`));
-}
-
-async function makeIntermediate(root: KeyPair): Promise<KeyPair> {
-  const r = await generate([{ name: 'commonName', value: 'logward test intermediate CA' }], {
-    keyType: 'ec',
-    algorithm: 'sha256',
-    ca: root,
-    notBeforeDate: new Date(Date.now() - DAY),
-    notAfterDate: new Date(Date.now() + 365 * DAY),
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-    ],
-  });
-  return { cert: r.cert, key: r.private };
 }
 
 interface Chain {
@@ -51,7 +34,7 @@ interface Chain {
 
 async function makeChain(dir: string): Promise<Chain> {
   const root = await makeCa('logward test root CA');
-  const intermediate = await makeIntermediate(root);
+  const intermediate = await makeCa('logward test intermediate CA', root);
   const leaf = await issue(intermediate, { cn: 'localhost', dns: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
   const rootFile = path.join(dir, 'root.pem');
   const serverChainFile = path.join(dir, 'chain.pem');
@@ -147,7 +130,7 @@ function peer(pem: string, issuer?: tls.PeerCertificate): tls.DetailedPeerCertif
 
 test('the pin walk follows only links whose issuer really signed the child, and ends at self-references and loops', async () => {
   const root = await makeCa('walk root');
-  const intermediate = await makeIntermediate(root);
+  const intermediate = await makeCa('logward test intermediate CA', root);
   const leaf = await issue(intermediate, { cn: 'localhost', dns: ['localhost'], usage: 'server' });
   const fp = (pem: string): string => new X509Certificate(pem).fingerprint256;
 

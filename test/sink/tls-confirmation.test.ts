@@ -13,13 +13,12 @@ import { Counters } from '../../src/monitor/counters.js';
 import { CertExpiryWatch } from '../../src/sink/cert-expiry.js';
 import { createTlsConnector } from '../../src/sink/tls.js';
 import { makeTestPki } from '../helpers/certs.js';
-import { sinkOptions, tempDir, until } from './util.js';
+import { listenLocal, sinkOptions, tempDir, until } from './util.js';
 
 test('bytes the server sends while the TLS 1.3 confirmation is awaited are counted as received and discarded', async (t) => {
   const dir = tempDir(t);
   const pki = await makeTestPki(dir);
   const greeting = Buffer.from('server says hello before anything else');
-  const sockets = new Set<tls.TLSSocket>();
   const server = tls.createServer(
     {
       cert: readFileSync(pki.serverCert),
@@ -30,21 +29,12 @@ test('bytes the server sends while the TLS 1.3 confirmation is awaited are count
       minVersion: 'TLSv1.3',
     },
     (s) => {
-      sockets.add(s);
       s.on('error', () => undefined);
       // Written as soon as the server accepted our certificate: it travels with the session ticket.
       s.write(greeting);
     },
   );
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.after(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  const port = (server.address() as { port: number }).port;
+  const port = await listenLocal(t, server);
   const counters = new Counters();
   const connect = createTlsConnector(
     sinkOptions({ hosts: [], caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey }),

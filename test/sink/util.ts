@@ -57,3 +57,24 @@ export function sinkOptions(over: Partial<SinkOptions> & Pick<SinkOptions, 'host
 export function failures(events: SinkEvent[]): Extract<SinkEvent, { type: 'tls_failure' }>[] {
   return events.filter((e): e is Extract<SinkEvent, { type: 'tls_failure' }> => e.type === 'tls_failure');
 }
+
+/**
+ * Listens on 127.0.0.1 (an ephemeral port, returned); when the test ends, every connection
+ * still open is destroyed and the server closed.
+ */
+export async function listenLocal(t: { after: (fn: () => Promise<void>) => void }, server: net.Server): Promise<number> {
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (s: net.Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
