@@ -74,6 +74,9 @@ export class RecordProcessor {
   /** Set while a record is processed, so that JSON values neutralized inside the parser tag the event. */
   private valueNeutralized = false;
   private valueRedactions = 0;
+  /** Set by redactLine for the line it just returned. */
+  private lineRedactions = 0;
+  private lineNormalized = false;
   private readonly jsonInput: boolean;
   private readonly encodeContext: EncodeContext;
 
@@ -135,21 +138,11 @@ export class RecordProcessor {
     let line: string;
     try {
       const neutral = neutralizeBytes(bytes);
-      const redacted = this.redactor.redact(neutral.text);
-      line = redacted.text;
-      let redactions = redacted.redactions;
-      // The same JSON-escape re-check as toEvent: a key spelled with \u escapes hides its secret
-      // from line-level redaction, and this stand-in carries the line.
-      if (this.jsonInput && line.includes('\\u')) {
-        const canonical = this.canonicalJson(line);
-        if (canonical !== undefined) {
-          line = canonical.text;
-          redactions += canonical.redactions;
-          tags.push(TAG_NORMALIZED);
-        }
-      }
+      // As in toEvent: this stand-in carries the line, so it gets the same redaction.
+      line = this.redactLine(neutral.text);
+      if (this.lineNormalized) tags.push(TAG_NORMALIZED);
       if (neutral.changed) tags.push(TAG_NEUTRALIZED);
-      if (redactions > 0) tags.push(TAG_REDACTED);
+      if (this.lineRedactions > 0) tags.push(TAG_REDACTED);
     } catch (inner) {
       // The sanitizer itself failed: nothing of the line may go out unsanitized.
       this.opts.counters.add('events_sanitize_failed');
@@ -198,17 +191,9 @@ export class RecordProcessor {
     }
 
     const neutral = raw.multiline ? neutralizeMultiline(bytes) : neutralizeBytes(bytes);
-    const redacted = this.redactor.redact(neutral.text);
-    let line = redacted.text;
-    let lineRedactions = redacted.redactions;
-    if (this.jsonInput && line.includes('\\u')) {
-      const canonical = this.canonicalJson(line);
-      if (canonical !== undefined) {
-        line = canonical.text;
-        lineRedactions += canonical.redactions;
-        tags.push(TAG_NORMALIZED);
-      }
-    }
+    const line = this.redactLine(neutral.text);
+    const lineRedactions = this.lineRedactions;
+    if (this.lineNormalized) tags.push(TAG_NORMALIZED);
 
     this.valueNeutralized = false;
     this.valueRedactions = 0;
@@ -238,6 +223,23 @@ export class RecordProcessor {
 
     counters.add('events_built');
     return this.builder.build({ raw: source, original: line, parsed, tags, now, extraFields: this.extraFields });
+  }
+
+  /**
+   * Line-level redaction of the neutralized text and, for JSON input, the escape re-check
+   * (canonicalJson). Returns the line; its redaction count and whether the canonical form
+   * replaced it are left in lineRedactions / lineNormalized (no object per line).
+   */
+  private redactLine(text: string): string {
+    const redacted = this.redactor.redact(text);
+    this.lineRedactions = redacted.redactions;
+    this.lineNormalized = false;
+    if (!this.jsonInput || !redacted.text.includes('\\u')) return redacted.text;
+    const canonical = this.canonicalJson(redacted.text);
+    if (canonical === undefined) return redacted.text;
+    this.lineRedactions += canonical.redactions;
+    this.lineNormalized = true;
+    return canonical.text;
   }
 
   /**
