@@ -190,13 +190,27 @@ const ARRAY_OPEN = `(?:\\[${GAP}(?=${Q}))?`;
  * colour reset) still end the value.
  */
 const INNER_TOKEN = '\\{(?:U\\+(?!000[9AD]\\}|001B\\})[0-9A-F]{4,6}|0x[0-9A-F]{2})\\}';
+/**
+ * A token value with such a token in it: once one is seen, the value is no longer known to
+ * be token-shaped, so it runs on to the next space, quote, TAB, LF, CR or ESC. Stopping at
+ * the token alphabet instead ("=" for one) left what followed in clear: "Bearer abc{U+0000}
+ * --data{U+0000}password=hunter2" shipped "hunter2" (found by review). The head is plain
+ * token characters and the tail follows one inner token: no nested quantifier to backtrack.
+ */
+function tokenValue(chars: string, minLength = 1): string {
+  const rest = `${INNER_TOKEN}(?:(?!\\{U\\+(?:000[9AD]|001B)\\})[^\\s"'])*`;
+  // The least length counts inner tokens as one character, as before; a fixed-size look-ahead.
+  const least = minLength > 1 ? `(?=(?:[${chars}]|${INNER_TOKEN}){${minLength}})` : '';
+  return `${least}(?:[${chars}]+(?:${rest})?|${rest})=*`;
+}
 
 /**
  * `word` not preceded by a letter or digit: the look-behind sits after the word.
  * The "m" ending a colour code is no letter of a word: "{U+001B}[36mAuthorization".
  */
 function bounded(word: string, before = 'a-z0-9'): string {
-  return `${word}(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[${before}]${word})`;
+  // Neither is the "m" ending a colour code, nor the "2" of nginx's \x22 ("{\x22cookie\x22:…").
+  return `${word}(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16}|\\\\x2)[${before}]${word})`;
 }
 
 // ---- key/value families -------------------------------------------------
@@ -287,12 +301,12 @@ const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 
 // The first digit carries the boundary look-behind: not inside a word (the "m"
 // of a colour code is none: "{U+001B}[1m4111..."), not after "123-" or "1." (a
-// longer id, a decimal). "1001," is a CSV column, not a decimal comma: no
-// fraction has 13-19 digits, and a card between numeric columns was kept.
-// Groups are separated by one space or dash (a dotted 4.4.4.4 run is not taken
-// for a card: see the tests).
+// longer id, a decimal). After "1001," it is a CSV column only when a comma
+// follows the number too ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal
+// comma (found by review). Groups are separated by one space or dash (a dotted
+// 4.4.4.4 run is not taken for a card: see the tests).
 const PAN_FORMS =
-  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d)' +
+  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|\\d,\\d(?![\\d -]{12,22},))' +
   '(?:\\d{12,18}' +
   '|\\d{3}(?<pan_a>[ -])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
   '|\\d{3}(?<pan_b>[ -])\\d{6}\\k<pan_b>\\d{4,5})';
@@ -360,7 +374,9 @@ const CMD_WORD = `[^\\s'"-][^\\s'"]{0,255}`;
  */
 const DIGEST_QUOTED =
   `(?<=[a-z0-9]=)"[^"\\r\\n,]{0,256}"(?=[, \\t]|$|\\{U\\+)` +
-  `|(?<=[a-z0-9]=)\\\\"[^"\\\\,]{0,256}\\\\"`;
+  `|(?<=[a-z0-9]=)\\\\"[^"\\\\,]{0,256}\\\\"` +
+  // nginx writes a quote in a header as \x22: response=\x22<hash>\x22 is one parameter too.
+  `|(?<=[a-z0-9]=)\\\\x22(?:(?!\\\\x22)[^",]){0,256}\\\\x22`;
 
 /**
  * The rules, in priority order (at one position the first that matches wins;
@@ -384,14 +400,14 @@ function rules(): Rule[] {
     {
       id: 'ab',
       family: 'credentials',
-      source: `(?<ab_p>${AUTH_KEY}bearer(?:${WS}|${SGR})+)(?<ab_v>(?:[a-z0-9._~+/-]|${INNER_TOKEN})+=*)`,
+      source: `(?<ab_p>${AUTH_KEY}bearer(?:${WS}|${SGR})+)(?<ab_v>${tokenValue('a-z0-9._~+/-')})`,
       kind: () => 'bearer',
     },
     {
       id: 'aba',
       family: 'credentials',
       bitOf: 'ab',
-      source: `(?<aba_p>${AUTH_KEY}basic(?:${WS}|${SGR})+)(?<aba_v>(?:[a-z0-9+/]|${INNER_TOKEN})+=*)`,
+      source: `(?<aba_p>${AUTH_KEY}basic(?:${WS}|${SGR})+)(?<aba_v>${tokenValue('a-z0-9+/')})`,
       kind: () => 'basic_auth',
     },
     {
@@ -424,7 +440,9 @@ function rules(): Rule[] {
       family: 'credentials',
       // "Set-Cookie:" too: the "Set-" stays outside the match.
       // Ends at a CR, LF or TAB token (the next header or field), not at any token.
-      source: `(?<ck_p>${bounded('cookie')}${SEP})(?<ck_v>(?:(?!\\{U\\+000[9AD]\\}|\\\\"|\\\\x22)[^"\\r\\n])+)`,
+      // An nginx \x22 ends it only where a quote would close the value (before , } ] : or the
+      // end): "lang=\x22en\x22; .ASPXAUTH=…" is one cookie header (found by review).
+      source: `(?<ck_p>${bounded('cookie')}${SEP})(?<ck_v>(?:(?!\\{U\\+000[9AD]\\}|\\\\"|\\\\x22(?=[,}\\]:]|$))[^"\\r\\n])+)`,
       kind: freeform('cookie'),
     },
     {
@@ -490,9 +508,10 @@ function rules(): Rule[] {
       family: 'password',
       // The password ends at the LAST "@" of the authority: "p@ss" is written unescaped
       // often enough (postgres://app:p@ss@db/), and a masked "p" would leave "ss" in clear.
-      // User info never holds "[" or "]" (RFC 3986 wants them percent-encoded), so a mask
-      // ("https://[REDACTED:github_token]@h", "u:{U+0009}[REDACTED:pan]@h") is never read as one.
-      source: `(?<url_p>://(?<=[a-z0-9]://)[^\\s/?#@:'"[\\]]{0,256}:)(?<url_v>[^\\s/?#'"[\\]]{1,256})(?=@)`,
+      // RFC 3986 wants "[" and "]" percent-encoded in user info, yet a password holds them
+      // often enough ("app:Tr0ub4dor[x@db"); only a mask of ours ("https://[REDACTED:
+      // github_token]@h", "u:{U+0009}[REDACTED:pan]@h") is never read as one.
+      source: `(?<url_p>://(?<=[a-z0-9]://)[^\\s/?#@:'"[\\]]{0,256}:)(?<url_v>(?:(?!\\[REDACTED:)[^\\s/?#'"]){1,256})(?=@)`,
       kind: () => 'password',
       rescanPrefix: true,
     },
@@ -589,7 +608,7 @@ function rules(): Rule[] {
         // repeated would otherwise start a match at every "eyJ" that runs on to the line's end
         // (quadratic: 5 s for 64 KiB). A JWT right after a control is still found.
         `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}(?!eyJ)){8,}\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
-        `\\.(?:[a-z0-9_-]|${INNER_TOKEN})*)`,
+        `\\.(?:[a-z0-9_-]*(?:${INNER_TOKEN}(?:(?!\\{U\\+(?:000[9AD]|001B)\\})[^\\s"'])*)?))`,
       kind: () => 'jwt',
     },
     {
@@ -597,7 +616,7 @@ function rules(): Rule[] {
       family: 'credentials',
       // Also URL-encoded ("Authorization%3A%20Bearer%20..." in a logged query): the "0" of
       // "%20" is no letter of a word.
-      source: `(?<bb_p>bearer(?<!(?<!%2|\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_-]bearer)(?:${WS}|${SGR}|%20)+)(?<bb_v>(?:[a-z0-9._~+/-]|${INNER_TOKEN}){16,}=*)`,
+      source: `(?<bb_p>bearer(?<!(?<!%2|\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_-]bearer)(?:${WS}|${SGR}|%20)+)(?<bb_v>${tokenValue('a-z0-9._~+/-', 16)})`,
       kind: () => 'bearer',
     },
     {

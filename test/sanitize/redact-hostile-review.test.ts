@@ -401,3 +401,21 @@ test('a URL query parameter named userid is a path, not Oracle\'s user/password'
   for (const line of ['GET /profile?userid=1234/edit HTTP/1.1', 'GET /a?x=1&userid=alice/settings&y=2 HTTP/1.1']) assert.equal(r.redact(line).redactions, 0, line);
   assert.equal(r.redact('exp userid=scott/tiger@orcl file=x.dmp').text, 'exp userid=scott/[REDACTED:password]@orcl file=x.dmp');
 });
+
+test('review of the review: values that run on past a control, nginx \\x22 inside a cookie or a Digest header, "[" in a URL password, and a decimal comma', () => {
+  const r = createRedactor({ builtin: [...REDACT_KINDS], custom: [] });
+  const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+  const leaks: [string, string][] = [
+    ['curl{U+0000}-H{U+0000}Authorization: Bearer abcdefghijklmnop{U+0000}--data{U+0000}password=hunter2secret', 'hunter2secret'],
+    ['x Bearer abcdefghijklmnopqrstu{U+2028}db_password=hunter2secret', 'hunter2secret'],
+    [`t ${jwt}{U+0000}password=hunter2secret`, 'hunter2secret'],
+    ['{"cookie":"lang=\\x22en\\x22; .ASPXAUTH=8F3A9B2C7D6E5F4A3B2C1D0E9F8A7B6C"}', '8F3A9B2C7D6E5F4A3B2C1D0E9F8A7B6C'],
+    ['"{\\x22cookie\\x22:\\x22sid=abcdef123456\\x22,\\x22x\\x22:1}"', 'abcdef123456'],
+    ['Authorization: Digest username=\\x22bob\\x22, nonce=\\x22abc\\x22, response=\\x226629fae49393a05397450978507c4ef1\\x22', '6629fae49393a05397450978507c4ef1'],
+    ['postgres://app:Tr0ub4dor[x@db.example/app', 'Tr0ub4dor'],
+  ];
+  for (const [line, secret] of leaks) assert.ok(!r.redact(line).text.includes(secret), `${line} -> ${r.redact(line).text}`);
+  for (const benign of ['Wert=0,4532015112830366', 'id 1001,4111111111111111 x']) assert.equal(r.redact(benign).redactions, 0, benign);
+  assert.equal(r.redact('1001,4111111111111111,12/27').text, '1001,[REDACTED:pan],12/27');
+  assert.equal(r.redact('https://[REDACTED:github_token]@h').redactions, 0);
+});
