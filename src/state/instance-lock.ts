@@ -96,6 +96,12 @@ export interface InstanceLockOptions {
   platform?: NodeJS.Platform;
   /** How long a holder may take to answer (abstract socket) or to write its pid file. */
   answerTimeoutMs?: number;
+  /**
+   * How long a busy flock's holder may take to name itself in the pid file before it is taken
+   * for a non-agent (default 10 s: a holder writes it right after locking, but a loaded disk at
+   * boot can make that slow, and giving up early would start a second agent beside it).
+   */
+  holderWaitMs?: number;
 }
 
 /**
@@ -122,10 +128,11 @@ export async function acquireInstanceLock(stateDir: string, opts: InstanceLockOp
       // Anyone who could open the directory can flock it (a descriptor opened while it was still
       // readable by others stays valid after the chmod to 0700). Only a holder named by the pid
       // file, which only the holder writes right after locking, keeps this one from starting.
-      const holder = await provenHolder(pidFile, timeoutMs);
+      const waitMs = opts.holderWaitMs ?? 10_000;
+      const holder = await provenHolder(pidFile, waitMs);
       if (holder !== undefined) throw new InstanceLockedError(stateDir, holder, 'flock');
       warnings.push(
-        `the state directory is flocked by a process that is not a running logward (no running process named in ${pidFile} within ${timeoutMs} ms): running without the instance lock; find it with fuser -v ${stateDir}`,
+        `the state directory is flocked by a process that is not a running logward (no running process named in ${pidFile} within ${waitMs} ms): running without the instance lock; find it with fuser -v ${stateDir}`,
       );
       await holdFor(pidFile, token, warnings);
       return lockObject('none', stateDir, pidFile, warnings, () => Promise.resolve());
@@ -299,7 +306,6 @@ function parsePid(text: string): PidRecord | undefined {
   return { pid: Number(pidLine), token: tokenLine !== undefined && /^[0-9a-f]{64}$/.test(tokenLine) ? Buffer.from(tokenLine, 'hex') : undefined };
 }
 
-/** The holder's pid for the message. It writes its pid file just after taking the lock. */
 /**
  * The pid of a running agent named by the pid file, waiting up to timeoutMs for one: a holder
  * that just took the lock writes it within milliseconds, and a file left by a killed agent is

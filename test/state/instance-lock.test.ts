@@ -204,25 +204,44 @@ describe('instance lock: fallbacks', () => {
   });
 });
 
+/** Resolves once `flock … sh -c 'echo held; …'` holds the lock; fails with what it said if it exits first. */
+function holding(child: ChildProcess): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let err = '';
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('held')) resolve();
+    });
+    child.on('close', (code) => reject(new Error(`the lock holder exited ${code}: ${err}`)));
+  });
+}
+
 test('a process that is no agent holding a flock on the state directory (a descriptor opened while it was readable) does not keep the agent down: it runs, without the lock, and says so', { skip: hasFlock ? false : 'no flock(1) here' }, async () => {
   const dir = freshDir();
   mkdirSync(dir, { mode: 0o700 });
   // flock(1) opens the directory itself and holds the lock while its command runs; it writes no pid file.
-  const squatter = spawn('flock', ['-n', dir, 'sleep', '30'], { stdio: 'ignore' });
+  const squatter = spawn('flock', ['-n', dir, 'sh', '-c', 'echo held; exec sleep 30'], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
-    // Until the squatter holds it, our own acquire would just win: wait for a busy probe.
-    for (let i = 0; i < 200; i++) {
-      const probe = spawn('flock', ['-n', dir, 'true'], { stdio: 'ignore' });
-      const code = await new Promise<number | null>((r) => probe.on('close', r));
-      if (code === 1) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const lock = await acquireInstanceLock(dir, { answerTimeoutMs: 200 });
+    await holding(squatter);
+    const lock = await acquireInstanceLock(dir, { holderWaitMs: 200 });
     assert.equal(lock.mode, 'none');
     assert.match(lock.warnings.join('\n'), /flocked by a process that is not a running logward/);
     assert.equal(readFileSync(join(dir, PID_FILE), 'latin1').split('\n')[0], String(process.pid));
     await lock.release();
   } finally {
     squatter.kill('SIGKILL');
+  }
+});
+
+test('a holder slow to write its pid file (a loaded disk at boot) is still an agent: the newcomer waits for it and is refused, it does not start beside it', { skip: hasFlock ? false : 'no flock(1) here' }, async () => {
+  const dir = freshDir();
+  mkdirSync(dir, { mode: 0o700 });
+  // Holds the lock, names itself only 1.5 s later (the shell's pid stays alive while it sleeps).
+  const holder = spawn('flock', ['-n', dir, 'sh', '-c', `echo held; sleep 1.5; echo $$ > ${join(dir, PID_FILE)}; sleep 30`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    await holding(holder);
+    await assert.rejects(acquireInstanceLock(dir), (err: unknown) => err instanceof InstanceLockedError && typeof err.holderPid === 'number');
+  } finally {
+    holder.kill('SIGKILL');
   }
 });
