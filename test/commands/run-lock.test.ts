@@ -98,10 +98,9 @@ test('a second agent on the same state_dir is refused before it touches it; the 
 
   // A crash leaves no lock behind: a new agent starts at once, no stale lock to clear.
   await first.stop('SIGKILL');
-  const t0 = Date.now();
+  // Started, not refused (a stale lock would exit 75 before this line is logged).
   const next = new AgentProcess(config);
   await next.waitForLog(/logward started/);
-  const startMs = Date.now() - t0;
   appendFileSync(log, lines('a', 1000, 1500));
   await until(() => new Set(receiver.originals()).size >= 1500, 'lines after the restart');
   assert.equal((await next.stop('SIGTERM')).code, 0, next.stderr.slice(-3000));
@@ -113,6 +112,4 @@ test('a second agent on the same state_dir is refused before it touches it; the 
   assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
   assert.ok(v.sessions >= 2);
   assert.equal(statSync(join(env.state, PID_FILE), { throwIfNoEntry: false }), undefined, 'a clean stop removes the pid file');
-  // The restart's start-up time includes loading tsx; the point is that it does not wait on a lock.
-  assert.ok(startMs < 30_000, `restart took ${startMs} ms`);
 });

@@ -205,3 +205,23 @@ for (const reserveBytes of [16 * 1024, 0]) {
     }
   });
 }
+
+test('a full disk whose only acknowledged data is the active segment: the segment is rolled and deleted, and the waiting append goes through', async () => {
+  const { dir, cleanup } = tempDir();
+  const fs = new CrashFs();
+  fs.capacity = { dir, bytes: DISK };
+  const h = makeQueue(dir, { ...OPTS, segmentBytes: 1024 * 1024, fsyncIntervalMs: 60_000 }, { fs });
+  try {
+    await h.q.open();
+    let i = 0;
+    const blocked = await fillDisk(h, () => h.q.append([rec(i++, { size: 900 })]));
+    assert.equal(h.q.stats().segments, 1, 'one segment: the active one');
+    await deliverAll(h);
+    await tickUntil(h, blocked.done);
+    assert.ok(blocked.done(), 'the blocked append went through');
+    await blocked.p;
+  } finally {
+    await h.q.close();
+    cleanup();
+  }
+});

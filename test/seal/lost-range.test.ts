@@ -177,3 +177,20 @@ test('Sealer.lossDeclaration refuses a range that is not the last one handed out
   assert.throws(() => s.lossDeclaration({ firstSeq: 9n, lastSeq: 14n, lastChain: s.lastChain(), cause: 'EIO' }), SequenceError, 'before the session');
   assert.throws(() => s.lossDeclaration({ firstSeq: 12n, lastSeq: 14n, lastChain: '0'.repeat(64), cause: 'EIO' }), SequenceError);
 });
+
+test('a second, edited copy of a lost-range declaration is reported, not passed over as a replay', () => {
+  const run = agentRun(KEY_A, 4);
+  loseAndDeclare(run, 2); // 5..6 lost, 7 declares
+  more(run, 2);
+  const recs = [...run.records];
+  const decl = recs[5] as Buffer;
+  recs.push(Buffer.from(decl.toString('utf8').replace('lost records', 'lost records; rm -rf was here')));
+  const e = recs.map((r) => {
+    const p = parseSealedRecord(r, SD_ID);
+    assert.ok(p.ok);
+    return p.entry;
+  });
+  const r = verifyStream(e, new Map([[keyIdOf(KEY_A), KEY_A]]));
+  assert.ok(r.findings.some((f) => f.kind === 'altered'));
+  assert.equal(r.ok, false, JSON.stringify(r.findings, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+});
