@@ -222,7 +222,11 @@ export class SyslogSink {
     // 'closed' or 'dead'. TLS 1.3: the server refused our certificate after our side of the handshake was done.
     const rejected =
       end.kind === 'closed' && end.error !== undefined && classifyConnectError(end.error, true).reason === 'client_cert_rejected';
-    if (!rejected && livedMs >= this.healthyMs()) {
+    // A dead connection took deadAfterMs to be found dead: only what it lived before that proves
+    // anything (dead_after is longer than the healthy time by default, so a stalled first host
+    // would otherwise always count as healthy and never be failed over; found by review).
+    const provenMs = end.kind === 'dead' ? livedMs - this.opts.deadAfterMs : livedMs;
+    if (!rejected && provenMs >= this.healthyMs()) {
       // The host proved healthy; this is a new incident: fresh backoff, best host first.
       this.nextStart = 0;
       if (index === 0) this.primaryDropped = false;

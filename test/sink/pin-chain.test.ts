@@ -140,7 +140,8 @@ test('the pin walk follows only links whose issuer really signed the child, and 
   assert.deepEqual(chainFingerprints(peer(leaf.cert, peer(intermediate.cert, rootPeer))), [fp(leaf.cert), fp(intermediate.cert), fp(root.cert)]);
 
   // A leaf of another CA "linked" to a public copy of the pinned CA: the signature does not verify, nothing above the leaf counts.
-  const other = await issue(await makeCa('other CA'), { cn: 'localhost', dns: ['localhost'], usage: 'server' });
+  // Same name as the real intermediate: only the signature check can tell them apart.
+  const other = await issue(await makeCa('logward test intermediate CA'), { cn: 'localhost', dns: ['localhost'], usage: 'server' });
   assert.deepEqual(chainFingerprints(peer(other.cert, peer(intermediate.cert, rootPeer))), [fp(other.cert)]);
 
   // A loop (intermediate -> root -> intermediate) ends at the certificate seen before.
