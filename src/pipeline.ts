@@ -35,6 +35,7 @@ import { Heartbeat } from './monitor/heartbeat.js';
 import { MetricsServer } from './monitor/metrics.js';
 import type { AgentSnapshot, ClockSnapshot, RecentAlert } from './monitor/snapshot.js';
 import { RecordProcessor } from './processor.js';
+import { appendInSlices, type SliceLimits } from './queue/append-slices.js';
 import { DiskQueue, type AppendRecord, type LostRange, type QueueRecordMeta } from './queue/disk-queue.js';
 import type { QueueFs } from './queue/fs.js';
 import { effectiveRules } from './rules/defaults.js';
@@ -61,8 +62,7 @@ const INTERNAL_RETRY_MIN_MS = 100;
 const INTERNAL_RETRY_MAX_MS = 5000;
 
 /** Records per queue append (see Pipeline.append): bounded by count and by estimated bytes. */
-const APPEND_SLICE_RECORDS = 512;
-const APPEND_SLICE_BYTES = 1024 * 1024;
+const APPEND_SLICE: SliceLimits = { records: 512, bytes: 1024 * 1024 };
 
 type SealedAppend = Extract<AppendRecord, { seal: unknown }>;
 
@@ -429,42 +429,19 @@ export class Pipeline {
 
   /**
    * Encode a batch and make it durable; resolves only when all of it is (the
-   * source then commits). A source batch (a 256 KiB chunk: ~2,000 lines) is
-   * appended in slices of at most APPEND_SLICE_RECORDS / APPEND_SLICE_BYTES,
-   * with at most two slices alive: while one is written and fsynced, the next
-   * is processed. That overlaps the CPU with the disk and keeps what is built
-   * per line (events, parts, sealed frames) short-lived and bounded, instead of
-   * ~2,000 of each surviving into V8's old space while one fsync runs. Slices
-   * are appended in order, so seq and disk order are unchanged; if any slice
-   * fails, the whole batch fails and the source re-reads it (at-least-once).
+   * source then commits). Appended in bounded slices (src/queue/append-slices.ts);
+   * if any slice fails, the whole batch fails and the source re-reads it
+   * (at-least-once).
    */
-  private async append(batch: RawRecord[], processor: RecordProcessor): Promise<void> {
+  private append(batch: RawRecord[], processor: RecordProcessor): Promise<void> {
     const queue = this.queue!;
-    let prev: Promise<void> | undefined;
-    // Once a slice is rejected (its write failed), no later slice of the batch may go in: written
-    // ahead of the source's resend, it would let recovery move the checkpoint past the lost slice.
-    let rejected = false;
-    let i = 0;
-    while (i < batch.length && !rejected) {
-      const records: AppendRecord[] = [];
-      let bytes = 0;
-      while (i < batch.length && records.length < APPEND_SLICE_RECORDS && bytes < APPEND_SLICE_BYTES) {
-        const r = this.toAppend(batch[i]!, processor);
-        bytes += r.size;
-        records.push(r);
-        i++;
-      }
-      const p = queue.append(records);
-      // Awaited below (or the batch already failed): never an unhandled rejection.
-      p.catch(() => {
-        rejected = true;
-      });
-      if (prev) await prev;
-      // The writer takes this slice alone and starts its write before the next slice is built.
-      if (i < batch.length) await yieldToQueue();
-      prev = p;
-    }
-    await prev;
+    return appendInSlices(
+      batch,
+      (raw) => this.toAppend(raw, processor),
+      (records) => queue.append(records),
+      APPEND_SLICE,
+      yieldToQueue,
+    );
   }
 
   private toAppend(raw: RawRecord, processor: RecordProcessor): SealedAppend {
