@@ -16,7 +16,9 @@ import type { ChainRole } from '../../src/seal/chain.js';
 import { lossText } from '../../src/seal/declaration.js';
 import { Sealer } from '../../src/seal/session.js';
 import { verifyStream, type Finding, type VerifyReport } from '../../src/seal/verify.js';
+import { SEGMENT_HEADER } from '../../src/queue/frame.js';
 import { CrashFs, TEST_KEY, assembleByHand, makeQueue, parseSealed, parts, readAll, startMsg, tempDir, type QueueHarness } from './helpers.js';
+import { until } from '../helpers/agent.js';
 
 const KEYS = new Map([[new Sealer({ key: TEST_KEY, assemble: assembleByHand, state: { lastSeq: -1n, lastChain: '0'.repeat(64), nextSeq: 0n } }).keyId, TEST_KEY]]);
 
@@ -325,19 +327,42 @@ test('with fsync: none the unit holding a declaration is still fsynced before a 
 });
 
 test('a crash at any step after a failed group whose first cut-back failed: recovery never returns a declared-lost seq, and the stream verifies', async () => {
-  for (let k = 1; k <= 14; k++) {
+  /** Seq 1 durable, a group whose fsync and first cut-back fail, then the append this test crashes in. */
+  async function scenario(dir: string, fs: CrashFs) {
+    const a = await agent(dir, fs);
+    await a.q.append([a.sealed('before')]); // seq 1
+    fs.fail('fsync');
+    fs.fail('ftruncate');
+    await assert.rejects(a.q.append([2, 3, 4].map((i) => a.sealed(`failed ${i} ${'f'.repeat(200)}`))), /EIO/);
+    const from = fs.steps;
+    return { a, from, after: a.q.append([a.sealed('after 0'), a.sealed('after 1')]) };
+  }
+
+  // How many file-system steps the append after the failure takes when nothing crashes: each is a crash point.
+  let steps: number;
+  {
+    const { dir, cleanup } = tempDir('lw-lost-crash-count-');
+    try {
+      const fs = new CrashFs();
+      const { a, from, after } = await scenario(dir, fs);
+      await after;
+      steps = fs.steps - from;
+      await a.q.close();
+    } finally {
+      cleanup();
+    }
+  }
+  assert.ok(steps >= 4, `the append after the failure declares the loss and writes: ${steps} steps`);
+
+  for (let k = 1; k <= steps; k++) {
     const { dir, cleanup } = tempDir('lw-lost-crash-');
     try {
       const fs = new CrashFs();
-      const a = await agent(dir, fs);
-      await a.q.append([a.sealed('before')]); // seq 1
-      fs.fail('fsync');
-      fs.fail('ftruncate');
-      await assert.rejects(a.q.append([2, 3, 4].map((i) => a.sealed(`failed ${i} ${'f'.repeat(200)}`))), /EIO/);
-      fs.crashAt = fs.steps + k; // the process dies at the k-th step from here on
-      // Rejects once the process is "dead"; settled or not, the queue is closed after a moment.
-      const after = a.q.append([a.sealed('after 0'), a.sealed('after 1')]).catch(() => undefined);
-      await Promise.race([after, new Promise((r) => setTimeout(r, 200))]);
+      const { a, from, after } = await scenario(dir, fs);
+      fs.crashAt = from + k; // the process dies at the k-th step of the append
+      // A crashed queue's append never settles (its process is "dead"): wait for the crash itself.
+      after.catch(() => undefined);
+      await until(() => fs.crashed, `k=${k}: the crash at step ${k} of ${steps}`);
       await a.q.close().catch((e: unknown) => assert.ok(e instanceof Error));
 
       const b = await agent(dir);
@@ -359,5 +384,57 @@ test('a crash at any step after a failed group whose first cut-back failed: reco
     } finally {
       cleanup();
     }
+  }
+});
+
+test('a declaration that does not fit in a full queue takes nothing with it: an alert waits behind it and is sealed after it once space is freed', async () => {
+  const { dir, cleanup } = tempDir('lw-lost-');
+  const fs = new CrashFs();
+  const maxBytes = 8192;
+  const a = await agent(dir, fs, { maxBytes });
+  try {
+    // Fill the queue until a 200-byte alert still fits but the 400-byte declaration does not.
+    const b0 = a.q.stats().bytes;
+    await a.q.append([a.sealed('m'.repeat(100), true)]); // seq 1
+    const base = a.q.stats().bytes - b0 - 100;
+    const room = 300;
+    await a.q.append([a.sealed('m'.repeat(maxBytes - SEGMENT_HEADER.length - room - a.q.stats().bytes - base), true)]); // seq 2
+    const left = maxBytes - SEGMENT_HEADER.length - a.q.stats().bytes;
+    assert.ok(left >= 200 && left < 400, `room for the alert's 200 bytes, not for the declaration's 400: ${left}`);
+    fs.fail('fsync');
+    await assert.rejects(a.q.append([a.sealed('failed', true)]), /EIO/); // seq 3, cut back
+    assert.equal(a.declared.length, 1);
+
+    let alertDone = false;
+    const alert = a.q.append([a.sealed('alert while the declaration waits', true)]).then(() => {
+      alertDone = true;
+    });
+    // The writer tried again (after its retry delay) and found the head of the queue blocked.
+    await until(() => a.q.stats().blocked, 'the writer blocked on the declaration');
+    assert.equal(a.q.stats().pending, 2, 'the alert fits, but nothing may be sealed between a lost range and its declaration');
+    assert.equal(alertDone, false);
+    assert.deepEqual(ids(await readAll(a.q)), [0n, 1n, 2n]);
+
+    // The receiver confirms everything: the acknowledged segment goes, the declaration and then the alert go in.
+    a.q.markSent(3n);
+    await a.q.tick();
+    await alert;
+    const all = await readAll(a.q);
+    assert.deepEqual(msgs(all).slice(-1), ['alert while the declaration waits']);
+    const entries = all.map((r) => parseSealed(r.payload));
+    const decl = entries.find((e) => e.declaresLost !== undefined);
+    assert.ok(decl, 'the declaration was written');
+    assert.equal(decl.seq, 4n, 'the declaration takes the seq right after the lost one');
+    assert.equal(entries[entries.length - 1]?.seq, 5n, 'the alert is sealed after it');
+  } finally {
+    await a.q.close();
+  }
+  const b = await agent(dir);
+  try {
+    const report = verify(await readAll(b.q));
+    assert.equal(report.ok, true, show(report));
+  } finally {
+    await b.q.close();
+    cleanup();
   }
 });
