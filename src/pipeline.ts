@@ -44,6 +44,7 @@ import { WebhookSender } from './rules/webhook.js';
 import type { ChainRole } from './seal/chain.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
+import { backoffDelayMs, type RetryDelays } from './sink/backoff.js';
 import { SyslogSink } from './sink/sink.js';
 import type { FrameSource, SinkEvent, SinkLogger, SinkOptions } from './sink/types.js';
 import { CursorStore } from './source/cursor-store.js';
@@ -57,9 +58,8 @@ export type AgentLogger = SinkLogger;
 /** RFC 5424 header, SD brackets and the seal params add at most this much to the event. */
 const SEAL_OVERHEAD_BYTES = 512;
 
-/** Re-append of an internal event the queue rejected (a failed write group): backoff bounds. */
-const INTERNAL_RETRY_MIN_MS = 100;
-const INTERNAL_RETRY_MAX_MS = 5000;
+/** Re-append of an internal event the queue rejected (a failed write group): jittered backoff bounds. */
+const INTERNAL_RETRY: RetryDelays = { minDelayMs: 100, maxDelayMs: 5000 };
 
 /** Records per queue append (see Pipeline.append): bounded by count and by estimated bytes. */
 const APPEND_SLICE: SliceLimits = { records: 512, bytes: 1024 * 1024 };
@@ -92,6 +92,8 @@ export interface PipelineDeps {
   reload?: { weakened: readonly string[] };
   /** The queue's file-system seam (tests inject I/O errors through it); default node:fs. */
   queueFs?: QueueFs;
+  /** Backoff of an internal event the queue rejected; default 100 ms to 5 s (tests stretch it). */
+  internalRetry?: RetryDelays;
 }
 
 export class Pipeline {
@@ -115,13 +117,16 @@ export class Pipeline {
   private clock: ClockMonitor | undefined;
   private rules: RuleEngine | undefined;
   private started = false;
-  /** Set just before stop() closes the queue: internal events stop being appended again. */
-  private queueClosing = false;
+  /** Aborted when stop() begins: an internal event waiting out its backoff is tried again at once. */
+  private readonly stopBegun = new AbortController();
+  /** Aborted just before stop() closes the queue: internal events stop being appended again. */
+  private readonly queueClosing = new AbortController();
   /** The RFC 5424 options of every message (from the config: the same for the pipeline's life). */
   private syslogOptions: SyslogOptions | undefined;
 
   private readonly reload: PipelineDeps['reload'];
   private readonly queueFs: QueueFs | undefined;
+  private readonly internalRetry: RetryDelays;
 
   constructor(
     private readonly config: Config,
@@ -130,6 +135,7 @@ export class Pipeline {
     this.log = deps.log;
     this.reload = deps.reload;
     this.queueFs = deps.queueFs;
+    this.internalRetry = deps.internalRetry ?? INTERNAL_RETRY;
     this.counters = deps.counters ?? new Counters();
   }
 
@@ -271,6 +277,7 @@ export class Pipeline {
     // without committing, and their lines are read again at the next start (nothing is lost).
     const deadline = Date.now() + this.config.agent.shutdownGraceMs;
     const left = (): number => Math.max(0, deadline - Date.now());
+    this.stopBegun.abort();
     await this.step('heartbeat', async () => this.heartbeat?.stop());
     await this.step('clock monitor', async () => this.clock?.stop());
     const sourcesDone = Promise.all(this.sources.map((s) => this.step(`input ${s.id}`, () => s.stop())));
@@ -300,7 +307,7 @@ export class Pipeline {
     await this.step('rules', async () => this.rules?.stop());
     await within(Promise.allSettled([...this.internalWrites]), left());
     await this.step('sink', async () => this.sink?.stop(left()));
-    this.queueClosing = true;
+    this.queueClosing.abort();
     await this.step('queue', async () => this.queue?.close());
     if (!inTime) {
       // The queue is closed: blocked appends have been rejected, so the sources can finish now.
@@ -506,16 +513,31 @@ export class Pipeline {
   private async appendInternal(spec: InternalEventSpec, retry = true): Promise<void> {
     const queue = this.queue!;
     const record = this.internalRecord(spec);
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 1; ; attempt++) {
       try {
         await queue.append([record]);
         return;
       } catch (err) {
-        if (!retry || this.queueClosing) throw err;
+        if (!retry || this.queueClosing.signal.aborted) throw err;
         this.counters.add('internal_events_retried');
-        this.log.warn({ err, action: spec.action, attempt: attempt + 1 }, 'internal event not queued; appending it again');
-        await sleep(Math.min(INTERNAL_RETRY_MAX_MS, INTERNAL_RETRY_MIN_MS * 2 ** attempt), undefined, { ref: false });
+        this.log.warn({ err, action: spec.action, attempt }, 'internal event not queued; appending it again');
+        await this.internalBackoff(attempt);
       }
+    }
+  }
+
+  /**
+   * The wait before an internal event's next append: jittered (many agents that share a failing
+   * disk array must not retry in step). stop() cuts it short once, so that the event gets its
+   * chance within the shutdown grace instead of sleeping through it; closing the queue cuts it
+   * short again, and the next append then fails for good.
+   */
+  private async internalBackoff(attempt: number): Promise<void> {
+    const wake = this.stopBegun.signal.aborted ? this.queueClosing.signal : AbortSignal.any([this.stopBegun.signal, this.queueClosing.signal]);
+    try {
+      await sleep(backoffDelayMs(attempt, this.internalRetry), undefined, { signal: wake, ref: false });
+    } catch (err) {
+      if (!wake.aborted) throw err;
     }
   }
 

@@ -128,3 +128,36 @@ test('an alert whose write group fails with EIO is appended again and arrives on
   const v = await verifyReceived(join(env.dir, 'received.log'), env.keyFile);
   assert.equal(v.code, 0, v.out);
 });
+
+test('stop cuts short the backoff of an alert the queue keeps rejecting: the alert gets its chance within the shutdown grace and arrives once', { timeout: 120_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'alert-at-stop'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const config = await loadConfig(writeAgentConfig(env, port, { shutdownGrace: '60s' }));
+  const fs = new CrashFs();
+  writeFileSync(join(env.logs, 'app.log'), lines(0, 20));
+  // A backoff far longer than the test: only stop() waking the retry can bring the alert in.
+  const p = new Pipeline(config, { log: pino({ level: 'silent' }), queueFs: fs, internalRetry: { minDelayMs: 600_000, maxDelayMs: 600_000 } });
+  await p.start();
+  let stopped = false;
+  try {
+    await until(() => receiver.originals().length >= 20, 'the first 20 lines');
+    fs.fail('fsync', { times: 1_000 });
+    p.notify({ action: 'config_reload_rejected', kind: 'alert', category: ['configuration'], type: ['change'], outcome: 'failure', message: 'configuration reload rejected (test)' });
+    await until(() => p.counters.get('internal_events_retried') >= 1, 'the alert waiting in its backoff');
+    // The disk heals; the alert sleeps on. Stopping must not wait out (or give up on) its backoff.
+    for (const f of fs.faults) f.times = 0;
+    await p.stop();
+    stopped = true;
+  } finally {
+    if (!stopped) await p.stop();
+  }
+  await until(() => receiver.actions().includes('agent_stopped'), 'the stop event');
+  await receiver.stop();
+  const actions = receiver.actions();
+  assert.equal(actions.filter((a) => a === 'config_reload_rejected').length, 1, actions.join(', '));
+  assert.ok(actions.indexOf('config_reload_rejected') < actions.indexOf('agent_stopped'), 'the alert is in the stream before the stop event');
+  assert.equal(p.counters.get('internal_events_failed'), 0);
+  const v = await verifyReceived(join(env.dir, 'received.log'), env.keyFile);
+  assert.equal(v.code, 0, v.out);
+});
