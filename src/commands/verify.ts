@@ -263,6 +263,13 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
       case 'lost_mismatch':
         lines.push(`LOST MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: declares ${range(f.from, f.to)} lost, but ${f.problem})`);
         break;
+      case 'agent_mismatch':
+        lines.push(
+          f.where === 'sd'
+            ? `AGENT MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: its structured data names agent "${f.agent}", its session's records name "${f.expected}")`
+            : `AGENT MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: its structured data names agent "${f.agent}", its sealed event says "${f.expected}")`,
+        );
+        break;
     }
   }
   return lines;
@@ -270,7 +277,9 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
 
 function summary(r: VerifyReport, c: Collected, problems: number): string {
   const restarts = r.findings.filter((f) => f.kind === 'restart' && f.previousSession !== undefined).length;
-  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(restarts, 'declared restart')}`;
+  // "of N agents" only for a file of several agents: a one-agent summary reads as it always did.
+  const agents = r.agents > 1 ? ` of ${r.agents} agents` : '';
+  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}${agents}, ${plural(restarts, 'declared restart')}`;
   // Only when there are any: the line stays as it was for streams without a loss (scripts read it).
   if (r.losses > 0) facts += `, ${r.losses} declared loss${r.losses === 1 ? '' : 'es'} (${plural(r.lostSeqs, 'seq')})`;
   facts += `, ${plural(r.replays, 'replay')}`;
@@ -290,6 +299,7 @@ function summary(r: VerifyReport, c: Collected, problems: number): string {
   add(count('undeclared_records'), `${count('undeclared_records')} undeclared record ranges`);
   add(count('seq_reused'), plural(count('seq_reused'), 'reused seq'));
   add(count('lost_mismatch'), plural(count('lost_mismatch'), 'lost-range declaration') + ' not matching the stream');
+  add(count('agent_mismatch'), plural(count('agent_mismatch'), 'mismatched agent label'));
   add(c.malformed, `${c.malformed} malformed`);
   add(c.unreadable, `${c.unreadable} unreadable`);
   return `FAILED: ${parts.join(', ')}; ${facts}`;

@@ -178,6 +178,8 @@ export function parseSealedRecord(record: Buffer, sdId: string): RecordParse {
     return { ok: false, foreign: false, reason: `expected a space between the structured data and MSG at byte ${end}`, ...partial };
   }
   const entry: SealedEntry = { session: session as string, seq: BigInt(seq as string), chain: chain as string, kid: kid as string, msg };
+  const agent = p.get('agent');
+  if (agent !== undefined) entry.agent = agent;
   const declares = startDeclaration(msg, entry);
   if (declares) entry.declares = declares;
   const lost = readLossText(msg, entry.session, entry.seq);
