@@ -1,19 +1,22 @@
 /**
- * Reconnect backoff: exponential between retry.minDelayMs and retry.maxDelayMs,
- * jittered at EVERY attempt.
+ * Retry spacing for the sink, shared with the pipeline: exponential between
+ * retry.minDelayMs and retry.maxDelayMs, jittered at EVERY attempt.
  *
- * Why not p-retry's own delay: p-retry 7 multiplies by its random factor
- * before capping at maxTimeout, so once the exponential passed max_delay every
- * delay is exactly max_delay and agents that lost the same destination
- * reconnect in lockstep. The loops keep p-retry (attempt counting, abort
- * signal, onFailedAttempt) with minTimeout/maxTimeout 0 and sleep here instead,
- * from onFailedAttempt (p-retry awaits it).
+ * The API:
+ * - backoffDelayMs(attempt, retry): the delay before the next try after the
+ *   attempt-th consecutive failure. Keep the count yourself (reset it after a
+ *   success) or let p-retry keep it (jitteredRetry).
+ * - sleep(ms, signal): node:timers/promises' setTimeout, rejecting with the
+ *   signal's own reason (not a generic AbortError) when it is aborted.
+ * - jitteredRetry(retry, signal, onFailure): p-retry options for an endless
+ *   retry loop spaced by backoffDelayMs.
  *
  * The k-th consecutive failure waits a uniform delay in [c/2, c] with
  * c = min(max, min * 2^k), never below min: the first waits [min, 2*min], and
  * at the cap the delay still spreads over [max/2, max] (mean 3/4 max).
  */
 
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Options as RetryOptions, RetryContext } from 'p-retry';
 
 export interface RetryDelays {
@@ -36,44 +39,45 @@ export function backoffDelayMs(attempt: number, retry: RetryDelays, random: () =
   return Math.min(max, Math.max(min, d));
 }
 
-/** Resolves after ms; rejects with the signal's reason as soon as it is aborted. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Resolves after ms; rejects with the signal's reason as soon as it is aborted (at once if it already is). */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch (err) {
+    // timers/promises rejects with its own AbortError; callers tell a stop by the reason they gave.
+    if (signal?.aborted) throw signal.reason;
+    throw err;
+  }
 }
 
 /**
- * p-retry options for an endless retry loop with our jittered delay.
- * `onFailure` runs first (counting, logging), then the delay is slept.
+ * p-retry options for an endless retry loop spaced by backoffDelayMs.
+ *
+ * p-retry runs the loop: it calls the attempt again after each failure, numbers
+ * the consecutive failures (ctx.attemptNumber, the backoff's exponent; a new
+ * pRetry call starts again from 1), stops at once when `signal` is aborted,
+ * and gives up on an AbortError or a programming error (a TypeError).
+ *
+ * Its own delay is off (minTimeout 0): p-retry 7 multiplies by its random
+ * factor before capping at maxTimeout, so past the cap every delay would be
+ * exactly max_delay and agents that lost the same destination would reconnect
+ * in lockstep. The delay is slept in onFailedAttempt instead (p-retry awaits
+ * it; an abort ends it). `onFailure` runs first, with the delay about to be
+ * slept (counting, logging).
  */
 export function jitteredRetry(
   retry: RetryDelays,
   signal: AbortSignal,
-  onFailure?: (ctx: RetryContext) => void,
+  onFailure?: (ctx: RetryContext, delayMs: number) => void,
 ): RetryOptions {
   return {
     retries: Infinity,
-    // p-retry's own delay is off (0); the delay is slept in onFailedAttempt, which p-retry awaits.
     minTimeout: 0,
-    maxTimeout: 0,
-    randomize: false,
     signal,
     onFailedAttempt: async (ctx) => {
-      onFailure?.(ctx);
-      await sleep(backoffDelayMs(ctx.attemptNumber, retry), signal);
+      const delayMs = backoffDelayMs(ctx.attemptNumber, retry);
+      onFailure?.(ctx, delayMs);
+      await sleep(delayMs, signal);
     },
   };
 }

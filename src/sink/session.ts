@@ -21,6 +21,7 @@
  */
 
 import type net from 'node:net';
+import { discardIncoming } from './discard.js';
 import { encodeFrames } from './framing.js';
 import type { Counters } from '../monitor/counters.js';
 import type { FrameSource } from './types.js';
@@ -83,7 +84,7 @@ export class StreamSession {
   ) {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
-    socket.on('data', (chunk: Buffer) => this.counters.add('bytes_received_discarded', chunk.length));
+    discardIncoming(socket, counters);
     socket.on('error', (err: Error) => {
       this.error ??= err;
     });

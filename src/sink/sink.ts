@@ -4,9 +4,10 @@
  *
  * Connection management:
  * - Each attempt walks `hosts` in order (failover.ts); all failing means one
- *   failed attempt, and attempts are spaced by p-retry with our own delay
- *   (backoff.ts: exponential between retry.minDelayMs and retry.maxDelayMs,
- *   jittered at every attempt, also at the cap).
+ *   failed attempt. p-retry runs the attempts (counting consecutive failures,
+ *   ended by stop()) and each failure sleeps backoff.ts's delay: exponential
+ *   between retry.minDelayMs and retry.maxDelayMs, jittered at every attempt,
+ *   also at the cap (jitteredRetry).
  * - A session must prove its host healthy by lasting healthyMs() (default
  *   max(10 s, min_delay)). One that ends sooner (the peer closed, a TLS 1.3
  *   client certificate rejection arriving as an alert after 'secureConnect'
@@ -38,6 +39,7 @@ import pRetry, { AbortError } from 'p-retry';
 import { ConfigError } from '../errors.js';
 import { jitteredRetry, sleep } from './backoff.js';
 import { CertExpiryWatch } from './cert-expiry.js';
+import { discardIncoming } from './discard.js';
 import { ConnectFailure, classifyConnectError } from './classify.js';
 import { type HostTarget, PrimaryProbe, connectInOrder, parseHosts } from './failover.js';
 import { type SessionEnd, StreamSession } from './session.js';
@@ -170,7 +172,10 @@ export class SyslogSink {
         // next failure then starts a fresh backoff; every other end keeps this one growing.
         await pRetry(
           () => this.attempt(),
-          jitteredRetry(this.opts.retry, this.abort.signal, () => this.deps.counters.add('connect_attempts_failed')),
+          jitteredRetry(this.opts.retry, this.abort.signal, (ctx, retryInMs) => {
+            this.deps.counters.add('connect_attempts_failed');
+            this.deps.log?.info({ attempt: ctx.attemptNumber, retryInMs }, 'no working connection; trying again after the backoff');
+          }),
         );
       } catch (err) {
         if (this.stopping) return;
@@ -201,9 +206,10 @@ export class SyslogSink {
       conn.socket.destroy();
       throw new AbortError('sink stopped');
     }
-    const startedAt = Date.now();
+    const now = this.deps.now ?? Date.now;
+    const startedAt = now();
     const end = await this.runSession(conn, index);
-    const livedMs = Date.now() - startedAt;
+    const livedMs = now() - startedAt;
     if (this.stopping || end.kind === 'stopped') return;
     // The next connection resumes at the acknowledged cursor anyway (session.ts); forgetting this
     // one's unacknowledged marks now, not after the backoff, keeps them from aging into
@@ -355,7 +361,7 @@ export class SyslogSink {
       const startedAt = Date.now();
       const done = (err?: unknown): void => {
         clearTimeout(timer);
-        socket.off('data', onData);
+        stopDiscarding();
         socket.off('error', onError);
         socket.off('end', onClose);
         socket.off('close', onClose);
@@ -363,13 +369,12 @@ export class SyslogSink {
         if (err === undefined) resolve();
         else reject(err);
       };
-      const onData = (chunk: Buffer): void => this.deps.counters.add('bytes_received_discarded', chunk.length);
       const onError = (err: Error): void => done(this.toFailure(t, err, true));
       const onClose = (): void =>
         done(new ConnectFailure(t.label, 'reset', `the peer closed the probe connection after ${Date.now() - startedAt} ms`));
       const onAbort = (): void => done(signal.reason ?? new Error('probe stopped'));
+      const stopDiscarding = discardIncoming(socket, this.deps.counters);
       const timer = setTimeout(() => done(), ms);
-      socket.on('data', onData);
       socket.on('error', onError);
       socket.once('end', onClose);
       socket.once('close', onClose);

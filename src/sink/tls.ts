@@ -46,6 +46,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ConnectFailure, PIN_MISMATCH_CODE, classifyConnectError } from './classify.js';
 import type { CertExpiryWatch } from './cert-expiry.js';
+import { discardIncoming } from './discard.js';
 import type { Counters } from '../monitor/counters.js';
 import type { HostTarget } from './failover.js';
 import type { SinkOptions } from './types.js';
@@ -195,6 +196,10 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch, c
         return;
       }
       let settled = false;
+      /** Removes the early-data listener (set while the TLS 1.3 confirmation is awaited). */
+      let stopDiscarding: (() => void) | undefined;
+      // Every listener the connector added goes: the session adds its own, and a connection handed
+      // over before the server's ticket would otherwise keep these closures until a ticket comes.
       const cleanup = (): void => {
         settled = true;
         clearTimeout(timer);
@@ -202,7 +207,9 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch, c
         socket.off('error', onError);
         socket.off('close', onClose);
         socket.off('end', onClose);
-        socket.off('data', onEarlyData);
+        socket.off('session', onSession);
+        socket.off('session', onConfirmed);
+        stopDiscarding?.();
       };
       const fail = (f: ConnectFailure): void => {
         if (settled) return;
@@ -249,13 +256,14 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch, c
         clearTimeout(timer);
         timer = setTimeout(() => handOver(tlsVersion), Math.min(CONFIRM_WAIT_MS, opts.deadAfterMs));
         timer.unref();
+        onConfirmed = () => setImmediate(() => handOver(tlsVersion));
         // Hand over outside OpenSSL's read callback: a write from inside it was observed to get lost.
-        socket.once('session', () => setImmediate(() => handOver(tlsVersion)));
+        socket.once('session', onConfirmed);
         // 'end' and the ticket are only seen while the socket reads. Application data the server
         // sends meanwhile is discarded like any it sends later, and counted the same way.
-        socket.on('data', onEarlyData);
+        stopDiscarding = discardIncoming(socket, counters);
       };
-      const onEarlyData = (chunk: Buffer): void => counters?.add('bytes_received_discarded', chunk.length);
+      let onConfirmed = (): void => undefined;
       const handOver = (tlsVersion: string | undefined): void => {
         if (settled) return;
         cleanup();
@@ -263,9 +271,10 @@ export function createTlsConnector(opts: SinkOptions, expiry: CertExpiryWatch, c
       };
       // A ticket can arrive in the same read as the end of the handshake.
       let confirmed = false;
-      socket.once('session', () => {
+      const onSession = (): void => {
         confirmed = true;
-      });
+      };
+      socket.once('session', onSession);
       let awaitingConfirmation = false;
       let timer = setTimeout(() => {
         fail(

@@ -121,6 +121,8 @@ export interface SinkDeps {
   counters: Counters;
   onEvent: (e: SinkEvent) => void;
   log?: SinkLogger;
+  /** The clock a session's lifetime is measured with (healthyAfterMs); default Date.now. Tests advance their own. */
+  now?: () => number;
 }
 
 export interface SinkStatus {

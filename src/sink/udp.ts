@@ -23,7 +23,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import pRetry from 'p-retry';
 import type { Counters } from '../monitor/counters.js';
-import { backoffDelayMs, jitteredRetry } from './backoff.js';
+import { backoffDelayMs, jitteredRetry, sleep } from './backoff.js';
 import type { HostTarget } from './failover.js';
 import type { FrameSource, SinkLogger } from './types.js';
 
@@ -52,8 +52,10 @@ export class UdpSender {
   private socket: dgram.Socket | undefined;
   private stopping = false;
   private stopDeadline = Infinity;
-  private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** Aborted by stop(): ends a wait for data or a backoff after a queue error at once. */
+  private readonly stopRequested = new AbortController();
+  /** Aborted when stop()'s grace ran out: ends the retries of opening and sending. */
   private readonly abort = new AbortController();
   private maxDatagram = UDP_MAX_IPV4;
   lastSendAt: number | undefined;
@@ -79,7 +81,7 @@ export class UdpSender {
   async stop(graceMs: number): Promise<void> {
     this.stopping = true;
     this.stopDeadline = Date.now() + graceMs;
-    this.wake?.();
+    this.stopRequested.abort(new Error('sink stopped'));
     const timer = setTimeout(() => this.abort.abort(new Error('sink stopped')), graceMs);
     try {
       await this.loop;
@@ -99,20 +101,23 @@ export class UdpSender {
     this.counters.add('source_errors');
     const delayMs = backoffDelayMs(consecutive, this.opts.retry);
     this.log?.error({ err, host: this.target.label, retryInMs: delayMs }, 'reading the queue failed; retrying');
-    await this.pause(delayMs);
+    const stop = this.stopRequested.signal;
+    await sleep(delayMs, stop).catch((sleepErr: unknown) => {
+      if (!stop.aborted) throw sleepErr;
+    });
   }
 
-  /** Waits ms, or less when stop() wakes the sender. */
-  private pause(ms: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wake = done;
-    }).finally(() => {
-      this.wake = undefined;
+  /** Resolves when a record after position may be there, or at once on stop(); rejects when the source's wait failed. */
+  private waitForData(position: bigint): Promise<void> {
+    const stop = this.stopRequested.signal;
+    return new Promise<void>((resolve, reject) => {
+      const onStop = (): void => resolve();
+      stop.addEventListener('abort', onStop, { once: true });
+      if (stop.aborted) onStop();
+      this.source
+        .waitForData(position)
+        .finally(() => stop.removeEventListener('abort', onStop))
+        .then(resolve, reject);
     });
   }
 
@@ -150,16 +155,11 @@ export class UdpSender {
       }
       if (batch.length === 0) {
         if (this.stopping) return;
-        let failure: { err: unknown } | undefined;
-        await new Promise<void>((resolve) => {
-          this.wake = resolve;
-          this.source.waitForData(position).then(resolve, (err: unknown) => {
-            failure = { err };
-            resolve();
-          });
-        });
-        this.wake = undefined;
-        if (failure && !this.stopping) await this.sourceFailed(failure.err, ++sourceFailures);
+        try {
+          await this.waitForData(position);
+        } catch (err) {
+          if (!this.stopping) await this.sourceFailed(err, ++sourceFailures);
+        }
         continue;
       }
       sourceFailures = 0;

@@ -100,23 +100,15 @@ export type UnackedSample =
   /** The table cannot be read at all: the check is off. */
   | { kind: 'unavailable' };
 
-/** A slice of a read: the sample, or 'more' when the slice's time ran out first (the scan stays open). */
-export type UnackedStep = UnackedSample | { kind: 'more' };
-
 /**
- * One poll's read of a table, spread over slices: the open descriptor (the
- * kernel's seq_file keeps its position on it) and the length of the incomplete
- * line carried at the start of the caller's buffer. The reader advances it and
- * closes it when the read ends; UnackedReader.close() ends it early.
+ * One poll's read of a table, in slices: each next() is one slice and yields
+ * when the slice's time ran out; the sample is the return value. Between
+ * slices the table's descriptor stays open (the kernel's seq_file keeps its
+ * position on it) and the caller's buffer holds the incomplete last line;
+ * the generator's end closes the descriptor, return() (the connection closed
+ * mid-read) included.
  */
-export class TableScan {
-  fd: number | undefined = undefined;
-  /** Bytes of an incomplete line at the start of the buffer, to be completed by the next read(). */
-  carry = 0;
-  /** Slices and read() calls so far (tests, measurements). */
-  slices = 0;
-  reads = 0;
-}
+export type TableRead = Generator<void, UnackedSample, void>;
 
 /**
  * Reads tx_queue from the kernel tables. One per sink: it remembers that a
@@ -125,6 +117,8 @@ export class TableScan {
 export class UnackedReader {
   private readonly unavailable = new Set<string>();
   private warnedUnlisted = false;
+  /** read() calls on the tables so far (tests, measurements). */
+  readCalls = 0;
 
   constructor(
     private readonly counters: Counters,
@@ -151,30 +145,58 @@ export class UnackedReader {
   }
 
   /** The whole table in one synchronous read (tests, small tables). `buf` is the caller's scratch buffer. */
-  read(key: RowKey, buf: Buffer): UnackedSample;
-  /**
-   * One slice of `scan` (opened by the first): reads until the row, the end of
-   * the table, or the slice's time is used up. On 'more' the descriptor stays
-   * open and buf[0, scan.carry) must be kept for the next slice; on anything
-   * else the scan is closed.
-   */
-  read(key: RowKey, buf: Buffer, scan: TableScan): UnackedStep;
-  read(key: RowKey, buf: Buffer, scan?: TableScan): UnackedStep {
-    const s = scan ?? new TableScan();
-    const step = this.slice(key, buf, s, scan === undefined ? Infinity : this.sliceMs);
-    if (step.kind !== 'more') this.close(s);
-    return step;
+  read(key: RowKey, buf: Buffer): UnackedSample {
+    const scan = this.scan(key, buf, Infinity);
+    for (;;) {
+      const step = scan.next();
+      if (step.done) return step.value;
+    }
   }
 
-  /** Ends a scan early (the connection closed mid-read): closes its descriptor. Idempotent. */
-  close(scan: TableScan): void {
-    const fd = scan.fd;
-    if (fd === undefined) return;
-    scan.fd = undefined;
+  /**
+   * The table read in slices of sliceMs of read() calls: a slice reads at
+   * least once (so every slice makes progress) and stops at the row, the end
+   * of the table, or when its time is used up (then it yields). `buf` must be
+   * left alone until the read ends: it carries the incomplete line.
+   */
+  *scan(key: RowKey, buf: Buffer, sliceMs = this.sliceMs): TableRead {
+    if (this.unavailable.has(key.table)) return { kind: 'unavailable' };
+    const file = `${this.dir}/${key.table}`;
+    let fd: number;
     try {
-      closeSync(fd);
+      this.counters.add('dead_peer_check_reads');
+      fd = openSync(file, 'r');
     } catch (err) {
-      this.log?.debug({ err, dir: this.dir }, 'closing the socket table failed');
+      return this.failed(key.table, file, err as NodeJS.ErrnoException);
+    }
+    try {
+      // Bytes of an incomplete line at the start of buf, completed by the next read().
+      let carry = 0;
+      let sliceStart = performance.now();
+      for (;;) {
+        const bytesRead = readSync(fd, buf, carry, buf.length - carry, null);
+        this.readCalls++;
+        const end = carry + bytesRead;
+        const final = bytesRead === 0;
+        const r = scanTable(buf, end, key, final);
+        if (r.found) return { kind: 'ok', txQueue: r.txQueue };
+        if (final) return { kind: 'missing' };
+        carry = end - r.rest;
+        if (carry >= MAX_LINE) return this.disable(key.table, `${file}: a line longer than ${MAX_LINE} bytes`);
+        buf.copy(buf, 0, r.rest, end);
+        if (performance.now() - sliceStart >= sliceMs) {
+          yield;
+          sliceStart = performance.now();
+        }
+      }
+    } catch (err) {
+      return this.failed(key.table, file, err as NodeJS.ErrnoException);
+    } finally {
+      try {
+        closeSync(fd);
+      } catch (err) {
+        this.log?.debug({ err, file }, 'closing the socket table failed');
+      }
     }
   }
 
@@ -190,36 +212,6 @@ export class UnackedReader {
   pollFailed(err: unknown): void {
     this.counters.add('dead_peer_check_errors');
     this.log?.error({ err }, 'dead-peer check failed; off for this connection');
-  }
-
-  private slice(key: RowKey, buf: Buffer, scan: TableScan, budgetMs: number): UnackedStep {
-    if (this.unavailable.has(key.table)) return { kind: 'unavailable' };
-    const file = `${this.dir}/${key.table}`;
-    try {
-      if (scan.fd === undefined) {
-        this.counters.add('dead_peer_check_reads');
-        scan.fd = openSync(file, 'r');
-        scan.carry = 0;
-      }
-      scan.slices++;
-      const t0 = performance.now();
-      for (;;) {
-        const bytesRead = readSync(scan.fd, buf, scan.carry, buf.length - scan.carry, null);
-        scan.reads++;
-        const end = scan.carry + bytesRead;
-        const final = bytesRead === 0;
-        const r = scanTable(buf, end, key.needle, final);
-        if (r.found) return { kind: 'ok', txQueue: r.txQueue };
-        if (final) return { kind: 'missing' };
-        scan.carry = end - r.rest;
-        if (scan.carry >= MAX_LINE) return this.disable(key.table, `${file}: a line longer than ${MAX_LINE} bytes`);
-        buf.copy(buf, 0, r.rest, end);
-        // Checked after the read(): a slice reads at least once, so every slice makes progress.
-        if (performance.now() - t0 >= budgetMs) return { kind: 'more' };
-      }
-    } catch (err) {
-      return this.failed(key.table, file, err as NodeJS.ErrnoException);
-    }
   }
 
   private failed(table: string, file: string, err: NodeJS.ErrnoException): UnackedSample {
@@ -249,6 +241,8 @@ export interface UnackedWatchOptions {
   pending: () => number;
   /** Called once, when the connection is judged dead; the watch has stopped by then. */
   onDead: (stalledMs: number) => void;
+  /** The clock stalls are measured with; default Date.now (tests pass their own). */
+  now?: () => number;
 }
 
 /** One connection's watch. Owns one timer, or one poll in progress; stop() ends either. */
@@ -259,7 +253,7 @@ export class UnackedWatch {
   private intervalMs: number;
   private timer: NodeJS.Timeout | undefined;
   /** The poll in progress (its read continues on later turns), and its next slice. */
-  private scan: TableScan | undefined;
+  private scan: TableRead | undefined;
   private next: NodeJS.Immediate | undefined;
   /** Reading time of the poll in progress so far, and slices it used. */
   private costMs = 0;
@@ -278,12 +272,14 @@ export class UnackedWatch {
   /** Last evidence that the peer acknowledges, or the start of the unacknowledged period. */
   private progressAt = 0;
   private buf: Buffer | undefined;
+  private readonly now: () => number;
 
   constructor(
     private readonly reader: UnackedReader,
     private readonly key: RowKey,
     private readonly opts: UnackedWatchOptions,
   ) {
+    this.now = opts.now ?? Date.now;
     this.pollMs = opts.pollMs ?? Math.max(1, Math.min(1000, Math.floor(opts.deadAfterMs / 4)));
     this.maxPollMs = Math.max(this.pollMs, Math.floor(opts.deadAfterMs / 2));
     this.intervalMs = this.pollMs;
@@ -293,7 +289,7 @@ export class UnackedWatch {
   noteWrite(bytes: number): void {
     this.written += bytes;
     if (this.timer !== undefined || this.scan !== undefined || this.stopped) return;
-    this.progressAt = Date.now();
+    this.progressAt = this.now();
     this.prev = undefined;
     this.drainedSince = false;
     this.arm();
@@ -308,7 +304,7 @@ export class UnackedWatch {
   noteDrain(): void {
     this.blocked = false;
     this.drainedSince = true;
-    this.progressAt = Date.now();
+    this.progressAt = this.now();
   }
 
   stop(): void {
@@ -317,7 +313,8 @@ export class UnackedWatch {
     this.timer = undefined;
     if (this.next !== undefined) clearImmediate(this.next);
     this.next = undefined;
-    if (this.scan !== undefined) this.reader.close(this.scan);
+    // Ends a read in progress: the generator's finally closes the table. (The value is not used.)
+    this.scan?.return({ kind: 'unavailable' });
     this.scan = undefined;
   }
 
@@ -369,14 +366,14 @@ export class UnackedWatch {
       return;
     }
     this.buf ??= Buffer.allocUnsafe(CHUNK);
-    this.scan = new TableScan();
+    this.scan = this.reader.scan(this.key, this.buf);
     this.costMs = 0;
     this.slices = 0;
-    this.readSlice(this.scan, this.buf);
+    this.readSlice(this.scan);
   }
 
   /** One slice of the poll's read; when the slice's time runs out, the next runs on a later turn. */
-  private readSlice(scan: TableScan, buf: Buffer): void {
+  private readSlice(scan: TableRead): void {
     if (this.stopped || this.scan !== scan) return;
     // Taken with every slice and used from the one that reads the row: a slice is synchronous, so
     // nothing reaches the kernel from this process between these counters and the row (writes do
@@ -384,12 +381,12 @@ export class UnackedWatch {
     const inKernel = this.written - this.opts.pending();
     const t0 = performance.now();
     this.slices++;
-    const step = this.reader.read(this.key, buf, scan);
+    const step = scan.next();
     this.costMs += performance.now() - t0;
-    if (step.kind === 'more') {
+    if (!step.done) {
       this.next = setImmediate(() => {
         this.next = undefined;
-        this.guarded(() => this.readSlice(scan, buf));
+        this.guarded(() => this.readSlice(scan));
       });
       // Not unref'd: an unref'd immediate does not stop the loop from blocking in its I/O poll, so
       // each slice would wait for the next unrelated event (a 15 ms timer made a poll take 14 s).
@@ -397,12 +394,12 @@ export class UnackedWatch {
     }
     this.scan = undefined;
     this.intervalMs = Math.min(this.maxPollMs, Math.max(this.pollMs, Math.ceil(this.costMs * COST_FACTOR)));
-    this.judge(step, inKernel);
+    this.judge(step.value, inKernel);
   }
 
   /** Judges a sample as of the moment its row was read (this turn). */
   private judge(sample: UnackedSample, inKernel: number): void {
-    const now = Date.now();
+    const now = this.now();
     if (sample.kind === 'retry') {
       this.arm();
       return;

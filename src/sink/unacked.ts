@@ -37,8 +37,10 @@ export interface SocketTuple {
 export interface RowKey {
   /** Which table lists the socket. */
   table: 'tcp' | 'tcp6';
-  /** "LOCAL:PORT REMOTE:PORT " as the kernel prints it (latin1 bytes). */
+  /** "LOCAL:PORT REMOTE:PORT " as the kernel prints it (latin1 bytes): what a read searches for. */
   needle: Buffer;
+  /** The same as a string: what a candidate line's fields are compared with. Built once per connection. */
+  text: string;
 }
 
 export type ScanResult =
@@ -142,7 +144,7 @@ export function rowKey(t: SocketTuple, order: ByteOrder = os.endianness()): RowK
   const text =
     `${kernelHexAddress(local, order)}:${kernelHexPort(t.localPort)} ` +
     `${kernelHexAddress(remote, order)}:${kernelHexPort(t.remotePort)} `;
-  return { table: v6 ? 'tcp6' : 'tcp', needle: Buffer.from(text, 'latin1') };
+  return { table: v6 ? 'tcp6' : 'tcp', needle: Buffer.from(text, 'latin1'), text };
 }
 
 /**
@@ -166,19 +168,18 @@ export function txQueueOfLine(line: string, needle: string): number | undefined 
  * Buffer.indexOf (memmem) and parses only those lines: a table of thousands
  * of sockets is never split into strings.
  */
-export function scanTable(buf: Buffer, end: number, needle: Buffer, final: boolean): ScanResult {
+export function scanTable(buf: Buffer, end: number, key: RowKey, final: boolean): ScanResult {
   const limit = final ? end : end === 0 ? 0 : buf.lastIndexOf(NL, end - 1) + 1;
   // A view: searches must not run on into the stale rest of a reused buffer (they did, and cost O(buffer) per read).
   const view = buf.subarray(0, limit);
-  const needleText = needle.toString('latin1');
   let from = 0;
   while (from < limit) {
-    const hit = view.indexOf(needle, from);
+    const hit = view.indexOf(key.needle, from);
     if (hit === -1) break;
     const lineStart = hit === 0 ? 0 : view.lastIndexOf(NL, hit - 1) + 1;
     let lineEnd = view.indexOf(NL, hit);
     if (lineEnd === -1) lineEnd = limit;
-    const tx = txQueueOfLine(view.toString('latin1', lineStart, lineEnd), needleText);
+    const tx = txQueueOfLine(view.toString('latin1', lineStart, lineEnd), key.text);
     if (tx !== undefined) return { found: true, txQueue: tx };
     from = lineEnd + 1;
   }
@@ -188,6 +189,6 @@ export function scanTable(buf: Buffer, end: number, needle: Buffer, final: boole
 /** The whole-text form (tests, small tables): tx_queue of the socket's row, or undefined. */
 export function findTxQueue(table: string | Buffer, key: RowKey): number | undefined {
   const buf = typeof table === 'string' ? Buffer.from(table, 'latin1') : table;
-  const r = scanTable(buf, buf.length, key.needle, true);
+  const r = scanTable(buf, buf.length, key, true);
   return r.found ? r.txQueue : undefined;
 }

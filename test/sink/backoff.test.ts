@@ -2,12 +2,15 @@
  * The reconnect delay: exponential between min_delay and max_delay, and
  * jittered at every attempt, including once it reached max_delay, so that
  * agents that lost the same destination do not come back in lockstep.
- * The delay function is tested directly: no timing.
+ * The delay function is tested directly: no timing. p-retry runs the retry
+ * loops with it (jitteredRetry): numbering, spacing and stopping are checked
+ * by order and counts.
  */
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelayMs, sleep } from '../../src/sink/backoff.js';
+import pRetry from 'p-retry';
+import { backoffDelayMs, jitteredRetry, sleep } from '../../src/sink/backoff.js';
 
 const RETRY = { minDelayMs: 500, maxDelayMs: 60_000 };
 
@@ -71,4 +74,53 @@ test('sleep ends early with the abort reason when its signal is aborted', async 
   const done = new AbortController();
   done.abort(new Error('already'));
   await assert.rejects(sleep(60_000, done.signal), /already/);
+});
+
+test('jitteredRetry: p-retry retries until success, numbering consecutive failures; each waits backoffDelayMs of its number', async () => {
+  const retry = { minDelayMs: 1, maxDelayMs: 8 };
+  const seen: { attempt: number; delayMs: number; message: string }[] = [];
+  let calls = 0;
+  const result = await pRetry(
+    () => {
+      calls++;
+      if (calls < 5) throw new Error(`failure ${calls}`);
+      return 'done';
+    },
+    jitteredRetry(retry, new AbortController().signal, (ctx, delayMs) => seen.push({ attempt: ctx.attemptNumber, delayMs, message: ctx.error.message })),
+  );
+  assert.equal(result, 'done');
+  assert.deepEqual(
+    seen.map((s) => [s.attempt, s.message]),
+    [
+      [1, 'failure 1'],
+      [2, 'failure 2'],
+      [3, 'failure 3'],
+      [4, 'failure 4'],
+    ],
+  );
+  for (const { attempt, delayMs } of seen) {
+    assert.ok(delayMs >= backoffDelayMs(attempt, retry, () => 0) && delayMs <= backoffDelayMs(attempt, retry, () => 1 - Number.EPSILON), `${attempt}: ${delayMs}`);
+  }
+});
+
+test('jitteredRetry: the delay is slept between attempts, and an abort ends it with the abort reason (no further attempt)', async () => {
+  // A delay longer than any test: only the abort can end it.
+  const retry = { minDelayMs: 2 ** 31 - 1, maxDelayMs: 2 ** 31 - 1 };
+  const ac = new AbortController();
+  let calls = 0;
+  let failures = 0;
+  const run = pRetry(
+    () => {
+      calls++;
+      throw new Error('refused');
+    },
+    jitteredRetry(retry, ac.signal, () => {
+      failures++;
+      // Aborted while the first failure's delay is being slept.
+      setImmediate(() => ac.abort(new Error('sink stopped')));
+    }),
+  );
+  await assert.rejects(run, /sink stopped/);
+  assert.equal(calls, 1, 'no attempt after the failure: its delay was being slept');
+  assert.equal(failures, 1);
 });

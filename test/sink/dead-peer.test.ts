@@ -67,13 +67,17 @@ test('a silent peer (no RST, nothing acknowledged) on a quiet stream is declared
     t.skip(r.skip);
     return;
   }
+  // Timing is the watch's unit tests' business (their clock is the test's); shown here, not asserted.
   t.diagnostic(`declared dead ${r.deadAfterWriteMs} ms after the write (dead_after ${r.deadAfterMs} ms)`);
   assert.equal(r.deadBeforeSilence, 0, 'nothing declared dead while the peer was healthy');
   assert.ok(r.receivedBeforeSilence >= 2);
   assert.equal(r.deadCause, 'unacked', 'found by the unacknowledged-bytes check, not by a missing drain');
-  const ms = r.deadAfterWriteMs as number;
-  assert.ok(ms >= r.deadAfterMs, `not before dead_after: ${ms} ms`);
-  assert.ok(ms <= r.deadAfterMs + 10_000, `within dead_after + 10 s: ${ms} ms`);
+  // The write into the silent connection was followed by its death, then by a new connection (which
+  // replayed it; a reconnect tried before the blackhole was lifted may fail first).
+  const after = r.eventsAfterSilence ?? [];
+  assert.deepEqual(after.slice(0, 2), ['dead_connection', 'disconnected'], after.join(', '));
+  assert.ok(after.slice(2).includes('connected'), after.join(', '));
+  assert.ok((r.readsUntilDead ?? 0) >= 1, 'the socket table was read after the write');
   assert.equal(r.counters.connections_dead, 1);
   assert.equal(r.counters.connections_dead_unacked, 1);
   assert.ok((r.counters.dead_peer_check_reads ?? 0) > 0);
@@ -128,6 +132,7 @@ test('with ProcSubset=pid (procfs subset=pid) /proc/net is hidden, and /proc/sel
 });
 
 test('a peer that reads slowly is not declared dead (real kernel tx_queue, busy stream)', async (t) => {
+  const PAUSE_MS = 50;
   const dir = tempDir(t);
   const pki = await makeTestPki(dir);
   const got: Buffer[] = [];
@@ -143,7 +148,7 @@ test('a peer that reads slowly is not declared dead (real kernel tx_queue, busy 
       // something every few hundred ms. (A reader whose kernel window stays shut for dead_after IS
       // dead by definition: "accepts no data for this long while data is waiting".)
       s.pause();
-      timers.push(setTimeout(() => s.resume(), 50));
+      timers.push(setTimeout(() => s.resume(), PAUSE_MS));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -174,9 +179,11 @@ test('a peer that reads slowly is not declared dead (real kernel tx_queue, busy 
   await until(() => got.length >= total, 'everything delivered to the slow reader', 120_000);
   const tookMs = Date.now() - started;
   t.diagnostic(
-    `slow reader took ${tookMs} ms for ~3 MB (dead_after ${deadAfterMs} ms); socket table reads: ${h.counters.get('dead_peer_check_reads')}`,
+    `slow reader took ${tookMs} ms for ~3 MB (dead_after ${deadAfterMs} ms); pauses ${timers.length}; socket table reads: ${h.counters.get('dead_peer_check_reads')}`,
   );
-  assert.ok(tookMs > 2 * deadAfterMs, `the reader was slow for several dead_after periods (${tookMs} ms)`);
+  // The reader's pauses follow one another (no data arrives while paused): their sum alone is
+  // longer than two dead_after periods.
+  assert.ok(timers.length * PAUSE_MS > 2 * deadAfterMs, `the reader paused ${timers.length} times for ${PAUSE_MS} ms`);
   assert.equal(h.counters.get('connections_dead'), 0, JSON.stringify(h.events.filter((e) => e.type === 'dead_connection')));
   assert.equal(h.counters.get('connections'), 1);
   assert.ok(h.counters.get('dead_peer_check_reads') > 0, 'the watch judged (it read the socket table)');

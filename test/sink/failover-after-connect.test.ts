@@ -9,11 +9,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { FrameDecoder } from '../../src/sink/framing.js';
 import { SyslogReceiver } from '../../src/sink/receiver.js';
 import { SyslogSink } from '../../src/sink/sink.js';
+import type { SinkLogger } from '../../src/sink/types.js';
 import { type TestPki, makeTestPki } from '../helpers/certs.js';
 import { MemorySource } from './fake-source.js';
 import { failures, harness, listenLocal, sinkOptions, tempDir, until } from './util.js';
@@ -102,29 +104,59 @@ test('a first host that accepts TLS and then drops us is a failed attempt: repor
   assert.deepEqual(a.got, [rec(10)]);
 });
 
-test('a session that ends after the short-lived threshold but before it proved healthy continues the backoff; one that proved healthy resets it', async (t) => {
-  const dir = tempDir(t);
-  const pki = await makeTestPki(dir);
-  // Connections 0-3 live 1100 ms (longer than the 1 s short-lived threshold), 4 lives 2500 ms (healthy), then kept.
-  const a = await droppingServer(t, pki, (n) => (n < 4 ? 1100 : n === 4 ? 2500 : undefined));
+test('after a session that proved healthy the next failure waits the initial delay again; after short sessions the delay keeps growing', async (t) => {
+  // Session lifetimes are measured on the test's clock: the server moves it on by connection n's
+  // lifetime when n's first bytes arrive (so after the sink started timing it), then drops n.
+  // Short, short, short, healthy (exactly healthyAfterMs), short, short; the seventh is kept.
+  const healthyAfterMs = 1000;
+  const lifetimes = [0, 0, 0, healthyAfterMs, 0, 0];
+  let clock = 0;
+  let accepted = 0;
+  const server = net.createServer((s) => {
+    const n = accepted++;
+    s.on('error', () => undefined);
+    const life = lifetimes[n];
+    if (life === undefined) {
+      s.resume();
+      return;
+    }
+    s.once('data', () => {
+      clock += life;
+      s.destroy();
+    });
+  });
+  const port = await listenLocal(t, server);
+  const retries: { attempt: number; retryInMs: number }[] = [];
+  const none = (): void => undefined;
+  const log: SinkLogger = {
+    debug: none,
+    warn: none,
+    error: none,
+    info: (o) => {
+      if ('retryInMs' in o) retries.push(o as { attempt: number; retryInMs: number });
+    },
+  };
   const src = new MemorySource();
   src.push(rec(1));
   const h = harness();
+  const minDelayMs = 20;
   const sink = new SyslogSink(
-    sinkOptions({ hosts: [`localhost:${a.port}`], caFile: pki.ca, retry: { minDelayMs: 200, maxDelayMs: 60_000 }, healthyAfterMs: 2000 }),
+    sinkOptions({ protocol: 'tcp', allowInsecure: true, hosts: [`127.0.0.1:${port}`], retry: { minDelayMs, maxDelayMs: 60_000 }, healthyAfterMs }),
     src,
-    h.deps,
+    { ...h.deps, log, now: () => clock },
   );
   t.after(() => sink.stop(0));
   await sink.start();
-  await until(() => a.starts.length >= 6, 'six connections', 30_000);
-  // Gap between the server closing connection n and the next connection arriving.
-  const gap = (n: number): number => (a.starts[n + 1] as number) - ((a.starts[n] as number) + (a.lifetime(n) as number));
-  // Delays are jittered within [min*2^(k-1), min*2^k] for the k-th consecutive failure (lower bounds only: the machine may be slow).
-  assert.ok(gap(2) >= 750, `third consecutive failure waits >= 800 ms, waited ${gap(2)} ms`);
-  assert.ok(gap(3) >= 1550, `fourth consecutive failure waits >= 1600 ms, waited ${gap(3)} ms`);
-  // Connection 4 lived past healthyAfterMs, so the backoff starts again from min_delay; not asserted
-  // here (only an upper bound on a wait could show it, and the machines are shared): the reset is
-  // the loop in SyslogSink.run returning after a healthy session, covered by the sessions above.
-  assert.ok(h.counters.get('connect_attempts_failed') >= 4);
+  await until(() => accepted > lifetimes.length && sink.status().connected, 'the seventh connection, kept');
+  // The k-th consecutive failure waits within [min * 2^(k-1), min * 2^k]: the healthy fourth session
+  // started the count again, and the two short ones after it counted on from there.
+  assert.deepEqual(
+    retries.map((r) => r.attempt),
+    [1, 2, 3, 1, 2],
+  );
+  for (const { attempt, retryInMs } of retries) {
+    assert.ok(retryInMs >= minDelayMs * 2 ** (attempt - 1) && retryInMs <= minDelayMs * 2 ** attempt, `failure ${attempt} waits ${retryInMs} ms`);
+  }
+  assert.equal(h.counters.get('connect_attempts_failed'), 5);
+  assert.equal(h.events.filter((e) => e.type === 'connect_failure').length, 5, 'each short session is reported as a failed attempt');
 });

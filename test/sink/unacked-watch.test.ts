@@ -12,11 +12,10 @@ import path from 'node:path';
 import { Counters } from '../../src/monitor/counters.js';
 import { rowKey, type RowKey } from '../../src/sink/unacked.js';
 import {
-  TableScan,
+  type TableRead,
   UnackedReader,
   UnackedWatch,
   type UnackedSample,
-  type UnackedStep,
   watchSocket,
 } from '../../src/sink/unacked-watch.js';
 import type { SinkLogger } from '../../src/sink/types.js';
@@ -108,6 +107,12 @@ test('reader: a table that exists but never lists the connection is reported onc
   assert.equal(log.warns.length, 1);
 });
 
+/** A read in one slice: `sample` runs when the watch reads (next()), as a real read does. */
+function* oneSlice(sample: () => UnackedSample): TableRead {
+  yield* []; // no slice boundary
+  return sample();
+}
+
 /** A reader whose samples the test scripts: tx(n) for the n-th read. */
 class ScriptedReader extends UnackedReader {
   reads = 0;
@@ -117,9 +122,11 @@ class ScriptedReader extends UnackedReader {
   ) {
     super(seen, undefined, '/nonexistent', 'linux');
   }
-  override read(): UnackedSample {
-    const v = this.tx(this.reads++);
-    return v === 'missing' ? { kind: 'missing' } : { kind: 'ok', txQueue: v };
+  override scan(): TableRead {
+    return oneSlice(() => {
+      const v = this.tx(this.reads++);
+      return v === 'missing' ? { kind: 'missing' } : { kind: 'ok', txQueue: v };
+    });
   }
 }
 
@@ -160,6 +167,30 @@ test('watch: a slowly decreasing tx_queue is progress (a slow peer is not dead)'
   watch.noteWrite(10_000);
   await until(() => reader.reads >= 30, 'several dead_after periods of polls', 10_000);
   assert.equal(deadAt.length, 0);
+});
+
+test('watch: a connection that made progress and then stalled is dead dead_after after its LAST progress, not after the first write', async (t) => {
+  // The test's clock: read n happens at (n + 1) * 100 ms. The peer acknowledges 100 bytes at each of
+  // reads 1-4 (tx_queue falls), then nothing: the last progress is at 500 ms, so dead at 1500 ms.
+  let clock = 0;
+  const tx = (n: number): number => 10_000 - Math.min(n, 4) * 100;
+  const reader = new ScriptedReader((n) => {
+    clock = (n + 1) * 100;
+    return tx(n);
+  });
+  const dead: { at: number; stalledMs: number; reads: number }[] = [];
+  const watch = new UnackedWatch(reader, rowKey(TUPLE, 'LE') as RowKey, {
+    deadAfterMs: 1000,
+    pollMs: 1,
+    pending: () => 0,
+    now: () => clock,
+    onDead: (stalledMs) => dead.push({ at: clock, stalledMs, reads: reader.reads }),
+  });
+  t.after(() => watch.stop());
+  watch.noteWrite(10_000);
+  await until(() => dead.length === 1, 'declared dead');
+  assert.deepEqual(dead, [{ at: 1500, stalledMs: 1000, reads: 15 }], 'not at 1000 ms (dead_after after the write): it made progress until 500 ms');
+  assert.equal(watch.active, false);
 });
 
 test('watch: writes while tx_queue stays level prove acknowledgements; growth by what was written does not', async (t) => {
@@ -335,30 +366,35 @@ test('reader: a sliced read keeps the descriptor and the partial line between sl
   const reader = new UnackedReader(new Counters(), undefined, dir, 'linux', 0);
   const key = reader.keyFor(TUPLE) as RowKey;
   const buf = Buffer.alloc(16 * 1024);
+  /** Runs a sliced read to its end: the sample, and the slices (next() calls) it took. */
+  const sliced = (scan: TableRead, betweenSlices: () => void = () => undefined): { sample: UnackedSample; slices: number } => {
+    for (let slices = 1; ; slices++) {
+      const step = scan.next();
+      if (step.done) return { sample: step.value, slices };
+      betweenSlices();
+    }
+  };
   for (const at of [0, 109, 110, 111, 19_999]) {
     writeFileSync(file, bigTable(20_000, at, 0x1234 + at));
-    const scan = new TableScan();
-    let step: UnackedStep;
-    while ((step = reader.read(key, buf, scan)).kind === 'more') assert.equal(openFdsOn(file), 1, 'open between slices');
-    assert.deepEqual(step, { kind: 'ok', txQueue: 0x1234 + at }, `row at ${at}`);
-    assert.equal(scan.slices, scan.reads, 'one read() per slice');
+    const readsBefore = reader.readCalls;
+    const { sample, slices } = sliced(reader.scan(key, buf), () => assert.equal(openFdsOn(file), 1, 'open between slices'));
+    assert.deepEqual(sample, { kind: 'ok', txQueue: 0x1234 + at }, `row at ${at}`);
+    assert.equal(slices, reader.readCalls - readsBefore, 'one read() per slice');
     assert.equal(openFdsOn(file), 0, 'closed once the row is read');
   }
 
   writeFileSync(file, hugeTable(7));
-  const scan = new TableScan();
-  let step: UnackedStep;
-  while ((step = reader.read(key, buf, scan)).kind === 'more');
-  assert.deepEqual(step, { kind: 'ok', txQueue: 7 });
-  assert.ok(scan.slices >= Buffer.byteLength(hugeTable(7)) / buf.length, `${scan.slices} slices`);
+  const { sample, slices } = sliced(reader.scan(key, buf));
+  assert.deepEqual(sample, { kind: 'ok', txQueue: 7 });
+  assert.ok(slices >= Buffer.byteLength(hugeTable(7)) / buf.length, `${slices} slices`);
   assert.equal(openFdsOn(file), 0);
 
-  // Ended early: the descriptor is closed, and closing again is harmless.
-  const early = new TableScan();
-  assert.equal(reader.read(key, buf, early).kind, 'more');
+  // Ended early: the descriptor is closed, and ending again is harmless.
+  const early = reader.scan(key, buf);
+  assert.equal(early.next().done, false);
   assert.equal(openFdsOn(file), 1);
-  reader.close(early);
-  reader.close(early);
+  early.return({ kind: 'unavailable' });
+  early.return({ kind: 'unavailable' });
   assert.equal(openFdsOn(file), 0);
 });
 
@@ -457,7 +493,6 @@ test('watch: stop() during a sliced read closes the table; no slice runs and no 
 /** Polls of `perPoll` slices; the last reads tx(poll); between(poll) runs between the first two slices. */
 class SlicedReader extends UnackedReader {
   polls = 0;
-  private sliceNo = 0;
   constructor(
     private readonly perPoll: number,
     private readonly tx: (poll: number) => number,
@@ -465,16 +500,13 @@ class SlicedReader extends UnackedReader {
   ) {
     super(new Counters(), undefined, '/nonexistent', 'linux');
   }
-  override read(key: RowKey, buf: Buffer): UnackedSample;
-  override read(key: RowKey, buf: Buffer, scan: TableScan): UnackedStep;
-  override read(): UnackedStep {
-    if (++this.sliceNo < this.perPoll) {
-      const poll = this.polls;
+  override *scan(): TableRead {
+    const poll = this.polls;
+    for (let slice = 1; slice < this.perPoll; slice++) {
       // Queued before the watch queues its next slice: runs between the two.
-      if (this.sliceNo === 1) setImmediate(() => this.between(poll));
-      return { kind: 'more' };
+      if (slice === 1) setImmediate(() => this.between(poll));
+      yield;
     }
-    this.sliceNo = 0;
     return { kind: 'ok', txQueue: this.tx(this.polls++) };
   }
 }

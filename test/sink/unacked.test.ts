@@ -40,9 +40,10 @@ test('IPv4 addresses: little-endian words on x86, network order on big-endian; p
   assert.equal(kernelHexAddress(Uint8Array.from([127, 0, 0, 1]), 'BE'), '7F000001');
   assert.equal(kernelHexAddress(Uint8Array.from([192, 168, 0, 1]), 'LE'), '0100A8C0');
   const k = rowKey({ localAddress: '127.0.0.1', localPort: 34440, remoteAddress: '127.0.0.1', remotePort: 43677 }, 'LE');
-  assert.deepEqual(k && { table: k.table, needle: k.needle.toString('latin1') }, {
+  assert.deepEqual(k && { table: k.table, needle: k.needle.toString('latin1'), text: k.text }, {
     table: 'tcp',
     needle: '0100007F:8688 0100007F:AA9D ',
+    text: '0100007F:8688 0100007F:AA9D ',
   });
   const be = rowKey({ localAddress: '10.0.2.15', localPort: 1, remoteAddress: '192.168.0.1', remotePort: 6514 }, 'BE');
   assert.equal(be?.needle.toString('latin1'), '0A00020F:0001 C0A80001:1972 ');
@@ -123,17 +124,17 @@ test('scanTable streams: only complete lines are judged, the incomplete tail is 
   const rowAt = whole.indexOf(key.needle);
   // Cut inside the row: not found yet, the row's start is where to continue.
   const cut = rowAt + 20;
-  const first = scanTable(whole, cut, key.needle, false);
+  const first = scanTable(whole, cut, key, false);
   assert.equal(first.found, false);
   const rest = first.found ? -1 : first.rest;
   assert.equal(whole[rest - 1], 0x0a);
   assert.ok(rest <= rowAt);
   const next = Buffer.concat([whole.subarray(rest, cut), whole.subarray(cut)]);
-  assert.deepEqual(scanTable(next, next.length, key.needle, false), { found: true, txQueue: 10 });
+  assert.deepEqual(scanTable(next, next.length, key, false), { found: true, txQueue: 10 });
   // A last line without a newline is judged only at the end of the file.
   const noNl = Buffer.from('   1: 0100007F:8688 0100007F:AA9D 01 00000003:00000000 00', 'latin1');
-  assert.deepEqual(scanTable(noNl, noNl.length, key.needle, false), { found: false, rest: 0 });
-  assert.deepEqual(scanTable(noNl, noNl.length, key.needle, true), { found: true, txQueue: 3 });
+  assert.deepEqual(scanTable(noNl, noNl.length, key, false), { found: false, rest: 0 });
+  assert.deepEqual(scanTable(noNl, noNl.length, key, true), { found: true, txQueue: 3 });
   // Bytes beyond `end` (a reused buffer) are never looked at.
-  assert.deepEqual(scanTable(whole, 10, key.needle, true), { found: false, rest: 10 });
+  assert.deepEqual(scanTable(whole, 10, key, true), { found: false, rest: 10 });
 });
