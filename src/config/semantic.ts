@@ -1,7 +1,8 @@
 /**
  * Checks the schema cannot express: cross-field rules, regular expressions
- * that must compile, globs, loopback-only metrics, plaintext opt-in. Pure: no
- * file system access (files.ts does that).
+ * that must compile, regex parser groups that must name fields a line may
+ * set, globs, loopback-only metrics, plaintext opt-in. Pure: no file system
+ * access (files.ts does that).
  *
  * Runs even when the schema found problems, so that one `logward check` lists
  * everything. A check only reads parts of the config the schema found valid:
@@ -15,6 +16,7 @@
 
 import picomatch from 'picomatch';
 import { ECS_FIELDS } from '../ecs/generated.js';
+import { groupProblem } from '../parse/regex.js';
 import { closest, error, overlaps, warning, type ConfigPath, type Finding } from './finding.js';
 import type { RawConfig, RawInput } from './schema-types.js';
 import { parseDuration, parseSize } from './units.js';
@@ -184,8 +186,16 @@ class SemanticChecks {
       if (input.parser === 'regex' && input.pattern !== undefined) {
         const re = compileRegex(input.pattern);
         if (typeof re === 'string') this.out.push(error(at('pattern'), `invalid regular expression: ${re}`));
-        else if (namedGroups(input.pattern).length === 0) {
-          this.out.push(error(at('pattern'), 'has no named group: fields come from named groups such as (?<source_ip>\\S+)'));
+        else {
+          const groups = namedGroups(input.pattern);
+          if (groups.length === 0) {
+            this.out.push(error(at('pattern'), 'has no named group: fields come from named groups such as (?<source__ip>\\S+) (__ for the dot)'));
+          }
+          // The parser's own rule (it refuses the same groups when it is made): one line per group.
+          for (const group of groups) {
+            const problem = groupProblem(group);
+            if (problem !== undefined) this.out.push(error(at('pattern'), problem));
+          }
         }
       }
     }

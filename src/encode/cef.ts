@@ -51,13 +51,15 @@
  *   (a syslog HOSTNAME, a journal _HOSTNAME) and stays in ECS only: CEF:0 has
  *   no key for the host a relayed line claims to come from (shost/dhost are
  *   the ends of a connection), and a line must not name the device.
- * Typed keys carry only what their CEF type can hold: rt is epoch
+ * Typed keys carry only what their CEF type can hold (src/parse/field-ranges.ts,
+ *   the bounds the parsers keep fields within): rt is epoch
  *   milliseconds >= 0 and at most 9999-12-31, dvcpid a 32-bit Integer >= 0. A
  *   value outside (a parser's year 0001, a journal's SYSLOG_PID) leaves the key
  *   out rather than failing the whole event; the line is still in cs2.
  */
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import { LogwardError } from '../errors.js';
+import { eventTimeFits, isPid } from '../parse/field-ranges.js';
 import { EncodeError } from './encode-error.js';
 import { NOT_PRINTABLE_ASCII, replaceUnsafe } from './unsafe-chars.js';
 
@@ -334,14 +336,10 @@ function ip(x: Extension, v4key: string, v6key: string, label: string, v: FieldV
   else x[v4key] = t;
 }
 
-/** 9999-12-31T23:59:59.999Z: the last instant an ECS @timestamp can hold. */
-const MAX_RT_MS = 253_402_300_799_999;
-const INT32_MAX = 2_147_483_647;
-
 /** A process id as CEF's dvcpid can hold it (a 32-bit Integer, and a pid is never negative), else undefined. */
 function pidText(v: FieldValue | undefined): string | undefined {
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v <= INT32_MAX ? String(v) : undefined;
-  if (typeof v === 'string' && /^(0|[1-9][0-9]{0,9})$/.test(v) && Number(v) <= INT32_MAX) return v;
+  if (typeof v === 'number') return Number.isInteger(v) && isPid(v) ? String(v) : undefined;
+  if (typeof v === 'string' && /^(0|[1-9][0-9]{0,9})$/.test(v) && isPid(Number(v))) return v;
   return undefined;
 }
 
@@ -353,7 +351,7 @@ export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   const ts = f['@timestamp'];
   if (typeof ts === 'string') {
     const ms = Date.parse(ts);
-    if (ms >= 0 && ms <= MAX_RT_MS) x['rt'] = String(ms);
+    if (eventTimeFits(ms)) x['rt'] = String(ms);
   }
   ip(x, 'src', 'c6a2', 'source.ip', f['source.ip']);
   put(x, 'spt', f['source.port']);

@@ -48,6 +48,7 @@ import { ECS_VERSION as EcsVersion } from '../ecs/generated.js';
 import { LogwardError } from '../errors.js';
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import type { Counters } from '../monitor/counters.js';
+import { eventTimeFits } from '../parse/field-ranges.js';
 import { buildCef, serializeCef, type CefOptions } from './cef.js';
 import { ecsPlan, nestEcs, segmentsOf, stringifyEcs, withEcsVersion, type EcsPlan } from './ecs.js';
 import { checkCategorization, ECS_ALLOWED } from './ecs-allowed.js';
@@ -511,8 +512,6 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})
 
 /** Fields the agent itself sets (never from the line): kept in the stand-in so it still says which agent and which file. */
 const AGENT_FACTS = ['agent.type', 'agent.name', 'agent.id', 'agent.version', 'host.name', 'log.file.path', 'log.offset', 'logward.input', 'event.created'] as const;
-/** 9999-12-31T23:59:59.999Z: the last instant both an RFC 3339 date-time and CEF's rt can carry. */
-const MAX_TIME_MS = 253_402_300_799_999;
 
 /** The minimal valid event that stands in for an invalid one (exported for tests). */
 export function invalidReplacement(ev: LogEvent, errors: readonly string[], now: Date, agentFacts = false): LogEvent {
@@ -520,7 +519,7 @@ export function invalidReplacement(ev: LogEvent, errors: readonly string[], now:
   const ts = f['@timestamp'];
   const parsed = typeof ts === 'string' && RFC3339.test(ts) ? Date.parse(ts) : NaN;
   // Before 1970 CEF's rt (epoch milliseconds, unsigned) cannot carry it; the line keeps the original.
-  const ms = parsed >= 0 && parsed <= MAX_TIME_MS ? parsed : NaN;
+  const ms = eventTimeFits(parsed) ? parsed : NaN;
   const tags: string[] = [];
   const old = f['tags'];
   for (const t of Array.isArray(old) ? (old as unknown[]) : [old]) {

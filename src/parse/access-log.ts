@@ -24,6 +24,7 @@
  */
 import type { EcsFields, ParseResult } from '../event/types.js';
 import { digitsAt, isRegexSpace } from './chars.js';
+import { isPort } from './field-ranges.js';
 import { isIpAddress } from './ip.js';
 import { fromWallWithOffset, monthFromCodes } from './time.js';
 
@@ -102,7 +103,7 @@ function addVhost(f: EcsFields, vhost: string): void {
   if (colon > 0 && !vhost.endsWith(']') && /^\d{1,5}$/.test(vhost.slice(colon + 1))) {
     const port = Number(vhost.slice(colon + 1));
     host = vhost.slice(0, colon);
-    if (port <= 65535) f['url.port'] = port;
+    if (isPort(port)) f['url.port'] = port;
   }
   if (host !== '' && host !== '-') f['url.domain'] = host;
 }

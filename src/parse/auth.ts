@@ -26,6 +26,7 @@
  */
 import type { EcsFields, ParseResult, Parser } from '../event/types.js';
 import { isRegexSpace } from './chars.js';
+import { isPort } from './field-ranges.js';
 import { isIpAddress } from './ip.js';
 import { parseSyslogHeader, syslogResult, type SyslogRecord } from './syslog.js';
 
@@ -100,7 +101,7 @@ function addSource(f: EcsFields, address: string | undefined, port: string | und
   }
   if (port !== undefined) {
     const n = Number(port);
-    if (n <= 65535) f['source.port'] = n;
+    if (isPort(n)) f['source.port'] = n;
   }
 }
 

@@ -6,10 +6,12 @@
  *
  * Parsers that map fields named by someone else (json keys, regex group
  * names) use this to keep only fields ECS defines, with values of the right
- * type; hand-written parsers use it only in tests.
+ * type; hand-written parsers use it only in tests. The range a field's value
+ * must lie in (ports, pids, status codes, dates) is field-ranges.ts; the
+ * fields a line may not set at all are reserved-fields.ts.
  */
 import { ECS_ALLOWED_VALUES, ECS_FIELDS, type EcsFieldSpec } from '../ecs/generated.js';
-import type { FieldValue } from '../event/types.js';
+import type { EcsFields, FieldValue } from '../event/types.js';
 
 type EcsFieldDef = EcsFieldSpec;
 
@@ -68,6 +70,24 @@ export function categoryTypesCompatible(categories: readonly string[], types: re
   return true;
 }
 
+/**
+ * Moves event.category and event.type to json.* as a whole when ECS does not
+ * pair them (half a categorization lies, and the encoders refuse the pair);
+ * true when it did. For the parsers that take both from the line (json,
+ * regex), which keep what they cannot place under json.*.
+ */
+export function moveUnpairedCategorization(fields: EcsFields): boolean {
+  const cats = fields['event.category'];
+  const types = fields['event.type'];
+  if (!Array.isArray(cats) || !Array.isArray(types)) return false;
+  if (categoryTypesCompatible(cats as string[], types as string[])) return false;
+  delete fields['event.category'];
+  delete fields['event.type'];
+  fields['json.event.category'] = cats;
+  fields['json.event.type'] = types;
+  return true;
+}
+
 let prefixes: ReadonlySet<string> | undefined;
 
 /** True when `path` is a proper prefix of some ECS field ("user", "user.effective"). */
@@ -84,16 +104,6 @@ export function isEcsPrefix(path: string): boolean {
     prefixes = s;
   }
   return prefixes.has(path);
-}
-
-/**
- * True when a number is acceptable for the field beyond its ECS type: ports
- * (`*.port`) are 0..65535 (ECS types them long, indexes reject nothing, but a
- * port of 99999 is a parse error, not data).
- */
-export function numberInRange(name: string, n: number): boolean {
-  if (name.endsWith('.port')) return n >= 0 && n <= 65535;
-  return true;
 }
 
 /** ECS types a flat field value can take as a plain string. */

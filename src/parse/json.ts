@@ -23,13 +23,14 @@
  *   of whoever nests or serializes it. The segments past the cap are folded
  *   into the last one with '_' (a.b.….h.i.j -> a.b.….h_i_j); the value is kept.
  * - Fields that state facts of the agent, of the host it runs on, or of how
- *   the agent handled the line (RESERVED below) are never taken from the line:
+ *   the agent handled the line (reserved-fields.ts) are never taken from the line:
  *   an app must not be able to forge the agent's dedup id or sequence, pose as
  *   the agent's own alerts (event.kind), name another host (host.*) or plant
  *   the pivots the agent computes (related.*). Their values go to json.*.
  * - Numbers outside the range the ECS schema and CEF's typed keys accept
  *   (negative pids, ports past 65535, status codes outside 100..599) and
- *   dates outside years 0..9999 go to json.* as text rather than failing the
+ *   dates outside years 0..9999 (field-ranges.ts, shared with the regex
+ *   parser and the encoders) go to json.* as text rather than failing the
  *   whole event; the event time itself must lie in 1970..9999 (CEF rt is
  *   non-negative epoch milliseconds), else the line's stamp is kept as data.
  * - event.category/event.type that ECS does not pair together move to json.*
@@ -37,16 +38,10 @@
  */
 import { isIP } from 'node:net';
 import type { EcsFields, FieldValue, ParseContext, ParseResult, Parser } from '../event/types.js';
-import {
-  allowedValues,
-  categoryTypesCompatible,
-  ecsField,
-  isArrayField,
-  isEcsPrefix,
-  numberInRange,
-  valueKind,
-} from './ecs-catalog.js';
+import { allowedValues, ecsField, isArrayField, isEcsPrefix, moveUnpairedCategorization, valueKind } from './ecs-catalog.js';
+import { dateFits, eventTimeFits, numberFits } from './field-ranges.js';
 import { severityFromLevel } from './level.js';
+import { isReservedField } from './reserved-fields.js';
 import { fromEpoch, parseTimestampText, type ParsedTime } from './time.js';
 
 /** Neutralize + redact one string taken out of JSON.parse (keys and values). */
@@ -60,46 +55,6 @@ const MAX_DEPTH = 4;
 const MAX_ECS_DEPTH = 8;
 /** Segments of a flat field name (objects plus dots in keys); ECS's deepest field has 7. */
 const MAX_PATH_SEGMENTS = 8;
-/**
- * Fields the agent sets, or that describe the agent, the host it runs on or
- * its handling of the line. event.kind is here because a line that says
- * "alert" would otherwise read as (and, in CEF, be ranked like) one of the
- * agent's own alerts. Is a JSON line's event.kind ever legitimate? The ECS
- * logging libraries (ecs-logging for Node, Java, Python, Go, .NET) do not write
- * it; a detection engine logging its alerts as ECS JSON would, but the agent
- * cannot tell that engine from any other writer of the file, so every line
- * read is an "event" and its claim is kept, as data, in json.event.kind (the
- * engine's own level still ranks the line). event.severity is the
- * severity the agent derived from the line's level (build.ts); event.module
- * and event.timezone say which parser read the line and in which zone;
- * event.agent_id_status belongs to the receiver.
- */
-const RESERVED = new Set([
-  '@timestamp',
-  'ecs.version',
-  'event.id',
-  'event.sequence',
-  'event.created',
-  'event.ingested',
-  'event.hash',
-  'event.original',
-  'event.kind',
-  'event.severity',
-  'event.module',
-  'event.timezone',
-  'event.agent_id_status',
-  'tags',
-  'message',
-  'log.offset',
-]);
-/**
- * agent.* is this agent; host.* the host it runs on (host.name and host.ip
- * are what it ships in CEF dvchost and the syslog header); related.* the
- * pivots the builder computes from the event's own fields; log.file.* the
- * file it read; logward.* its own namespace (input, rule alerts);
- * data_stream.* routes a document to an index downstream.
- */
-const RESERVED_PREFIXES = ['agent.', 'host.', 'related.', 'log.file.', 'logward.', 'data_stream.'] as const;
 const INTEGER_TEXT = /^-?\d{1,15}$/;
 const FLOAT_TEXT = /^-?\d{1,20}(?:\.\d{1,20})?(?:[eE][+-]?\d{1,3})?$/;
 
@@ -108,43 +63,6 @@ type JsonObject = { [k: string]: Json };
 
 function isObject(v: Json): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** First characters of the reserved prefixes: most paths are told apart by one charCodeAt. */
-const RESERVED_PREFIX_STARTS = new Set(RESERVED_PREFIXES.map((p) => p.charCodeAt(0)));
-
-function isReserved(path: string): boolean {
-  if (RESERVED_PREFIX_STARTS.has(path.charCodeAt(0))) {
-    for (const p of RESERVED_PREFIXES) if (path.startsWith(p)) return true;
-  }
-  return RESERVED.has(path);
-}
-
-/** 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the years RFC 3339 (the ECS date-time format) can write. */
-const MIN_DATE_MS = -62_167_219_200_000;
-const MAX_DATE_MS = 253_402_300_799_999;
-const INT32_MAX = 2_147_483_647;
-
-/**
- * Bounds the ECS schema (schemas/ecs-event.schema.json) or a CEF Integer key
- * puts on a numeric field, beyond its ECS type; ports are checked by
- * numberInRange. A test walks the schema so that this table cannot fall behind.
- */
-const NUMBER_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map([
-  ['http.response.status_code', [100, 599]],
-  ['log.syslog.priority', [0, 191]],
-  ['log.syslog.facility.code', [0, 23]],
-  ['log.syslog.severity.code', [0, 7]],
-]);
-
-function numberFits(path: string, n: number): boolean {
-  if (!numberInRange(path, n)) return false;
-  const range = NUMBER_RANGES.get(path);
-  if (range !== undefined) return n >= range[0] && n <= range[1];
-  // Process ids are counts, and CEF's dvcpid is a 32-bit Integer.
-  if (path.endsWith('.pid')) return n >= 0 && n <= INT32_MAX;
-  if (path.endsWith('.bytes') || path.endsWith('.packets')) return n >= 0;
-  return true;
 }
 
 function parseTime(v: Json, zone: string): ParsedTime | undefined {
@@ -160,8 +78,7 @@ function parseTime(v: Json, zone: string): ParsedTime | undefined {
 function eventTime(v: Json, zone: string): ParsedTime | undefined {
   const t = parseTime(v, zone);
   if (t === undefined) return undefined;
-  const ms = t.date.getTime();
-  return ms >= 0 && ms <= MAX_DATE_MS ? t : undefined;
+  return eventTimeFits(t.date.getTime()) ? t : undefined;
 }
 
 /**
@@ -227,7 +144,7 @@ class JsonMapper {
       else this.addCustom(path, v);
       return;
     }
-    if (!isReserved(path)) {
+    if (!isReservedField(path)) {
       const def = ecsField(path);
       if (def !== undefined) {
         const value = this.convert(path, def, v);
@@ -301,8 +218,7 @@ class JsonMapper {
       case 'date': {
         const t = parseTime(v, this.zone);
         if (t === undefined) return undefined;
-        const ms = t.date.getTime();
-        return ms >= MIN_DATE_MS && ms <= MAX_DATE_MS ? t.date.toISOString() : undefined;
+        return dateFits(t.date.getTime()) ? t.date.toISOString() : undefined;
       }
       default:
         return undefined;
@@ -348,15 +264,7 @@ class JsonMapper {
 
   /** Moves an ECS-invalid category/type pair to json.* so no half-categorization is sent. */
   checkCategorization(): void {
-    const cats = this.fields['event.category'];
-    const types = this.fields['event.type'];
-    if (!Array.isArray(cats) || !Array.isArray(types)) return;
-    if (categoryTypesCompatible(cats as string[], types as string[])) return;
-    delete this.fields['event.category'];
-    delete this.fields['event.type'];
-    this.fields['json.event.category'] = cats;
-    this.fields['json.event.type'] = types;
-    this.tag('ecs_category_type_mismatch');
+    if (moveUnpairedCategorization(this.fields)) this.tag('ecs_category_type_mismatch');
   }
 }
 

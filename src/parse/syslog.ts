@@ -23,6 +23,7 @@
  */
 import type { EcsFields, ParseContext, ParseResult, Parser } from '../event/types.js';
 import { digitsAt, isRegexSpace } from './chars.js';
+import { isPid } from './field-ranges.js';
 import { inferYearlessTime, monthFromCodes, parseTimestampText } from './time.js';
 
 export const FACILITY_NAMES: readonly string[] = [
@@ -74,9 +75,9 @@ function addProcess(fields: EcsFields, program: string | undefined, procid: stri
   }
   if (procid !== undefined) {
     fields['log.syslog.procid'] = procid;
-    // A numeric PROCID (^\d{1,10}$) that fits in an int is also process.pid.
+    // A numeric PROCID (^\d{1,10}$) that is a pid (fits in an int: CEF dvcpid) is also process.pid; digitsAt says -1 for no digits.
     const pid = procid.length >= 1 && procid.length <= 10 ? digitsAt(procid, 0, procid.length) : -1;
-    if (pid >= 0 && pid <= 0x7fffffff) fields['process.pid'] = pid;
+    if (isPid(pid)) fields['process.pid'] = pid;
   }
 }
 
