@@ -9,7 +9,9 @@ import type { Readable, Writable } from 'node:stream';
 
 import { assembleSyslog, syslogParts } from '../encode/rfc5424.js';
 import { Counters } from '../monitor/counters.js';
+import { UsageError } from '../errors.js';
 import type { ParserName } from '../parse/index.js';
+import { RegexPatternError } from '../parse/regex.js';
 import { RecordProcessor, type OutputFormat } from '../processor.js';
 import type { RedactKind } from '../sanitize/redact.js';
 import { splitLines } from './lines.js';
@@ -33,18 +35,25 @@ export interface ConvertOptions {
 export async function runConvert(opts: ConvertOptions, io: { stdin: Readable; stdout: Writable }): Promise<Counters> {
   const counters = new Counters();
   const agentId = opts.agentId ?? hostname();
-  const processor = new RecordProcessor({
-    agentId,
-    parser: opts.parser,
-    format: opts.format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: DEFAULT_REDACT, custom: [] },
-    maxLineBytes: DEFAULT_MAX_LINE_BYTES,
-    counters,
-    ...(opts.regex !== undefined ? { regex: opts.regex } : {}),
-    ...(opts.timeZone !== undefined ? { timeZone: opts.timeZone } : {}),
-    ...(opts.now !== undefined ? { now: opts.now } : {}),
-  });
+  let processor: RecordProcessor;
+  try {
+    processor = new RecordProcessor({
+      agentId,
+      parser: opts.parser,
+      format: opts.format,
+      cef: { vendor: 'logward', product: 'logward' },
+      redact: { builtin: DEFAULT_REDACT, custom: [] },
+      maxLineBytes: DEFAULT_MAX_LINE_BYTES,
+      counters,
+      ...(opts.regex !== undefined ? { regex: opts.regex } : {}),
+      ...(opts.timeZone !== undefined ? { timeZone: opts.timeZone } : {}),
+      ...(opts.now !== undefined ? { now: opts.now } : {}),
+    });
+  } catch (err) {
+    // A pattern the parser refuses is the caller's argument, as in `logward check` (exit 2, one line).
+    if (err instanceof RegexPatternError) throw new UsageError(`--regex: ${err.problem}`);
+    throw err;
+  }
 
   const fromStdin = opts.file === '-';
   // Resolve first: a missing file is a usage error (exit 2) before any stream exists to fail later.

@@ -147,3 +147,20 @@ test('crafted lines that once aborted the run (deep JSON nesting, a key of thous
     assert.match(out[2] ?? '', /root|admin/);
   }
 });
+
+test('a --regex pattern the parser refuses is a usage error: exit 2 and one line, no stack trace', async () => {
+  for (const [pattern, why] of [
+    ['^(?<host__name>\\S+) (?<message>.*)$', /host\.name/],
+    ['^(?<ip>\\S+) (?<message>.*)$', /ip/],
+    ['^(?<message>.*$', /Unterminated group|invalid/i],
+  ] as const) {
+    const r = await runCli(['convert', '--parser', 'regex', '--regex', pattern], { input: 'a b\n' });
+    assert.equal(r.code, 2, `${pattern}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0]!, /^logward: --regex: /);
+    assert.match(lines[0]!, why);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    assert.equal(r.stdout, '');
+  }
+});
