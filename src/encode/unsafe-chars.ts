@@ -9,14 +9,20 @@
  * variation selectors (U+180B-180D, U+180F, U+FE00-FE0F, U+E0100-E01EF: not
  * Cf but invisible, so "ro\uFE0Eot" would read as "root") and lone
  * surrogates (they cannot be written as UTF-8; Buffer would silently turn them
- * into U+FFFD). An emoji with its presentation selector (U+2764 U+FE0F) keeps
- * the emoji and shows the selector as a token.
+ * into U+FFFD). The one exception is the emoji forms the neutralizer keeps
+ * (src/sanitize/neutralize.ts, emojiFormAt, the same function here): U+FE0E/
+ * U+FE0F right after a non-ASCII emoji ("❤️"), a keycap ("1️⃣") and a ZWJ
+ * between two emoji ("👨‍👩‍👧") stay raw, so that an event the neutralizer left
+ * unchanged is not changed here either; "ro\uFE0Eot", "ro\u200Dot", a selector
+ * after a digit without U+20E3, FE00-FE0D and the tag characters are still
+ * replaced. The check runs only on such a character, never on ordinary text.
  *
  * The classes are written out (from Unicode 15/16 General_Category) instead of
  * using /\p{Cf}/u: V8's property-class regexes cost ~1.5 µs on a 100-char
  * non-ASCII string, the explicit class below ~0.1 µs. Any surrogate sends the
  * string to the slow, exact path (astral Cf characters and lone surrogates).
  */
+import { emojiFormAt } from '../sanitize/neutralize.js';
 
 /** Cheapest pre-check: printable ASCII only (the common case) needs nothing at all. */
 export const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
@@ -40,7 +46,11 @@ const ASTRAL_UNSAFE: readonly (readonly [number, number])[] = [
   [0xe0100, 0xe01ef], // variation selectors 17-256 (Mn, not Cf)
 ];
 
-/** True for a code point that must not appear raw (TAB, LF, CR are NOT unsafe here). */
+/**
+ * True for a code point that must not appear raw (TAB, LF, CR are NOT unsafe here).
+ * Out of context: U+FE0E, U+FE0F and U+200D are unsafe here, and replaceUnsafe
+ * keeps them only inside an emoji form.
+ */
 export function isUnsafeCodePoint(cp: number): boolean {
   if (cp >= 0x10000) {
     for (const [a, b] of ASTRAL_UNSAFE) if (cp >= a && cp <= b) return true;
@@ -74,7 +84,7 @@ export function replaceUnsafe(s: string, format: (cp: number) => string = token)
         width = 2;
       }
     }
-    if (isUnsafeCodePoint(cp)) {
+    if (isUnsafeCodePoint(cp) && !((cp === 0xfe0f || cp === 0xfe0e || cp === 0x200d) && emojiFormAt(s, i))) {
       out += s.slice(last, i) + format(cp);
       last = i + width;
     }

@@ -23,11 +23,32 @@
  *     U+17B4 U+17B5, interlinear annotation U+FFF9–U+FFFB, musical format
  *     U+1D173–U+1D17A and the tag block U+E0000–U+E007F ("ASCII smuggling");
  *   - variation selectors U+FE00–U+FE0F, U+E0100–U+E01EF and the Mongolian
- *     U+180B–U+180F: "ro\uFE0Eot" renders as "root" and is another string
- *     (an emoji's U+FE0F shows as a token too: the price of that guarantee);
+ *     U+180B–U+180F: "ro\uFE0Eot" renders as "root" and is another string;
+ *     ZWJ U+200D likewise ("ro\u200Dot"). Except in the emoji forms of UTS #51
+ *     below, which are kept: the benign corpus must pass unchanged, and "❤️"
+ *     shipped as "❤{U+FE0F}" with a log_injection_neutralized tag was a false alarm;
  *   - lone UTF-16 surrogates (only reachable through neutralizeText).
  *   ANSI sequences need no parser: ESC (and U+009B) are controls, so
  *   "\x1b[31m" becomes "{U+001B}[31m" — inert, and the evidence stays readable.
+ *
+ * Emoji forms kept raw (emojiFormAt, shared with the encoders' last line of
+ * defence in src/encode/unsafe-chars.ts so that both keep exactly the same):
+ *   - U+FE0E or U+FE0F directly after a non-ASCII emoji character (\p{Emoji}
+ *     without the ASCII digits, "#" and "*"): "❤️", "☺︎". What the selector
+ *     follows decides, not what else is on the line;
+ *   - a keycap: [0-9#*] U+FE0F U+20E3 ("1️⃣"); "1\uFE0F" without U+20E3 is no keycap;
+ *   - U+200D between two emoji elements: an Extended_Pictographic character,
+ *     optionally followed by a skin-tone modifier U+1F3FB–U+1F3FF and then
+ *     optionally by a kept U+FE0F, before it; an Extended_Pictographic
+ *     character right after it ("👨‍👩‍👧", "🏳️‍🌈", "👩🏽‍💻").
+ *   Nothing else: U+FE00–U+FE0D, the Mongolian selectors, the supplement
+ *   U+E0100–U+E01EF, a selector after a letter or after another selector, a ZWJ
+ *   at the start or end or next to a non-emoji, all stay tokens. So do tag
+ *   characters even inside an emoji tag sequence (the subdivision flags
+ *   "🏴 + tags", rare in logs): the tag block is the "ASCII smuggling" channel,
+ *   and an invisible payload riding on a flag is still an invisible payload.
+ *   None of these kept forms can make ASCII text read as other ASCII text: each
+ *   sits next to a visible emoji (or inside a keycap), never between letters.
  *
  * Unforgeable tokens: a literal "{" that is followed by "U+" or "0x" is itself
  * written as "{U+007B}". So in the output, every "{U+" or "{0x" starts a token
@@ -45,7 +66,12 @@
  * Hot path: most lines are printable ASCII. A native isAscii, a latin1 decode
  * and one regex test prove that, and the line is returned with no further work; valid non-ASCII
  * UTF-8 costs one isUtf8, one decode and one regex test. Only lines that need
- * it pay for the replace pass or the byte-by-byte decoder.
+ * it pay for the replace pass or the byte-by-byte decoder. The main regex has
+ * no 'u' flag and no property classes (V8's \p{} classes cost ~1.5 µs on a
+ * 100-character non-ASCII line, an explicit class ~0.1 µs): it matches every U+FE0E, U+FE0F and U+200D, and
+ * only such a match pays for the emoji context check (emojiFormAt, in the
+ * replace callback), whose \p{Emoji} / \p{Extended_Pictographic} tests look
+ * at one neighbouring code point at a time.
  */
 import { isAscii, isUtf8 } from 'node:buffer';
 
@@ -109,7 +135,93 @@ export function codePointToken(cp: number): string {
   return t;
 }
 
-function tokenFor(match: string): string {
+// ---- emoji forms (UTS #51) that keep their U+FE0E, U+FE0F or U+200D ----------
+// Property classes, but only ever run on one code point next to a match of the
+// main regex: ordinary text never reaches them.
+const EMOJI = /\p{Emoji}/u;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+
+/** The code point that ends just before index `end` (a valid pair counts as one; a lone surrogate as itself), or -1. */
+function codePointBefore(s: string, end: number): number {
+  if (end <= 0) return -1;
+  const lo = s.charCodeAt(end - 1);
+  if (lo >= 0xdc00 && lo <= 0xdfff && end >= 2) {
+    const hi = s.charCodeAt(end - 2);
+    if (hi >= 0xd800 && hi <= 0xdbff) return (hi - 0xd800) * 0x400 + (lo - 0xdc00) + 0x10000;
+  }
+  return lo;
+}
+
+// Verdicts per code point (bit 1: Emoji, bit 2: Extended_Pictographic), so that a chat log
+// full of emoji pays for each property test once. Bounded: past the limit, verdicts are
+// computed and not kept (Unicode has ~3,000 emoji and pictographic characters; crafted
+// lines can put any of 1.1 million code points before a selector).
+const EMOJI_BIT = 1;
+const PICTO_BIT = 2;
+const MAX_CACHED_VERDICTS = 8192;
+const verdicts = new Map<number, number>();
+
+function verdict(cp: number): number {
+  let v = verdicts.get(cp);
+  if (v === undefined) {
+    const ch = String.fromCodePoint(cp);
+    v = (EMOJI.test(ch) ? EMOJI_BIT : 0) | (PICTOGRAPHIC.test(ch) ? PICTO_BIT : 0);
+    if (verdicts.size < MAX_CACHED_VERDICTS) verdicts.set(cp, v);
+  }
+  return v;
+}
+
+/** A non-ASCII emoji character: what a presentation selector may follow. */
+function isEmojiBase(cp: number): boolean {
+  return cp >= 0x80 && (verdict(cp) & EMOJI_BIT) !== 0;
+}
+
+function isPictographic(cp: number): boolean {
+  // No Extended_Pictographic character is ASCII; -1 and lone surrogates are none either.
+  return cp >= 0x80 && (verdict(cp) & PICTO_BIT) !== 0;
+}
+
+/**
+ * Whether the U+FE0E, U+FE0F or U+200D at index i of s is part of one of the
+ * emoji forms this module keeps (see the header); false for any other
+ * character. Shared with src/encode/unsafe-chars.ts: the encoders must keep
+ * exactly what the neutralizer keeps. It looks only at the neighbours, which
+ * are never characters this module tokenizes, so the verdict is the same on
+ * the input and on the output.
+ */
+export function emojiFormAt(s: string, i: number): boolean {
+  const c = s.charCodeAt(i);
+  if (c === 0x200d) {
+    if (!isPictographic(s.codePointAt(i + 1) ?? -1)) return false;
+    let end = i;
+    // A presentation selector the element keeps ("🏳️‍🌈"), after the character or its modifier.
+    if (s.charCodeAt(end - 1) === 0xfe0f) {
+      if (!emojiFormAt(s, end - 1)) return false;
+      end--;
+    }
+    // A skin-tone modifier U+1F3FB–U+1F3FF (D83C DFFB–DFFF): "👩🏽‍💻".
+    const m = s.charCodeAt(end - 1);
+    if (m >= 0xdffb && m <= 0xdfff && s.charCodeAt(end - 2) === 0xd83c) end -= 2;
+    return isPictographic(codePointBefore(s, end));
+  }
+  if (c !== 0xfe0e && c !== 0xfe0f) return false;
+  const before = codePointBefore(s, i);
+  if (before < 0x80) {
+    // Keycap: [0-9#*] U+FE0F U+20E3. A digit with a selector and no keycap mark is no emoji.
+    return c === 0xfe0f && ((before >= 0x30 && before <= 0x39) || before === 0x23 || before === 0x2a) && s.charCodeAt(i + 1) === 0x20e3;
+  }
+  return isEmojiBase(before);
+}
+
+// Set by tokenFor when it replaced something: a line whose only matches are kept emoji forms is unchanged.
+let replacedAny = false;
+
+function tokenFor(match: string, offset: number, whole: string): string {
+  if (match.length === 1) {
+    const c = match.charCodeAt(0);
+    if ((c === 0xfe0f || c === 0xfe0e || c === 0x200d) && emojiFormAt(whole, offset)) return match;
+  }
+  replacedAny = true;
   // A pair is one astral code point; everything else is one code unit (a
   // lone surrogate's value is its own token, e.g. {U+D800}).
   const cp = match.length === 2 ? (match.codePointAt(0) ?? 0) : match.charCodeAt(0);
@@ -118,7 +230,10 @@ function tokenFor(match: string): string {
 
 function neutralizeDecoded(s: string, allowLf: boolean): Neutralized {
   if (!(allowLf ? TEST_LF_OK : TEST_ALL).test(s)) return { text: s, changed: false };
-  return { text: s.replace(allowLf ? REPLACE_LF_OK : REPLACE_ALL, tokenFor), changed: true };
+  replacedAny = false;
+  const text = s.replace(allowLf ? REPLACE_LF_OK : REPLACE_ALL, tokenFor);
+  // Only kept emoji forms matched: the very same string, not a copy.
+  return replacedAny ? { text, changed: true } : { text: s, changed: false };
 }
 
 /** Run-local version for the invalid-UTF-8 path: returns the text only. */

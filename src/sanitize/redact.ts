@@ -23,7 +23,9 @@
  *
  * Decisions (false negatives we accept, false positives we refuse):
  *   - Cards: 13–19 digits, contiguous or in 4-4-4-4(-3) / 4-6-4(5) groups with
- *     one consistent separator, issuer prefix AND length AND Luhn must agree,
+ *     one consistent separator (space, "-" or ".": PCI DSS makes no exception
+ *     for a dotted card, "4111.1111.1111.1111" is still a card number), issuer
+ *     prefix AND length AND Luhn must agree,
  *     and the run must stand alone (not inside a word, a longer number, a
  *     decimal or a dashed id). A 16-digit id that starts with 4 and passes Luhn
  *     is indistinguishable from a Visa number and IS masked. A credential
@@ -303,13 +305,17 @@ const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 // of a colour code is none: "{U+001B}[1m4111..."), not after "123-" or "1." (a
 // longer id, a decimal). After "1001," it is a CSV column only when a comma
 // follows the number too ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal
-// comma (found by review). Groups are separated by one space or dash (a dotted
-// 4.4.4.4 run is not taken for a card: see the tests).
+// comma (found by review). Groups are separated by one space, dash or dot, the
+// same one throughout (a dotted card is still a card: PCI). The dot cannot make
+// a decimal, a version or an address into a card: the look-behind above and the
+// look-ahead after the rule's match refuse a run that a "d." precedes or a ".d"
+// follows, and the groups must be card-shaped (4.4.4.4, 4.6.5, ...) with issuer,
+// length and Luhn agreeing; "10.0.0.1" or "1.2.840.113549.1.1.11" has no such groups.
 const PAN_FORMS =
-  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|\\d,\\d(?![\\d -]{12,22},))' +
+  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|\\d,\\d(?![\\d .-]{12,22},))' +
   '(?:\\d{12,18}' +
-  '|\\d{3}(?<pan_a>[ -])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
-  '|\\d{3}(?<pan_b>[ -])\\d{6}\\k<pan_b>\\d{4,5})';
+  '|\\d{3}(?<pan_a>[ .-])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
+  '|\\d{3}(?<pan_b>[ .-])\\d{6}\\k<pan_b>\\d{4,5})';
 
 /**
  * Whether a PAN_FORMS match is a card: issuer prefix, length and Luhn agree.
@@ -319,9 +325,9 @@ const PAN_FORMS =
  * judged, and a card there masks the whole match, the short group with it.
  */
 function isCardText(v: string): boolean {
-  const d = v.replace(/[ -]/g, '');
+  const d = v.replace(/[ .-]/g, '');
   if (panIssuerValid(d) && luhnValid(d)) return true;
-  const groups = v.split(/[ -]/);
+  const groups = v.split(/[ .-]/);
   if (groups.length !== 5) return false;
   const four = groups.slice(0, 4).join('');
   return panIssuerValid(four) && luhnValid(four);
@@ -891,20 +897,24 @@ function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnM
     for (let i = 0; i < n; i++) {
       let c = s.charCodeAt(i);
       if (c >= 48 && c <= 57) {
-        // A run of digits, each group separated by ONE ' ' or '-'. Issuer prefixes start
-        // with 2..6, so a card candidate starts at a group beginning with one of those
-        // (epoch-ms timestamps and ids starting 0/1/7/8/9 never wake the card rule) and
-        // counts the digits from there to the end of the run.
+        // A run of digits, each group separated by ONE ' ' or '-', or by '.' after a group of
+        // 4 or 6 digits (the only groups a dot follows in a card: 4.4.4.4, 4.6.5), so that an
+        // IPv4 address, a version or a decimal ends its run at the first dot as it always did.
+        // Issuer prefixes start with 2..6, so a card candidate starts at a group beginning
+        // with one of those (epoch-ms timestamps and ids starting 0/1/7/8/9 never wake the
+        // card rule) and counts the digits from there to the end of the run.
         let cand = c >= 50 && c <= 54 ? 1 : -1;
         let afterSep = false;
+        let groupStart = i;
         for (i++; i < n; i++) {
           c = s.charCodeAt(i);
           if (c >= 48 && c <= 57) {
             if (afterSep && cand < 0 && c >= 50 && c <= 54) cand = 0;
             if (cand >= 0) cand++;
             afterSep = false;
-          } else if (!afterSep && (c === 32 || c === 45)) {
+          } else if (!afterSep && (c === 32 || c === 45 || (c === 46 && (i - groupStart === 4 || i - groupStart === 6)))) {
             afterSep = true;
+            groupStart = i + 1;
             if (c === 45 && ssnMask !== 0 && ssnShapeAt(s, i)) mask |= ssnMask;
           } else {
             break;
@@ -1165,7 +1175,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   const maskEnd = (text: string, end: number): number => {
     if (panAt === null || maskedRule === 'pan') return end;
     const next = text.charCodeAt(end);
-    if ((next !== 32 && next !== 45) || !isDigit(text.charCodeAt(end - 1))) return end;
+    if ((next !== 32 && next !== 45 && next !== 46) || !isDigit(text.charCodeAt(end - 1))) return end;
     const start = end - maskedValue.length;
     panAt.lastIndex = start;
     const m = panAt.exec(text);

@@ -1,6 +1,7 @@
 /**
  * Variation selectors are invisible: "ro\uFE0Eot" reads as "root". The
- * encoders' last line of defence writes them as tokens / \u escapes.
+ * encoders' last line of defence writes them as tokens / \u escapes, except in
+ * the emoji forms the neutralizer keeps too ("❤️", "1️⃣", "👨‍👩‍👧").
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -40,4 +41,60 @@ test('a user name with a variation selector is shown with its token in CEF and e
   const ecs = encodeEcs(ev);
   assert.ok(ecs.includes('"ro\\ufe0eot"'), ecs);
   assert.ok(!/\p{Variation_Selector}/u.test(ecs), ecs);
+});
+
+test('emoji the neutralizer keeps (presentation selector, keycap, ZWJ sequence) leave the encoders raw, in CEF and ECS', () => {
+  const emoji = 'I \u2764\uFE0F it \u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u{1F3F3}\uFE0F\u200D\u{1F308} 1\uFE0F\u20E3 \u{1F469}\u{1F3FD}\u200D\u{1F4BB}';
+  assert.equal(replaceUnsafe(emoji), emoji);
+  const ev: LogEvent = {
+    fields: { '@timestamp': '2024-05-20T10:13:20.123Z', 'user.name': 'bob \u263A\uFE0F', message: emoji, 'event.category': ['authentication'] },
+    source: { input: 'chat', identity: 'x' },
+    severity: 6,
+    classId: 'app:chat',
+    name: 'Chat message',
+  };
+  const cef = decodeCef(encodeCef(ev, { vendor: 'v', product: 'p', version: '1' }));
+  assert.equal(cef.extension['msg'], emoji);
+  assert.equal(cef.extension['duser'], 'bob \u263A\uFE0F');
+  const ecs = encodeEcs(ev);
+  assert.ok(ecs.includes(JSON.stringify(emoji)), ecs);
+  assert.equal((JSON.parse(ecs) as { message: string }).message, emoji);
+});
+
+test('a selector or ZWJ that no emoji licenses is still replaced by the encoders, even next to a kept one', () => {
+  const cases: [string, string][] = [
+    ['\u2764\uFE0F ro\uFE0Eot', '\u2764\uFE0F ro{U+FE0E}ot'],
+    ['\u2764\uFE0F\uFE0F', '\u2764\uFE0F{U+FE0F}'],
+    ['2\uFE0F', '2{U+FE0F}'],
+    ['ro\u200Dot \u{1F469}\u200D', 'ro{U+200D}ot \u{1F469}{U+200D}'],
+    ['\u2764\uFE00', '\u2764{U+FE00}'],
+    ['\u{1F3F4}\u{E0067}\u{E007F}', '\u{1F3F4}{U+E0067}{U+E007F}'],
+  ];
+  for (const [input, want] of cases) assert.equal(replaceUnsafe(input), want, JSON.stringify(input));
+  const ev: LogEvent = {
+    fields: { '@timestamp': '2024-05-20T10:13:20.123Z', message: '\u2764\uFE0F ro\u200Dot' },
+    source: { input: 'chat', identity: 'x' },
+    severity: 6,
+    classId: 'app:chat',
+    name: 'Chat message',
+  };
+  assert.equal(decodeCef(encodeCef(ev, { vendor: 'v', product: 'p', version: '1' })).extension['msg'], '\u2764\uFE0F ro{U+200D}ot');
+  assert.ok(encodeEcs(ev).includes('"\u2764\uFE0F ro\\u200dot"'), encodeEcs(ev));
+});
+
+test('a CEF value cut at its length limit inside an emoji sequence never ends in a raw ZWJ or an orphaned selector', () => {
+  const chat = (message: string): LogEvent => ({
+    fields: { '@timestamp': '2024-05-20T10:13:20.123Z', message },
+    source: { input: 'chat', identity: 'x' },
+    severity: 6,
+    classId: 'app:chat',
+    name: 'Chat message',
+  });
+  const msgOf = (message: string): string => decodeCef(encodeCef(chat(message), { vendor: 'v', product: 'p', version: '1' })).extension['msg'] ?? '';
+  // msg holds 1023 code points: each line below is cut right after its joiner or selector.
+  const pad = 'a'.repeat(1021);
+  assert.equal(msgOf(`${pad}\u{1F468}\u200D\u{1F469}`), `${pad}\u{1F468}`, 'a family cut after its ZWJ');
+  assert.equal(msgOf(`${pad}x1\uFE0F\u20E3`), `${pad}x1`, 'a keycap cut before U+20E3');
+  assert.equal(msgOf(`${pad.slice(1)}\u{1F3F3}\uFE0F\u200D\u{1F308}`), `${pad.slice(1)}\u{1F3F3}\uFE0F`, 'a flag cut after its ZWJ keeps its own selector');
+  assert.equal(msgOf(`${pad}x\u2764\uFE0F`), `${pad}x\u2764`, 'cut before the selector: nothing to orphan');
 });

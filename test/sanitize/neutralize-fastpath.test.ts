@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { neutralizeBytes, neutralizeMultiline, neutralizeText } from '../../src/sanitize/neutralize.js';
 
 const PIECES = ['a', 'Z', ' ', '~', '{', '}', '{U+', '{0x', '{U', '{0', 'U+', '0x', '\n', '\r', '\t', '\x00', '\x1b', '\x7f', '\u0085',
-  '\u00a0', 'é', '\u200b', '\u2028', '\u202e', '\ufeff', '\u{1F600}', '\u{E0041}', '{U+000A}'];
+  '\u00a0', 'é', '\u200b', '\u2028', '\u202e', '\ufeff', '\u{1F600}', '\u{E0041}', '{U+000A}', '\u2764', '\uFE0F', '\u200d', '1\uFE0F\u20E3'];
 
 test('property: the plain-ASCII shortcut agrees with neutralizing the decoded text', () => {
   const line = fc.array(fc.constantFrom(...PIECES), { maxLength: 24 }).map((a) => Buffer.from(a.join('')));

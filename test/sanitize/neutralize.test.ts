@@ -30,12 +30,19 @@ function isForbidden(cp: number, allowLf = false): boolean {
   return false;
 }
 
+/** A ZWJ inside an emoji ZWJ sequence (UTS #51) is no hidden text: the one U+200D that may stay. */
+const EMOJI_ZWJ = /(?<=\p{Extended_Pictographic}\p{Emoji_Modifier}?\uFE0F?)\u200D(?=\p{Extended_Pictographic})/uy;
+
 /** Every forbidden code point that survived in s (by UTF-16 walk, so lone surrogates count). */
 function forbiddenIn(s: string, allowLf = false): number[] {
   const found: number[] = [];
   for (let i = 0; i < s.length; i++) {
     const cp = s.codePointAt(i) ?? 0;
     if (cp > 0xffff) i++;
+    if (cp === 0x200d) {
+      EMOJI_ZWJ.lastIndex = i;
+      if (EMOJI_ZWJ.test(s)) continue;
+    }
     if (isForbidden(cp, allowLf)) found.push(cp);
   }
   return found;
@@ -154,8 +161,8 @@ test('table: every forbidden BMP code point is tokenized, by bytes and by text',
   }
 });
 
-test('ordinary non-ASCII text (accents, CJK, emoji, ZWJ-free) passes unchanged', () => {
-  const s = 'Jürgen Müller „Größe“ café ✓ 東京 山田太郎 😀 Ελληνικά русский עברית عربى';
+test('ordinary non-ASCII text (accents, CJK, emoji, emoji ZWJ sequences) passes unchanged', () => {
+  const s = 'Jürgen Müller „Größe“ café ✓ 東京 山田太郎 😀 Ελληνικά русский עברית عربى I \u2764\uFE0F it \u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u{1F3F3}\uFE0F\u200D\u{1F308} 1\uFE0F\u20E3';
   const r = neutralizeBytes(Buffer.from(s, 'utf8'));
   assert.equal(r.changed, false);
   assert.equal(r.text, s);

@@ -32,14 +32,17 @@ test('with the card family off, the mask is the value alone', () => {
   assert.equal(r.redact('X-Api-Key: 4111 1111 1111 1111 tail').text, 'X-Api-Key: [REDACTED:api_key] 1111 1111 1111 tail');
 });
 
-/** A random valid card number of the issuer ranges the card rule knows (Visa, Mastercard), written in groups of four. */
+/**
+ * A random valid card number of the issuer ranges the card rule knows (Visa, Mastercard), written in groups of four
+ * with one separator: space, dash or dot (a dotted card is still a card: PCI).
+ */
 const card = fc
-  .tuple(fc.constantFrom('4', '51', '52', '53', '54', '55'), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 14, maxLength: 14 }), fc.constantFrom(' ', '-'))
+  .tuple(fc.constantFrom('4', '51', '52', '53', '54', '55'), fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 14, maxLength: 14 }), fc.constantFrom(' ', '-', '.'))
   .map(([prefix, rest, sep]) => {
     const body = (prefix + rest.join('')).slice(0, 15);
     for (let check = 0; check <= 9; check++) {
       const d = body + String(check);
-      if (luhnValid(d)) return { digits: d, text: d.match(/.{4}/g)!.join(sep) };
+      if (luhnValid(d)) return { digits: d, sep, text: d.match(/.{4}/g)!.join(sep) };
     }
     throw new Error('unreachable: one check digit always fits');
   });
@@ -78,8 +81,7 @@ test('property: a grouped card followed by one to three digits never survives in
   const r = createRedactor(ALL);
   fc.assert(
     fc.property(card, fc.integer({ min: 0, max: 999 }), (c, cvv) => {
-      const sep = c.text.includes('-') ? '-' : ' ';
-      const out = r.redact(`paid with ${c.text}${sep}${cvv} today`).text;
+      const out = r.redact(`paid with ${c.text}${c.sep}${cvv} today`).text;
       for (const group of c.digits.match(/.{4}/g)!) assert.ok(!out.includes(group), out);
       assert.ok(out.endsWith(' today'));
     }),

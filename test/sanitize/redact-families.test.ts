@@ -51,7 +51,7 @@ const PIECES = [
   'X-Auth-Token: ', 'X-AUTH-TOKEN: ', 'Private-Token: ', 'X-Security-Token:', 'x-api-key: ', 'x-goog-api-key: ', 'eyJhbGciOiJIUzI1NiJ9', '.eyJzdWIiOiIxMjM0In0',
   'curl -u ', '--user ', 'key', 'monkey', 'APIKEY', 'api_key', 'Subscription_Key', 'secret_access_key', 'SecretAccessKey', 'AccountKey=', 'accesskey',
   'AKIA', 'AIza', 'Ya29.', '&Sig=', 'ghp_', 'GLPAT-', 'XOXP-', 'hooks.slack.com/services/', 'sk_test_', 'whsec_', 'npm_', 'sk-proj-', 'SG.',
-  'Private Key', '-----BEGIN RSA PRIVATE KEY-----', '4111111111111111', '4111 1111 1111 1111', '3782 822463 10005', '123-45-6789', '666-12-3456',
+  'Private Key', '-----BEGIN RSA PRIVATE KEY-----', '4111111111111111', '4111 1111 1111 1111', '3782 822463 10005', '5555.5555.5555.4444', '10.0.0.1', '123-45-6789', '666-12-3456',
   '2', '4', '1', '=', ' = ', ':', ': ', '"', "'", '\\"', '%3D', '=>', '--', '--password ', '--api-key ', ' ', '\t', '-', '_', '.', ';', '&', '/',
   ']', '}', '{U+0001}', '{0xE9}', '[FILTERED]', '***', 'abcdefghijklmnop', 'Zq3mQk0J4mXc6v2yL1oAq9xPZbDk7rE5sUuW', 'é', 'ſ', '\u{1F600}',
   'password=hunter2', 'X-Auth-Token: t7', 'x-api-key: abc123', 'mysql -u r -pS3', 'curl -u a:b5 ', 'https://u:pw1@h',

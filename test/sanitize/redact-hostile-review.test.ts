@@ -220,17 +220,31 @@ test('a card between numeric CSV columns is masked (a comma is no decimal point 
   assertUntouched('ratio=0.4111111111111111 and 12-4111111111111111');
 });
 
-test(
-  'cards written in dotted groups are masked',
-  {
-    todo:
-      'not fixed: redact.test.ts "cards need issuer, length, Luhn and word boundaries" pins a dotted 4.4.4.4 ' +
-      'group as no card (redactions 0); the lead decides whether dots join card groups',
-  },
-  () => {
-    assertMasked('card 4111.1111.1111.1111 charged', ['4111.1111.1111.1111', '1111.1111'], ['charged']);
-  },
-);
+test('cards written in dotted groups are masked (a dotted card is still a card: PCI)', () => {
+  assertMasked('card 4111.1111.1111.1111 charged', ['4111.1111.1111.1111', '1111.1111'], ['charged']);
+  assertMasked('{"pan":"5555.5555.5555.4444","amex":"3782.822463.10005"}', ['5555.5555.5555.4444', '5555.4444', '3782.822463', '10005']);
+  assertMasked('X-Api-Key: 4111.1111.1111.1111 tail', ['4111', '1111.1111'], [' tail']);
+  // The pre-screen's digit runs end at a dot after a group of other than 4 or 6 digits (an address,
+  // a version): a dotted card right after one is still seen.
+  assertMasked('from 10.0.0.1 4111.1111.1111.1111 ok', ['4111.1111', '1111.1111'], ['from 10.0.0.1 ', ' ok']);
+  assertMasked('v1.2 7 3782.822463.10005 ok', ['3782.822463', '10005'], ['v1.2 7 ', ' ok']);
+  assertMasked('id 12345 5555.5555.5555.4444', ['5555.5555', '5555.4444'], ['id 12345 ']);
+  // Between CSV columns, like the contiguous and spaced forms.
+  assertMasked('export: 1001,4111.1111.1111.1111,12/27,59.90', ['4111.1111', '1111.1111'], ['1001,', ',12/27,59.90']);
+});
+
+test('dotted numbers that are no card stay byte-for-byte unchanged: OIDs, addresses, versions, decimals', () => {
+  for (const line of [
+    'signature algorithm 1.2.840.113549.1.1.11 (sha256WithRSAEncryption)',
+    'connect from 10.0.0.1 port 443 via 192.168.100.254',
+    'release v4111.1111.1111.1112 tagged', // a version: Luhn fails (and "v" glues it to a word)
+    'build 4111.1111.1111.1112 and 41.11.11.11.11.11.11.11 and 4111.11111111.1111', // Luhn fails; no card shape
+    'ratio=0.4111111111111111 and 1.4111111111111111 and 4111111111111111.5',
+    'oid 1.3.6.1.4.1.4111.1111.1111.1111 and 4111.1111.1111.1111.5678',
+  ]) {
+    assertUntouched(line);
+  }
+});
 
 test('benign lines the review tried stay byte-for-byte unchanged', () => {
   for (const line of [
@@ -307,7 +321,7 @@ const PIECES = [
   'docker login', 'redis-cli', ' -p', ' -a', ' -pass', ' pass:', 'htpasswd', ' -b', ' -nb', ' -B', 'smbclient', ' -U ', '%', 'aws_secret_access_key',
   '{U+0009}', '{U+001B}[1;32m', '{U+001B}[0m', '{U+0000}', '{U+2028}', '{U+000D}{U+000A}', '\\x22', '\\X22', '\\"', '\\\\\\"', '"', "'", '[', ']', '%5D',
   '=', ' = ', '=>', ':', ': ', ',', '(', '%20', '%3D', '@', '://u:', '"name":"', '"value":"', '"key":', 'value', '-----BEGIN RSA PRIVATE KEY-----',
-  '4111111111111111', '4111 1111 1111 1111', ' ', '-', '/', '$', 'Zq3mQk0J4mXc6v2yL1oAq9xPZbDk7rE5sUuW', 'abc123', '123', 'x',
+  '4111111111111111', '4111 1111 1111 1111', '4111.1111.1111.1111', '0.', '.5', ' ', '-', '/', '$', 'Zq3mQk0J4mXc6v2yL1oAq9xPZbDk7rE5sUuW', 'abc123', '123', 'x',
 ];
 const pieceText = fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 14 }).map((a) => a.join(''));
 

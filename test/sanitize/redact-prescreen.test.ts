@@ -19,7 +19,7 @@ const PIECES = [
   '.abc', 'curl -u ', 'curl', '--user ', 'key', 'apikey', 'api_key', 'Api-Key', 'subscription-key', 'secret_access_key', 'SecretAccessKey',
   'AccountKey=', 'SharedAccessKey=', 'monkey', 'publickey', 'AKIA', 'ASIAABCDEFGHIJKLMNOP', 'AIza', 'ya29.', '?sig=', 'ghp_', 'github_pat_',
   'glpat-', 'xoxb-', 'hooks.slack.com/services/', 'sk_live_', 'whsec_', 'npm_', 'sk-', 'sk-proj-', 'SG.', 'private key',
-  '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', '4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111',
+  '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', '4111111111111111', '4111 1111 1111 1111', '4111-1111-1111-1111', '4111.1111.1111.1111', '3782.822463.10005',
   '378282246310005', '123-45-6789', '078-05-1120', '2', '4', '1', '9', '=', ' = ', ':', ': ', '"', "'", '\\"', '%3d', '%3D', '%26', '=>',
   '--', '--password ', '--token ', '--api-key ', ' ', ' ', '\t', '-', '_', '.', ',', ';', '&', '/', '~', '[', ']', '{', '}', '{U+0001}',
   '{0xE9}', '[FILTERED]', '***', 'abcdefghijklmnop', 'ABCDEFGHIJKLMNOP1234', 'Zq3mQk0J4mXc6v2yL1oAq9xPZbDk7rE5sUuW', 'x', 'Q', 'é', '\u2028',

@@ -430,6 +430,15 @@ function benignCorpus(): string[] {
     `hash deadbeef${visa}cafe and id_${visa} and ${visa}x`,
     `longer run 99${visa}00 and decimal 0.${visa} and dashed 12-${visa}`,
     `epoch_ms=1732269600123 epoch_us=1732269600123456 epoch_ns=1732269600123456789`,
+    // Dots join card groups now; none of these is a dotted card: an OID, addresses, a version
+    // whose groups fail Luhn, dotted groups of no card shape, a decimal point on either side.
+    'signature oid 1.2.840.113549.1.1.11 from 10.0.0.1 via 192.168.100.254',
+    `release v${group(withoutLuhn('4', 16), [4, 4, 4, 4], '.')} tagged`,
+    `build ${group(issuerNoLuhn[0] ?? '', [4, 4, 4, 4], '.')} and ${group(visa, [2, 2, 2, 2, 2, 2, 2, 2], '.')} and ${group(visa, [4, 4, 8], '.')}`,
+    `fraction 0.${group(visa, [4, 4, 4, 4], '.')} and 1.${visa} and ${visa}.5 and ${group(visa, [4, 4, 4, 4], '.')}.5678`,
+    `kernel: [12345.678901] and 3.14159265358979 and 2.718281828459045 and ${group(luhnNoIssuer[0] ?? '', [4, 4, 4, 4], '.')}`,
+    // Emoji pass the redactor (and, in redact-hostile-review, the whole record path) as they are.
+    'Nov 22 10:00:03 web-01 chat[77]: bob: I \u2764\uFE0F it \u{1F468}\u200D\u{1F469}\u200D\u{1F467} \u{1F3F3}\uFE0F\u200D\u{1F308} 1\uFE0F\u20E3',
   );
   return lines;
 }
@@ -510,7 +519,15 @@ test('cards need issuer, length, Luhn and word boundaries', () => {
   // one consistent separator, in card-shaped groups only
   assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], '-')}`).redactions, 1);
   assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], ' ')}`).redactions, 1);
-  assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], '.')}`).redactions, 0);
+  // A dotted card is still a card (PCI DSS makes no exception for the separator): dots join
+  // card-shaped groups like ' ' and '-', one separator throughout (lead's decision; it was 0).
+  assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], '.')}`).redactions, 1);
+  assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], '.')}`).text, 'c [REDACTED:pan]');
+  assert.equal(redactor.redact(`c ${group(withoutLuhn('4', 16), [4, 4, 4, 4], '.')}`).redactions, 0);
+  assert.equal(redactor.redact(`c ${visa.slice(0, 4)}.${visa.slice(4, 8)}-${visa.slice(8, 12)}.${visa.slice(12)}`).redactions, 0);
+  assert.equal(redactor.redact(`c ${group(visa, [2, 2, 2, 2, 2, 2, 2, 2], '.')}`).redactions, 0);
+  assert.equal(redactor.redact(`c 1.${group(visa, [4, 4, 4, 4], '.')}`).redactions, 0);
+  assert.equal(redactor.redact(`c ${group(visa, [4, 4, 4, 4], '.')}.5678`).redactions, 0);
   assert.equal(redactor.redact(`c ${group(visa, [2, 2, 2, 2, 2, 2, 2, 2], ' ')}`).redactions, 0);
 });
 
