@@ -60,6 +60,7 @@
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import { LogwardError } from '../errors.js';
 import { eventTimeFits, isPid } from '../parse/field-ranges.js';
+import { emojiFormAt } from '../sanitize/neutralize.js';
 import { EncodeError } from './encode-error.js';
 import { NOT_PRINTABLE_ASCII, replaceUnsafe } from './unsafe-chars.js';
 
@@ -144,12 +145,17 @@ export class CefDecodeError extends LogwardError {
 
 // ---------------------------------------------------------------- policies
 
-/** Truncates to at most max code points, never splitting a surrogate pair. */
+/**
+ * Truncates to at most max code points, never splitting a surrogate pair, and
+ * never leaving a ZWJ or presentation selector that the cut parted from its
+ * emoji: "👨‍👩" cut after its ZWJ would end in a raw invisible U+200D, which
+ * the encoder only lets through inside an emoji form (src/encode/unsafe-chars.ts).
+ */
 export function truncateCodePoints(s: string, max: number): string {
   if (s.length <= max) return s;
   let cps = 0;
   for (let i = 0; i < s.length; i++) {
-    if (cps === max) return s.slice(0, i);
+    if (cps === max) return withoutDanglingJoiner(s.slice(0, i));
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
       const d = s.charCodeAt(i + 1);
@@ -158,6 +164,16 @@ export function truncateCodePoints(s: string, max: number): string {
     cps++;
   }
   return s;
+}
+
+/** `cut` without trailing U+200D, U+FE0E or U+FE0F that no longer belong to an emoji form. */
+export function withoutDanglingJoiner(cut: string): string {
+  let t = cut;
+  for (;;) {
+    const c = t.charCodeAt(t.length - 1);
+    if ((c !== 0x200d && c !== 0xfe0e && c !== 0xfe0f) || emojiFormAt(t, t.length - 1)) return t;
+    t = t.slice(0, -1);
+  }
 }
 
 interface KeyInfo {

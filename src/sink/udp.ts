@@ -23,6 +23,7 @@ import { lookup } from 'node:dns/promises';
 import net from 'node:net';
 import pRetry from 'p-retry';
 import type { Counters } from '../monitor/counters.js';
+import { emojiFormAt } from '../sanitize/neutralize.js';
 import { backoffDelayMs, jitteredRetry, sleep } from './backoff.js';
 import type { HostTarget } from './failover.js';
 import type { FrameSource, SinkLogger } from './types.js';
@@ -30,6 +31,10 @@ import type { FrameSource, SinkLogger } from './types.js';
 export const UDP_MAX_IPV4 = 65_507;
 export const UDP_MAX_IPV6 = 65_527;
 export const UDP_TRUNCATION_MARK = Buffer.from('{truncated}', 'ascii');
+/** U+200D, U+FE0E, U+FE0F in UTF-8, as 24-bit numbers. */
+const ZWJ_UTF8 = 0xe2808d;
+const VS15_UTF8 = 0xefb88e;
+const VS16_UTF8 = 0xefb88f;
 
 /**
  * The payload if it fits in max bytes; else its longest prefix that ends on a
@@ -40,6 +45,15 @@ export function truncateUtf8(payload: Buffer, max: number, mark: Buffer = UDP_TR
   let cut = Math.max(0, max - mark.length);
   // payload[cut] is the first byte left out; while it is a continuation byte, its character started before cut.
   while (cut > 0 && ((payload[cut] as number) & 0xc0) === 0x80) cut--;
+  // A ZWJ or presentation selector the cut parted from its emoji would stand raw before the mark.
+  for (;;) {
+    const last = cut >= 3 ? payload.readUIntBE(cut - 3, 3) : -1;
+    if (last !== ZWJ_UTF8 && last !== VS15_UTF8 && last !== VS16_UTF8) break;
+    // The tail as text (a character cut at its start decodes as U+FFFD, which is no emoji).
+    const tail = payload.toString('utf8', Math.max(0, cut - 32), cut);
+    if (last !== ZWJ_UTF8 && emojiFormAt(tail, tail.length - 1)) break;
+    cut -= 3;
+  }
   return Buffer.concat([payload.subarray(0, cut), mark]);
 }
 

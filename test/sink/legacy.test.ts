@@ -7,6 +7,7 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { FrameDecoder } from '../../src/sink/framing.js';
 import { SyslogSink } from '../../src/sink/sink.js';
+import { emojiFormAt } from '../../src/sanitize/neutralize.js';
 import { UDP_MAX_IPV4, UDP_TRUNCATION_MARK, truncateUtf8 } from '../../src/sink/udp.js';
 import { MemorySource } from './fake-source.js';
 import { harness, sinkOptions, until } from './util.js';
@@ -71,7 +72,25 @@ test('truncateUtf8 never splits a character and never exceeds the limit', () => 
       const body = out.subarray(0, out.length - UDP_TRUNCATION_MARK.length);
       assert.ok(b.subarray(0, body.length).equals(body));
       assert.equal(Buffer.from(body.toString('utf8'), 'utf8').length, body.length);
-      assert.ok(body.length > max - UDP_TRUNCATION_MARK.length - 4);
+      // Cut at the last character boundary that leaves room for the mark, then without the
+      // ZWJs and presentation selectors the cut parted from their emoji.
+      let boundary = Math.max(0, max - UDP_TRUNCATION_MARK.length);
+      while (boundary > 0 && ((b[boundary] as number) & 0xc0) === 0x80) boundary--;
+      assert.match(b.subarray(body.length, boundary).toString('utf8'), /^[\u200d\ufe0e\ufe0f]*$/);
+      const text = body.toString('utf8');
+      assert.ok(!text.endsWith('\u200d'), 'no ZWJ before the mark');
+      if (/[\ufe0e\ufe0f]$/.test(text)) assert.ok(emojiFormAt(text, text.length - 1), 'a selector before the mark belongs to its emoji');
     }),
   );
+});
+
+test('a datagram cut inside an emoji ZWJ sequence or keycap leaves no raw joiner before the mark', () => {
+  const mark = UDP_TRUNCATION_MARK.toString();
+  // Each line runs on past the limit; `max` puts the cut right after the joiner or selector.
+  const cut = (s: string, max: number): string => truncateUtf8(Buffer.from(s + 'x'.repeat(40)), max).toString();
+  // 'ab' + U+1F468 (4 bytes) + ZWJ (3) + U+1F469 (4): a cut after the ZWJ drops it.
+  assert.equal(cut('ab\u{1F468}\u200D\u{1F469}', 9 + mark.length), `ab\u{1F468}${mark}`);
+  // A keycap parted from its U+20E3: its U+FE0F goes too; a heart keeps its selector.
+  assert.equal(cut('ab1\uFE0F\u20E3', 6 + mark.length), `ab1${mark}`);
+  assert.equal(cut('ab\u2764\uFE0Fcdef', 8 + mark.length), `ab\u2764\uFE0F${mark}`);
 });
