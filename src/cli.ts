@@ -89,11 +89,12 @@ export function buildProgram(): Command {
     .option('--sd-id <id>', 'SD-ID of the seal (output.sd_id)', 'logward@32473')
     .addOption(new Option('--format <format>', 'stored form').choices(['auto', 'lines', 'frames']).default('auto'))
     .option('-v, --verbose', 'also list lines that are not logward events', false)
+    .option('--agent <id>', "check only this agent's records (agent.id; a file holding several agents' streams)")
     .argument('<received>', 'file a receiver stored, or - for stdin')
-    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean }) => {
+    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean; agent?: string }) => {
       const { runVerify } = await import('./commands/verify.js');
       process.exitCode = await runVerify(
-        { keyFile: o.key, file: received, sdId: o.sdId, format: o.format, verbose: o.verbose },
+        { keyFile: o.key, file: received, sdId: o.sdId, format: o.format, verbose: o.verbose, ...(o.agent !== undefined ? { agent: o.agent } : {}) },
         { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
       );
     });

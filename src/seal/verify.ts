@@ -16,18 +16,6 @@
  * global), not by where the file stores them. When the declared previous session was not received
  * at all, the received session right before (by seq) is held to the
  * declaration instead: deleting a whole run is a gap.
- * Several agents in one file (a SIEM's daily file): each session belongs to the
- * agent its SD names (`agent`, unset = one anonymous agent), and the checks
- * that compare a session with "the one before it" (an undeclared restart, the
- * stand-in for an absent declared session) look only at that agent's
- * sessions; a declared previous session is looked up across all of them
- * (an operator may rename an agent). The SD's agent is outside the MAC, so a
- * session's label is checked where the MAC vouches for one: an ECS head
- * record's agent.id (`agent_mismatch`); a record whose label differs from its
- * session's is one too. Moving records to another label cannot hide a
- * deletion: it leaves a gap where they were, and relabelling a whole run is
- * caught by the ECS check (CEF carries no agent id: there, only by the SIEM
- * noticing the agent's heartbeats stop).
  * A record right after a gap cannot be checked (its predecessor's chain is
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
@@ -63,7 +51,7 @@ export interface SealedEntry {
   declares?: Declaration;
   /** Present on a lost-range declaration (src/seal/declaration.ts): the seqs right before it that were never written. */
   declaresLost?: DeclaredLoss;
-  /** The agent id the record's SD names (not covered by the MAC; see the module comment). */
+  /** The agent id the record's SD names: outside the MAC, used only to pick one agent's records (verify --agent). */
   agent?: string;
 }
 
@@ -81,9 +69,7 @@ export type Finding =
   /** Declared by the record at `seq`: seqs from..to were sealed and never written. Information. */
   | { kind: 'lost'; session: string; from: bigint; to: bigint; seq: bigint; cause: string; index: number }
   /** A declaration (its MAC verifies) that does not fit the stream around it. */
-  | { kind: 'lost_mismatch'; session: string; seq: bigint; from: bigint; to: bigint; index: number; problem: string }
-  /** A record whose agent label differs from its session's (`where: 'sd'`), or a session whose label its MACed ECS head contradicts (`'msg'`). */
-  | { kind: 'agent_mismatch'; session: string; seq: bigint; index: number; agent: string; expected: string; where: 'sd' | 'msg' };
+  | { kind: 'lost_mismatch'; session: string; seq: bigint; from: bigint; to: bigint; index: number; problem: string };
 
 /** Kinds that mean the stream is not intact (`logward verify` exits 1). */
 export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
@@ -95,7 +81,6 @@ export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
   'undeclared_records',
   'seq_reused',
   'lost_mismatch',
-  'agent_mismatch',
 ]);
 
 export interface VerifyReport {
@@ -104,8 +89,6 @@ export interface VerifyReport {
   records: number;
   replays: number;
   sessions: number;
-  /** Distinct agent labels among the sessions. */
-  agents: number;
   restarts: number;
   /** Declared lost ranges (`lost` findings), and the seqs they cover. */
   losses: number;
@@ -125,8 +108,6 @@ interface SessionView {
   /** Accepted chain per seq, after pass 2. */
   chains: Map<bigint, string>;
   minSeq: bigint;
-  /** The agent label of the session's first received record. */
-  agent: string;
 }
 
 /**
@@ -160,30 +141,6 @@ function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: 
   return undefined;
 }
 
-/**
- * An ECS head record names its agent inside the MACed MSG (agent.id): a session whose SD label
- * says otherwise was relabelled. CEF and plain MSGs carry no agent id and are not checked.
- */
-function headLabel(s: SessionView, findings: Finding[]): void {
-  const head = s.bySeq.get(s.minSeq)?.[0];
-  if (!head) return;
-  const msg = head.e.msg;
-  const text = typeof msg === 'string' ? msg : msg.toString('utf8');
-  if (!text.startsWith('{')) return;
-  let id: unknown;
-  try {
-    const doc = JSON.parse(text) as { agent?: { id?: unknown }; 'agent.id'?: unknown };
-    id = doc.agent?.id ?? doc['agent.id'];
-  } catch (err) {
-    // Not JSON after all (a cut or foreign payload): nothing here names an agent.
-    if (err instanceof SyntaxError) return;
-    throw err;
-  }
-  if (typeof id === 'string' && id !== s.agent) {
-    findings.push({ kind: 'agent_mismatch', session: s.name, seq: s.minSeq, index: head.index, agent: s.agent, expected: id, where: 'msg' });
-  }
-}
-
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
@@ -211,14 +168,12 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     }
     if (prior === undefined) seen.set(id, e);
     let s = sessions.get(e.session);
-    const agent = e.agent ?? '';
     if (!s) {
-      s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, minSeq: e.seq, chains: new Map(), agent };
+      s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, minSeq: e.seq, chains: new Map() };
       sessions.set(e.session, s);
     } else if (e.seq < s.maxSeq && prior === undefined) {
       findings.push({ kind: 'reorder', session: e.session, seq: e.seq, index });
     }
-    if (agent !== s.agent) findings.push({ kind: 'agent_mismatch', session: e.session, seq: e.seq, index, agent, expected: s.agent, where: 'sd' });
     if (e.seq > s.maxSeq) s.maxSeq = e.seq;
     if (e.seq < s.minSeq) s.minSeq = e.seq;
     const list = s.bySeq.get(e.seq);
@@ -227,15 +182,12 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   });
 
   // Pass 2: per session, in seq order; sessions by their lowest seq, never by where their
-  // records sit in the file: an agent's seqs are global, so only its earliest session may start
-  // without a declaration (a stream that begins mid-session), whatever order the file was stored in.
+  // records sit in the file: seqs are global, so only the earliest session may start without
+  // a declaration (a stream that begins mid-session), whatever order the file was stored in.
   const ordered = [...sessions.values()].sort((a, b) => (a.minSeq < b.minSeq ? -1 : a.minSeq > b.minSeq ? 1 : 0));
-  const agentsSeen = new Set<string>();
+  let first = true;
   let restarts = 0;
   for (const s of ordered) {
-    const first = !agentsSeen.has(s.agent);
-    agentsSeen.add(s.agent);
-    headLabel(s, findings);
     const seqs = [...s.bySeq.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     let prevSeq: bigint | null = null;
     let prevChain: string | null = null;
@@ -280,16 +232,15 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
       prevSeq = seq;
       prevChain = chosen.e.chain;
     }
+    first = false;
   }
 
   // Across sessions: declared restarts.
   ordered.forEach((s, i) => {
     const head = s.bySeq.get(s.minSeq)?.[0]?.e;
     const decl = head?.declares;
-    // The same agent's session right before this one (seqs are per agent).
-    let before: SessionView | undefined;
-    for (let j = i - 1; j >= 0 && before === undefined; j--) if ((ordered[j] as SessionView).agent === s.agent) before = ordered[j];
     if (!decl) {
+      const before = ordered[i - 1];
       if (before) findings.push({ kind: 'undeclared_restart', session: s.name, previousSession: before.name });
       return;
     }
@@ -305,7 +256,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // received, whichever received session comes right before this one (seqs are global). Without
     // that, deleting every record of one whole run would go unnoticed. No earlier session at all:
     // the stream starts here, and there is nothing to compare.
-    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? before;
+    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? ordered[i - 1];
     if (!p) return;
     if (p.maxSeq < decl.lastSeq) {
       findings.push({
@@ -336,7 +287,6 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     records: entries.length,
     replays,
     sessions: sessions.size,
-    agents: agentsSeen.size,
     restarts,
     losses,
     lostSeqs,
