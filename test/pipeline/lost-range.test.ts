@@ -161,3 +161,28 @@ test('stop cuts short the backoff of an alert the queue keeps rejecting: the ale
   const v = await verifyReceived(join(env.dir, 'received.log'), env.keyFile);
   assert.equal(v.code, 0, v.out);
 });
+
+test('an alert the disk never takes: stop still ends, the alert is counted as failed, and nothing retries once the queue is closed', { timeout: 60_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'alert-never'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  const config = await loadConfig(writeAgentConfig(env, port, { shutdownGrace: '2s' }));
+  const fs = new CrashFs();
+  writeFileSync(join(env.logs, 'app.log'), lines(0, 5));
+  const p = new Pipeline(config, { log: pino({ level: 'silent' }), queueFs: fs });
+  await p.start();
+  try {
+    await until(() => receiver.originals().length >= 5, 'the first lines');
+    fs.fail('fsync', { times: 1_000_000 });
+    p.notify({ action: 'config_reload_rejected', kind: 'alert', category: ['configuration'], type: ['change'], outcome: 'failure', message: 'configuration reload rejected (test)' });
+    await until(() => p.counters.get('internal_events_retried') >= 1, 'the alert waiting in its backoff');
+  } finally {
+    // A retry loop that ignored the closed queue would spin here for ever (the test's timeout).
+    await p.stop();
+  }
+  const retried = p.counters.get('internal_events_retried');
+  await new Promise((r) => setTimeout(r, 500));
+  await receiver.stop();
+  assert.equal(p.counters.get('internal_events_retried'), retried, 'no retry after stop');
+  assert.equal(p.counters.get('internal_events_failed'), 1, 'the alert is given up once, and counted');
+});
