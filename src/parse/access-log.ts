@@ -25,7 +25,7 @@
 import type { EcsFields, ParseResult } from '../event/types.js';
 import { digitsAt, isRegexSpace } from './chars.js';
 import { isPort } from './field-ranges.js';
-import { isIpAddress } from './ip.js';
+import { ipOfAddress } from './ip.js';
 import { fromWallWithOffset, monthFromCodes } from './time.js';
 
 const RE_ESCAPE = /\\(["\\])|\\x(?:22|5[cC])/g;
@@ -195,9 +195,10 @@ export function parseAccessLine(line: string, start: number, parser: string, vho
   const addr = line.slice(start, e1);
   if (addr !== '-') {
     f['source.address'] = addr;
-    if (isIpAddress(addr)) {
-      f['source.ip'] = addr;
-      f['related.ip'] = [addr];
+    const ip = ipOfAddress(addr);
+    if (ip !== undefined) {
+      f['source.ip'] = ip;
+      f['related.ip'] = [ip];
     } else {
       f['source.domain'] = addr;
     }

@@ -27,7 +27,7 @@
 import type { EcsFields, ParseResult, Parser } from '../event/types.js';
 import { isRegexSpace } from './chars.js';
 import { isPort } from './field-ranges.js';
-import { isIpAddress } from './ip.js';
+import { ipOfAddress } from './ip.js';
 import { parseSyslogHeader, syslogResult, type SyslogRecord } from './syslog.js';
 
 const MAX_ARGS = 256;
@@ -93,9 +93,10 @@ function addRelatedUser(f: EcsFields, name: string): void {
 function addSource(f: EcsFields, address: string | undefined, port: string | undefined): void {
   if (address === undefined || address === '') return;
   f['source.address'] = address;
-  if (isIpAddress(address)) {
-    f['source.ip'] = address;
-    f['related.ip'] = [address];
+  const ip = ipOfAddress(address);
+  if (ip !== undefined) {
+    f['source.ip'] = ip;
+    f['related.ip'] = [ip];
   } else {
     f['source.domain'] = address;
   }

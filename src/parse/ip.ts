@@ -6,9 +6,27 @@
  */
 import { isIP } from 'node:net';
 
-/** True when s is an IPv4 or IPv6 address as node:net's isIP reads them. */
+/**
+ * True when s is an IPv4 or IPv6 address an ECS ip field can hold: what
+ * node:net's isIP reads, except an IPv6 zone ID ("fe80::1%eth0"), which isIP
+ * accepts and the schema's ipv6 format does not (the whole event would fail
+ * validation and ship as a stand-in without its fields).
+ */
 export function isIpAddress(s: string): boolean {
-  return isDottedQuad(s) || isIP(s) !== 0;
+  return isDottedQuad(s) || (isIP(s) !== 0 && !s.includes('%'));
+}
+
+/**
+ * The ECS ip value of a peer address a log line names: the address itself, or
+ * without its zone ID (sshd writes link-local peers as "fe80::1%eth0"; the
+ * zone stays in source.address); undefined when it is no IP address.
+ */
+export function ipOfAddress(s: string): string | undefined {
+  if (isIpAddress(s)) return s;
+  const zone = s.indexOf('%');
+  if (zone <= 0 || isIP(s) !== 6) return undefined;
+  const bare = s.slice(0, zone);
+  return isIpAddress(bare) ? bare : undefined;
 }
 
 /**

@@ -36,10 +36,10 @@
  * - event.category/event.type that ECS does not pair together move to json.*
  *   as a whole (tag ecs_category_type_mismatch): half a categorization lies.
  */
-import { isIP } from 'node:net';
 import type { EcsFields, FieldValue, ParseContext, ParseResult, Parser } from '../event/types.js';
 import { allowedValues, ecsField, isArrayField, isEcsPrefix, moveUnpairedCategorization, valueKind } from './ecs-catalog.js';
 import { dateFits, eventTimeFits, numberFits } from './field-ranges.js';
+import { isIpAddress } from './ip.js';
 import { severityFromLevel } from './level.js';
 import { isReservedField } from './reserved-fields.js';
 import { fromEpoch, parseTimestampText, type ParsedTime } from './time.js';
@@ -213,7 +213,7 @@ class JsonMapper {
         if (v === 'true' || v === 'false') return v === 'true';
         return undefined;
       case 'ip':
-        if (typeof v === 'string' && v.length <= 64 && isIP(v) !== 0) return v;
+        if (typeof v === 'string' && v.length <= 64 && isIpAddress(v)) return v;
         return undefined;
       case 'date': {
         const t = parseTime(v, this.zone);

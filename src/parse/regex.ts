@@ -29,11 +29,11 @@
  * - The pattern is the user's: catastrophic backtracking in it is theirs to
  *   avoid; the parser adds no flags beyond what they wrote (none).
  */
-import { isIP } from 'node:net';
 import { LogwardError } from '../errors.js';
 import type { EcsFields, FieldValue, Parser } from '../event/types.js';
 import { allowedValues, ecsField, isArrayField, moveUnpairedCategorization, valueKind, type EcsValueKind } from './ecs-catalog.js';
 import { dateFits, eventTimeFits, numberBounds, withinBounds, type NumberBounds } from './field-ranges.js';
+import { isIpAddress } from './ip.js';
 import { severityFromLevel } from './level.js';
 import { isReservedField } from './reserved-fields.js';
 import { parseTimestampText } from './time.js';
@@ -108,7 +108,7 @@ function convert(p: GroupPlan, text: string, zone: string): string | number | bo
     case 'boolean':
       return text === 'true' ? true : text === 'false' ? false : undefined;
     case 'ip':
-      return text.length <= 64 && isIP(text) !== 0 ? text : undefined;
+      return text.length <= 64 && isIpAddress(text) ? text : undefined;
     case 'date': {
       const t = parseTimestampText(text, zone);
       return t !== undefined && dateFits(t.date.getTime()) ? t.date.toISOString() : undefined;
