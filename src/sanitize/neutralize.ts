@@ -153,8 +153,8 @@ function codePointBefore(s: string, end: number): number {
 }
 
 // Verdicts per code point (bit 1: Emoji, bit 2: Extended_Pictographic), so that a chat log
-// full of emoji pays for each property test once. Bounded: past the limit, verdicts are
-// computed and not kept (Unicode has ~3,000 emoji and pictographic characters; crafted
+// full of emoji pays for each property test once. Bounded: at the limit the cache starts over
+// (Unicode has ~3,000 emoji and pictographic characters; crafted
 // lines can put any of 1.1 million code points before a selector).
 const EMOJI_BIT = 1;
 const PICTO_BIT = 2;
@@ -166,7 +166,10 @@ function verdict(cp: number): number {
   if (v === undefined) {
     const ch = String.fromCodePoint(cp);
     v = (EMOJI.test(ch) ? EMOJI_BIT : 0) | (PICTOGRAPHIC.test(ch) ? PICTO_BIT : 0);
-    if (verdicts.size < MAX_CACHED_VERDICTS) verdicts.set(cp, v);
+    // Cleared when full, so that one crafted line of thousands of distinct code points cannot
+    // leave every later emoji uncached for the life of the process.
+    if (verdicts.size >= MAX_CACHED_VERDICTS) verdicts.clear();
+    verdicts.set(cp, v);
   }
   return v;
 }

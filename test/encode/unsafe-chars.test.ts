@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { decodeCef, encodeCef } from '../../src/encode/cef.js';
+import { decodeCef, encodeCef, headerText } from '../../src/encode/cef.js';
 import { encodeEcs } from '../../src/encode/ecs.js';
 import { isUnsafeCodePoint, MAYBE_UNSAFE, replaceUnsafe } from '../../src/encode/unsafe-chars.js';
 import type { LogEvent } from '../../src/event/types.js';
@@ -97,4 +97,7 @@ test('a CEF value cut at its length limit inside an emoji sequence never ends in
   assert.equal(msgOf(`${pad}x1\uFE0F\u20E3`), `${pad}x1`, 'a keycap cut before U+20E3');
   assert.equal(msgOf(`${pad.slice(1)}\u{1F3F3}\uFE0F\u200D\u{1F308}`), `${pad.slice(1)}\u{1F3F3}\uFE0F`, 'a flag cut after its ZWJ keeps its own selector');
   assert.equal(msgOf(`${pad}x\u2764\uFE0F`), `${pad}x\u2764`, 'cut before the selector: nothing to orphan');
+  // The header's own cut (a keycap parted from its U+20E3 loses its selector too).
+  assert.equal(headerText('ab1\uFE0F\u20E3', 4), 'ab1');
+  assert.equal(headerText('a\u{1F468}\u200D\u{1F469}', 3), 'a\u{1F468}');
 });

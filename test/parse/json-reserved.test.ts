@@ -45,9 +45,9 @@ test('related.* from a line is data under json.related.*: the builder computes t
 
 test('the severity, module, zone, receiver status, file, offset, routing and agent namespace are not the line’s either', () => {
   const r = json(
-    '{"event":{"severity":0,"module":"logward","timezone":"UTC","agent_id_status":"verified"},"log":{"offset":5,"file":{"path":"/x","inode":"1"}},"logward":{"input":"logward"},"data_stream":{"namespace":"ignored"},"message":"m"}',
+    '{"event":{"severity":0,"module":"logward","timezone":"UTC","agent_id_status":"verified","ingested":"2020-01-01T00:00:00Z"},"log":{"offset":5,"file":{"path":"/x","inode":"1"}},"logward":{"input":"logward"},"data_stream":{"namespace":"ignored"},"message":"m"}',
   );
-  for (const k of ['event.severity', 'event.module', 'event.timezone', 'event.agent_id_status', 'log.offset', 'log.file.path', 'log.file.inode', 'logward.input', 'data_stream.namespace']) {
+  for (const k of ['event.severity', 'event.module', 'event.timezone', 'event.agent_id_status', 'event.ingested', 'log.offset', 'log.file.path', 'log.file.inode', 'logward.input', 'data_stream.namespace']) {
     assert.equal(r.fields[k], undefined, k);
     assert.notEqual(r.fields[`json.${k}`], undefined, `json.${k}`);
   }
