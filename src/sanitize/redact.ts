@@ -305,14 +305,16 @@ const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 // of a colour code is none: "{U+001B}[1m4111..."), not after "123-" or "1." (a
 // longer id, a decimal). After "1001," it is a CSV column only when a comma
 // follows the number too ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal
-// comma (found by review). Groups are separated by one space, dash or dot, the
+// comma (found by review). No decimal comma follows an IP or a version
+// ("10.0.0.7,4111…") or comes before a grouped card ("17,4111 1111 …"): those
+// are columns wherever they stand. Groups are separated by one space, dash or dot, the
 // same one throughout (a dotted card is still a card: PCI). The dot cannot make
 // a decimal, a version or an address into a card: the look-behind above and the
 // look-ahead after the rule's match refuse a run that a "d." precedes or a ".d"
 // follows, and the groups must be card-shaped (4.4.4.4, 4.6.5, ...) with issuer,
 // length and Luhn agreeing; "10.0.0.1" or "1.2.840.113549.1.1.11" has no such groups.
 const PAN_FORMS =
-  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|\\d,\\d(?![\\d .-]{12,22},))' +
+  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|(?<!\\.\\d{0,2})\\d,\\d(?=\\d{12,18}(?![\\d.]))(?![\\d .-]{12,22},))' +
   '(?:\\d{12,18}' +
   '|\\d{3}(?<pan_a>[ .-])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
   '|\\d{3}(?<pan_b>[ .-])\\d{6}\\k<pan_b>\\d{4,5})';

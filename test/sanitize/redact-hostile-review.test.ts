@@ -218,6 +218,13 @@ test('a card between numeric CSV columns is masked (a comma is no decimal point 
   assertMasked('{"row":"1001,5555555555554444,12/27"}', ['5555555555554444']);
   // A decimal point still is one: 0.4111111111111111 is a fraction.
   assertUntouched('ratio=0.4111111111111111 and 12-4111111111111111');
+  // The last column after an IP, a version or a grouped card after any number: no decimal comma makes those
+  // (found by review: "…,10.0.0.7,4111111111111111" shipped the card).
+  assertMasked('2026-11-22T10:00:00Z,10.0.0.7,4111111111111111', ['4111111111111111'], ['10.0.0.7,']);
+  assertMasked('10.0.0.1,4111 1111 1111 1111', ['4111 1111 1111 1111'], ['10.0.0.1,']);
+  assertMasked('order 17,4111.1111.1111.1111', ['4111.1111.1111.1111'], ['order 17,']);
+  assertMasked('v1.2,4111111111111111', ['4111111111111111'], ['v1.2,']);
+  assertUntouched('Wert=0,4532015112830366 x 3,14');
 });
 
 test('cards written in dotted groups are masked (a dotted card is still a card: PCI)', () => {
