@@ -183,6 +183,8 @@ interface Tracked {
   retryAt: number;
   /** An adopted copytruncate copy may be shorter than the stream's position. */
   copyShort: boolean;
+  /** ctime (ms) of the file when the stream's head was last found at its start; -1: not checked yet. */
+  headCheckedCtimeMs: number;
 }
 
 interface Orphan {
@@ -391,6 +393,7 @@ export class FileSource {
           unreadable: false,
           retryAt: 0,
           copyShort: false,
+          headCheckedCtimeMs: -1,
         };
         this.tracked.set(key, t);
       } else if (!seen.has(key)) {
@@ -495,14 +498,28 @@ export class FileSource {
     const pos = s.readPos;
     // fstat first: an idle poll costs one syscall and no buffer, and the chunk is sized to what is there.
     let size: number;
+    let ctimeMs: number;
     try {
-      size = (await fh.stat()).size;
+      const st = await fh.stat();
+      size = st.size;
+      ctimeMs = st.ctimeMs;
     } catch (err) {
       return this.readFailed(t, err, now);
     }
     if (size < pos && !t.copyShort) {
       await this.truncated(t, size, now);
       return true;
+    }
+    if (size <= pos && s.head.length > 0 && ctimeMs !== t.headCheckedCtimeMs) {
+      // Changed since the head was last checked, yet not longer than our offset: truncated and
+      // regrown to exactly the offset? The size cannot tell (and the next rotation may freeze the file
+      // so). Only the head can; an idle file keeps its ctime and costs no read.
+      const h = await readHead(fh, s.head.length);
+      if (!h.equals(s.head)) {
+        await this.truncated(t, size, now);
+        return true;
+      }
+      t.headCheckedCtimeMs = ctimeMs;
     }
     if (size <= pos) {
       t.size = Math.max(size, t.size);
@@ -540,6 +557,8 @@ export class FileSource {
         return true;
       }
     }
+    // The head was checked after that fstat: a later truncation changes the ctime again.
+    t.headCheckedCtimeMs = ctimeMs;
     if (!s.full && pos < FINGERPRINT_BYTES) {
       const len = Math.min(pos + n, FINGERPRINT_BYTES);
       s.head = s.head.length === pos ? Buffer.concat([s.head, buf.subarray(0, len - pos)]) : await readHead(fh, len);
@@ -710,6 +729,7 @@ export class FileSource {
     s.ino = t.ino;
     t.stream = s;
     t.state = 'active';
+    t.headCheckedCtimeMs = -1;
     t.parkHead = undefined;
     t.parkedSince = 0;
   }
@@ -740,6 +760,7 @@ export class FileSource {
     t.changed = true;
     t.eof = false;
     t.copyShort = false;
+    t.headCheckedCtimeMs = -1;
     t.size = sizeAfter;
     if (s.readPos === 0 || s.head.length === 0) return;
     this.tamper.truncated(
@@ -790,10 +811,12 @@ export class FileSource {
     this.openCount++;
     const st = await fh.stat({ bigint: true });
     if (st.dev !== t.dev || st.ino !== t.ino) {
-      // The path now names another inode: the next scan sorts it out.
+      // The path now names another inode (rename+create between the scan and this open): the next
+      // scan finds our inode under its new name. `changed` stays set so it is opened there: a rotated
+      // file keeps its size and mtime, so no later scan or watcher event would ever set it again,
+      // and its lines would never be read.
       await fh.close();
       this.openCount--;
-      t.changed = false;
       this.requestScan();
       return false;
     }

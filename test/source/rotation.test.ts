@@ -4,6 +4,8 @@ import {
   appendFileSync, copyFileSync, mkdirSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { Discovery, type PathsProvider } from '../../src/source/discovery.js';
+import { FileSource } from '../../src/source/file-source.js';
 import { Collector, lines, options, sleep, tempDir, waitFor } from './file-fixture.js';
 
 function setup() {
@@ -54,6 +56,48 @@ test('rename+create rotation: old file finished through the held descriptor, new
   }
 });
 
+test('rename+create between a scan and the first open: the file is read under its rotated name', async () => {
+  // logrotate ran after the scan listed the live file and before the source opened it: the open
+  // finds the new file at the path, and the listed inode, now app.log.1, never changes again
+  // (same size, same mtime). It must still be read (a real logrotate run lost a whole app.log.1 so).
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    writeFileSync(live, lines('a', 0, 50).join('\n') + '\n');
+    const c = new Collector();
+    const real = new Discovery(
+      { paths: [join(logs, 'app.log*')], exclude: [], followSymlinks: false },
+      { rescan: () => undefined, changed: () => undefined },
+      c.counters,
+    );
+    // No watcher: only scans and reads can notice the file, as when inotify says nothing useful.
+    let scans = 0;
+    const paths: PathsProvider = {
+      scan: async () => {
+        const files = await real.scan();
+        if (++scans === 1) {
+          renameSync(live, join(logs, 'app.log.1'));
+          writeFileSync(live, lines('b', 0, 30).join('\n') + '\n');
+        }
+        return files;
+      },
+    };
+    const src = new FileSource(options(dir), { emit: c.emit, alert: c.alert, counters: c.counters, paths });
+    await src.start();
+    try {
+      await waitFor(() => c.records.length >= 80, 'the rotated file and the new one');
+      await sleep(700);
+    } finally {
+      await src.stop();
+    }
+    assert.ok(scans >= 2, 'the rotation happened after the first scan');
+    assert.deepEqual(c.records.map((r) => r.bytes.toString()).sort(), [...lines('a', 0, 50), ...lines('b', 0, 30)].sort());
+    assert.ok(c.records.filter((r) => r.bytes.toString().startsWith('a ')).every((r) => r.source.path === join(logs, 'app.log.1')));
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
+
 test('copytruncate while behind loses nothing and re-reads nothing, no alert', async () => {
   const { dir, cleanup, live, logs } = setup();
   try {
@@ -84,6 +128,50 @@ test('copytruncate while behind loses nothing and re-reads nothing, no alert', a
     assert.deepEqual(c.duplicates(), []);
     assert.deepEqual(c.alerts, []);
     assert.equal(c.counters.get('source_copies_adopted'), 1);
+  } finally {
+    cleanup();
+  }
+});
+
+test('copytruncate whose live file regrows to exactly the read offset: copy adopted, new content read, nothing twice', async () => {
+  // Writers paced alike refill the truncated file to the very size it had: at EOF the size alone
+  // says "nothing new", so only the head can show the truncation. Missed, the new lines were never
+  // read (unless the file grew again; the next rename freezes it) and the copy, never handed the
+  // stream, was read again from 0.
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    let gate: (() => void) | undefined;
+    let blocked = true;
+    const src = new FileSource(options(dir), {
+      emit: async (b) => {
+        if (blocked) await new Promise<void>((r) => (gate = r));
+        await c.emit(b);
+      },
+      alert: c.alert,
+      counters: c.counters,
+    });
+    writeFileSync(live, lines('a', 0, 50).join('\n') + '\n');
+    const readTo = statSync(live).size;
+    await src.start();
+    try {
+      // The whole file is read (one chunk); its records wait downstream.
+      await waitFor(() => gate !== undefined, 'first emit blocked');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      truncateSync(live, 0);
+      appendFileSync(live, lines('b', 0, 50).join('\n') + '\n');
+      assert.equal(statSync(live).size, readTo, 'regrown to exactly the offset read');
+      blocked = false;
+      gate?.();
+      await waitFor(() => c.has(lines('b', 49, 1)[0] as string), 'the regrown content');
+      await sleep(800);
+    } finally {
+      blocked = false;
+      gate?.();
+      await src.stop();
+    }
+    assert.deepEqual(c.records.map((r) => r.bytes.toString()).sort(), [...lines('a', 0, 50), ...lines('b', 0, 50)].sort());
+    assert.deepEqual(c.alerts, []);
   } finally {
     cleanup();
   }
