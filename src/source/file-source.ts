@@ -101,6 +101,9 @@ export type { TamperAlert } from './tamper.js';
 
 const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 
+/** Bytes compared, at the same offsets, to tell a parked copy of a file from a file that only shares its head. */
+const COPY_CHECK_BYTES = 4096;
+
 /** The reading state of one identity. */
 class Stream implements LineSink, RecordSink {
   batch: RawRecord[] = [];
@@ -196,7 +199,7 @@ type Decision =
   | { kind: 'adopt'; orphan: Orphan }
   | { kind: 'park' }
   | { kind: 'resume'; identity: string; full: boolean; offset: number; from?: string }
-  | { kind: 'new'; own: boolean }
+  | { kind: 'new'; own: boolean; holder?: Tracked }
   | { kind: 'wait' };
 
 export class FileSource {
@@ -626,6 +629,23 @@ export class FileSource {
         return true;
       }
       case 'new': {
+        if (d.own && d.holder && !isLivePath(t.path)) {
+          const { rel, holderSize } = await this.comparedWithHolder(t, size, d.holder);
+          if (rel !== 'other') {
+            // At a rotated name and still what the file being read holds: a copytruncate copy whose
+            // truncation is late (logrotate fsyncs the copy before it truncates, and a loaded disk
+            // stretches that past any grace), or a plain copy. Read, it would only repeat lines; it
+            // stays parked until the truncation hands it the stream. A holder found truncated hands
+            // it over now. (At a live path, the same bytes are an old copy put back: read and alerted.)
+            t.parkedSince = now;
+            t.parkHead = h;
+            t.state = 'parked';
+            await this.closeFd(t);
+            if (rel === 'copy') return false;
+            await this.truncated(d.holder, holderSize, now);
+            return true;
+          }
+        }
         const atEnd = t.initial && this.opts.startAt === 'end';
         const readPos = atEnd ? size : 0;
         let s: Stream;
@@ -659,7 +679,7 @@ export class FileSource {
         const uh = u.stream.head;
         if (uh.length === 0) continue;
         if (h.length <= uh.length ? startsWith(uh, h) : startsWith(h, uh)) {
-          return this.parkOrOwn(t, now);
+          return this.parkOrOwn(t, now, u);
         }
       }
     }
@@ -704,7 +724,7 @@ export class FileSource {
         if (now - since < this.opts.rescanIntervalMs) return { kind: 'wait' };
         continue;
       }
-      return this.parkOrOwn(t, now);
+      return this.parkOrOwn(t, now, holder);
     }
     return { kind: 'new', own: false };
   }
@@ -714,9 +734,31 @@ export class FileSource {
     return { kind: 'resume', identity: id, full: false, offset };
   }
 
-  private parkOrOwn(t: Tracked, now: number): Decision {
+  private parkOrOwn(t: Tracked, now: number, holder?: Tracked): Decision {
     const since = t.parkedSince === 0 ? now : t.parkedSince;
-    return now - since < this.opts.rescanIntervalMs ? { kind: 'park' } : { kind: 'new', own: true };
+    return now - since < this.opts.rescanIntervalMs ? { kind: 'park' } : { kind: 'new', own: true, holder };
+  }
+
+  /**
+   * A parked file whose grace ran out, against the file being read with the same head: is it still a
+   * byte-for-byte copy of what that file holds at the same offsets (compared over its last
+   * COPY_CHECK_BYTES), or was that file truncated meanwhile (what its next turn would find)?
+   */
+  private async comparedWithHolder(t: Tracked, size: number, u: Tracked): Promise<{ rel: 'copy' | 'truncated' | 'other'; holderSize: number }> {
+    const us = u.stream;
+    const ufh = u.fh;
+    const fh = t.fh;
+    if (!us || !ufh || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
+    const holderSize = (await ufh.stat()).size;
+    if (holderSize < us.readPos && !u.copyShort) return { rel: 'truncated', holderSize };
+    if (us.head.length > 0 && !(await readHead(ufh, us.head.length)).equals(us.head)) return { rel: 'truncated', holderSize };
+    if (holderSize < size) return { rel: 'other', holderSize };
+    const k = Math.min(size, COPY_CHECK_BYTES);
+    const mine = Buffer.allocUnsafe(k);
+    const theirs = Buffer.allocUnsafe(k);
+    const a = (await fh.read(mine, 0, k, size - k)).bytesRead;
+    const b = (await ufh.read(theirs, 0, k, size - k)).bytesRead;
+    return { rel: a === k && b === k && mine.equals(theirs) ? 'copy' : 'other', holderSize };
   }
 
   private newStream(t: Tracked, identity: string, full: boolean, head: Buffer, readPos: number): Stream {

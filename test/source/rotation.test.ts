@@ -177,6 +177,54 @@ test('copytruncate whose live file regrows to exactly the read offset: copy adop
   }
 });
 
+test('copytruncate whose truncation comes long after the copy: the copy waits for it, nothing read twice, no alert', async () => {
+  // logrotate fsyncs the copy before it truncates the original; on a loaded disk that outlasts the
+  // grace a parked copy gets. The copy, read under its own identity then, repeated every line, and
+  // the truncation, finding no copy left to hand the stream to, raised a tamper alert.
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    let skew = 0;
+    const clock = { now: () => Date.now() + skew };
+    const real = new Discovery(
+      { paths: [join(logs, 'app.log*')], exclude: [], followSymlinks: false },
+      { rescan: () => undefined, changed: () => undefined },
+      c.counters,
+    );
+    let scans = 0;
+    const paths: PathsProvider = {
+      scan: async () => {
+        scans++;
+        return real.scan();
+      },
+    };
+    const src = new FileSource(options(dir), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
+    writeFileSync(live, lines('a', 0, 50).join('\n') + '\n');
+    await src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
+      // The copy's grace runs out (the clock jumps), and the source gets a turn at it.
+      skew += 60_000;
+      const from = scans;
+      await waitFor(() => scans >= from + 2, 'a round after the grace');
+      truncateSync(live, 0);
+      appendFileSync(live, lines('b', 0, 30).join('\n') + '\n');
+      await waitFor(() => c.records.length >= 80, 'the new lines');
+      await sleep(700);
+    } finally {
+      await src.stop();
+    }
+    assert.deepEqual(c.records.map((r) => r.bytes.toString()).sort(), [...lines('a', 0, 50), ...lines('b', 0, 30)].sort());
+    assert.deepEqual(c.alerts, []);
+    assert.equal(c.counters.get('source_copies_adopted'), 1);
+    assert.equal(c.counters.get('source_duplicate_heads_read'), 0);
+  } finally {
+    cleanup();
+  }
+});
+
 test('a live file truncated to 0 raises exactly one tamper alert', async () => {
   const { dir, cleanup, live } = setup();
   try {
@@ -286,15 +334,19 @@ test('an old copy put back on the live path raises a replaced alert', async () =
     const src = c.source(options(dir));
     writeFileSync(live, lines('k', 0, 20).join('\n') + '\n');
     await src.start();
-    await waitFor(() => c.records.length === 20, 'lines');
-    renameSync(live, join(logs, 'app.log.1'));
-    writeFileSync(live, lines('l', 0, 20).join('\n') + '\n');
-    await waitFor(() => c.records.length === 40, 'rotated');
-    copyFileSync(join(logs, 'app.log.1'), join(logs, 'tmp-put-back'));
-    renameSync(join(logs, 'tmp-put-back'), live);
-    await waitFor(() => c.alerts.length > 0, 'replaced alert');
-    await sleep(700);
-    await src.stop();
+    try {
+      await waitFor(() => c.records.length === 20, 'lines');
+      renameSync(live, join(logs, 'app.log.1'));
+      writeFileSync(live, lines('l', 0, 20).join('\n') + '\n');
+      await waitFor(() => c.records.length === 40, 'rotated');
+      copyFileSync(join(logs, 'app.log.1'), join(logs, 'tmp-put-back'));
+      renameSync(join(logs, 'tmp-put-back'), live);
+      await waitFor(() => c.alerts.length > 0, 'replaced alert');
+      await sleep(700);
+    } finally {
+      // A failed wait must not leave the source's timers holding the test file open.
+      await src.stop();
+    }
     assert.deepEqual(c.alerts.map((a) => [a.kind, a.path]), [['replaced', live]]);
   } finally {
     cleanup();
