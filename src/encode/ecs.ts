@@ -19,6 +19,8 @@
  *   character: JSON.stringify escapes C0, '"', '\' and lone surrogates; the
  *   post-pass escapes DEL, C1, every Unicode format character (Cf) and
  *   U+2028/U+2029 as \uXXXX, which JSON.parse reads back to the same string.
+ *   The emoji forms the neutralizer keeps raw ("❤️", "1️⃣", "👨‍👩‍👧") are judged
+ *   on the string as written, not on its escapes (emojiFormInJsonAt).
  *
  * Speed (bench/encode.ts, bench/stages.ts): each field-name SHAPE gets a plan,
  * compiled on its second sighting (first sightings take the generic path, so
@@ -40,6 +42,7 @@
 import { ECS_VERSION as EcsVersion } from '../ecs/generated.js';
 
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
+import { emojiFormAt } from '../sanitize/neutralize.js';
 import { EncodeError } from './encode-error.js';
 import { replaceUnsafe } from './unsafe-chars.js';
 
@@ -322,6 +325,29 @@ export function nestEcsGeneric(fields: Readonly<EcsFields>): EcsDocument {
   return nestGeneric(fields, seenNames());
 }
 
+/**
+ * emojiFormAt, at index i of text JSON.stringify wrote, judged as on the
+ * string it was written from. The post-pass runs on escaped text, and
+ * JSON.stringify's escapes of a C0 control or a lone surrogate ("\u0001",
+ * "\ud800") may end in a digit: a U+FE0F U+20E3 after one would read as a
+ * keycap ("1️⃣") and stay raw although the source put it after a control.
+ * Only that keycap case can differ: every other kept form needs a raw
+ * non-ASCII neighbour, and a raw character in the JSON text is the same
+ * character, with the same neighbours up to escapes, in the source; '#', '*'
+ * and the escapes \" \\ \b \f \n \r \t end in no digit. A digit ends an
+ * escape when it is the last of "\uXXXX" whose backslash is not itself escaped
+ * (an odd run of backslashes): JSON.stringify never escapes a digit, so the
+ * source had a control or a surrogate there. Runs only on a kept keycap.
+ */
+function emojiFormInJsonAt(s: string, i: number): boolean {
+  if (!emojiFormAt(s, i)) return false;
+  const before = s.charCodeAt(i - 1);
+  if (before < 0x30 || before > 0x39 || i < 6 || s.charCodeAt(i - 5) !== 0x75 || s.charCodeAt(i - 6) !== 0x5c) return true;
+  let backslashes = 1;
+  while (i - 6 - backslashes >= 0 && s.charCodeAt(i - 6 - backslashes) === 0x5c) backslashes++;
+  return backslashes % 2 === 0;
+}
+
 function jsonEscapeCodePoint(cp: number): string {
   if (cp < 0x10000) return '\\u' + cp.toString(16).padStart(4, '0');
   const v = cp - 0x10000;
@@ -338,7 +364,7 @@ export function stringifyEcs(doc: EcsDocument): string {
   if (Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f')) return out;
   // Raw non-ASCII only ever sits inside JSON strings, so escaping it in the
   // whole text is the same as escaping it in each string value and key.
-  return replaceUnsafe(out, jsonEscapeCodePoint);
+  return replaceUnsafe(out, jsonEscapeCodePoint, emojiFormInJsonAt);
 }
 
 /** ECS JSON for one event, no trailing newline. Throws EncodeError on a field shape conflict. */
@@ -360,7 +386,7 @@ const NEEDS_ESCAPE = /["\\\x00-\x1f\x7f-\uffff]/;
 function jsonString(s: string): string {
   if (!NEEDS_ESCAPE.test(s)) return '"' + s + '"';
   const out = JSON.stringify(s);
-  return Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f') ? out : replaceUnsafe(out, jsonEscapeCodePoint);
+  return Buffer.byteLength(out, 'utf8') === out.length && !out.includes('\x7f') ? out : replaceUnsafe(out, jsonEscapeCodePoint, emojiFormInJsonAt);
 }
 
 function sameElements(a: readonly unknown[], b: readonly unknown[]): boolean {

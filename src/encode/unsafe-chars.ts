@@ -68,8 +68,14 @@ export function token(cp: number): string {
 /**
  * Replaces every unsafe code point with format(cp). Returns the input itself
  * (no allocation) when nothing needs replacing, which is the common case.
+ * `kept` says whether the U+FE0E, U+FE0F or U+200D at index i of s is an emoji
+ * form to keep raw; it must judge as emojiFormAt would on the text as written.
+ * The default is emojiFormAt itself, right for any s that is that text; a
+ * caller passing text it has already escaped (ECS: JSON.stringify output, in
+ * which "\u0001" ends in a digit that can pass for a keycap's) passes a
+ * predicate that sees through its escapes (src/encode/ecs.ts).
  */
-export function replaceUnsafe(s: string, format: (cp: number) => string = token): string {
+export function replaceUnsafe(s: string, format: (cp: number) => string = token, kept: (s: string, i: number) => boolean = emojiFormAt): string {
   if (!NOT_PRINTABLE_ASCII.test(s) || !MAYBE_UNSAFE.test(s)) return s;
   let out = '';
   let last = 0;
@@ -84,7 +90,7 @@ export function replaceUnsafe(s: string, format: (cp: number) => string = token)
         width = 2;
       }
     }
-    if (isUnsafeCodePoint(cp) && !((cp === 0xfe0f || cp === 0xfe0e || cp === 0x200d) && emojiFormAt(s, i))) {
+    if (isUnsafeCodePoint(cp) && !((cp === 0xfe0f || cp === 0xfe0e || cp === 0x200d) && kept(s, i))) {
       out += s.slice(last, i) + format(cp);
       last = i + width;
     }

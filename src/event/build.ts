@@ -4,7 +4,11 @@
  * Everything here is agent-side fact (where, when read, which agent, which
  * identity), plus the parser's fields. The only text taken from the line is
  * already neutralized and redacted; fields the agent adds come from the config
- * (sanitized when it was loaded) or from the host itself.
+ * (sanitized when it was loaded) or from the host itself. The exception is
+ * log.file.path: a file name is chosen by whoever can write the log directory,
+ * so it is neutralized here like any field (tokens, and the tag
+ * log_injection_neutralized when anything was replaced). The SourceRef keeps
+ * the real name; event.id never depended on it (identity and offset).
  *
  * Hot path (once per line): the fields object is made by one literal with
  * spreads so that V8 keeps it a fast object (see build()); timestamps go
@@ -15,6 +19,10 @@ import { hash } from 'node:crypto';
 import { classify } from './classify.js';
 import { EventIdDeriver } from './id.js';
 import type { EcsFields, FieldValue, LogEvent, ParseResult, RawRecord } from './types.js';
+import { neutralizeText } from '../sanitize/neutralize.js';
+
+/** The processor's TAG_NEUTRALIZED (src/processor.ts imports this module, so it cannot be imported from there). */
+const TAG_NEUTRALIZED = 'log_injection_neutralized';
 
 export interface AgentInfo {
   id: string;
@@ -49,6 +57,14 @@ export class EventBuilder {
   /** One frozen array for every event: nothing downstream may change it, and encoders can remember it. */
   private readonly hostIps: string[] | undefined;
 
+  /**
+   * The last file name seen and its neutralized form: a source sends line after line of
+   * the same file, so the name is neutralized once per change, not once per line.
+   */
+  private pathSeen: string | undefined;
+  private pathShown = '';
+  private pathChanged = false;
+
   constructor(private readonly agent: AgentInfo) {
     this.ids = new EventIdDeriver(agent.id);
     this.hostIps = agent.hostIps && agent.hostIps.length > 0 ? (Object.freeze([...agent.hostIps]) as string[]) : undefined;
@@ -80,7 +96,16 @@ export class EventBuilder {
     if (parsed.severity !== undefined) f['event.severity'] = parsed.severity;
     if (f['message'] === undefined) f['message'] = input.original;
 
-    if (raw.source.path !== undefined) f['log.file.path'] = raw.source.path;
+    const path = raw.source.path;
+    if (path !== undefined) {
+      if (path !== this.pathSeen) {
+        const n = neutralizeText(path);
+        this.pathSeen = path;
+        this.pathShown = n.text;
+        this.pathChanged = n.changed;
+      }
+      f['log.file.path'] = this.pathShown;
+    }
     if (raw.source.offset !== undefined && raw.source.cursor === undefined) f['log.offset'] = raw.source.offset;
 
     f['agent.type'] = 'logward';
@@ -104,6 +129,7 @@ export class EventBuilder {
     else if (f['related.user'] !== undefined) delete f['related.user'];
 
     const tags = mergeTags(f['tags'], parsed.tags, input.tags);
+    if (path !== undefined && this.pathChanged) pushTag(tags, TAG_NEUTRALIZED);
     if (tags.length > 0) f['tags'] = tags;
     else if (f['tags'] !== undefined) delete f['tags']; // delete of an absent key still costs a runtime call
 

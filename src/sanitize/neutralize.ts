@@ -216,6 +216,54 @@ export function emojiFormAt(s: string, i: number): boolean {
   return isEmojiBase(before);
 }
 
+// ---- cutting a line of raw bytes ---------------------------------------------------------------
+
+/** How many bytes past `max` cutLength reads: the code point after a cut (4 bytes at most) decides whether a joiner before it belonged to an emoji. */
+export const CUT_LOOKAHEAD = 4;
+
+/** Bytes decoded before a cut to judge an emoji form: a ZWJ looks back over a selector, a skin tone and a pictograph (3 + 4 + 4 bytes). */
+const CUT_LOOKBEHIND = 32;
+
+/**
+ * The length to cut a line of raw bytes to, at most `max`, such that the cut invents
+ * nothing the neutralizer would flag on a benign line:
+ *   - never inside a well-formed UTF-8 sequence (its first bytes would become {0xNN}
+ *     tokens): the cut backs off to the start of the sequence that crosses `max`, 3
+ *     bytes at most. Bytes that are no UTF-8 are cut where they are (each becomes its
+ *     token as evidence, as it would uncut), so a crafted line never loses more;
+ *   - never right after a U+200D, U+FE0E or U+FE0F that was part of an emoji form
+ *     (emojiFormAt) in the uncut line and is not in the cut one: "👩‍|💻" would end
+ *     in a raw ZWJ, "1️|⃣" in a selector without its keycap, each tokenized and tagged
+ *     log_injection_neutralized. Such a character is dropped with the rest. One that
+ *     was no emoji form in the uncut line either ("ro\u200D|ot") stays: the
+ *     neutralizer shows it and tags the line, as it would have uncut. At most two
+ *     are dropped ("🏳️‍" keeps its selector; nothing longer can end a kept form).
+ * Reads bytes[0 .. max + CUT_LOOKAHEAD) and no further, so a caller that keeps only
+ * that much of an over-long line (src/source/reader.ts) cuts exactly as one holding
+ * the whole line. Returns bytes.length when it fits.
+ */
+export function cutLength(bytes: Buffer, max: number): number {
+  if (bytes.length <= max) return bytes.length;
+  let cut = max;
+  // bytes[max] continues a sequence: find where it started (a sequence has at most 4 bytes) and
+  // cut there if it is well-formed (it ends by max + 2, within the lookahead).
+  let lead = max;
+  while (lead > 0 && lead > max - 3 && ((bytes[lead] ?? 0) & 0xc0) === 0x80) lead--;
+  if (lead < max && lead + utf8SequenceLength(bytes, lead) > max) cut = lead;
+  const end = Math.min(bytes.length, max + CUT_LOOKAHEAD);
+  for (let k = 0; k < 2 && cut >= 3; k++) {
+    const last = bytes.readUIntBE(cut - 3, 3);
+    if (last !== 0xe2808d && last !== 0xefb88e && last !== 0xefb88f) break; // U+200D, U+FE0E, U+FE0F
+    // A window around the cut as text (a character cut at the window's start decodes as U+FFFD, which is no emoji).
+    const head = bytes.toString('utf8', Math.max(0, cut - CUT_LOOKBEHIND), cut);
+    const whole = head + bytes.toString('utf8', cut, end);
+    const i = head.length - 1;
+    if (!emojiFormAt(whole, i) || emojiFormAt(head, i)) break;
+    cut -= 3;
+  }
+  return cut;
+}
+
 // Set by tokenFor when it replaced something: a line whose only matches are kept emoji forms is unchanged.
 let replacedAny = false;
 

@@ -7,7 +7,12 @@
  *    its LF); the LF and one trailing CR are not part of the bytes;
  *  - a line longer than maxLineBytes is cut (truncated: true); the rest of the
  *    physical line is skipped and counted (source_bytes_skipped), never
- *    buffered: memory per file is bounded by maxLineBytes;
+ *    buffered: memory per file is bounded by maxLineBytes (+ CUT_LOOKAHEAD);
+ *  - the cut (cutLength, src/sanitize/neutralize.ts) never splits a UTF-8
+ *    character and never leaves a ZWJ or selector parted from its emoji, so
+ *    a benign line is never tagged log_injection_neutralized for its cut;
+ *    it may fall up to a few bytes before maxLineBytes, and
+ *    source_bytes_skipped counts every byte of the line not in the record;
  *  - a last line without LF stays pending until flushPartial(), which the
  *    source calls after partial_line_timeout: it is emitted with `end` at the
  *    read position, and if the rest of that line arrives later it becomes a
@@ -17,6 +22,7 @@
  * it does not pin a whole chunk.
  */
 import type { Counters } from '../monitor/counters.js';
+import { CUT_LOOKAHEAD, cutLength } from '../sanitize/neutralize.js';
 
 export interface LineSink {
   line(bytes: Buffer, offset: number, end: number, truncated: boolean): void;
@@ -66,9 +72,10 @@ export class LineSplitter {
         const contentEnd = lf > pos && chunk[lf - 1] === CR ? lf - 1 : lf;
         const len = contentEnd - pos;
         if (len > max) {
-          this.counters.add('source_bytes_skipped', len - max);
+          const cut = cutLength(chunk.subarray(pos, contentEnd), max);
+          this.counters.add('source_bytes_skipped', len - cut);
           this.counters.add('source_lines_truncated');
-          this.sink.line(chunk.subarray(pos, pos + max), offset + pos, offset + lf + 1, true);
+          this.sink.line(chunk.subarray(pos, pos + cut), offset + pos, offset + lf + 1, true);
         } else {
           this.sink.line(chunk.subarray(pos, contentEnd), offset + pos, offset + lf + 1, false);
         }
@@ -99,8 +106,9 @@ export class LineSplitter {
       return;
     }
     const room = this.maxLineBytes - this.carryLen;
-    // One byte of slack so a CR right before the LF does not count as content.
-    const take = Math.min(to - from, room + 1);
+    // CUT_LOOKAHEAD bytes past the limit: what the cut reads to judge an emoji it might part
+    // (so that it cuts as on the whole line), and room for a CR before the LF, not content.
+    const take = Math.min(to - from, room + CUT_LOOKAHEAD);
     this.carry.push(Buffer.from(chunk.subarray(from, from + take)));
     this.carryLen += take;
     if (to - from > take) {
@@ -111,11 +119,13 @@ export class LineSplitter {
 
   private emitCarry(end: number): void {
     let bytes = this.carry.length === 1 ? (this.carry[0] as Buffer) : Buffer.concat(this.carry, this.carryLen);
-    if (bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+    // A CR ends the line only when the carry holds all of it; else it is a byte past the cut.
+    if (!this.skipping && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
     let truncated = this.skipping;
     if (bytes.length > this.maxLineBytes) {
-      this.counters.add('source_bytes_skipped', bytes.length - this.maxLineBytes);
-      bytes = bytes.subarray(0, this.maxLineBytes);
+      const cut = cutLength(bytes, this.maxLineBytes);
+      this.counters.add('source_bytes_skipped', bytes.length - cut);
+      bytes = bytes.subarray(0, cut);
       truncated = true;
     }
     if (truncated) this.counters.add('source_lines_truncated');

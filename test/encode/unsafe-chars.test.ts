@@ -101,3 +101,19 @@ test('a CEF value cut at its length limit inside an emoji sequence never ends in
   assert.equal(headerText('ab1\uFE0F\u20E3', 4), 'ab1');
   assert.equal(headerText('a\u{1F468}\u200D\u{1F469}', 3), 'a\u{1F468}');
 });
+
+test('CEF judges a keycap on the text before escaping: a selector after a control is a token, a real keycap stays', () => {
+  // The ECS encoder once kept U+FE0F raw after its own "\u0001" escape (test/encode/ecs-escape-emoji.test.ts);
+  // CEF has no escape that ends in a digit, and its guard runs on the unescaped text.
+  const ev = (message: string, path: string): LogEvent => ({
+    fields: { '@timestamp': '2024-05-20T10:13:20.123Z', message, 'log.file.path': path },
+    source: { input: 'files', identity: 'x' },
+    severity: 6,
+    classId: 'app:line',
+    name: 'Line',
+  });
+  const cef = decodeCef(encodeCef(ev('a\u0001\uFE0F\u20E3 b\\1\uFE0F\u20E3', '/var/log/x\u0001\uFE0F\u20E3'), { vendor: 'v', product: 'p', version: '1' }));
+  assert.equal(cef.extension['msg'], 'a{U+0001}{U+FE0F}\u20E3 b\\1\uFE0F\u20E3');
+  assert.equal(cef.extension['filePath'], '/var/log/x{U+0001}{U+FE0F}\u20E3');
+  assert.equal(replaceUnsafe('\u0001\uFE0F\u20E3'), '{U+0001}{U+FE0F}\u20E3');
+});
