@@ -19,7 +19,7 @@ import type { EcsFields, LogEvent, ParseContext, ParseResult, Parser, RawRecord 
 import type { Counters } from './monitor/counters.js';
 import { parseAuthMessage } from './parse/auth.js';
 import { getParser, type ParserName } from './parse/index.js';
-import { neutralizeBytes, neutralizeMultiline, neutralizeText } from './sanitize/neutralize.js';
+import { cutLength, neutralizeBytes, neutralizeMultiline, neutralizeText } from './sanitize/neutralize.js';
 import { createRedactor, type RedactKind, type Redactor } from './sanitize/redact.js';
 import { VERSION } from './version.js';
 
@@ -133,7 +133,7 @@ export class RecordProcessor {
    * failed), the agent-side facts, and the tag processing_error with the error's kind.
    */
   private failsafeEvent(raw: RawRecord, err: unknown): LogEvent {
-    const bytes = raw.bytes.length > this.opts.maxLineBytes ? raw.bytes.subarray(0, utf8Boundary(raw.bytes, this.opts.maxLineBytes)) : raw.bytes;
+    const bytes = raw.bytes.length > this.opts.maxLineBytes ? raw.bytes.subarray(0, cutLength(raw.bytes, this.opts.maxLineBytes)) : raw.bytes;
     const tags = [TAG_PROCESSING_ERROR];
     let line: string;
     try {
@@ -182,7 +182,7 @@ export class RecordProcessor {
     const tags: string[] = [];
     let bytes = raw.bytes;
     if (bytes.length > this.opts.maxLineBytes) {
-      bytes = bytes.subarray(0, utf8Boundary(bytes, this.opts.maxLineBytes));
+      bytes = bytes.subarray(0, cutLength(bytes, this.opts.maxLineBytes));
       tags.push(TAG_TRUNCATED);
       counters.add('events_truncated');
     } else if (raw.truncated) {
@@ -210,7 +210,8 @@ export class RecordProcessor {
     // those strings come from the logging client and get the same treatment as the line.
     const source = raw.fields ? { ...raw, fields: this.sanitizeFields(raw.fields) } : raw;
 
-    if (neutral.changed || this.valueNeutralized) {
+    const neutralized = neutral.changed || this.valueNeutralized;
+    if (neutralized) {
       tags.push(TAG_NEUTRALIZED);
       counters.add('events_neutralized');
     }
@@ -222,7 +223,10 @@ export class RecordProcessor {
     }
 
     counters.add('events_built');
-    return this.builder.build({ raw: source, original: line, parsed, tags, now, extraFields: this.extraFields });
+    const event = this.builder.build({ raw: source, original: line, parsed, tags, now, extraFields: this.extraFields });
+    // The builder neutralizes log.file.path itself, and tags the event when the name needed it.
+    if (!neutralized && (event.fields['tags'] as string[] | undefined)?.includes(TAG_NEUTRALIZED)) counters.add('events_neutralized');
+    return event;
   }
 
   /**
@@ -294,14 +298,6 @@ export class RecordProcessor {
     }
     return out;
   }
-}
-
-/** The largest cut ≤ max that does not split a UTF-8 sequence (so a cut never invents {0xNN} tokens). */
-export function utf8Boundary(bytes: Buffer, max: number): number {
-  let cut = max;
-  // Step back over continuation bytes (10xxxxxx), at most 3.
-  for (let i = 0; i < 3 && cut > 0 && ((bytes[cut] ?? 0) & 0xc0) === 0x80; i++) cut--;
-  return cut;
 }
 
 function hostFacts(): { name: string; ips: string[] } {

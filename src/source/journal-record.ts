@@ -32,6 +32,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import type { EcsFields, RawRecord } from '../event/types.js';
+import { cutLength } from '../sanitize/neutralize.js';
 
 export interface JournalMapOptions {
   /** MESSAGE bytes beyond this are cut (the record is marked truncated). Default 64 KiB. */
@@ -79,7 +80,7 @@ export function journalRecordToRaw(
     bytes = b;
   }
   if (bytes.length > maxBytes) {
-    bytes = bytes.subarray(0, utf8Boundary(bytes, maxBytes));
+    bytes = bytes.subarray(0, cutLength(bytes, maxBytes));
     truncated = true;
   }
 
@@ -164,10 +165,3 @@ function integer(s: string | undefined): number | undefined {
   return s !== undefined && DIGITS.test(s) ? Number(s) : undefined;
 }
 
-/** Largest cut ≤ max that does not split a UTF-8 sequence (invalid input: cut at max). */
-function utf8Boundary(b: Buffer, max: number): number {
-  let i = max;
-  // Step back over at most 3 continuation bytes to the lead byte, and cut before it.
-  while (i > 0 && i > max - 4 && ((b[i] ?? 0) & 0xc0) === 0x80) i--;
-  return i > max - 4 ? i : max;
-}

@@ -13,6 +13,7 @@
  */
 import type { Counters } from '../monitor/counters.js';
 import type { LineSink } from './reader.js';
+import { cutLength } from '../sanitize/neutralize.js';
 
 export interface MultilineOptions {
   readonly start: RegExp;
@@ -34,6 +35,8 @@ export class MultilineJoiner implements LineSink {
   private groupStart = -1;
   private groupEnd = 0;
   private truncated = false;
+  /** Cut at maxBytes: a later short line must not follow a cut one as if nothing was missing between them. */
+  private full = false;
   private lastLineAt = 0;
   /** Clock time of the line being pushed; the source sets it before splitting. */
   now = 0;
@@ -60,18 +63,21 @@ export class MultilineJoiner implements LineSink {
       this.truncated = false;
     }
     const sep = this.lines > 0 ? 1 : 0;
-    const room = this.opts.maxBytes - this.bytes - sep;
+    const room = this.full ? -1 : this.opts.maxBytes - this.bytes - sep;
     if (room >= bytes.length) {
       if (sep) this.parts.push(LF_BUF);
       this.parts.push(bytes);
       this.bytes += sep + bytes.length;
     } else {
-      if (room > 0) {
+      // Cut as the reader cuts a long line: never inside a character, never parting a joiner from its emoji.
+      const cut = room > 0 ? cutLength(bytes, room) : 0;
+      if (cut > 0) {
         if (sep) this.parts.push(LF_BUF);
-        this.parts.push(bytes.subarray(0, room));
-        this.bytes += sep + room;
+        this.parts.push(bytes.subarray(0, cut));
+        this.bytes += sep + cut;
       }
-      this.counters.add('source_bytes_skipped', bytes.length - Math.max(room, 0));
+      this.full = true;
+      this.counters.add('source_bytes_skipped', bytes.length - cut);
       this.truncated = true;
     }
     if (truncated) this.truncated = true;
@@ -97,6 +103,7 @@ export class MultilineJoiner implements LineSink {
     this.lines = 0;
     this.groupStart = -1;
     this.truncated = false;
+    this.full = false;
     this.sink.record(bytes, start, this.groupEnd, multiline, truncated);
   }
 }
