@@ -21,14 +21,31 @@
  *   control bytes back into an already neutralized line.
  * - Outcome policy: status >= 400 is failure, else success. 401/403 stay
  *   category web; rules look at http.response.status_code.
+ * - A value the encoders cannot write does not fail the event, nor is it
+ *   guessed (field-ranges.ts has the bounds, as for the regex and json
+ *   parsers): a status outside 100..599 (nginx's 000 for a client that left
+ *   before any response, a site's own 999) is kept as the line's text under
+ *   json.http.response.status_code, tag field_type_mismatch, and the outcome
+ *   is "unknown" (ECS: an attempt whose result is not known), never success
+ *   or failure read from a non-status. A time that is no event time (before
+ *   1970: CEF rt is epoch milliseconds >= 0; past 9999-12-31) or no date at
+ *   all is kept as text under json.timestamp, tag timestamp_invalid, and the
+ *   event time is the read time.
  */
 import type { EcsFields, ParseResult } from '../event/types.js';
 import { digitsAt, isRegexSpace } from './chars.js';
-import { isPort } from './field-ranges.js';
+import { eventTimeFits, isPort, numberBounds } from './field-ranges.js';
 import { ipOfAddress } from './ip.js';
 import { fromWallWithOffset, monthFromCodes } from './time.js';
 
 const RE_ESCAPE = /\\(["\\])|\\x(?:22|5[cC])/g;
+
+/**
+ * The statuses http.response.status_code may hold, looked up once: every
+ * access line asks, so two compares against plain numbers, not a call that
+ * reads them out of the bounds pair.
+ */
+const [STATUS_MIN, STATUS_MAX] = numberBounds('http.response.status_code');
 
 function unescapeQuoted(s: string): string {
   if (!s.includes('\\')) return s;
@@ -184,13 +201,16 @@ export function parseAccessLine(line: string, start: number, parser: string, vho
 
   const month0 = monthFromCodes(m0, m1, m2);
   const offsetMinutes = (signChar === 45 ? -1 : 1) * (oh * 60 + om);
-  const timestamp =
-    month0 === -1 || om > 59 ? undefined : fromWallWithOffset(year, month0, day, h, mi, sec, offsetMinutes);
+  const date = month0 === -1 || om > 59 ? undefined : fromWallWithOffset(year, month0, day, h, mi, sec, offsetMinutes);
+  // The event time must be one both encoders can write (1970..9999), as in the regex and json parsers.
+  const timestamp = date !== undefined && eventTimeFits(date.getTime()) ? date : undefined;
+  // status is three digits (0..999), never NaN.
+  const isStatus = status >= STATUS_MIN && status <= STATUS_MAX;
   const f: EcsFields = {
     'event.kind': 'event',
     'event.category': ['web'],
     'event.type': ['access'],
-    'event.outcome': status >= 400 ? 'failure' : 'success',
+    'event.outcome': !isStatus ? 'unknown' : status >= 400 ? 'failure' : 'success',
   };
   const addr = line.slice(start, e1);
   if (addr !== '-') {
@@ -210,7 +230,8 @@ export function parseAccessLine(line: string, start: number, parser: string, vho
   }
   const request = unescapeQuoted(line.slice(q + 30, reqEnd));
   addRequest(f, request);
-  f['http.response.status_code'] = status;
+  if (isStatus) f['http.response.status_code'] = status;
+  else f['json.http.response.status_code'] = line.slice(reqEnd + 2, reqEnd + 5);
   if (line.charCodeAt(bytesStart) !== 45) {
     const n = Number(line.slice(bytesStart, bytesEnd));
     if (Number.isSafeInteger(n)) f['http.response.body.bytes'] = n;
@@ -225,7 +246,13 @@ export function parseAccessLine(line: string, start: number, parser: string, vho
     if (ua !== '-' && ua !== '') f['user_agent.original'] = ua;
   }
   if (vhost !== undefined) addVhost(f, vhost);
-  const tags = timestamp === undefined ? ['timestamp_invalid'] : undefined;
+  let tags: string[] | undefined;
+  if (!isStatus) tags = ['field_type_mismatch'];
+  if (timestamp === undefined) {
+    // The stamp as the line wrote it, between the brackets.
+    f['json.timestamp'] = line.slice(q + 1, q + 27);
+    (tags ??= []).push('timestamp_invalid');
+  }
   return { parser, timestamp, message: `${request} ${line.slice(reqEnd + 2, reqEnd + 5)}`, fields: f, tags };
 }
 

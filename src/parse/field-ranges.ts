@@ -3,10 +3,10 @@
  * instants both encoders can write (the ECS JSON schema in
  * schemas/ecs-event.schema.json, and CEF's typed keys rt and dvcpid). One
  * table for the parsers that map fields named by someone else (json keys,
- * regex groups), for the hand-written ones (their pids and ports), and for
- * the encoders that must leave out what they cannot write: a bound kept in
- * two places drifts, and a value one side accepts and the other refuses
- * fails the whole event.
+ * regex groups), for the hand-written ones (their pids, ports, HTTP
+ * statuses and event times), and for the encoders that must leave out what
+ * they cannot write: a bound kept in two places drifts, and a value one side
+ * accepts and the other refuses fails the whole event.
  *
  * A test walks the ECS schema (test/parse/field-ranges.test.ts) so that this
  * table cannot fall behind it.

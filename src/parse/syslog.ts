@@ -20,10 +20,16 @@
  *   backslash before anything else is kept, as RFC 5424 says.
  * - The header parse is exported (parseSyslogHeader + syslogResult) so the
  *   auth parser and auto-detection read a line's header exactly once.
+ * - A stamp that is no event time both encoders can write (before 1970: CEF
+ *   rt is epoch milliseconds >= 0; the year 0000; past 9999-12-31; a year-less
+ *   stamp read in 1969 by a box whose clock says 1970) or no date at all
+ *   (Feb 31) does not fail the event: the header stays parsed, the stamp is
+ *   kept as the line wrote it under json.timestamp, tag timestamp_invalid,
+ *   and the event time is the read time, as in the regex and json parsers.
  */
 import type { EcsFields, ParseContext, ParseResult, Parser } from '../event/types.js';
 import { digitsAt, isRegexSpace } from './chars.js';
-import { isPid } from './field-ranges.js';
+import { eventTimeFits, isPid } from './field-ranges.js';
 import { inferYearlessTime, monthFromCodes, parseTimestampText } from './time.js';
 
 export const FACILITY_NAMES: readonly string[] = [
@@ -79,6 +85,12 @@ function addProcess(fields: EcsFields, program: string | undefined, procid: stri
     const pid = procid.length >= 1 && procid.length <= 10 ? digitsAt(procid, 0, procid.length) : -1;
     if (isPid(pid)) fields['process.pid'] = pid;
   }
+}
+
+/** A stamp that is no event time: kept as text where the regex and json parsers keep theirs (json.*), and tagged. */
+function invalidStamp(fields: EcsFields, tags: string[], text: string): void {
+  fields['json.timestamp'] = text;
+  tags.push('timestamp_invalid');
 }
 
 function addHost(fields: EcsFields, host: string): void {
@@ -234,7 +246,7 @@ function parse5424(line: string, start: number, pri: number, ctx: ParseContext):
   let timezone: string | undefined;
   if (ts !== '-') {
     const t = parseTimestampText(ts, ctx.timeZone);
-    if (t === undefined) tags.push('timestamp_invalid');
+    if (t === undefined || !eventTimeFits(t.date.getTime())) invalidStamp(fields, tags, ts);
     else {
       timestamp = t.date;
       timezone = t.zone;
@@ -356,7 +368,8 @@ export function parseSyslogHeader(line: string, ctx: ParseContext): SyslogRecord
     const t = inferYearlessTime(ctx.timeZone, ctx.now, ctx.yearHint, month0, stamp.day, stamp.h, stamp.mi, stamp.s);
     let timestamp: Date | undefined;
     let timezone: string | undefined;
-    if (t === undefined) tags.push('timestamp_invalid');
+    // "Mmm dd hh:mm:ss" as written (a padded day keeps its two spaces), up to the space before the host.
+    if (t === undefined || !eventTimeFits(t.date.getTime())) invalidStamp(fields, tags, line.slice(p, hostStart - 1));
     else {
       timestamp = t.date;
       timezone = t.zone;
@@ -368,9 +381,12 @@ export function parseSyslogHeader(line: string, ctx: ParseContext): SyslogRecord
     RE_HIGH_PRECISION.lastIndex = p;
     const m = RE_HIGH_PRECISION.exec(line);
     if (m === null) return null;
-    const t = parseTimestampText(m[1] as string, ctx.timeZone);
-    if (t === undefined) tags.push('timestamp_invalid');
-    return finish3164(line, RE_HIGH_PRECISION.lastIndex, m[2] as string, fields, tags, t?.date, undefined, severity);
+    const text = m[1] as string;
+    const t = parseTimestampText(text, ctx.timeZone);
+    let timestamp: Date | undefined;
+    if (t === undefined || !eventTimeFits(t.date.getTime())) invalidStamp(fields, tags, text);
+    else timestamp = t.date;
+    return finish3164(line, RE_HIGH_PRECISION.lastIndex, m[2] as string, fields, tags, timestamp, undefined, severity);
   }
   return null;
 }

@@ -11,6 +11,7 @@ import fc from 'fast-check';
 import type { EcsFields, ParseContext } from '../../src/event/types.js';
 import { parseAccessLine } from '../../src/parse/access-log.js';
 import { parseAuthMessage } from '../../src/parse/auth.js';
+import { eventTimeFits } from '../../src/parse/field-ranges.js';
 import { isIpAddress } from '../../src/parse/ip.js';
 import { parseSyslogHeader } from '../../src/parse/syslog.js';
 import { fromWallWithOffset, inferYearlessTime, monthIndex } from '../../src/parse/time.js';
@@ -61,7 +62,17 @@ function accessReference(line: string): Record<string, unknown> | null {
   const ts = month0 === -1 || Number(g(12)) > 59
     ? undefined
     : fromWallWithOffset(Number(g(6)), month0, Number(g(4)), Number(g(7)), Number(g(8)), Number(g(9)), offset);
-  const out: Record<string, unknown> = { addr: g(1), user: g(3), ts: ts?.getTime(), request: g(13), status: g(14), bytes: g(15) };
+  // A time no encoder can write (before 1970, past 9999) is no event time: its text stays as json.timestamp.
+  const fits = ts !== undefined && eventTimeFits(ts.getTime());
+  const out: Record<string, unknown> = {
+    addr: g(1),
+    user: g(3),
+    ts: fits ? ts.getTime() : undefined,
+    stampText: fits ? undefined : `${g(4)}/${g(5)}/${g(6)}:${g(7)}:${g(8)}:${g(9)} ${g(10)}${g(11)}${g(12)}`,
+    request: g(13),
+    status: g(14),
+    bytes: g(15),
+  };
   const request = g(13);
   const s1 = request.indexOf(' ');
   if (s1 > 0 && RE_METHOD.test(request.slice(0, s1))) {
@@ -84,6 +95,7 @@ test('property: the access-log reader agrees with the regex it replaced', () => 
     '10.0.0.1 - - [01/Jan/2026:00:00:00 +0000] "\\x16\\x03\\x01" 400 157 "-" "-"',
     '1.2.3.4 - - [22/Nov/2026:10:01:02 +0000] "M-SEARCH * HTTP/1" 200 0 "-\\" x" "a\\\\"',
     'h - u [22/Nov/2026:10:01:02 +0000] "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef /x HTTP/1.0" 200 12345678901234567890 "r" "u"',
+    '203.0.1.6 - - [31/Dec/1969:23:59:59 +0000] "GET /gone HTTP/1.1" 000 0 "-" "curl/8"',
   ];
   fc.assert(
     fc.property(mutated(templates), (line) => {
@@ -101,7 +113,15 @@ test('property: the access-log reader agrees with the regex it replaced', () => 
       assert.equal(f['user.name'], ref['user'] === '-' || ref['user'] === '' ? undefined : ref['user'], line);
       assert.equal(r.timestamp?.getTime(), ref['ts'], line);
       assert.equal(r.message, `${unesc(ref['request'] as string)} ${ref['status'] as string}`, line);
-      assert.equal(f['http.response.status_code'], Number(ref['status']), line);
+      assert.equal(f['json.timestamp'], ref['stampText'], line);
+      // A status outside 100..599 (000, 999) is no status code: its text stays under json.*, the outcome unknown.
+      const status = Number(ref['status']);
+      const isStatus = status >= 100 && status <= 599;
+      assert.equal(f['http.response.status_code'], isStatus ? status : undefined, line);
+      assert.equal(f['json.http.response.status_code'], isStatus ? undefined : ref['status'], line);
+      assert.equal(f['event.outcome'], !isStatus ? 'unknown' : status >= 400 ? 'failure' : 'success', line);
+      const tags = [...(isStatus ? [] : ['field_type_mismatch']), ...(ref['ts'] === undefined ? ['timestamp_invalid'] : [])];
+      assert.deepEqual(r.tags, tags.length > 0 ? tags : undefined, line);
       const bytes = Number(ref['bytes']);
       assert.equal(f['http.response.body.bytes'], Number.isSafeInteger(bytes) ? bytes : undefined, line);
       assert.equal(f['http.request.method'] ?? null, ref['method'] === undefined || f['url.original'] === undefined ? null : ref['method'], line);
