@@ -33,6 +33,7 @@
  *   parser and the encoders) go to json.* as text rather than failing the
  *   whole event; the event time itself must lie in 1970..9999 (CEF rt is
  *   non-negative epoch milliseconds), else the line's stamp is kept as data.
+ *   Either way the event is tagged (field_type_mismatch, timestamp_invalid).
  * - event.category/event.type that ECS does not pair together move to json.*
  *   as a whole (tag ecs_category_type_mismatch): half a categorization lies.
  */
@@ -152,6 +153,9 @@ class JsonMapper {
           this.fields[path] = value;
           return;
         }
+        // An ECS name with a value of the wrong type, out of range or not an allowed value: kept as
+        // text under json.*, and said so, as the regex and hand-written parsers do.
+        if (valueKind(def) !== 'other') this.tag('field_type_mismatch');
       } else if (path.startsWith('labels.') && path.indexOf('.', 7) === -1 && !Array.isArray(v)) {
         const s = this.scalarText(v);
         if (s !== undefined) this.fields[path] = s;
@@ -322,6 +326,9 @@ export function createJsonParser(sanitizeValue: SanitizeValue): Parser {
       }
     }
 
+    // A time key none of which gave a usable event time (unreadable, or outside 1970..9999): the
+    // read time stands in, the stamp stays under json.*, and the event says so.
+    if (timestamp === undefined && TIME_KEYS.some((k) => Object.hasOwn(doc, k) && doc[k] !== null)) mapper.tags.push('timestamp_invalid');
     mapper.walk(doc, '', 0, 0, consumed.size > 0 ? consumed : null);
     mapper.checkCategorization();
     const level = mapper.fields['log.level'];

@@ -1,0 +1,64 @@
+/**
+ * A JSON value that cannot be what its ECS name says (wrong type, out of range, not an allowed
+ * value), or a time key that gives no usable event time, is kept as text under json.* and the event
+ * says so, with the tags the regex and hand-written parsers use: the SIEM can tell "the app sent
+ * port 'abc'" from "the app sent no port", and "no time in the line" from "a time we could not use".
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ParseContext, ParseResult } from '../../src/event/types.js';
+import { createJsonParser } from '../../src/parse/json.js';
+import { parsedWellTyped } from './ecs-check.js';
+
+const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'UTC' };
+const parse = createJsonParser((s) => s);
+
+function json(line: string): ParseResult {
+  return parsedWellTyped(parse, line, ctx);
+}
+
+test('a port that is no number is kept under json.* and tagged field_type_mismatch', () => {
+  const r = json('{"msg":"conn","source.port":"abc","source.ip":"203.0.113.9"}');
+  assert.equal(r.fields['source.port'], undefined);
+  assert.equal(r.fields['json.source.port'], 'abc');
+  assert.equal(r.fields['source.ip'], '203.0.113.9');
+  assert.deepEqual(r.tags, ['field_type_mismatch']);
+});
+
+test('a status code out of range and an event.type ECS does not allow are tagged too', () => {
+  const r = json('{"msg":"x","http":{"response":{"status_code":0}},"event":{"type":"login"}}');
+  assert.equal(r.fields['json.http.response.status_code'], '0');
+  assert.equal(r.fields['json.event.type'], 'login');
+  assert.deepEqual(r.tags, ['field_type_mismatch']);
+});
+
+test('fields that fit, unknown keys and labels are no mismatch', () => {
+  const r = json('{"ts":1700000000,"msg":"ok","source.port":22,"request_id":"r-1","labels":{"team":"a"},"user":{"name":"bob"}}');
+  assert.equal(r.fields['source.port'], 22);
+  assert.equal(r.fields['json.request_id'], 'r-1');
+  assert.equal(r.tags, undefined);
+});
+
+test('a time key before 1970 or unreadable: read time stands in, the stamp is kept, tagged timestamp_invalid', () => {
+  for (const [line, key] of [
+    ['{"@timestamp":"1969-12-31T23:59:59Z","message":"old"}', 'json.@timestamp'],
+    ['{"time":"garbage","msg":"x"}', 'json.time'],
+  ] as const) {
+    const r = json(line);
+    assert.equal(r.timestamp, undefined, line);
+    assert.ok(r.fields[key] !== undefined, `${line}: ${key} kept`);
+    assert.deepEqual(r.tags, ['timestamp_invalid'], line);
+  }
+});
+
+test('a later time key that works wins, and nothing is tagged', () => {
+  const r = json('{"@timestamp":"garbage","ts":1700000000,"msg":"x"}');
+  assert.equal(r.timestamp?.toISOString(), '2023-11-14T22:13:20.000Z');
+  assert.equal(r.tags, undefined);
+});
+
+test('a null time key is no time given: no tag', () => {
+  const r = json('{"time":null,"msg":"x"}');
+  assert.equal(r.timestamp, undefined);
+  assert.equal(r.tags, undefined);
+});
