@@ -101,8 +101,16 @@ export type { TamperAlert } from './tamper.js';
 
 const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 
-/** Bytes compared, at the same offsets, to tell a parked copy of a file from a file that only shares its head. */
-const COPY_CHECK_BYTES = 4096;
+/** Chunk size of the byte-for-byte comparison of a parked copy with the file it copies. */
+const COPY_COMPARE_CHUNK = 64 * 1024;
+
+/**
+ * A copy older than this when the file it copies is truncated is no copytruncate copy (logrotate
+ * truncates right after it copied, fsync aside) but a backup or snapshot: it still takes the stream
+ * (nothing is read twice), but the truncation keeps its alert when the copy lacks part of what was
+ * read. At least 10 rescan intervals.
+ */
+const STALE_COPY_MS = 5 * 60_000;
 
 /** The reading state of one identity. */
 class Stream implements LineSink, RecordSink {
@@ -188,6 +196,10 @@ interface Tracked {
   copyShort: boolean;
   /** ctime (ms) of the file when the stream's head was last found at its start; -1: not checked yet. */
   headCheckedCtimeMs: number;
+  /** Clock time this inode was first tracked (a copy's age when its original is truncated). */
+  readonly firstSeen: number;
+  /** The last full comparison that found this parked file a byte copy of a file being read, and of what state of it. */
+  copyOf: { holder: string; size: number; mtimeMs: number } | undefined;
 }
 
 interface Orphan {
@@ -397,6 +409,8 @@ export class FileSource {
           retryAt: 0,
           copyShort: false,
           headCheckedCtimeMs: -1,
+          firstSeen: now,
+          copyOf: undefined,
         };
         this.tracked.set(key, t);
       } else if (!seen.has(key)) {
@@ -613,11 +627,13 @@ export class FileSource {
         return true;
       }
       case 'park':
-        if (t.parkedSince === 0) t.parkedSince = now;
+        if (t.parkedSince === 0) {
+          t.parkedSince = now;
+          this.deps.counters.add('source_files_parked');
+        }
         t.parkHead = h;
         t.state = 'parked';
         await this.closeFd(t);
-        this.deps.counters.add('source_files_parked');
         return false;
       case 'resume': {
         const head = d.full ? h : h.subarray(0, Math.min(d.offset, h.length));
@@ -630,7 +646,7 @@ export class FileSource {
       }
       case 'new': {
         if (d.own && d.holder && !isLivePath(t.path)) {
-          const { rel, holderSize } = await this.comparedWithHolder(t, size, d.holder);
+          const { rel, holderSize } = await this.comparedWithHolder(t, size, Number(st.mtimeMs), d.holder);
           if (rel !== 'other') {
             // At a rotated name and still what the file being read holds: a copytruncate copy whose
             // truncation is late (logrotate fsyncs the copy before it truncates, and a loaded disk
@@ -741,24 +757,66 @@ export class FileSource {
 
   /**
    * A parked file whose grace ran out, against the file being read with the same head: is it still a
-   * byte-for-byte copy of what that file holds at the same offsets (compared over its last
-   * COPY_CHECK_BYTES), or was that file truncated meanwhile (what its next turn would find)?
+   * byte-for-byte copy of what that file holds at the same offsets, or was that file truncated
+   * meanwhile (what its next turn would find)? Anything less than every byte is no copy: a file
+   * sharing only a head and a tail may hold lines found nowhere else. The whole file is compared
+   * once per state of the pair (copy size and mtime, holder), so a parked copy costs a stat a round.
    */
-  private async comparedWithHolder(t: Tracked, size: number, u: Tracked): Promise<{ rel: 'copy' | 'truncated' | 'other'; holderSize: number }> {
+  private async comparedWithHolder(
+    t: Tracked,
+    size: number,
+    mtimeMs: number,
+    u: Tracked,
+  ): Promise<{ rel: 'copy' | 'truncated' | 'other'; holderSize: number }> {
     const us = u.stream;
-    const ufh = u.fh;
     const fh = t.fh;
-    if (!us || !ufh || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
-    const holderSize = (await ufh.stat()).size;
-    if (holderSize < us.readPos && !u.copyShort) return { rel: 'truncated', holderSize };
-    if (us.head.length > 0 && !(await readHead(ufh, us.head.length)).equals(us.head)) return { rel: 'truncated', holderSize };
-    if (holderSize < size) return { rel: 'other', holderSize };
-    const k = Math.min(size, COPY_CHECK_BYTES);
-    const mine = Buffer.allocUnsafe(k);
-    const theirs = Buffer.allocUnsafe(k);
-    const a = (await fh.read(mine, 0, k, size - k)).bytesRead;
-    const b = (await ufh.read(theirs, 0, k, size - k)).bytesRead;
-    return { rel: a === k && b === k && mine.equals(theirs) ? 'copy' : 'other', holderSize };
+    if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
+    // The fd budget may have closed the holder's descriptor: open it for the comparison only.
+    let ufh = u.fh;
+    let borrowed = false;
+    if (!ufh) {
+      ufh = await this.openSame(u);
+      if (!ufh) return { rel: 'other', holderSize: 0 };
+      borrowed = true;
+    }
+    try {
+      const holderSize = (await ufh.stat()).size;
+      if (holderSize < us.readPos && !u.copyShort) return { rel: 'truncated', holderSize };
+      if (us.head.length > 0 && !(await readHead(ufh, us.head.length)).equals(us.head)) return { rel: 'truncated', holderSize };
+      if (holderSize < size) return { rel: 'other', holderSize };
+      const known = t.copyOf;
+      if (known && known.holder === u.key && known.size === size && known.mtimeMs === mtimeMs) return { rel: 'copy', holderSize };
+      t.copyOf = undefined;
+      const mine = Buffer.allocUnsafe(Math.min(size, COPY_COMPARE_CHUNK));
+      const theirs = Buffer.allocUnsafe(mine.length);
+      for (let at = 0; at < size; at += mine.length) {
+        const k = Math.min(mine.length, size - at);
+        const a = (await fh.read(mine, 0, k, at)).bytesRead;
+        const b = (await ufh.read(theirs, 0, k, at)).bytesRead;
+        if (a !== k || b !== k || !mine.subarray(0, k).equals(theirs.subarray(0, k))) return { rel: 'other', holderSize };
+      }
+      t.copyOf = { holder: u.key, size, mtimeMs };
+      return { rel: 'copy', holderSize };
+    } finally {
+      if (borrowed) await ufh.close();
+    }
+  }
+
+  /** The tracked file opened again by its path, if the path still names its inode. */
+  private async openSame(u: Tracked): Promise<FileHandle | undefined> {
+    let fh: FileHandle;
+    try {
+      fh = await open(u.path, fsc.O_RDONLY | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
+    } catch (err) {
+      // Gone or renamed since the scan: no comparison; the next scan tells what happened to it.
+      this.deps.counters.add('source_read_errors');
+      if (!(err instanceof Error)) throw err;
+      return undefined;
+    }
+    const st = await fh.stat({ bigint: true });
+    if (st.dev === u.dev && st.ino === u.ino) return fh;
+    await fh.close();
+    return undefined;
   }
 
   private newStream(t: Tracked, identity: string, full: boolean, head: Buffer, readPos: number): Stream {
@@ -804,20 +862,30 @@ export class FileSource {
     t.copyShort = false;
     t.headCheckedCtimeMs = -1;
     t.size = sizeAfter;
+    // What the file holds from now on is written after start-up: start_at end no longer applies.
+    t.initial = false;
     if (s.readPos === 0 || s.head.length === 0) return;
     this.tamper.truncated(
       { path: t.path, identity: s.identity, sizeBefore, sizeAfter, offset: s.readPos },
       now,
     );
+    // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most.
+    let copy: Tracked | undefined;
     for (const p of this.tracked.values()) {
       if (p.state === 'parked' && p.parkHead && p.parkHead.length >= s.head.length && startsWith(p.parkHead, s.head)) {
-        this.tamper.copyFound(s.identity);
-        this.attach(p, s);
-        p.copyShort = true;
-        p.changed = true;
-        this.deps.counters.add('source_copies_adopted');
-        return;
+        if (!copy || p.size > copy.size) copy = p;
       }
+    }
+    if (copy) {
+      // A copy made long before, lacking part of what was read, is a backup, not this truncation's
+      // copy: it takes the stream (nothing read twice), the truncation keeps its alert.
+      const stale = copy.size < s.readPos && now - copy.firstSeen > Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs);
+      if (!stale) this.tamper.copyFound(s.identity);
+      this.attach(copy, s);
+      copy.copyShort = true;
+      copy.changed = true;
+      this.deps.counters.add('source_copies_adopted');
+      return;
     }
     this.orphans.set(s.identity, { stream: s, since: now });
   }

@@ -1,0 +1,221 @@
+/**
+ * Copies at rotated names that share a head with the file being read (copytruncate copies, backups,
+ * snapshots): read nothing twice, lose nothing, and keep the tamper alert a real truncation earns.
+ * Found by a hostile review of the late-copytruncate change; each test failed on that change or on
+ * the code before it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
+import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
+import { Collector, lines, options, sleep, tempDir, waitFor } from './file-fixture.js';
+
+function setup() {
+  const t = tempDir();
+  const logs = join(t.dir, 'logs');
+  mkdirSync(logs);
+  return { ...t, logs, live: join(logs, 'app.log') };
+}
+
+/** A source with a fake clock (skew) and a watcher-less scanner whose order the test may choose. */
+function harness(
+  dir: string,
+  logs: string,
+  c: Collector,
+  over: Partial<FileSourceOptions> = {},
+  order?: (f: DiscoveredFile[]) => DiscoveredFile[],
+  globs: string[] = [join(logs, 'app*'), join(logs, 'other.log')],
+) {
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew };
+  const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
+  let scans = 0;
+  const paths: PathsProvider = {
+    scan: async () => {
+      scans++;
+      const f = await real.scan();
+      return order ? order(f) : f;
+    },
+  };
+  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
+  return {
+    src,
+    /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
+    async graceRound(ms = 60_000): Promise<void> {
+      skew += ms;
+      const from = scans;
+      await waitFor(() => scans >= from + 2, 'a round after the grace');
+    },
+  };
+}
+
+const body = (ls: string[]): string => ls.join('\n') + '\n';
+const texts = (c: Collector): string[] => c.records.map((r) => r.bytes.toString()).sort();
+const last = (tag: string, n: number): string => lines(tag, n - 1, 1)[0] as string;
+
+test('start_at end: the lines written after a truncation are read (not skipped as if at start-up)', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    writeFileSync(live, body(lines('a', 0, 50)));
+    const h = harness(dir, logs, c, { startAt: 'end' });
+    await h.src.start();
+    try {
+      await sleep(300);
+      appendFileSync(live, body(lines('b', 0, 5)));
+      await waitFor(() => c.has(last('b', 5)), 'the new lines');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      truncateSync(live, 0);
+      appendFileSync(live, body(lines('c', 0, 5)));
+      await waitFor(() => c.has(last('c', 5)), 'the lines after the truncation');
+      await sleep(300);
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(texts(c), [...lines('b', 0, 5), ...lines('c', 0, 5)].sort());
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a day-old backup at a rotated name does not silence a real truncation of the live file', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c);
+    writeFileSync(live, body(lines('a', 0, 50)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      copyFileSync(live, join(logs, 'app.log.bak'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the backup parked');
+      await h.graceRound(24 * 3600_000);
+      appendFileSync(live, body(lines('b', 0, 500)));
+      await waitFor(() => c.has(last('b', 500)), 'the new lines');
+      truncateSync(live, 0);
+      await waitFor(() => c.alerts.some((a) => a.kind === 'truncated'), 'the truncation alert');
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(c.alerts.map((a) => [a.kind, a.path]), [['truncated', live]]);
+    assert.deepEqual(c.duplicates(), []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a rotated-name file that matches the live file only at its head and its end is read, not taken for a copy', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c);
+    const a = lines('a', 0, 400);
+    writeFileSync(live, body(a));
+    await h.src.start();
+    const other = [...a];
+    const x = lines('x', 100, 10); // the same length as the lines they replace
+    other.splice(100, 10, ...x);
+    try {
+      await waitFor(() => c.records.length === 400, 'the live file');
+      writeFileSync(join(logs, 'app.log.1'), body(other));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'parked');
+      await h.graceRound();
+      await h.graceRound();
+      await waitFor(() => x.every((l) => c.has(l)), 'the lines only app.log.1 holds');
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(x.filter((l) => !c.has(l)), [], 'lines lost');
+  } finally {
+    cleanup();
+  }
+});
+
+test("a late copytruncate copy whose holder's descriptor was closed by the fd budget is still recognised", async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c, { maxOpenFiles: 2 });
+    writeFileSync(live, body(lines('a', 0, 50)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      writeFileSync(join(logs, 'other.log'), body(lines('o', 0, 10)));
+      await waitFor(() => c.records.length === 60, 'other.log');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
+      await h.graceRound();
+      truncateSync(live, 0);
+      appendFileSync(live, body(lines('b', 0, 30)));
+      await waitFor(() => c.has(last('b', 30)), 'the new lines');
+      await sleep(900);
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(c.duplicates(), []);
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('two same-head copies (an old backup, a late copytruncate copy): the truncation hands the stream to the one holding it all', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c);
+    writeFileSync(live, body(lines('a', 0, 50)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      copyFileSync(live, join(logs, 'app.log.bak'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the backup parked');
+      appendFileSync(live, body(lines('b', 0, 50)));
+      await waitFor(() => c.has(last('b', 50)), 'more lines');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      await h.graceRound();
+      await h.graceRound();
+      truncateSync(live, 0);
+      appendFileSync(live, body(lines('c', 0, 30)));
+      await waitFor(() => c.has(last('c', 30)), 'the new lines');
+      await h.graceRound();
+      await sleep(600);
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(c.duplicates(), []);
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a copy named with a dashed date (logrotate dateformat -%Y-%m-%d) counts as rotated', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c);
+    writeFileSync(live, body(lines('a', 0, 50)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      copyFileSync(live, join(logs, 'app.log-2026-11-22'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
+      await h.graceRound();
+      truncateSync(live, 0);
+      appendFileSync(live, body(lines('b', 0, 30)));
+      await waitFor(() => c.has(last('b', 30)), 'the new lines');
+      await h.graceRound();
+      await sleep(600);
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(c.duplicates(), []);
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
