@@ -104,6 +104,10 @@ export class Pipeline {
   private sink: SyslogSink | undefined;
   private internal: InternalEvents | undefined;
   private sources: Source[] = [];
+  /** The sources whose start() was called: what stop() stops (a start that failed stops no more than it started). */
+  private readonly startedSources: Source[] = [];
+  /** stop()'s run: a second call (the reload path after a start that failed, which stopped already) waits for it. */
+  private stopping: Promise<void> | undefined;
   private cursorStores: CursorStore[] = [];
   private readonly host = hostname();
   private internalWrites = new Set<Promise<void>>();
@@ -139,7 +143,27 @@ export class Pipeline {
     this.counters = deps.counters ?? new Counters();
   }
 
+  /**
+   * Opens the queue, writes the start event, then starts the sink, the inputs, the metrics endpoint
+   * and the monitors. Several steps can fail after others hold sockets, watchers and timers: the
+   * metrics port taken (EADDRINUSE), a journald directory gone or journalctl missing (`check` only
+   * warns), a checkpoint registry unreadable, the start event not written (EIO). Then whatever had
+   * started is stopped as by stop() (inputs commit, the sink drains within shutdown_grace, the queue
+   * persists its state) before the error is thrown: otherwise the sink's connection and the inputs'
+   * watchers would keep a process that cannot run alive (`logward run` exits instead).
+   */
   async start(): Promise<void> {
+    try {
+      await this.startSteps();
+    } catch (err) {
+      this.log.error({ err }, 'start failed; stopping what had started');
+      // stop() logs and counts its own step failures; the start's error is the one to report.
+      await this.stop('failed to start').catch((e: unknown) => this.log.error({ err: e }, 'stopping after a failed start failed'));
+      throw err;
+    }
+  }
+
+  private async startSteps(): Promise<void> {
     const cfg = this.config;
     await mkdir(cfg.agent.stateDir, { recursive: true, mode: 0o700 });
     // mkdir leaves an existing directory as it is: logs are sensitive at rest, so tighten it.
@@ -221,7 +245,11 @@ export class Pipeline {
     });
 
     for (const input of cfg.inputs) this.sources.push(await this.makeSource(input, recovery.lastPositions));
-    for (const s of this.sources) await s.start();
+    for (const s of this.sources) {
+      // Before its start(): a source that fails half way (watchers set up, then an error) is stopped too.
+      this.startedSources.push(s);
+      await s.start();
+    }
 
     const snapshot = (): AgentSnapshot => this.snapshot();
     this.metrics = new MetricsServer({ host: cfg.monitoring.metrics.listen.host, port: cfg.monitoring.metrics.listen.port }, { snapshot, log: this.log });
@@ -270,7 +298,11 @@ export class Pipeline {
   }
 
   /** SIGTERM: stop reading, drain what can be sent within shutdown_grace, commit, close. */
-  async stop(reason = 'stopping'): Promise<void> {
+  stop(reason = 'stopping'): Promise<void> {
+    return (this.stopping ??= this.stopOnce(reason));
+  }
+
+  private async stopOnce(reason: string): Promise<void> {
     // One deadline for the whole stop. Sources wait for their in-flight batch to be durable; during
     // an outage with a full queue (when_full: block) or a full disk that never happens, so once the
     // grace is spent the queue is closed, which rejects the pending appends: those sources stop
@@ -280,7 +312,7 @@ export class Pipeline {
     this.stopBegun.abort();
     await this.step('heartbeat', async () => this.heartbeat?.stop());
     await this.step('clock monitor', async () => this.clock?.stop());
-    const sourcesDone = Promise.all(this.sources.map((s) => this.step(`input ${s.id}`, () => s.stop())));
+    const sourcesDone = Promise.all(this.startedSources.map((s) => this.step(`input ${s.id}`, () => s.stop())));
     const inTime = await within(sourcesDone, left());
     if (!inTime) {
       this.counters.add('shutdown_sources_forced');

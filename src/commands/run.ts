@@ -39,6 +39,13 @@ export const EXIT_CONFIG = 2;
  * without also stopping restarts after a crash of Node's own.
  */
 export const EXIT_ALREADY_RUNNING = 75;
+/**
+ * The config is valid but the agent could not start (the metrics port taken, a journald directory
+ * gone, a checkpoint registry unreadable, the queue's disk failing): one line says why. 1, like a
+ * crash: the service manager restarts it (the port may be free by then; StartLimitBurst bounds the
+ * rest), which 2 (fix the config) and 75 (another agent runs) do not suggest.
+ */
+export const EXIT_START_FAILED = 1;
 
 export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStream; signal: AbortSignal }): Promise<number> {
   const report = await inspectConfig(file, { checkFiles: true });
@@ -84,7 +91,16 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
       if (result) ({ pipeline, config } = result);
     });
   });
-  await pipeline.start();
+  try {
+    await pipeline.start();
+  } catch (err) {
+    // Pipeline.start stopped what it had started (sink, inputs, queue, timers), so the process can
+    // end. `started` is never called: a SIGHUP from now on waits for ever instead of starting a
+    // pipeline in a process that is exiting.
+    io.stderr.write(`logward: cannot start: ${oneLine(err)}\n`);
+    exitAnyway(log, EXIT_START_FAILED, 'after a failed start');
+    return EXIT_START_FAILED;
+  }
   started();
 
   await new Promise<void>((resolve) => {
@@ -94,13 +110,25 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   log.info('stop requested: draining');
   await reloading;
   await pipeline.stop();
-  // Everything is committed. Should a handle still hold the event loop (an input that did not let
-  // go), exit anyway rather than wait for the service manager's SIGKILL.
-  setTimeout(() => {
-    log.warn({}, 'event loop still busy after stop; exiting');
-    process.exit(0);
-  }, 2000).unref();
+  exitAnyway(log, 0, 'after stop');
   return 0;
+}
+
+/**
+ * Everything is committed. Should a handle still hold the event loop (an input that did not let
+ * go), exit anyway rather than wait for the service manager's SIGKILL.
+ */
+function exitAnyway(log: AgentLogger, code: number, when: string): void {
+  setTimeout(() => {
+    log.warn({}, `event loop still busy ${when}; exiting`);
+    process.exit(code);
+  }, 2000).unref();
+}
+
+/** An error as one line: what an operator reads in the journal, without a stack. */
+function oneLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.replace(/\s*\n\s*/g, '; ');
 }
 
 async function reload(file: string, current: Config, pipeline: Pipeline, log: AgentLogger): Promise<{ pipeline: Pipeline; config: Config } | undefined> {

@@ -387,6 +387,66 @@ test('a crash at any step after a failed group whose first cut-back failed: reco
   }
 });
 
+test('a cut-back that worked the second time is durable: a power loss while the declaration is written or synced does not bring the failed group back', async () => {
+  // The failed group's fsync reports EIO after its data did reach the disk, and the first cut-back
+  // fails: the group's bytes are durable in the file until the second cut-back (ftruncate + fsync)
+  // before the declaration. CrashFs loses at the crash what was not fsynced, so only that fsync
+  // keeps the cut; without it the file comes back with the group in it.
+  const crashAt = {
+    // The control: the second cut's own fsync never happens, so the group is still on disk.
+    'the second cut-back fsync': () => {
+      let cut = false;
+      return (op: string): boolean => {
+        if (op === 'ftruncate') cut = true; // the first cut-back fails before it is a step: this is the second
+        return cut && op === 'fsync';
+      };
+    },
+    'the declaration write': () => (op: string, _path: string, buf?: Buffer): boolean => op === 'write' && buf !== undefined && buf.includes('lost records'),
+    'the declaration fsync': () => {
+      let written = false;
+      return (op: string, _path: string, buf?: Buffer): boolean => {
+        if (op === 'write' && buf !== undefined && buf.includes('lost records')) written = true;
+        return written && op === 'fsync';
+      };
+    },
+  };
+  for (const [where, predicate] of Object.entries(crashAt)) {
+    const { dir, cleanup } = tempDir('lw-lost-cut2-');
+    try {
+      const fs = new CrashFs();
+      const a = await agent(dir, fs);
+      await a.q.append([a.sealed('before')]); // seq 1
+      fs.fail('fsync', { written: true });
+      fs.fail('ftruncate');
+      fs.crashOn = predicate();
+      await assert.rejects(a.q.append([2, 3, 4].map((i) => a.sealed(`failed ${i} ${'f'.repeat(200)}`))), /EIO/); // seqs 2..4
+      await fs.down();
+      await a.q.close().catch((e: unknown) => assert.ok(e instanceof Error));
+      assert.deepEqual(fs.fired.map((f) => f.split(' ')[0]), ['fsync', 'ftruncate'], `${where}: the group's fsync and the first cut-back failed`);
+
+      const b = await agent(dir);
+      try {
+        const all = await readAll(b.q);
+        const back = msgs(all).filter((m) => m.startsWith('failed '));
+        if (where === 'the second cut-back fsync') {
+          assert.equal(back.length, 3, `${where}: the group's bytes were durable, so a cut that is not yet synced leaves them (the README's "cut-back failed too" row)`);
+        } else {
+          assert.deepEqual(back, [], `${where}: the second cut-back was synced before the declaration was written over the group`);
+          assert.deepEqual(ids(all).slice(0, 2), [0n, 1n], `${where}: the durable records`);
+          assert.equal(msgs(all)[1], 'before');
+          assert.equal(all.length, 3, `${where}: the durable records, then the next start event`);
+        }
+        const report = verify(all);
+        assert.equal(report.ok, true, `${where}: ${show(report)}`);
+      } finally {
+        await b.q.close();
+      }
+    } finally {
+      cleanup();
+    }
+  }
+});
+
 test('a declaration that does not fit in a full queue takes nothing with it: an alert waits behind it and is sealed after it once space is freed', async () => {
   const { dir, cleanup } = tempDir('lw-lost-');
   const fs = new CrashFs();
