@@ -63,6 +63,16 @@
  *     "password_reset_requested" do not, because no separator follows the key.
  *   - Values that are already masks or empty ("[FILTERED]", "***", "null",
  *     "<redacted>") are left alone and not counted.
+ *   - A value a rule turns down (a session value under 8 characters, a cvv that
+ *     is no 3-4 digit code, a PWD path, the next --flag after --password, a
+ *     placeholder) is scanned again for every rule's secrets: it no longer hides
+ *     them ("session=4111 1111 1111 1111" masks the card, "--ask-pass
+ *     --password=x" the password, "PWD=/srv/123-45-6789" the SSN). So is the rest
+ *     of a card-rule match that fails Luhn ("1234 4111 1111 1111 1111"). Rescans
+ *     of values longer than 32 characters stop once a line has rescanned about
+ *     twice its length: turned-down values that nest ("cvv=cvv=cvv=…", each
+ *     running to the same end) would make a crafted line quadratic. Accepted:
+ *     past that point, on such a line, a long turned-down value hides what it holds.
  *   - Command lines: --password/--token/--secret/--api-key/--cookie VALUE,
  *     mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET, docker/podman
  *     login -p SECRET, redis-cli -a SECRET, openssl -pass* pass:SECRET,
@@ -1000,6 +1010,25 @@ function compileCustom(custom: readonly CustomRedaction[]): CompiledCustom[] {
 
 const MAX_CACHED_SUBSETS = 64;
 
+/**
+ * Rescans of rejected values (replaceBuiltin): a value this short is always scanned again, even
+ * past the line's budget below ("session=4111 …", "cvv=<card>", "cvv=<ssn>" all fit). The extra
+ * work is at most this much per rejected match: with keys of four characters nested in one value
+ * ("cvv=cvv=…cvv=x "), about four times the line's length at worst.
+ */
+const RESCAN_FREE = 32;
+
+/**
+ * Characters of longer rejected values a line may scan again. Rescans are not free: a value
+ * holding the next key ("cvv=cvv=cvv=…", "PWD=/PWD=/…") ends where that key's value ends, so each
+ * nested match runs to the same end and rescanning them all is quadratic (64 KiB of "cvv=" would be
+ * some 500 million characters). Ordinary lines rescan about their own length at most; past the
+ * budget, a long rejected value is skipped as before (only a crafted line gets there).
+ */
+function rescanBudget(textLength: number): number {
+  return 4096 + 2 * textLength;
+}
+
 interface CompiledRule {
   readonly rule: Rule;
   /** Names of its groups, made once: `${id}_v` per match cost a string each. */
@@ -1027,7 +1056,8 @@ export function createRedactor(opts: RedactorOptions): Redactor {
  * instead of the hand-written exec loop, to hold the loop to replace()'s
  * semantics. replace() cannot widen a match, so that variant leaves out the
  * widening of a mask over a card number the masked value began (see maskEnd):
- * compare it only where the card family is off.
+ * compare it only where the card family is off. Nor can it step back into a
+ * rejected value to scan it again: that variant starts a new replace() there.
  */
 export function createReferenceRedactor(opts: RedactorOptions, loop: 'exec' | 'string-replace' = 'exec'): Redactor {
   return buildRedactor(opts, false, loop === 'string-replace');
@@ -1128,9 +1158,12 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
    * A match belongs to the first rule (in rule order) whose value group took part.
    */
   const replacement = (g: Groups, rs: readonly CompiledRule[]): string | null => {
+    rejectedValue = -1;
     for (const r of rs) {
       const v = g[r.vGroup];
       if (v === undefined) continue;
+      // Read by rescanFrom if this match is rejected below.
+      rejectedValue = v.length;
       // Already masked (by us on an earlier pass, or by the application). A value that begins
       // with our mask is one too: "[REDACTED:private_key]\n" (a PEM value, its JSON newline
       // after it), "[REDACTED:api_key]\" (a card the mask was widened over, then a backslash).
@@ -1151,6 +1184,17 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   // The value replacement() masked last, and its rule: read right after it returns.
   let maskedValue = '';
   let maskedRule = '';
+  // When replacement() returns null: the length of the rejected value, which ends the match (a
+  // match is exactly its kept prefix and its value); -1 if no rule claimed the match.
+  let rejectedValue = -1;
+  /**
+   * Where the scan resumes after a rejected match at `at`: at its value, or one character on for
+   * a rule with no kept prefix. Never after the match: the rejected value may begin or hold a
+   * secret of another rule (or of this one) that the consumed span would hide ("session=4111 1111
+   * 1111 1111": the value "4111" is too short for a session id, and once it is consumed twelve
+   * digits are too few for the card rule). Always past `at`, so match starts only move forward.
+   */
+  const rescanFrom = (at: number, len: number): number => Math.min(Math.max(at + 1, at + len - rejectedValue), at + len);
   // All rules on a RegExp of their own: the prefix pass runs inside the exec loop of the
   // match it belongs to, whose lastIndex must survive. One level deep: a prefix is short and
   // its own matches' prefixes are left as they are.
@@ -1172,17 +1216,27 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
    * "password=4111 …"): masked alone, it would leave 12 digits of the card in
    * clear, too few for the card rule to see once the first group is gone. When
    * the masked value begins a card number (issuer prefix and Luhn, as the card
-   * rule checks), the mask takes the whole number.
+   * rule checks), the mask takes the whole number. So it does when the value
+   * only ends with the card's first group ("--password session=4111 1111 1111
+   * 1111": the value is "session=4111") and a card may start there, as the card
+   * rule's own look-behind decides ("abc4111 …" is inside a word, no card).
    */
   const maskEnd = (text: string, end: number): number => {
     if (panAt === null || maskedRule === 'pan') return end;
     const next = text.charCodeAt(end);
     if ((next !== 32 && next !== 45 && next !== 46) || !isDigit(text.charCodeAt(end - 1))) return end;
     const start = end - maskedValue.length;
-    panAt.lastIndex = start;
+    const wide = cardEnd(text, start, end);
+    // A grouped card's first group has four digits.
+    return wide > end || start >= end - 4 ? wide : cardEnd(text, end - 4, end);
+  };
+  /** The end of a card number that starts at `from` and runs past `end`, or else `end`. */
+  const cardEnd = (text: string, from: number, end: number): number => {
+    if (panAt === null) return end;
+    panAt.lastIndex = from;
     const m = panAt.exec(text);
-    if (m === null || start + m[0].length <= end) return end;
-    return isCardText(m[0]) ? start + m[0].length : end;
+    if (m === null || from + m[0].length <= end) return end;
+    return isCardText(m[0]) ? from + m[0].length : end;
   };
   /**
    * text.replace(re, fn) done by hand: String.prototype.replace with a function
@@ -1194,6 +1248,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     re.lastIndex = 0;
     let out = '';
     let last = 0;
+    let budget = rescanBudget(text.length);
     let m: RegExpExecArray | null;
     while ((m = re.exec(text)) !== null) {
       const at = m.index;
@@ -1203,12 +1258,58 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         out += text.slice(last, at) + r;
         last = maskEnd(text, at + len);
         if (last > at + len) re.lastIndex = last;
+      } else {
+        const from = rescanFrom(at, len);
+        const again = at + len - from;
+        if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
+          budget -= again;
+          re.lastIndex = from;
+        }
       }
       // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
       if (len === 0) re.lastIndex = at + 1;
     }
     // Every replacement is a non-empty mask: an empty `out` means nothing was replaced.
     return out === '' ? text : out + text.slice(last);
+  };
+  /**
+   * replaceBuiltin's result by String.prototype.replace, for the reference redactor. replace()
+   * cannot step back into a rejected value, so at each rescan a new replace() starts there, with
+   * the regex held to matches starting at or after that offset by a look-behind on the whole text
+   * (a slice would cut the context the rules' look-behinds read). Slow; for tests only.
+   */
+  const replaceViaString = (text: string, c: Combined): string => {
+    let out = '';
+    let from = 0;
+    let budget = rescanBudget(text.length);
+    for (;;) {
+      const re = from === 0 ? c.re : new RegExp(`(?<=^[\\s\\S]{${from},})(?:${c.re.source})`, c.re.flags);
+      let resume = -1; // where the next round starts, once this round met a rescanned rejection
+      let cut = 0; // the length of this round's output up to `resume`
+      let grown = 0; // this round's output length minus its input length, so far
+      const done = text.replace(re, (...args: unknown[]) => {
+        const match = args[0] as string;
+        if (resume >= 0) return match; // past the rescan point: the next round decides
+        const at = args[args.length - 3] as number;
+        const r = replacement(args[args.length - 1] as Groups, c.rules);
+        if (r !== null) {
+          grown += r.length - match.length;
+          return r;
+        }
+        const next = rescanFrom(at, match.length);
+        const again = at + match.length - next;
+        if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
+          budget -= again;
+          resume = next;
+          cut = next + grown;
+        }
+        return match;
+      });
+      // Nothing starts before `from` in this round: done[0, from) is text[0, from), already in out.
+      if (resume < 0) return out + done.slice(from);
+      out += done.slice(from, cut);
+      from = resume;
+    }
   };
   const onCustom = custom.map((c) => (m: string): string => {
     if (m === '') return m;
@@ -1225,9 +1326,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       let out = text;
       if (mask !== 0) out = replaceBuiltin(text, combinedFor(mask));
       else if (!prescreen && everything !== null) {
-        out = viaStringReplace
-          ? text.replace(everything.re, (...args: unknown[]) => replacement(args[args.length - 1] as Groups, everything.rules) ?? (args[0] as string))
-          : replaceBuiltin(text, everything);
+        out = viaStringReplace ? replaceViaString(text, everything) : replaceBuiltin(text, everything);
       }
       for (let i = 0; i < custom.length; i++) {
         const c = custom[i];
