@@ -273,6 +273,11 @@ export class Pipeline {
     this.raise(spec);
   }
 
+  /**
+   * Not retried, as the start event is not: a reload's start runs while SIGTERM waits for it, so an
+   * append retried for as long as the disk fails would hold the agent past any stop. Failing, it
+   * fails the reload, and runDaemon's fallback (or the service manager) takes over.
+   */
   private async announceReload(weakened: readonly string[]): Promise<void> {
     await this.appendInternal({
       action: 'config_reloaded',
@@ -283,7 +288,7 @@ export class Pipeline {
       severity: SEVERITY.notice,
       message: `configuration reloaded from ${this.config.file}`,
       fields: { 'file.path': this.config.file },
-    });
+    }, false);
     if (weakened.length > 0) {
       await this.appendInternal({
         action: 'config_controls_weakened',
@@ -293,7 +298,7 @@ export class Pipeline {
         severity: SEVERITY.warning,
         message: `configuration reload weakened controls: ${weakened.join('; ')}`,
         fields: { 'file.path': this.config.file, 'logward.reload.weakened': [...weakened] },
-      });
+      }, false);
     }
   }
 

@@ -77,3 +77,23 @@ test('an alert the disk never takes, once stop() has begun: appended again exact
   await receiver.stop();
   assert.ok(!receiver.actions().includes(ACTION), 'the alert never reached the disk, so never the receiver');
 });
+
+test('a reload whose announcement the disk never takes fails its start instead of retrying for ever (SIGTERM waits for that start)', { timeout: 60_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'reload'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  after(() => receiver.stop());
+  const config = await loadConfig(writeAgentConfig(env, port, { shutdownGrace: '5s' }));
+  const fs = new CrashFs();
+  fs.fail('write', { times: Number.MAX_SAFE_INTEGER, contains: 'config_reloaded' });
+  const p = new Pipeline(config, {
+    log: pino({ level: 'silent' }),
+    queueFs: fs,
+    reload: { weakened: [] },
+    internalRetry: { minDelayMs: 600_000, maxDelayMs: 600_000 },
+  });
+  await assert.rejects(p.start(), 'the start fails, and says so');
+  assert.ok(fs.fired.length >= 1, 'the announcement was refused by the disk');
+  await receiver.stop();
+  assert.ok(!receiver.actions().includes('config_reloaded'));
+});
