@@ -71,8 +71,9 @@
  *     of a card-rule match that fails Luhn ("1234 4111 1111 1111 1111"). Rescans
  *     of values longer than 32 characters stop once a line has rescanned about
  *     twice its length: turned-down values that nest ("cvv=cvv=cvv=…", each
- *     running to the same end) would make a crafted line quadratic. Accepted:
- *     past that point, on such a line, a long turned-down value hides what it holds.
+ *     running to the same end) would make a crafted line quadratic. Past that
+ *     point a long turned-down value is masked whole ([REDACTED:unscanned]):
+ *     such a line was built to spend the budget and then hide something.
  *   - Command lines: --password/--token/--secret/--api-key/--cookie VALUE,
  *     mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET, docker/podman
  *     login -p SECRET, redis-cli -a SECRET, openssl -pass* pass:SECRET,
@@ -1023,8 +1024,16 @@ const RESCAN_FREE = 32;
  * holding the next key ("cvv=cvv=cvv=…", "PWD=/PWD=/…") ends where that key's value ends, so each
  * nested match runs to the same end and rescanning them all is quadratic (64 KiB of "cvv=" would be
  * some 500 million characters). Ordinary lines rescan about their own length at most; past the
- * budget, a long rejected value is skipped as before (only a crafted line gets there).
+ * budget, a long rejected value is masked whole as [REDACTED:unscanned] (only a crafted line gets
+ * there, and its author chose what the value hides).
  */
+/**
+ * What a long turned-down value becomes once the line's rescan budget is spent: it is not scanned
+ * again, so it is not shipped either (a crafted line spends the budget on nested values, then
+ * hides a victim's cookie or card behind one more).
+ */
+const UNSCANNED = '[REDACTED:unscanned]';
+
 function rescanBudget(textLength: number): number {
   return 4096 + 2 * textLength;
 }
@@ -1264,6 +1273,12 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
           budget -= again;
           re.lastIndex = from;
+        } else if (again > RESCAN_FREE) {
+          // Past the budget only a crafted line gets here, and what such a value hides is
+          // exactly what its author wants shipped: closed, not open.
+          out += text.slice(last, from) + UNSCANNED;
+          note('unscanned');
+          last = at + len;
         }
       }
       // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
@@ -1302,6 +1317,11 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           budget -= again;
           resume = next;
           cut = next + grown;
+        } else if (again > RESCAN_FREE) {
+          note('unscanned');
+          const closed = match.slice(0, next - at) + UNSCANNED;
+          grown += closed.length - match.length;
+          return closed;
         }
         return match;
       });

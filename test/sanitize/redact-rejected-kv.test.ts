@@ -213,3 +213,41 @@ test('hostile: 64 KiB lines of rejected key/value pairs finish, and a card after
     assert.ok(!out.includes('1111 1111 1111'), s.slice(0, 20));
   }
 });
+
+// ---- a spent rescan budget fails closed ----------------------------------------------------------
+// Found by review: nested turned-down values ("cvv=cvv=…") spend a line's rescan budget in a few
+// hundred bytes of a URL an attacker chose; one more long turned-down value ("cvv='" runs to the
+// next quote or the end of the line) then hid the victim's cookie and card logged after it.
+
+function chain(m: number): string {
+  return `${'cvv='.repeat(m)}x`;
+}
+
+test('a crafted URL that spends the rescan budget cannot hide the cookie and card logged after it', () => {
+  const r = createRedactor(ALL);
+  for (const m of [50, 60, 70, 80, 100, 150, 200]) {
+    for (const pad of [0, 500, 20_000]) {
+      const url = `/s?q=${chain(m)}&a=${chain(m >> 1)}&b=${chain(m >> 2)}&c=${chain(m >> 3)}&r=cvv='`;
+      const line = `203.0.113.9 - - [22/Nov/2026:10:00:00 +0000] "GET ${url} HTTP/1.1" 200 512 "-" "Mozilla/5.0${' '.repeat(pad)}" "PHPSESSID=abcdef0123456789abcdef; card=4111 1111 1111 1111"`;
+      const out = r.redact(line).text;
+      assert.ok(!out.includes('4111 1111 1111 1111') && !out.includes('1111 1111 1111'), `m=${m} pad=${pad}: card shipped`);
+      assert.ok(!out.includes('abcdef0123456789abcdef'), `m=${m} pad=${pad}: session id shipped`);
+    }
+  }
+});
+
+test('the same on a JSON line: neither the original nor a parsed value keeps the password', () => {
+  const r = createRedactor(ALL);
+  const line = `{"path":"/s?q=${chain(100)}&a=${chain(50)}&b=${chain(25)}&c=${chain(12)}&r=cvv='","db_password":"hunter2hunter2","msg":"x"}`;
+  const out = r.redact(line).text;
+  assert.ok(!out.includes('hunter2hunter2'), out.slice(-120));
+});
+
+test('the unscanned mask agrees with the reference redactor and an ordinary line never gets it', () => {
+  const r = createRedactor(ALL);
+  const ref = createReferenceRedactor(ALL);
+  const crafted = `GET /s?q=${chain(100)}&a=${chain(50)}&r=cvv='${'z'.repeat(40)} password=hunter2`;
+  assert.equal(r.redact(crafted).text, ref.redact(crafted).text);
+  const sudo = 'Nov 22 10:01:02 web sudo:   alice : TTY=pts/0 ; PWD=/home/alice/projects/some/long/working/directory/tree ; USER=root ; COMMAND=/usr/bin/true';
+  assert.equal(r.redact(sudo).text, sudo);
+});
