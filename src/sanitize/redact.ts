@@ -1168,6 +1168,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
    */
   const replacement = (g: Groups, rs: readonly CompiledRule[]): string | null => {
     rejectedValue = -1;
+    rejectedPrefix = null;
     for (const r of rs) {
       const v = g[r.vGroup];
       if (v === undefined) continue;
@@ -1178,9 +1179,9 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       // after it), "[REDACTED:api_key]\" (a card the mask was widened over, then a backslash).
       // Also behind the brackets, quotes and backslashes of a value's own opening: a second pass
       // over "Authorization:[[REDACTED:authorization]" must not take "[[REDACTED:...]" for a value.
-      if (v === '' || PLACEHOLDER.test(v) || MASK_START.test(v)) return null;
+      if (v === '' || PLACEHOLDER.test(v) || MASK_START.test(v)) return keptWithPrefixMasked(g, r, v);
       const kind = r.rule.kind(v, g);
-      if (kind === null) return null;
+      if (kind === null) return keptWithPrefixMasked(g, r, v);
       // Before note(): kinds are listed in text order. Before maskedValue: the prefix pass sets it.
       const p = r.rule.rescanPrefix === true ? redactPrefix(g[r.pGroup] ?? '') : (g[r.pGroup] ?? '');
       note(kind);
@@ -1190,6 +1191,22 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     }
     return null;
   };
+  /**
+   * A turned-down value of a rule whose kept prefix may itself hold a secret (the user part of
+   * "https://ghp_…:***@host", "curl -u AKIA…:***"): the value stays, the prefix is still masked.
+   * The scan resumes at the value, so nothing else would look at the prefix again.
+   */
+  const keptWithPrefixMasked = (g: Groups, r: CompiledRule, v: string): null => {
+    if (r.rule.rescanPrefix !== true) return null;
+    const prefix = g[r.pGroup] ?? '';
+    const p = redactPrefix(prefix);
+    // The prefix pass ran replacement() on matches of its own: what it left in these is theirs.
+    rejectedValue = v.length;
+    rejectedPrefix = p !== prefix ? p : null;
+    return null;
+  };
+  // When replacement() returns null for a rule with a kept prefix that held a secret: that prefix, masked.
+  let rejectedPrefix: string | null = null;
   // The value replacement() masked last, and its rule: read right after it returns.
   let maskedValue = '';
   let maskedRule = '';
@@ -1269,6 +1286,10 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         if (last > at + len) re.lastIndex = last;
       } else {
         const from = rescanFrom(at, len);
+        if (rejectedPrefix !== null) {
+          out += text.slice(last, at) + rejectedPrefix;
+          last = from;
+        }
         const again = at + len - from;
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
           budget -= again;
@@ -1313,17 +1334,18 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         }
         const next = rescanFrom(at, match.length);
         const again = at + match.length - next;
+        const head = rejectedPrefix ?? match.slice(0, next - at);
+        grown += head.length - (next - at);
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
           budget -= again;
           resume = next;
           cut = next + grown;
         } else if (again > RESCAN_FREE) {
           note('unscanned');
-          const closed = match.slice(0, next - at) + UNSCANNED;
-          grown += closed.length - match.length;
-          return closed;
+          grown += UNSCANNED.length - again;
+          return head + UNSCANNED;
         }
-        return match;
+        return head + match.slice(next - at);
       });
       // Nothing starts before `from` in this round: done[0, from) is text[0, from), already in out.
       if (resume < 0) return out + done.slice(from);

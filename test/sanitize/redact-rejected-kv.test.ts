@@ -251,3 +251,26 @@ test('the unscanned mask agrees with the reference redactor and an ordinary line
   const sudo = 'Nov 22 10:01:02 web sudo:   alice : TTY=pts/0 ; PWD=/home/alice/projects/some/long/working/directory/tree ; USER=root ; COMMAND=/usr/bin/true';
   assert.equal(r.redact(sudo).text, sudo);
 });
+
+// ---- a turned-down value keeps its prefix scanned ----------------------------------------------
+// Found by review: a URL, curl -u or smbclient -U whose password was already a mask ("***") kept
+// the user part as it was, and the scan resumed at the value: a token in the user part shipped.
+
+test('a token in the user part of a URL, curl -u or smbclient -U is masked when the password is already masked', () => {
+  const GHP = 'ghp_1234567890abcdefghijklmnopqrstuvwxyz12';
+  const cases: [string, string][] = [
+    [`git clone https://${GHP}:***@github.com/o/r.git`, 'git clone https://[REDACTED:github_token]:***@github.com/o/r.git'],
+    ['curl -u AKIAIOSFODNN7EXAMPLE:*** https://x', 'curl -u [REDACTED:aws_access_key]:*** https://x'],
+    [`smbclient -U ${GHP}%*** //srv/share`, 'smbclient -U [REDACTED:github_token]%*** //srv/share'],
+    [`x https://${GHP}:[FILTERED]@h session=4111 1111 1111 1111`, 'x https://[REDACTED:github_token]:[FILTERED]@h session=[REDACTED:pan]'],
+  ];
+  const r = createRedactor(ALL);
+  const ref = createReferenceRedactor(ALL);
+  for (const [line, want] of cases) {
+    assert.equal(r.redact(line).text, want, line);
+    assert.equal(ref.redact(line).text, want, `reference: ${line}`);
+  }
+  // A user part with no secret is left as it is.
+  const plain = 'git clone https://bob:***@github.com/o/r.git';
+  assert.equal(r.redact(plain).text, plain);
+});
