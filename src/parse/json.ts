@@ -102,6 +102,12 @@ function dotsUpTo(s: string, limit: number): number {
   return n;
 }
 
+/** A date ("1969-12-31…", "31/Dec/1969:…", "Dec 31 23:59:59") or an epoch in seconds or milliseconds. */
+function looksLikeTime(v: Json): boolean {
+  if (typeof v === 'number') return Math.abs(v) >= 1e8;
+  return typeof v === 'string' && /\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}:\d{2}|^-?\d{9,}(?:\.\d+)?$/.test(v);
+}
+
 /** One parse of one line: collects fields and knows the sanitizer and the caps. */
 class JsonMapper {
   readonly fields: EcsFields = {};
@@ -155,7 +161,8 @@ class JsonMapper {
         }
         // An ECS name with a value of the wrong type, out of range or not an allowed value: kept as
         // text under json.*, and said so, as the regex and hand-written parsers do.
-        if (valueKind(def) !== 'other') this.tag('field_type_mismatch');
+        // An empty value ("" or []) is no value, and an ECS field ECS types as an object is no scalar to mismatch.
+        if (valueKind(def) !== 'other' && v !== '' && !(Array.isArray(v) && v.length === 0)) this.tag('field_type_mismatch');
       } else if (path.startsWith('labels.') && path.indexOf('.', 7) === -1 && !Array.isArray(v)) {
         const s = this.scalarText(v);
         if (s !== undefined) this.fields[path] = s;
@@ -328,7 +335,8 @@ export function createJsonParser(sanitizeValue: SanitizeValue): Parser {
 
     // A time key none of which gave a usable event time (unreadable, or outside 1970..9999): the
     // read time stands in, the stamp stays under json.*, and the event says so.
-    if (timestamp === undefined && TIME_KEYS.some((k) => Object.hasOwn(doc, k) && doc[k] !== null)) mapper.tags.push('timestamp_invalid');
+    // Only a value that reads as a date or an epoch: "time" also names durations ("12ms", 0.5).
+    if (timestamp === undefined && TIME_KEYS.some((k) => Object.hasOwn(doc, k) && looksLikeTime(doc[k] as Json))) mapper.tags.push('timestamp_invalid');
     mapper.walk(doc, '', 0, 0, consumed.size > 0 ? consumed : null);
     mapper.checkCategorization();
     const level = mapper.fields['log.level'];

@@ -42,7 +42,8 @@ test('fields that fit, unknown keys and labels are no mismatch', () => {
 test('a time key before 1970 or unreadable: read time stands in, the stamp is kept, tagged timestamp_invalid', () => {
   for (const [line, key] of [
     ['{"@timestamp":"1969-12-31T23:59:59Z","message":"old"}', 'json.@timestamp'],
-    ['{"time":"garbage","msg":"x"}', 'json.time'],
+    ['{"time":"2026-13-45T10:00:00Z","msg":"x"}', 'json.time'],
+    ['{"ts":-100000000000,"msg":"x"}', 'json.ts'],
   ] as const) {
     const r = json(line);
     assert.equal(r.timestamp, undefined, line);
@@ -61,4 +62,10 @@ test('a null time key is no time given: no tag', () => {
   const r = json('{"time":null,"msg":"x"}');
   assert.equal(r.timestamp, undefined);
   assert.equal(r.tags, undefined);
+});
+
+test('a duration under a time key, or an empty value, is no mismatch and no invalid time', () => {
+  for (const line of ['{"time":"12ms","msg":"done"}', '{"time":0.532,"msg":"done"}', '{"ts":"","message":"x","user.name":""}', '{"message":"m","event.category":[]}']) {
+    assert.equal(json(line).tags, undefined, line);
+  }
 });
