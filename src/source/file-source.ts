@@ -104,11 +104,14 @@ const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 /** Chunk size of the byte-for-byte comparison of a parked copy with the file it copies. */
 const COPY_COMPARE_CHUNK = 64 * 1024;
 
+/** Bytes of a parked copy compared per turn: a big copy is compared over many turns, the other files read between. */
+const COPY_COMPARE_STEP = 16 * COPY_COMPARE_CHUNK;
+
 /**
- * A copy older than this when the file it copies is truncated is no copytruncate copy (logrotate
- * truncates right after it copied, fsync aside) but a backup or snapshot: it still takes the stream
- * (nothing is read twice), but the truncation keeps its alert when the copy lacks part of what was
- * read. At least 10 rescan intervals.
+ * A parked copy unchanged for longer than this when the file it copies is truncated, and lacking
+ * part of what was read, is no copytruncate copy (logrotate truncates right after it copied, fsync
+ * aside) but a backup or snapshot: it is not handed the stream at the truncation, which keeps its
+ * alert; once that orphan expires the backup resumes from its checkpoint. At least 10 rescan intervals.
  */
 const STALE_COPY_MS = 5 * 60_000;
 
@@ -196,10 +199,10 @@ interface Tracked {
   copyShort: boolean;
   /** ctime (ms) of the file when the stream's head was last found at its start; -1: not checked yet. */
   headCheckedCtimeMs: number;
-  /** Clock time this inode was first tracked (a copy's age when its original is truncated). */
-  readonly firstSeen: number;
-  /** The last full comparison that found this parked file a byte copy of a file being read, and of what state of it. */
-  copyOf: { holder: string; size: number; mtimeMs: number } | undefined;
+  /** Clock time a scan last found this inode's size or mtime changed (first tracked, at first): a copy's age when its original is truncated. */
+  changedAt: number;
+  /** Comparison of this parked file with a file being read: the state compared (size, ctime) and how far it matched. */
+  copyOf: { holder: string; size: number; ctimeNs: bigint; at: number } | undefined;
 }
 
 interface Orphan {
@@ -409,7 +412,7 @@ export class FileSource {
           retryAt: 0,
           copyShort: false,
           headCheckedCtimeMs: -1,
-          firstSeen: now,
+          changedAt: now,
           copyOf: undefined,
         };
         this.tracked.set(key, t);
@@ -426,7 +429,10 @@ export class FileSource {
           t.state = 'new';
           t.changed = true;
         }
-        if (f.size !== t.size || f.mtimeMs !== t.mtimeMs) t.changed = true;
+        if (f.size !== t.size || f.mtimeMs !== t.mtimeMs) {
+          t.changed = true;
+          t.changedAt = now;
+        }
         t.size = f.size;
         t.mtimeMs = f.mtimeMs;
         if (t.stream) this.checkpointer.touch(t.stream.identity);
@@ -646,17 +652,19 @@ export class FileSource {
       }
       case 'new': {
         if (d.own && d.holder && !isLivePath(t.path)) {
-          const { rel, holderSize } = await this.comparedWithHolder(t, size, Number(st.mtimeMs), d.holder);
+          const { rel, holderSize } = await this.comparedWithHolder(t, size, st.ctimeNs, d.holder);
           if (rel !== 'other') {
             // At a rotated name and still what the file being read holds: a copytruncate copy whose
             // truncation is late (logrotate fsyncs the copy before it truncates, and a loaded disk
             // stretches that past any grace), or a plain copy. Read, it would only repeat lines; it
             // stays parked until the truncation hands it the stream. A holder found truncated hands
             // it over now. (At a live path, the same bytes are an old copy put back: read and alerted.)
-            t.parkedSince = now;
+            // Not compared to the end yet: the next turn goes on (no grace), the other files are read between.
+            t.parkedSince = rel === 'pending' ? now - this.opts.rescanIntervalMs : now;
             t.parkHead = h;
             t.state = 'parked';
             await this.closeFd(t);
+            if (rel === 'pending') return true;
             if (rel === 'copy') return false;
             await this.truncated(d.holder, holderSize, now);
             return true;
@@ -687,8 +695,24 @@ export class FileSource {
       for (const o of this.orphans.values()) {
         const oh = o.stream.head;
         if (oh.length === 0) continue;
-        if (h.length >= oh.length && startsWith(h, oh)) return { kind: 'adopt', orphan: o };
+        if (h.length >= oh.length && startsWith(h, oh)) {
+          // An old backup lacking part of what was read waits: the rotation's own copy may not be classified yet.
+          if (this.staleCopy(t, o.stream, now)) return { kind: 'park' };
+          return { kind: 'adopt', orphan: o };
+        }
+        // A short copy made when the file was short: all of it is the start of what was read.
+        if (startsWith(oh, h) && h.length === t.size && !isLivePath(t.path)) return { kind: 'adopt', orphan: o };
         if (startsWith(oh, h)) return this.parkOrOwn(t, now);
+      }
+      if (t.startup && !isLivePath(t.path)) {
+        // At start-up a rotated name waits for the live files not classified yet: else a same-head copy listed
+        // first takes the live file's checkpoint (or start_at end) and the live file is read again from 0.
+        for (const u of this.tracked.values()) {
+          if (u === t || !u.startup || u.state !== 'new' || u.stream || u.size === 0 || !isLivePath(u.path)) continue;
+          const since = t.parkedSince === 0 ? now : t.parkedSince;
+          if (now - since < this.opts.rescanIntervalMs) return { kind: 'wait' };
+          break;
+        }
       }
       for (const u of this.tracked.values()) {
         if (u === t || !u.stream || u.state === 'parked' || u.state === 'new') continue;
@@ -750,6 +774,11 @@ export class FileSource {
     return { kind: 'resume', identity: id, full: false, offset };
   }
 
+  /** A parked file that lacks part of what a stream read and has not changed for long: a backup, not a rotation's copy. */
+  private staleCopy(p: Tracked, s: Stream, now: number): boolean {
+    return p.size < s.readPos && now - p.changedAt > Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs);
+  }
+
   private parkOrOwn(t: Tracked, now: number, holder?: Tracked): Decision {
     const since = t.parkedSince === 0 ? now : t.parkedSince;
     return now - since < this.opts.rescanIntervalMs ? { kind: 'park' } : { kind: 'new', own: true, holder };
@@ -765,9 +794,9 @@ export class FileSource {
   private async comparedWithHolder(
     t: Tracked,
     size: number,
-    mtimeMs: number,
+    ctimeNs: bigint,
     u: Tracked,
-  ): Promise<{ rel: 'copy' | 'truncated' | 'other'; holderSize: number }> {
+  ): Promise<{ rel: 'copy' | 'pending' | 'truncated' | 'other'; holderSize: number }> {
     const us = u.stream;
     const fh = t.fh;
     if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
@@ -780,23 +809,39 @@ export class FileSource {
       borrowed = true;
     }
     try {
-      const holderSize = (await ufh.stat()).size;
-      if (holderSize < us.readPos && !u.copyShort) return { rel: 'truncated', holderSize };
-      if (us.head.length > 0 && !(await readHead(ufh, us.head.length)).equals(us.head)) return { rel: 'truncated', holderSize };
+      const holder = ufh;
+      // Truncated (what the holder's next turn would find)? Asked again when the bytes differ: logrotate
+      // truncates right after its copy, possibly in the middle of this comparison.
+      const cut = async (): Promise<number | undefined> => {
+        const n = (await holder.stat()).size;
+        if (n < us.readPos && !u.copyShort) return n;
+        if (us.head.length > 0 && !(await readHead(holder, us.head.length)).equals(us.head)) return n;
+        return undefined;
+      };
+      const cutAt = await cut();
+      if (cutAt !== undefined) return { rel: 'truncated', holderSize: cutAt };
+      const holderSize = (await holder.stat()).size;
       if (holderSize < size) return { rel: 'other', holderSize };
-      const known = t.copyOf;
-      if (known && known.holder === u.key && known.size === size && known.mtimeMs === mtimeMs) return { rel: 'copy', holderSize };
-      t.copyOf = undefined;
-      const mine = Buffer.allocUnsafe(Math.min(size, COPY_COMPARE_CHUNK));
-      const theirs = Buffer.allocUnsafe(mine.length);
-      for (let at = 0; at < size; at += mine.length) {
-        const k = Math.min(mine.length, size - at);
-        const a = (await fh.read(mine, 0, k, at)).bytesRead;
-        const b = (await ufh.read(theirs, 0, k, at)).bytesRead;
-        if (a !== k || b !== k || !mine.subarray(0, k).equals(theirs.subarray(0, k))) return { rel: 'other', holderSize };
+      // ctime, not mtime: a rewrite keeps the size and may keep the mtime (same ms, cp -p, touch -r); it moves the ctime.
+      let known = t.copyOf;
+      if (!known || known.holder !== u.key || known.size !== size || known.ctimeNs !== ctimeNs) {
+        known = t.copyOf = { holder: u.key, size, ctimeNs, at: 0 };
       }
-      t.copyOf = { holder: u.key, size, mtimeMs };
-      return { rel: 'copy', holderSize };
+      const stop = Math.min(size, known.at + COPY_COMPARE_STEP);
+      const mine = Buffer.allocUnsafe(Math.min(Math.max(stop - known.at, 1), COPY_COMPARE_CHUNK));
+      const theirs = Buffer.allocUnsafe(mine.length);
+      for (let at = known.at; at < stop; at += mine.length) {
+        const k = Math.min(mine.length, stop - at);
+        const a = (await fh.read(mine, 0, k, at)).bytesRead;
+        const b = (await holder.read(theirs, 0, k, at)).bytesRead;
+        if (a !== k || b !== k || !mine.subarray(0, k).equals(theirs.subarray(0, k))) {
+          t.copyOf = undefined;
+          const n = await cut();
+          return n !== undefined ? { rel: 'truncated', holderSize: n } : { rel: 'other', holderSize };
+        }
+      }
+      known.at = stop;
+      return { rel: stop >= size ? 'copy' : 'pending', holderSize };
     } finally {
       if (borrowed) await ufh.close();
     }
@@ -872,15 +917,17 @@ export class FileSource {
     // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most.
     let copy: Tracked | undefined;
     for (const p of this.tracked.values()) {
-      if (p.state === 'parked' && p.parkHead && p.parkHead.length >= s.head.length && startsWith(p.parkHead, s.head)) {
-        if (!copy || p.size > copy.size) copy = p;
-      }
+      if (p.state !== 'parked' || !p.parkHead) continue;
+      const same =
+        p.parkHead.length >= s.head.length
+          ? startsWith(p.parkHead, s.head)
+          : p.parkHead.length === p.size && startsWith(s.head, p.parkHead); // copied while the file was short
+      // A backup (unchanged for long, lacking part of what was read) is no copy of this truncation: the
+      // stream is orphaned, for the rotation's copy a scan may not have classified yet; the backup waits.
+      if (same && !this.staleCopy(p, s, now) && (!copy || p.size > copy.size)) copy = p;
     }
     if (copy) {
-      // A copy made long before, lacking part of what was read, is a backup, not this truncation's
-      // copy: it takes the stream (nothing read twice), the truncation keeps its alert.
-      const stale = copy.size < s.readPos && now - copy.firstSeen > Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs);
-      if (!stale) this.tamper.copyFound(s.identity);
+      this.tamper.copyFound(s.identity);
       this.attach(copy, s);
       copy.copyShort = true;
       copy.changed = true;

@@ -28,7 +28,7 @@ export interface TamperAlert {
   readonly offset?: number;
 }
 
-const ROTATED = /(?:\.\d+|[-_.]\d{6,14}|[-_.]\d{4}-\d{2}-\d{2}(?:[-_T]\d{2}(?:[-:]?\d{2}){0,2})?|\.old|\.bak|\.gz|\.xz|\.bz2|\.zst|\.lz4|\.z)(?:\.gz|\.xz|\.bz2|\.zst)?$/i;
+const ROTATED = /(?:\.\d+|[-_.]\d{6,14}|\.old|\.bak|\.gz|\.xz|\.bz2|\.zst|\.lz4|\.z)(?:\.gz|\.xz|\.bz2|\.zst)?$/i;
 
 /** True for a name a writer appends to (not a rotated copy). */
 export function isLivePath(path: string): boolean {
