@@ -96,6 +96,14 @@ export interface PipelineDeps {
   internalRetry?: RetryDelays;
 }
 
+/** start() gave up because stop() began meanwhile (SIGTERM during start): not a failure to report. */
+export class StartStopped extends Error {
+  constructor() {
+    super('stopped while starting');
+    this.name = 'StartStopped';
+  }
+}
+
 export class Pipeline {
   readonly counters: Counters;
   private readonly log: AgentLogger;
@@ -145,9 +153,10 @@ export class Pipeline {
 
   /**
    * Opens the queue, writes the start event, then starts the sink, the inputs, the metrics endpoint
-   * and the monitors. Several steps can fail after others hold sockets, watchers and timers: the
-   * metrics port taken (EADDRINUSE), a journald directory gone or journalctl missing (`check` only
-   * warns), a checkpoint registry unreadable, the start event not written (EIO). Then whatever had
+   * and the monitors. Several steps can fail after others hold sockets, watchers and timers: a
+   * journald directory gone or journalctl missing (`check` only warns), a checkpoint registry
+   * unreadable, the start event not written (EIO), or stop() begun meanwhile (SIGTERM during start;
+   * a metrics port taken is not fatal: startMetrics). Then whatever had
    * started is stopped as by stop() (inputs commit, the sink drains within shutdown_grace, the queue
    * persists its state) before the error is thrown: otherwise the sink's connection and the inputs'
    * watchers would keep a process that cannot run alive (`logward run` exits instead).
@@ -189,6 +198,7 @@ export class Pipeline {
     );
     const recovery = await queue.open();
     this.queue = queue;
+    this.checkNotStopping();
     if (recovery.bytesCut > 0 || recovery.corruptSegments > 0) {
       this.log.warn({ bytesCut: recovery.bytesCut, rangesCut: recovery.rangesCut, corruptSegments: recovery.corruptSegments }, 'queue recovery cut damaged records');
     }
@@ -225,6 +235,7 @@ export class Pipeline {
         'logward.queue.recovery_bytes_cut': recovery.bytesCut,
       },
     }, false);
+    this.checkNotStopping();
 
     if (this.reload) await this.announceReload(this.reload.weakened);
 
@@ -246,14 +257,17 @@ export class Pipeline {
 
     for (const input of cfg.inputs) this.sources.push(await this.makeSource(input, recovery.lastPositions));
     for (const s of this.sources) {
+      this.checkNotStopping();
       // Before its start(): a source that fails half way (watchers set up, then an error) is stopped too.
       this.startedSources.push(s);
       await s.start();
     }
+    this.checkNotStopping();
 
     const snapshot = (): AgentSnapshot => this.snapshot();
     this.metrics = new MetricsServer({ host: cfg.monitoring.metrics.listen.host, port: cfg.monitoring.metrics.listen.port }, { snapshot, log: this.log });
-    const bound = await this.metrics.start();
+    await this.startMetrics(1);
+    this.checkNotStopping();
     this.heartbeat = new Heartbeat({ intervalMs: cfg.monitoring.heartbeatMs, silenceAfterMs: cfg.monitoring.silence.afterMs }, { snapshot, onSpec: (spec) => this.raise(spec) });
     this.heartbeat.start();
     if (cfg.monitoring.clock.ntpServers.length > 0) {
@@ -263,9 +277,53 @@ export class Pipeline {
       );
       this.clock.start();
     }
-    this.log.info({ listen: `${cfg.monitoring.metrics.listen.host}:${bound.port}` }, 'metrics endpoint listening');
     this.started = true;
     this.log.info({ inputs: this.sources.map((s) => s.id), session: decl.session, recovered: recovery.recordsKept }, 'logward started');
+  }
+
+  /** stop() began while start() was still running (SIGTERM during start): nothing more may start. */
+  private checkNotStopping(): void {
+    if (this.stopBegun.signal.aborted) throw new StartStopped();
+  }
+
+  /**
+   * The metrics endpoint is a view on the agent, not part of what it guarantees: a port taken (by
+   * another service, or by a local user who wants the agent down) must not stop the shipping of
+   * logs. The failure is an alert, and the bind is tried again with backoff until it works or the
+   * agent stops.
+   */
+  private async startMetrics(attempt: number): Promise<void> {
+    const metrics = this.metrics;
+    if (!metrics || this.stopBegun.signal.aborted) return;
+    const listen = this.config.monitoring.metrics.listen;
+    try {
+      const bound = await metrics.start();
+      this.log.info({ listen: `${listen.host}:${bound.port}` }, 'metrics endpoint listening');
+      if (attempt > 1) this.counters.add('metrics_listen_recovered');
+      return;
+    } catch (err) {
+      this.counters.add('metrics_listen_failed');
+      this.log.error({ err, attempt }, 'metrics endpoint cannot listen; logs are shipped, the bind is retried');
+      if (attempt === 1) {
+        this.raise({
+          action: 'metrics_endpoint_unavailable',
+          kind: 'alert',
+          category: ['process'],
+          type: ['info'],
+          outcome: 'failure',
+          severity: SEVERITY.warning,
+          message: `metrics endpoint cannot listen on ${listen.host}:${listen.port}: ${(err as Error).message}; retrying`,
+          fields: {},
+        });
+      }
+    }
+    const delay = backoffDelayMs(attempt, { minDelayMs: 1000, maxDelayMs: 60_000 });
+    sleep(delay, undefined, { signal: this.stopBegun.signal, ref: false }).then(
+      () => this.startMetrics(attempt + 1),
+      (err: unknown) => {
+        if (!this.stopBegun.signal.aborted) this.log.error({ err }, 'metrics retry wait failed');
+      },
+    );
   }
 
   /** An event from outside the pipeline (the run command: a rejected reload), in the same stream. */

@@ -40,10 +40,10 @@ export const EXIT_CONFIG = 2;
  */
 export const EXIT_ALREADY_RUNNING = 75;
 /**
- * The config is valid but the agent could not start (the metrics port taken, a journald directory
- * gone, a checkpoint registry unreadable, the queue's disk failing): one line says why. 1, like a
- * crash: the service manager restarts it (the port may be free by then; StartLimitBurst bounds the
- * rest), which 2 (fix the config) and 75 (another agent runs) do not suggest.
+ * The config is valid but the agent could not start (a journald directory gone, a checkpoint
+ * registry unreadable, the queue's disk failing): one line says why. 1, like a crash: the service
+ * manager restarts it (the directory may be back by then; StartLimitBurst bounds the rest), which 2
+ * (fix the config) and 75 (another agent runs) do not suggest.
  */
 export const EXIT_START_FAILED = 1;
 
@@ -91,15 +91,28 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
       if (result) ({ pipeline, config } = result);
     });
   });
+  // A SIGTERM while start() still waits (the start event on a full disk, a slow step) stops it:
+  // stop() closes the queue, which rejects the waiting append, and start() gives up. Without this
+  // the signal was only looked at after start, and a start that never ended ignored it.
+  const stopStart = (): void => void pipeline.stop('stopped while starting');
+  if (io.signal.aborted) stopStart();
+  else io.signal.addEventListener('abort', stopStart, { once: true });
   try {
     await pipeline.start();
   } catch (err) {
+    if (io.signal.aborted) {
+      log.info('stop requested during start: stopped');
+      exitAnyway(log, 0, 'after stop');
+      return 0;
+    }
     // Pipeline.start stopped what it had started (sink, inputs, queue, timers), so the process can
     // end. `started` is never called: a SIGHUP from now on waits for ever instead of starting a
     // pipeline in a process that is exiting.
     io.stderr.write(`logward: cannot start: ${oneLine(err)}\n`);
     exitAnyway(log, EXIT_START_FAILED, 'after a failed start');
     return EXIT_START_FAILED;
+  } finally {
+    io.signal.removeEventListener('abort', stopStart);
   }
   started();
 
