@@ -167,18 +167,27 @@ class PowerLossModel {
  * ENOSPC until files are removed. `fail(...)` injects other I/O errors (EIO on
  * a segment's fsync, ...); the process lives on.
  *
- * A crash is a power loss, not only the death of the process: what was not
- * fsynced is gone (PowerLossModel). Data and truncations written since a
- * file's last successful fsync are lost, a torn write with them; with
- * `dirSync` (the default) so are entries created, renamed or unlinked since
- * their directory's last fsync. The files go back once the last call in
- * flight at the crash has ended (`powerLost`, `down()`), before the crashed
- * call's error reaches its caller.
+ * By default (`powerLoss: true`) a crash is a power loss, not only the death
+ * of the process: what was not fsynced is gone (PowerLossModel). Data and
+ * truncations written since a file's last successful fsync are lost, a torn
+ * write with them; with `dirSync` (the default) so are entries created,
+ * renamed or unlinked since their directory's last fsync. The files go back
+ * once the last call in flight at the crash has ended (`powerLost`,
+ * `down()`), before the crashed call's error reaches its caller.
+ *
+ * With `powerLoss: false` a crash is the death of the process only (kill -9,
+ * the OOM killer): the kernel's page cache survives, so a torn write and
+ * every unsynced write, truncation and directory entry stay on the disk as
+ * they are. That is the case that leaves a torn tail for recovery to cut,
+ * which a power loss (reverting to the last fsync) never does.
  */
 export class CrashFs implements QueueFs {
   steps = 0;
   crashed = false;
-  /** The files are back at what the disk held (set once every call in flight at the crash ended). */
+  /**
+   * The crash is complete: every call in flight at the crash has ended and, with `powerLoss`, the
+   * files are back at what the disk held (without it they stay as the dead process left them).
+   */
   powerLost = false;
   /** Crash at the first mutating call this returns true for (op as in `log`; path and buffer when known). */
   crashOn: ((op: string, path: string, buf?: Buffer) => boolean) | null = null;
@@ -194,23 +203,26 @@ export class CrashFs implements QueueFs {
   /** Descriptors opened for reading (a directory's, for its fsync) → path. */
   private readPaths = new Map<number, string>();
   private readonly disk: PowerLossModel;
+  /** A crash reverts the files to their last fsync (else it is a process crash: the page cache survives). */
+  private readonly powerLoss: boolean;
   /** Mutating calls that have started and not ended: the files go back when none is left after a crash. */
   private inflight = 0;
   private downWaiters: (() => void)[] = [];
   constructor(
     public crashAt = Infinity,
-    opts: { dirSync?: boolean } = {},
+    opts: { dirSync?: boolean; powerLoss?: boolean } = {},
   ) {
     this.disk = new PowerLossModel(opts.dirSync ?? true);
+    this.powerLoss = opts.powerLoss ?? true;
   }
 
-  /** Resolves once the crash has happened and the files are back at what the disk held. */
+  /** Resolves once the crash has happened and (with `powerLoss`) the files are back at what the disk held. */
   down(): Promise<void> {
     if (this.powerLost) return Promise.resolve();
     return new Promise((resolve) => this.downWaiters.push(resolve));
   }
 
-  /** Runs one mutating call; the last one to end after a crash puts the files back. */
+  /** Runs one mutating call; the last one to end after a crash puts the files back (on a power loss). */
   private async mutate<T>(fn: () => Promise<T>): Promise<T> {
     this.inflight++;
     try {
@@ -218,7 +230,7 @@ export class CrashFs implements QueueFs {
     } finally {
       this.inflight--;
       if (this.crashed && this.inflight === 0 && !this.powerLost) {
-        this.disk.lose();
+        if (this.powerLoss) this.disk.lose();
         this.powerLost = true;
         for (const w of this.downWaiters.splice(0)) w();
       }
