@@ -36,6 +36,13 @@ export class LineSplitter {
   private carryLen = 0;
   private carryStart = -1;
   private skipping = false;
+  /**
+   * Skipping, the last byte skipped was a CR and nothing has followed it yet: it is not counted
+   * until we know whether it ends the line (an LF or the flush follows: not content, as in a line
+   * read whole) or is content (any other byte follows). Counted at once, a CR that a chunk
+   * boundary parted from its LF made source_bytes_skipped depend on how the line was read.
+   */
+  private heldCR = false;
   /** Clock time the pending partial line started waiting. */
   partialSince = 0;
 
@@ -102,7 +109,7 @@ export class LineSplitter {
     }
     if (to <= from) return;
     if (this.skipping) {
-      this.counters.add('source_bytes_skipped', to - from);
+      this.skip(chunk, from, to);
       return;
     }
     const room = this.maxLineBytes - this.carryLen;
@@ -113,8 +120,17 @@ export class LineSplitter {
     this.carryLen += take;
     if (to - from > take) {
       this.skipping = true;
-      this.counters.add('source_bytes_skipped', to - from - take);
+      this.skip(chunk, from + take, to);
     }
+  }
+
+  /** Counts chunk[from, to) as skipped, holding back a trailing CR (heldCR); never holds an LF. */
+  private skip(chunk: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    const cr = chunk[to - 1] === CR;
+    // A CR held from before is followed by chunk[from], which is no LF (addCarry never gets one): content.
+    this.counters.add('source_bytes_skipped', to - from - (cr ? 1 : 0) + (this.heldCR ? 1 : 0));
+    this.heldCR = cr;
   }
 
   private emitCarry(end: number): void {
@@ -134,6 +150,9 @@ export class LineSplitter {
     this.carryLen = 0;
     this.carryStart = -1;
     this.skipping = false;
+    // The line ends right after a held CR (its LF, or the flush, which also drops a trailing CR
+    // above): the CR was the line's end, not a skipped byte of it.
+    this.heldCR = false;
     this.sink.line(bytes, start, end, truncated);
   }
 }

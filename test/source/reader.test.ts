@@ -167,3 +167,72 @@ test('property: the cut is the same whether the line came in one chunk or in man
     { numRuns: 3000 },
   );
 });
+
+// ---- a CR a chunk boundary parts from its LF ---------------------------------------------------
+// Skipping the rest of an over-long line, a CR that ended one chunk was counted as skipped before
+// the next chunk showed it was the line's end (its LF): source_bytes_skipped was one higher than
+// for the same line read whole.
+
+/** The records and counters of `data` handed over in chunks of the sizes in `sizes`, cycled. */
+function splitInChunks(data: Buffer, max: number, sizes: number[]) {
+  const out: [string, number, number, boolean][] = [];
+  const counters = new Counters();
+  const s = new LineSplitter(max, { line: (b, o, e, t) => out.push([b.toString('hex'), o, e, t]) }, counters);
+  for (let i = 0, k = 0; i < data.length; k++) {
+    const size = sizes[k % sizes.length] ?? data.length;
+    s.push(data.subarray(i, i + size), i, 0);
+    i += size;
+  }
+  s.flushPartial(data.length);
+  return { out, skipped: counters.get('source_bytes_skipped'), truncated: counters.get('source_lines_truncated') };
+}
+
+test('an over-long line ending in CRLF counts the same skipped bytes in one chunk and in one-byte chunks', () => {
+  // rainbow (4) + U+FE0E (3) + NUL + CR LF at max 1: nothing fits, the 8 content bytes are skipped, not the CR.
+  const data = Buffer.from('f09f8c88efb88e000d0a', 'hex');
+  const whole = splitInChunks(data, 1, [data.length]);
+  assert.deepEqual(whole, { out: [['', 0, 10, true]], skipped: 8, truncated: 1 });
+  assert.deepEqual(splitInChunks(data, 1, [1]), whole);
+  // A CR that is content (no LF after it) is skipped and counted, in any chunking.
+  const inner = Buffer.from('abcdefghij\rklmnop\r\rq\n');
+  const one = splitInChunks(inner, 2, [inner.length]);
+  assert.equal(one.skipped, inner.length - 1 - 2);
+  for (const size of [1, 2, 3, 5]) assert.deepEqual(splitInChunks(inner, 2, [size]), one, `chunks of ${size}`);
+});
+
+test('property: records, skipped bytes and truncated lines are the same in one chunk and in chunks of any sizes', () => {
+  const piece = fc.constantFrom(
+    'a',
+    '1',
+    ' ',
+    '\r',
+    '\n',
+    '\r\n',
+    '\r\r\n',
+    '\u00e9',
+    '\u20ac',
+    '\u2764\uFE0F',
+    '\u{1F308}\uFE0E',
+    '\u{1F469}\u200D\u{1F4BB}',
+    '\u{1F3F3}\uFE0F\u200D\u{1F308}',
+    '1\uFE0F\u20E3',
+    '\u200D',
+    '\uFE0F',
+    '\0',
+    '\xff',
+    '\x80',
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 40 }),
+      fc.integer({ min: 1, max: 20 }),
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 8 }),
+      (pieces, max, sizes) => {
+        // '\xff' and '\x80' stand for single raw bytes that are no UTF-8.
+        const data = Buffer.concat(pieces.map((p) => (p === '\xff' || p === '\x80' ? Buffer.from([p.charCodeAt(0)]) : Buffer.from(p))));
+        assert.deepEqual(splitInChunks(data, max, sizes), splitInChunks(data, max, [data.length || 1]));
+      },
+    ),
+    { numRuns: 5000 },
+  );
+});
