@@ -298,6 +298,11 @@ export class Pipeline {
     const listen = this.config.monitoring.metrics.listen;
     try {
       const bound = await metrics.start();
+      // A retry whose bind was in flight when stop() closed the endpoint: close what it opened.
+      if (this.stopBegun.signal.aborted) {
+        await metrics.stop();
+        return;
+      }
       this.log.info({ listen: `${listen.host}:${bound.port}` }, 'metrics endpoint listening');
       if (attempt > 1) this.counters.add('metrics_listen_recovered');
       return;
