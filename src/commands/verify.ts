@@ -23,6 +23,9 @@
  * (a gap, or a missing start), and a record moved in is a foreign session
  * (an undeclared restart). Grouping by label on its own would let an editor
  * turn a deleted run in the middle into "another agent" that begins there.
+ * A start event goes by the agent.id in its sealed MSG (ECS), and one whose
+ * label disagrees fails (RELABELLED): the run after a deleted one cannot be
+ * relabelled away with its declaration of the deleted run.
  * Without --agent, a file holding several labels is checked as one stream and
  * a HINT names the agents.
  */
@@ -76,6 +79,8 @@ interface Collected {
   unsealedLogward: number;
   malformed: number;
   unreadable: number;
+  /** Start events whose SD label names another agent than their sealed agent.id: an edit. */
+  relabelled: number;
 }
 
 export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<number> {
@@ -136,7 +141,7 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
 
   const report = verifyStream(c.entries, ring.all);
   for (const line of describe(report.findings, c)) out(line);
-  const problems = c.malformed + c.unreadable;
+  const problems = c.malformed + c.unreadable + c.relabelled;
   out(summary(report, c, problems));
   return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
 }
@@ -162,17 +167,40 @@ async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer
   }
 }
 
+/** The agent.id an ECS start event carries in its sealed MSG; undefined for CEF or anything unreadable. */
+function sealedAgentId(msg: Buffer | string): string | undefined {
+  const text = typeof msg === 'string' ? msg : msg.toString('utf8');
+  if (!text.startsWith('{')) return undefined;
+  try {
+    const doc = JSON.parse(text) as { agent?: { id?: unknown } };
+    return typeof doc.agent?.id === 'string' ? doc.agent.id : undefined;
+  } catch (err) {
+    // Not JSON after all (a cut or foreign payload): nothing sealed names an agent.
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
 async function collect(opts: VerifyOptions, io: VerifyIo, sdId: string, format: VerifyFormat, out: (l: string) => void): Promise<Collected> {
   const splitter = new RecordSplitter(format);
-  const c: Collected = { entries: [], where: [], form: 'lines', foreign: 0, otherAgents: 0, agents: new Map(), unsealedLogward: 0, malformed: 0, unreadable: 0 };
+  const c: Collected = { entries: [], where: [], form: 'lines', foreign: 0, otherAgents: 0, agents: new Map(), unsealedLogward: 0, malformed: 0, unreadable: 0, relabelled: 0 };
   const take = (records: StoredRecord[]): void => {
     for (const r of records) {
       if (r.bytes.length === 0) continue;
       const p = parseSealedRecord(r.bytes, sdId);
       if (p.ok) {
         const label = p.entry.agent ?? '';
+        // A start event's ECS agent.id is inside the MAC, its SD label is not: the sealed id says whose
+        // stream it opens. Relabelled, a deleted run's successor would otherwise leave the agent's
+        // stream unseen, its declaration of the deleted run with it (found by review).
+        const sealed = p.entry.declares !== undefined ? sealedAgentId(p.entry.msg) : undefined;
+        if (sealed !== undefined && sealed !== label) {
+          c.relabelled++;
+          out(`RELABELLED ${place(r.at)} (session=${p.entry.session}): a start event sealed by agent "${sealed}" labelled "${label}"`);
+        }
+        const owner = sealed ?? label;
         c.agents.set(label, (c.agents.get(label) ?? 0) + 1);
-        if (opts.agent !== undefined && label !== opts.agent) {
+        if (opts.agent !== undefined && owner !== opts.agent) {
           c.otherAgents++;
           continue;
         }
@@ -325,5 +353,6 @@ function summary(r: VerifyReport, c: Collected, problems: number): string {
   add(count('lost_mismatch'), plural(count('lost_mismatch'), 'lost-range declaration') + ' not matching the stream');
   add(c.malformed, `${c.malformed} malformed`);
   add(c.unreadable, `${c.unreadable} unreadable`);
+  add(c.relabelled, plural(c.relabelled, 'relabelled start event'));
   return `FAILED: ${parts.join(', ')}; ${facts}`;
 }

@@ -173,3 +173,20 @@ test("relabelling a run as another agent hides nothing from the agent's own chec
   assert.equal(m.code, 1, m.out);
   assert.match(m.out, /^UNDECLARED RESTART /m);
 });
+
+test("a deleted middle run whose successor is relabelled as another agent is still a gap, and the edit is named", async () => {
+  // Found by review: the label is outside the MAC, so with run 2 deleted and run 3 relabelled
+  // "ghost", web-01's stream ended at run 1 and each agent's check passed. The start event's own
+  // agent.id is sealed: run 3's start stays in web-01's stream, declaring run 2, which is missing.
+  const [, middle, lastRun] = runs.get('web-01')!;
+  const lines = all.filter((s) => s.session !== middle).map((s) => (s.session === lastRun ? s.line.replace('agent="web-01"', 'agent="ghost"') : s.line));
+  const web = await verify(env, lines, 'web-01');
+  assert.equal(web.code, 1, web.out);
+  assert.match(web.out, new RegExp(`^GAP session=${middle!} `, 'm'));
+  assert.match(web.out, new RegExp(`^RELABELLED line \\d+ \\(session=${lastRun!}\\): a start event sealed by agent "web-01" labelled "ghost"$`, 'm'));
+  for (const agent of ['ghost', 'db-01', undefined]) {
+    const r = await verify(env, lines, agent);
+    assert.equal(r.code, 1, `${agent ?? '(all)'}: ${r.out}`);
+    assert.match(r.out, /^FAILED: .*1 relabelled start event/m);
+  }
+});
