@@ -168,6 +168,8 @@ export class Pipeline {
       this.log.error({ err }, 'start failed; stopping what had started');
       // stop() logs and counts its own step failures; the start's error is the one to report.
       await this.stop('failed to start').catch((e: unknown) => this.log.error({ err: e }, 'stopping after a failed start failed'));
+      // stop() may have run before the queue existed (SIGTERM before or during queue.open()): close it here.
+      await this.queue?.close().catch((e: unknown) => this.log.error({ err: e }, 'closing the queue after a stopped start failed'));
       throw err;
     }
   }

@@ -97,3 +97,31 @@ test('a reload whose announcement the disk never takes fails its start instead o
   await receiver.stop();
   assert.ok(!receiver.actions().includes('config_reloaded'));
 });
+
+test('stop() before start() has opened the queue (SIGTERM at once): start gives up and the queue it opened saves its state', { timeout: 60_000 }, async () => {
+  const env = await makeAgentEnv(join(root, 'early-stop'));
+  const receiver = new TestReceiver(env);
+  const port = await receiver.start();
+  after(() => receiver.stop());
+  const config = await loadConfig(writeAgentConfig(env, port));
+  const fs = new CrashFs();
+  const calls: string[] = [];
+  const watched = new Proxy(fs, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...a: unknown[]) => {
+        calls.push(`${String(prop)} ${typeof a[0] === 'string' ? a[0] : ''}`);
+        return (v as (...x: unknown[]) => unknown).apply(target, a);
+      };
+    },
+  });
+  const p = new Pipeline(config, { log: pino({ level: 'silent' }), queueFs: watched });
+  await p.stop('stopped before it started');
+  await assert.rejects(p.start(), /stopped while starting/);
+  // open() ends by laying its space reserve; close() then persists the state (temp file, rename).
+  const reserved = calls.map((c) => c.startsWith('open ') && c.endsWith('space.reserve')).lastIndexOf(true);
+  const saved = calls.map((c) => c.startsWith('rename ') && c.endsWith('state.json.tmp')).lastIndexOf(true);
+  assert.ok(reserved >= 0, 'the queue was opened');
+  assert.ok(saved > reserved, `the state was saved after the queue opened: ${calls.slice(reserved).join(' | ')}`);
+});
