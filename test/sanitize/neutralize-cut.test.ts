@@ -40,3 +40,9 @@ test('the cut backs off only over a well-formed sequence that crosses the limit'
   assert.equal(cutLength(Buffer.from('\u{1F469}\u200D\u{1F4BB}'), 7), 4); // after the ZWJ: dropped
   assert.equal(cutLength(Buffer.from('\u{1F469}\u200Da'), 7), 7); // a ZWJ no emoji licensed stays, for the neutralizer
 });
+
+test('a kept emoji form already complete before the cut is not dropped', () => {
+  // Only a joiner or selector the cut parts from its emoji goes; one whose emoji is whole stays.
+  assert.equal(cutLength(Buffer.from('a\u2764\uFE0F bcdefg'), 7), 7);
+  assert.equal(cutLength(Buffer.from('a\u{1F3F3}\uFE0F\u200D\u{1F308}bbbb'), 8), 8);
+});
