@@ -9,54 +9,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, closeSync, copyFileSync, mkdirSync, openSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
-import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
-import { Collector, lines, options, sleep, tempDir, waitFor } from './file-fixture.js';
+import type { DiscoveredFile } from '../../src/source/discovery.js';
+import { body, harness, last, setup } from './copy-fixture.js';
+import { Collector, lines, sleep, waitFor } from './file-fixture.js';
 
-function setup() {
-  const t = tempDir();
-  const logs = join(t.dir, 'logs');
-  mkdirSync(logs);
-  return { ...t, logs, live: join(logs, 'app.log') };
-}
-
-let skew = 0;
-const clock = { now: () => Date.now() + skew };
-
-/** A source on the fake clock with a watcher-less scanner; `afterScan` may change the files between a scan's walk and its use. */
-function harness(
-  dir: string,
-  logs: string,
-  c: Collector,
-  over: Partial<FileSourceOptions> = {},
-  order?: (f: DiscoveredFile[]) => DiscoveredFile[],
-  afterScan?: () => boolean | void,
-) {
-  const globs = [join(logs, 'app*'), join(logs, 'old', 'app*'), join(logs, 'other.log')];
-  const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
-  let scans = 0;
-  const paths: PathsProvider = {
-    scan: async () => {
-      scans++;
-      let f = await real.scan();
-      if (afterScan?.()) f = await real.scan();
-      return order ? order(f) : f;
-    },
-  };
-  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
-  return {
-    src,
-    /** Lets every park grace run out, then waits for two scans. */
-    async graceRound(ms = 60_000): Promise<void> {
-      skew += ms;
-      const from = scans;
-      await waitFor(() => scans >= from + 2, 'a round after the grace');
-    },
-  };
-}
-
-const body = (ls: string[]): string => ls.join('\n') + '\n';
-const last = (tag: string, n: number): string => lines(tag, n - 1, 1)[0] as string;
 const copyFirst = (f: DiscoveredFile[]): DiscoveredFile[] => [...f].sort((x, y) => (x.path.includes('/old/') ? -1 : 0) - (y.path.includes('/old/') ? -1 : 0));
 
 /** Calls f(length, position) on every positioned FileHandle read; returns the restore function. */
@@ -78,7 +34,6 @@ const COMPARE = 64 * 1024;
 
 test('the live file truncated (copytruncate) while its late copy is being compared: nothing twice, no alert', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   let restore = (): void => undefined;
   try {
     const c = new Collector();
@@ -117,7 +72,6 @@ test('the live file truncated (copytruncate) while its late copy is being compar
 
 test('the comparison of a big parked copy does not stop the other files from being read', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   let restore = (): void => undefined;
   try {
     const c = new Collector();
@@ -138,7 +92,7 @@ test('the comparison of a big parked copy does not stop the other files from bei
         compareReads++;
         if (compareReads === 2) {
           appendFileSync(join(logs, 'other.log'), other + '\n');
-          skew += 1000; // other.log's poll is due at once
+          h.advance(1000); // other.log's poll is due at once
         }
         if (readsWhenOtherSeen < 0 && c.has(other)) readsWhenOtherSeen = compareReads;
       });
@@ -159,7 +113,6 @@ test('the comparison of a big parked copy does not stop the other files from bei
 
 test('a parked copy rewritten in place with its size and mtime kept: its new lines are read', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   try {
     const c = new Collector();
     const h = harness(dir, logs, c);
@@ -193,18 +146,17 @@ test('a parked copy rewritten in place with its size and mtime kept: its new lin
 
 test('an old same-head backup does not take the stream of a copytruncate whose copy is listed but not classified yet', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   let rotate = false;
   try {
     const c = new Collector();
-    const h = harness(dir, logs, c, {}, undefined, () => {
+    const h = harness(dir, logs, c, {}, { afterScan: () => {
       if (!rotate) return;
       rotate = false;
       copyFileSync(live, join(logs, 'app.log.1'));
       truncateSync(live, 0);
       appendFileSync(live, body(lines('c', 0, 30)));
       return true; // this scan lists app.log.1 (new); who is served first decides
-    });
+    } });
     writeFileSync(live, body(lines('a', 0, 50)));
     await h.src.start();
     try {
@@ -231,7 +183,6 @@ test('an old same-head backup does not take the stream of a copytruncate whose c
 
 test('a copytruncate copy that takes minutes to write (the writer appending meanwhile) is no stale backup: no alert', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   try {
     const c = new Collector();
     const h = harness(dir, logs, c);
@@ -267,7 +218,6 @@ test('a copytruncate copy that takes minutes to write (the writer appending mean
 
 test('restart with a same-head copy in an olddir listed before the live file: nothing twice, no alert', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   try {
     mkdirSync(join(logs, 'old'));
     const c = new Collector();
@@ -282,7 +232,7 @@ test('restart with a same-head copy in an olddir listed before the live file: no
     }
     copyFileSync(live, join(logs, 'old', 'app.log.1')); // a copy made while the agent was down
     appendFileSync(live, body(lines('b', 0, 10)));
-    h = harness(dir, logs, c, {}, copyFirst);
+    h = harness(dir, logs, c, {}, { order: copyFirst });
     await h.src.start();
     try {
       await waitFor(() => c.has(last('b', 10)), 'the lines written while down');
@@ -305,7 +255,6 @@ test('restart with a same-head copy in an olddir listed before the live file: no
 
 test('a short file (< 256 B) copied, then grown past 256 B and truncated: the copy is handed the stream', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   try {
     const c = new Collector();
     const h = harness(dir, logs, c);
@@ -335,13 +284,12 @@ test('a short file (< 256 B) copied, then grown past 256 B and truncated: the co
 
 test('start_at end, first run, a same-head copy listed before the live file: nothing from before start-up, no alert', async () => {
   const { dir, cleanup, live, logs } = setup();
-  skew = 0;
   try {
     mkdirSync(join(logs, 'old'));
     const c = new Collector();
     writeFileSync(live, body(lines('a', 0, 50)));
     copyFileSync(live, join(logs, 'old', 'app.log.1'));
-    const h = harness(dir, logs, c, { startAt: 'end' }, copyFirst);
+    const h = harness(dir, logs, c, { startAt: 'end' }, { order: copyFirst });
     await h.src.start();
     try {
       await h.graceRound();

@@ -6,54 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
-import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
-import { Collector, lines, options, sleep, tempDir, waitFor } from './file-fixture.js';
+import { body, harness, last, setup } from './copy-fixture.js';
+import { Collector, lines, sleep, waitFor } from './file-fixture.js';
 
-function setup() {
-  const t = tempDir();
-  const logs = join(t.dir, 'logs');
-  mkdirSync(logs);
-  return { ...t, logs, live: join(logs, 'app.log') };
-}
-
-/** A source with a fake clock (skew) and a watcher-less scanner whose order the test may choose. */
-function harness(
-  dir: string,
-  logs: string,
-  c: Collector,
-  over: Partial<FileSourceOptions> = {},
-  order?: (f: DiscoveredFile[]) => DiscoveredFile[],
-  globs: string[] = [join(logs, 'app*'), join(logs, 'other.log')],
-) {
-  let skew = 0;
-  const clock = { now: () => Date.now() + skew };
-  const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
-  let scans = 0;
-  const paths: PathsProvider = {
-    scan: async () => {
-      scans++;
-      const f = await real.scan();
-      return order ? order(f) : f;
-    },
-  };
-  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
-  return {
-    src,
-    /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
-    async graceRound(ms = 60_000): Promise<void> {
-      skew += ms;
-      const from = scans;
-      await waitFor(() => scans >= from + 2, 'a round after the grace');
-    },
-  };
-}
-
-const body = (ls: string[]): string => ls.join('\n') + '\n';
 const texts = (c: Collector): string[] => c.records.map((r) => r.bytes.toString()).sort();
-const last = (tag: string, n: number): string => lines(tag, n - 1, 1)[0] as string;
 
 test('start_at end: the lines written after a truncation are read (not skipped as if at start-up)', async () => {
   const { dir, cleanup, live, logs } = setup();

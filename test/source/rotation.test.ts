@@ -1,19 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  appendFileSync, copyFileSync, mkdirSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync,
+  appendFileSync, copyFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { Discovery, type PathsProvider } from '../../src/source/discovery.js';
 import { FileSource } from '../../src/source/file-source.js';
-import { Collector, lines, options, sleep, tempDir, waitFor } from './file-fixture.js';
+import { harness, setup } from './copy-fixture.js';
+import { Collector, lines, options, sleep, waitFor } from './file-fixture.js';
 
-function setup() {
-  const t = tempDir();
-  const logs = join(t.dir, 'logs');
-  mkdirSync(logs);
-  return { ...t, logs, live: join(logs, 'app.log') };
-}
 
 test('reads every line once with exact byte offsets, CRLF tolerated', async () => {
   const { dir, cleanup, live } = setup();
@@ -184,21 +179,8 @@ test('copytruncate whose truncation comes long after the copy: the copy waits fo
   const { dir, cleanup, live, logs } = setup();
   try {
     const c = new Collector();
-    let skew = 0;
-    const clock = { now: () => Date.now() + skew };
-    const real = new Discovery(
-      { paths: [join(logs, 'app.log*')], exclude: [], followSymlinks: false },
-      { rescan: () => undefined, changed: () => undefined },
-      c.counters,
-    );
-    let scans = 0;
-    const paths: PathsProvider = {
-      scan: async () => {
-        scans++;
-        return real.scan();
-      },
-    };
-    const src = new FileSource(options(dir), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
+    const h = harness(dir, logs, c);
+    const src = h.src;
     writeFileSync(live, lines('a', 0, 50).join('\n') + '\n');
     await src.start();
     try {
@@ -206,9 +188,7 @@ test('copytruncate whose truncation comes long after the copy: the copy waits fo
       copyFileSync(live, join(logs, 'app.log.1'));
       await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
       // The copy's grace runs out (the clock jumps), and the source gets a turn at it.
-      skew += 60_000;
-      const from = scans;
-      await waitFor(() => scans >= from + 2, 'a round after the grace');
+      await h.graceRound();
       truncateSync(live, 0);
       appendFileSync(live, lines('b', 0, 30).join('\n') + '\n');
       await waitFor(() => c.records.length >= 80, 'the new lines');

@@ -1,0 +1,57 @@
+/**
+ * The rotation tests' harness: a logs directory with app.log, and a FileSource on a fake clock
+ * (`advance`, never wall time) with a watcher-less scanner whose order and timing a test may
+ * choose (`order`, `afterScan`: change the files between a scan's walk and its use).
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
+import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
+import { type Collector, lines, options, tempDir, waitFor } from './file-fixture.js';
+
+export function setup(): { dir: string; cleanup: () => void; logs: string; live: string } {
+  const t = tempDir();
+  const logs = join(t.dir, 'logs');
+  mkdirSync(logs);
+  return { ...t, logs, live: join(logs, 'app.log') };
+}
+
+export interface HarnessOptions {
+  order?: (f: DiscoveredFile[]) => DiscoveredFile[];
+  /** Runs after each scan's walk; returning true walks again (the scan then lists what it changed). */
+  afterScan?: () => boolean | void;
+  globs?: string[];
+}
+
+export function harness(dir: string, logs: string, c: Collector, over: Partial<FileSourceOptions> = {}, h: HarnessOptions = {}) {
+  let skew = 0;
+  const clock = { now: () => Date.now() + skew };
+  const globs = h.globs ?? [join(logs, 'app*'), join(logs, 'old', 'app*'), join(logs, 'other.log')];
+  const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
+  let scans = 0;
+  const paths: PathsProvider = {
+    scan: async () => {
+      scans++;
+      let f = await real.scan();
+      if (h.afterScan?.()) f = await real.scan();
+      return h.order ? h.order(f) : f;
+    },
+  };
+  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
+  return {
+    src,
+    /** Moves the source's clock on (a poll or a grace due at once). */
+    advance(ms: number): void {
+      skew += ms;
+    },
+    /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
+    async graceRound(ms = 60_000): Promise<void> {
+      skew += ms;
+      const from = scans;
+      await waitFor(() => scans >= from + 2, 'a round after the grace');
+    },
+  };
+}
+
+export const body = (ls: string[]): string => ls.join('\n') + '\n';
+export const last = (tag: string, n: number): string => lines(tag, n - 1, 1)[0] as string;
