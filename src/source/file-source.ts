@@ -108,8 +108,8 @@ const COPY_COMPARE_CHUNK = 64 * 1024;
 const COPY_COMPARE_STEP = 16 * COPY_COMPARE_CHUNK;
 
 /**
- * A parked copy unchanged for longer than this when the file it copies is truncated, and lacking
- * part of what was read, is no copytruncate copy (logrotate truncates right after it copied, fsync
+ * A parked copy unchanged for longer than this when the file it copies is truncated is no
+ * copytruncate copy, whatever it holds (a complete backup taken while the file was idle too) (logrotate truncates right after it copied, fsync
  * aside) but a backup or snapshot: it is not handed the stream at the truncation, which keeps its
  * alert; once that orphan expires the backup resumes from its checkpoint. At least 10 rescan intervals.
  */
@@ -659,13 +659,15 @@ export class FileSource {
             // stretches that past any grace), or a plain copy. Read, it would only repeat lines; it
             // stays parked until the truncation hands it the stream. A holder found truncated hands
             // it over now. (At a live path, the same bytes are an old copy put back: read and alerted.)
-            // Not compared to the end yet: the next turn goes on (no grace), the other files are read between.
+            // Not compared to the end yet: the next turn goes on (no grace), the other files are read
+            // between. A copy still changing ('changing': the comparison starts over) waits a grace
+            // like any parked file: going on at once re-read its first step every turn while written.
             t.parkedSince = rel === 'pending' ? now - this.opts.rescanIntervalMs : now;
             t.parkHead = h;
             t.state = 'parked';
             await this.closeFd(t);
             if (rel === 'pending') return true;
-            if (rel === 'copy') return false;
+            if (rel === 'changing' || rel === 'copy') return false;
             await this.truncated(d.holder, holderSize, now);
             return true;
           }
@@ -696,8 +698,8 @@ export class FileSource {
         const oh = o.stream.head;
         if (oh.length === 0) continue;
         if (h.length >= oh.length && startsWith(h, oh)) {
-          // An old backup lacking part of what was read waits: the rotation's own copy may not be classified yet.
-          if (this.staleCopy(t, o.stream, now)) return { kind: 'park' };
+          // An old backup waits: the rotation's own copy may not be classified yet.
+          if (this.staleCopy(t, now)) return { kind: 'park' };
           return { kind: 'adopt', orphan: o };
         }
         // A short copy made when the file was short: all of it is the start of what was read.
@@ -774,9 +776,9 @@ export class FileSource {
     return { kind: 'resume', identity: id, full: false, offset };
   }
 
-  /** A parked file that lacks part of what a stream read and has not changed for long: a backup, not a rotation's copy. */
-  private staleCopy(p: Tracked, s: Stream, now: number): boolean {
-    return p.size < s.readPos && now - p.changedAt > Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs);
+  /** A parked file that has not changed for long: a backup or snapshot, not a rotation's copy. */
+  private staleCopy(p: Tracked, now: number): boolean {
+    return now - p.changedAt > Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs);
   }
 
   private parkOrOwn(t: Tracked, now: number, holder?: Tracked): Decision {
@@ -796,7 +798,7 @@ export class FileSource {
     size: number,
     ctimeNs: bigint,
     u: Tracked,
-  ): Promise<{ rel: 'copy' | 'pending' | 'truncated' | 'other'; holderSize: number }> {
+  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'truncated' | 'other'; holderSize: number }> {
     const us = u.stream;
     const fh = t.fh;
     if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
@@ -825,7 +827,9 @@ export class FileSource {
       // ctime, not mtime: a rewrite keeps the size and may keep the mtime (same ms, cp -p, touch -r); it moves the ctime.
       let known = t.copyOf;
       if (!known || known.holder !== u.key || known.size !== size || known.ctimeNs !== ctimeNs) {
+        const restarted = known !== undefined;
         known = t.copyOf = { holder: u.key, size, ctimeNs, at: 0 };
+        if (restarted) return { rel: 'changing', holderSize };
       }
       const stop = Math.min(size, known.at + COPY_COMPARE_STEP);
       const mine = Buffer.allocUnsafe(Math.min(Math.max(stop - known.at, 1), COPY_COMPARE_CHUNK));
@@ -922,9 +926,9 @@ export class FileSource {
         p.parkHead.length >= s.head.length
           ? startsWith(p.parkHead, s.head)
           : p.parkHead.length === p.size && startsWith(s.head, p.parkHead); // copied while the file was short
-      // A backup (unchanged for long, lacking part of what was read) is no copy of this truncation: the
+      // A backup (unchanged for long) is no copy of this truncation: the
       // stream is orphaned, for the rotation's copy a scan may not have classified yet; the backup waits.
-      if (same && !this.staleCopy(p, s, now) && (!copy || p.size > copy.size)) copy = p;
+      if (same && !this.staleCopy(p, now) && (!copy || p.size > copy.size)) copy = p;
     }
     if (copy) {
       this.tamper.copyFound(s.identity);

@@ -70,14 +70,14 @@ test('a rotated-name file that matches the live file only at its head and its en
   try {
     const c = new Collector();
     const h = harness(dir, logs, c);
-    const a = lines('a', 0, 400);
+    const a = lines('a', 0, 60_000);
     writeFileSync(live, body(a));
     await h.src.start();
     const other = [...a];
-    const x = lines('x', 100, 10); // the same length as the lines they replace
-    other.splice(100, 10, ...x);
+    const x = lines('x', 50_000, 10); // the same length; past the comparison's first 1 MiB step
+    other.splice(50_000, 10, ...x);
     try {
-      await waitFor(() => c.records.length === 400, 'the live file');
+      await waitFor(() => c.records.length === 60_000, 'the live file', 60_000);
       writeFileSync(join(logs, 'app.log.1'), body(other));
       await waitFor(() => c.counters.get('source_files_parked') >= 1, 'parked');
       await h.graceRound();
@@ -171,6 +171,32 @@ test('a file written live under a dashed date (rotatelogs access_log-%Y-%m-%d) i
       await h.src.stop();
     }
     assert.deepEqual(c.alerts.map((x) => x.kind), ['truncated']);
+  } finally {
+    cleanup();
+  }
+});
+
+test('a complete backup taken while the file was idle does not silence a real truncation a day later', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c);
+    writeFileSync(live, body(lines('a', 0, 50)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 50, 'the live file');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the backup parked');
+      await h.graceRound();
+      await h.graceRound(); // compared: byte for byte what app.log holds
+      await h.graceRound(24 * 3600_000);
+      truncateSync(live, 0);
+      appendFileSync(live, body(lines('b', 0, 5)));
+      await waitFor(() => c.alerts.some((a) => a.kind === 'truncated'), 'the truncation alert');
+    } finally {
+      await h.src.stop();
+    }
+    assert.deepEqual(c.alerts.map((a) => [a.kind, a.path]), [['truncated', live]]);
   } finally {
     cleanup();
   }
