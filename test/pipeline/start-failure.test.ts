@@ -121,7 +121,10 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
     assert.equal((await first.stop('SIGTERM')).code, 0, first.stderr.slice(-3000));
     spawnSync('sh', ['-c', `dd if=/dev/zero of=${mnt}/filler bs=64k 2>/dev/null; true`]);
     const second = agent(config);
-    await second.waitForLog(/queue_disk_full|disk full|ENOSPC/i, 60_000).catch(() => undefined);
+    // The queue's own word that it waits for space, and no start yet: the SIGTERM below meets a
+    // start that is stuck (the pid file's ENOSPC comes earlier and proves nothing).
+    await second.waitForLog(/Disk queue cannot write \(ENOSPC/, 60_000);
+    assert.doesNotMatch(second.stderr, /"msg":"logward started"/);
     second.child.kill('SIGTERM');
     const res = await second.exited;
     assert.equal(res.signal, null, `ended by a signal: ${second.stderr.slice(-3000)}`);
