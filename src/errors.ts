@@ -3,6 +3,8 @@
  * that the one line an operator reads says what to fix.
  */
 
+import { neutralizeText } from './sanitize/neutralize.js';
+
 export class LogwardError extends Error {
   override readonly name: string = 'LogwardError';
 }
@@ -45,4 +47,26 @@ export class FileError extends LogwardError {
   ) {
     super(`${file}${offset === undefined ? '' : `@${offset}`}: ${problem}`, options);
   }
+}
+
+/**
+ * Text for the one line an operator reads in the journal: an error message or a child's stderr
+ * can hold line breaks (one problem must stay one line, or it reads as several) and control or
+ * bidi characters (a file name with ESC codes must not repaint the operator's terminal).
+ * Line breaks with their surrounding blanks become "; ", other blank runs one space, unsafe
+ * characters {U+XXXX} tokens; capped at maxChars.
+ */
+export function oneLine(text: string, maxChars = 300): string {
+  const joined = text
+    .trim()
+    // A line ending in a colon introduces the next one ("failed:\n  ENOSPC"): keep it as "failed: ENOSPC".
+    .replace(/(:?)\s*[\r\n\u0085\u2028\u2029]+\s*/g, (_m, colon: string) => (colon ? ': ' : '; '))
+    .replace(/[ \t\f\v]+/g, ' ');
+  const safe = neutralizeText(joined).text;
+  return safe.length <= maxChars ? safe : safe.slice(0, maxChars - 1) + '…';
+}
+
+/** An error's message (or a thrown non-Error's text) as one line, without its stack. */
+export function errorLine(err: unknown, maxChars = 2000): string {
+  return oneLine(err instanceof Error ? err.message : String(err), maxChars);
 }

@@ -28,6 +28,7 @@ import { inspectConfig } from '../config/load.js';
 import { immutableChanges, weakenedControls } from '../config/reload.js';
 import type { Config } from '../config/types.js';
 import { SEVERITY } from '../event/classify.js';
+import { errorLine } from '../errors.js';
 import { Pipeline, type AgentLogger } from '../pipeline.js';
 import { acquireInstanceLock, InstanceLockedError } from '../state/instance-lock.js';
 
@@ -108,7 +109,7 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
     // Pipeline.start stopped what it had started (sink, inputs, queue, timers), so the process can
     // end. `started` is never called: a SIGHUP from now on waits for ever instead of starting a
     // pipeline in a process that is exiting.
-    io.stderr.write(`logward: cannot start: ${oneLine(err)}\n`);
+    io.stderr.write(`logward: cannot start: ${errorLine(err)}\n`);
     exitAnyway(log, EXIT_START_FAILED, 'after a failed start');
     return EXIT_START_FAILED;
   } finally {
@@ -136,12 +137,6 @@ function exitAnyway(log: AgentLogger, code: number, when: string): void {
     log.warn({}, `event loop still busy ${when}; exiting`);
     process.exit(code);
   }, 2000).unref();
-}
-
-/** An error as one line: what an operator reads in the journal, without a stack. */
-function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s*\n\s*/g, '; ');
 }
 
 async function reload(file: string, current: Config, pipeline: Pipeline, log: AgentLogger): Promise<{ pipeline: Pipeline; config: Config } | undefined> {

@@ -53,7 +53,7 @@ import { mkdir, readFile, realpath } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
-import { LogwardError } from '../errors.js';
+import { LogwardError, oneLine } from '../errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export type LockMode = 'flock' | 'abstract-socket' | 'none';
@@ -392,10 +392,6 @@ function closeFd(fd: number): Promise<void> {
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-function oneLine(s: string): string {
-  return s.trim().replace(/\s+/g, ' ').slice(0, 300);
 }
 
 function sleep(ms: number): Promise<void> {
