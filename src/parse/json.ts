@@ -68,6 +68,9 @@ function isObject(v: Json): v is JsonObject {
 
 function parseTime(v: Json, zone: string): ParsedTime | undefined {
   if (typeof v === 'number') {
+    // "time" also names durations (0.532) and counters: a number is an epoch only from 1e8 on
+    // (1973 in seconds), as digit strings are from nine digits on; below that it stays data.
+    if (!looksLikeTime(v)) return undefined;
     const d = fromEpoch(v);
     return d ? { date: d } : undefined;
   }

@@ -64,6 +64,23 @@ test('a null time key is no time given: no tag', () => {
   assert.equal(r.tags, undefined);
 });
 
+test('a number under a time key that reads as no date (a duration, a counter) is no event time: it stays as data', () => {
+  // 0.532 s read as an epoch was 1970-01-01T00:00:00.532Z: the SIEM filed the event 56 years back.
+  for (const [line, kept] of [
+    ['{"time":0.532,"msg":"done"}', '0.532'],
+    ['{"ts":12,"msg":"done"}', '12'],
+    ['{"timestamp":99999999,"msg":"x"}', '99999999'],
+  ] as const) {
+    const r = json(line);
+    assert.equal(r.timestamp, undefined, line);
+    assert.equal(r.fields[`json.${Object.keys(JSON.parse(line) as object)[0]}`], kept, line);
+  }
+  // From 1e8 (1973-03-03 in seconds) a number is an epoch, as digit strings of 9 or more are.
+  assert.equal(json('{"ts":100000000}').timestamp?.toISOString(), '1973-03-03T09:46:40.000Z');
+  assert.equal(json('{"ts":1716200000.5}').timestamp?.toISOString(), '2024-05-20T10:13:20.500Z');
+  assert.equal(json('{"ts":1716200000500}').timestamp?.toISOString(), '2024-05-20T10:13:20.500Z');
+});
+
 test('a duration under a time key, or an empty value, is no mismatch and no invalid time', () => {
   for (const line of ['{"time":"12ms","msg":"done"}', '{"time":0.532,"msg":"done"}', '{"ts":"","message":"x","user.name":""}', '{"message":"m","event.category":[]}']) {
     assert.equal(json(line).tags, undefined, line);
