@@ -1391,15 +1391,18 @@ export class DiskQueue {
   /**
    * Advances the acknowledged cursor to the newest sent mark that is both older
    * than resendWindow.ageMs and followed by at least resendWindow.bytes (the
-   * window is their union); while appends are blocked, only the age counts.
+   * window is their union); while appends wait for space (limit or full disk), only the age counts.
    * Then persists cursors (throttled) and deletes fully acknowledged segments.
    */
   async tick(): Promise<void> {
     if (!this.opened || this.closed) return;
     const now = this.now();
     const { bytes: wBytes, ageMs } = this.opts.resendWindow;
-    // Only a lack of space shrinks the window, not appends waiting for the current fsync.
-    const pressure = this.blocked;
+    // Only a lack of space shrinks the window, not appends waiting for the current fsync: the queue at
+    // max_bytes, or a full disk. On a disk smaller than a segment the window's byte part would keep
+    // the tail of the one segment there is, which then never goes: the group waiting for space waits
+    // for ever, though the destination took everything.
+    const pressure = this.blocked || this.diskFullSince !== 0;
     let idx = -1;
     for (let i = 0; i < this.marks.length; i++) {
       const m = this.marks[i] as { pos: bigint; at: number; cum: number };

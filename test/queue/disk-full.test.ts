@@ -107,6 +107,32 @@ test('no reserve (the disk was full before the queue started): the older acknowl
   }
 });
 
+test('a disk smaller than one segment, filled while the destination was away: once it takes everything, the resend window lets go and the waiting append goes through', async () => {
+  // The window's byte part kept the last records of the one segment there was: the segment was never
+  // fully acknowledged, never deleted, and the group waiting for space waited for ever.
+  const { dir, cleanup } = tempDir();
+  const fs = new CrashFs();
+  fs.capacity = { dir, bytes: DISK };
+  let now = 0;
+  const h = makeQueue(dir, { ...OPTS, segmentBytes: 4 * DISK, resendWindow: { bytes: 4 * DISK, ageMs: 1000 }, fsyncIntervalMs: 60_000 }, { fs, now: () => now });
+  try {
+    await h.q.open();
+    let i = 0;
+    const blocked = await fillDisk(h, () => h.q.append([rec(i++, { size: 900 })]));
+    assert.equal(h.q.stats().segments, 1, 'one segment holds the whole backlog');
+    await deliverAll(h);
+    now += 1001; // older than the window's age; not followed by its bytes, which will never come
+    await tickUntil(h, blocked.done);
+    assert.ok(blocked.done(), 'the append waiting for space went through');
+    await blocked.p;
+    assert.equal(h.q.stats().acked, BigInt(i - 1), 'everything delivered before it is acknowledged');
+    assert.ok(fs.diskUsed() <= DISK);
+  } finally {
+    await h.q.close();
+    cleanup();
+  }
+});
+
 interface Seen {
   /** Seqs whose append resolved (durable), and every handed-out seq's chain. */
   resolved: bigint[];
