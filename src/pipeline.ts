@@ -41,6 +41,7 @@ import type { QueueFs } from './queue/fs.js';
 import { effectiveRules } from './rules/defaults.js';
 import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
 import { WebhookSender } from './rules/webhook.js';
+import { neutralizeText } from './sanitize/neutralize.js';
 import type { ChainRole } from './seal/chain.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
@@ -57,6 +58,8 @@ export type AgentLogger = SinkLogger;
 
 /** RFC 5424 header, SD brackets and the seal params add at most this much to the event. */
 const SEAL_OVERHEAD_BYTES = 512;
+/** Internal events held before the start event (a flapping destination raises a few per attempt). */
+const MAX_DEFERRED_EVENTS = 256;
 
 /** Re-append of an internal event the queue rejected (a failed write group): jittered backoff bounds. */
 const INTERNAL_RETRY: RetryDelays = { minDelayMs: 100, maxDelayMs: 5000 };
@@ -129,6 +132,10 @@ export class Pipeline {
   private clock: ClockMonitor | undefined;
   private rules: RuleEngine | undefined;
   private started = false;
+  /** The start event is durable: events of this session may be sealed after it. */
+  private anchored = false;
+  /** Internal events raised before the start event was written (raise()). */
+  private readonly deferred: InternalEventSpec[] = [];
   /** Aborted when stop() begins: an internal event waiting out its backoff is tried again at once. */
   private readonly stopBegun = new AbortController();
   /** Aborted just before stop() closes the queue: internal events stop being appended again. */
@@ -152,7 +159,7 @@ export class Pipeline {
   }
 
   /**
-   * Opens the queue, writes the start event, then starts the sink, the inputs, the metrics endpoint
+   * Opens the queue, starts the sink, writes the start event, then starts the inputs, the metrics endpoint
    * and the monitors. Several steps can fail after others hold sockets, watchers and timers: a
    * journald directory gone or journalctl missing (`check` only warns), a checkpoint registry
    * unreadable, the start event not written (EIO), or stop() begun meanwhile (SIGTERM during start;
@@ -170,6 +177,11 @@ export class Pipeline {
       await this.stop('failed to start').catch((e: unknown) => this.log.error({ err: e }, 'stopping after a failed start failed'));
       // stop() may have run before the queue existed (SIGTERM before or during queue.open()): close it here.
       await this.queue?.close().catch((e: unknown) => this.log.error({ err: e }, 'closing the queue after a stopped start failed'));
+      // Raised before a start event that never came: the journal is all that is left of them.
+      for (const spec of this.deferred.splice(0)) {
+        this.counters.add('internal_events_failed');
+        this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: the session never started');
+      }
       throw err;
     }
   }
@@ -213,6 +225,18 @@ export class Pipeline {
     this.session = decl.session;
     this.internal = new InternalEvents({ id: cfg.agent.id, version: VERSION, hostName: this.host, ecsVersion: EcsVersion, session: decl.session });
 
+    // The sink starts before the start event is written: on a disk the queue itself filled (a long
+    // outage), only records the sink sends and the destination takes free the space that event needs,
+    // so a start that waited for the disk first never finished. It sends what earlier sessions sealed;
+    // what this session raises meanwhile waits for the start event (raise()).
+    this.sink = new SyslogSink(sinkOptions(cfg.output.destination, cfg.output.retry), queueFrames(queue), {
+      counters: this.counters,
+      onEvent: (e) => this.onSinkEvent(e),
+      log: this.log,
+    });
+    await this.sink.start();
+    this.checkNotStopping();
+
     // The start event is the first record of the session: it declares where the previous one ended,
     // in MSG (covered by the chain), so a restart is a declared boundary and not a gap.
     await this.appendInternal({
@@ -240,13 +264,9 @@ export class Pipeline {
     this.checkNotStopping();
 
     if (this.reload) await this.announceReload(this.reload.weakened);
+    this.anchored = true;
+    for (const spec of this.deferred.splice(0)) this.raise(spec, true);
 
-    this.sink = new SyslogSink(sinkOptions(cfg.output.destination, cfg.output.retry), queueFrames(queue), {
-      counters: this.counters,
-      onEvent: (e) => this.onSinkEvent(e),
-      log: this.log,
-    });
-    await this.sink.start();
 
     const rules = effectiveRules(cfg.alerts);
     this.rules = new RuleEngine(rules, {
@@ -592,12 +612,20 @@ export class Pipeline {
   }
 
   /** Internal events: never dropped by drop_oldest, allowed into the queue's headroom. */
-  private raise(spec: InternalEventSpec): void {
-    if (!this.queue || !this.internal) {
-      this.log.warn({ action: spec.action, message: spec.message }, 'internal event before the queue is open');
+  private raise(spec: InternalEventSpec, noted = false): void {
+    if (!this.anchored || !this.queue || !this.internal) {
+      // Nothing of this session may be sealed before its start event, which anchors it (the sink,
+      // the queue's recovery and its full-disk alerts speak earlier): held until that event is in.
+      // The journal and `logward status` hear of it now: a start stuck on a full disk says why.
+      if (!noted) this.note(spec, neutralizeText(spec.message).text);
+      if (this.deferred.length < MAX_DEFERRED_EVENTS) this.deferred.push(spec);
+      else {
+        this.counters.add('internal_events_failed');
+        this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: too many raised before the start event');
+      }
       return;
     }
-    const p = this.appendInternal(spec).catch((err: unknown) => {
+    const p = this.appendInternal(spec, true, noted).catch((err: unknown) => {
       this.counters.add('internal_events_failed');
       this.log.error({ err, action: spec.action }, 'internal event not queued');
     });
@@ -612,9 +640,9 @@ export class Pipeline {
    * its lines, but a tamper alert or a rejected reload happens once. Not the start event: it must be
    * the session's first record to anchor it, so a start that cannot be written fails the start.
    */
-  private async appendInternal(spec: InternalEventSpec, retry = true): Promise<void> {
+  private async appendInternal(spec: InternalEventSpec, retry = true, noted = false): Promise<void> {
     const queue = this.queue!;
-    const record = this.internalRecord(spec);
+    const record = this.internalRecord(spec, 'record', noted);
     for (let attempt = 1; ; attempt++) {
       try {
         await queue.append([record]);
@@ -649,19 +677,25 @@ export class Pipeline {
     return this.internalRecord(lostRangeSpec(this.sealer!.lossDeclaration(lost), lost.error, VERSION), 'loss_declaration');
   }
 
-  private internalRecord(spec: InternalEventSpec, role: ChainRole = 'record'): SealedAppend {
+  /** `noted`: the journal and the recent alerts already have it (raised before the start event). */
+  private internalRecord(spec: InternalEventSpec, role: ChainRole = 'record', noted = false): SealedAppend {
     const ev = this.internal!.make(spec);
-    if (spec.kind === 'alert') {
-      this.recentAlerts.push({ at: Date.now(), action: spec.action, message: String(ev.fields['message'] ?? spec.message) });
-      if (this.recentAlerts.length > 20) this.recentAlerts.shift();
-    }
+    if (!noted) this.note(spec, String(ev.fields['message'] ?? spec.message));
     const cfg = this.config.output;
     const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
     const { parts, size } = this.fit(ev, enc.payload);
     const sealer = this.sealer!;
     this.counters.add('internal_events');
-    this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
     return { seal: () => sealer.sealBytes(parts, role), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } };
+  }
+
+  /** An internal event as the journal and `logward status` (recent alerts) show it. */
+  private note(spec: InternalEventSpec, message: string): void {
+    if (spec.kind === 'alert') {
+      this.recentAlerts.push({ at: Date.now(), action: spec.action, message });
+      if (this.recentAlerts.length > 20) this.recentAlerts.shift();
+    }
+    this.log.info({ action: spec.action, kind: spec.kind }, spec.message);
   }
 
   /**

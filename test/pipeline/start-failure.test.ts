@@ -120,6 +120,8 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
     await until(() => receiver.originals().length >= 20, 'the first 20 lines');
     assert.equal((await first.stop('SIGTERM')).code, 0, first.stderr.slice(-3000));
     spawnSync('sh', ['-c', `dd if=/dev/zero of=${mnt}/filler bs=64k 2>/dev/null; true`]);
+    // The destination away too: nothing the sink delivers can free the disk, so the start stays stuck.
+    await receiver.stop();
     const second = agent(config);
     // The queue's own word that it waits for space, and no start yet: the SIGTERM below meets a
     // start that is stuck (the pid file's ENOSPC comes earlier and proves nothing).
@@ -129,6 +131,55 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
     const res = await second.exited;
     assert.equal(res.signal, null, `ended by a signal: ${second.stderr.slice(-3000)}`);
     assert.equal(res.code, 0, second.stderr.slice(-3000));
+  } finally {
+    spawnSync('umount', ['-l', mnt]);
+  }
+});
+
+test('a start on a disk the queue itself filled during an outage finishes once the destination is back, and loses nothing', { timeout: 180_000 }, async (t) => {
+  // Only what the sink delivers frees that disk; a start that wrote its start event before starting
+  // the sink waited for space for ever (until systemd's stop), shipping nothing.
+  const env = await makeAgentEnv(join(root, 'self-full'));
+  const mnt = join(root, 'self-full-state');
+  const why = tmpfsUnavailable(mnt);
+  if (why) {
+    t.skip(`needs a small tmpfs to fill: ${why}`);
+    return;
+  }
+  try {
+    env.state = mnt;
+    const receiver = new TestReceiver(env);
+    const port = await receiver.start();
+    await receiver.stop(); // the destination is away: the queue grows until the disk is full
+    const total = 6000;
+    const pad = 'x'.repeat(120);
+    let text = '';
+    for (let i = 0; i < total; i++) text += `app line ${i} user=alice action=login ${pad}\n`;
+    writeFileSync(join(env.logs, 'app.log'), text);
+    const config = writeAgentConfig(env, port, { shutdownGrace: '2s' });
+
+    const first = agent(config);
+    await first.waitForLog(/Disk queue cannot write \(ENOSPC/, 90_000);
+    assert.equal((await first.stop('SIGTERM')).code, 0, first.stderr.slice(-3000));
+    // Stopping gave back the few KiB of the writes it cancelled: take them, so the backlog is what fills the disk.
+    spawnSync('sh', ['-c', `dd if=/dev/zero of=${mnt}/slack bs=4k 2>/dev/null; true`]);
+
+    await receiver.start(port);
+    after(() => receiver.stop());
+    const second = agent(config);
+    await second.waitForLog(/"msg":"logward started"/, 90_000);
+    // The start met the full disk (else this test proves nothing): the queue said so before it started.
+    const full = second.stderr.search(/Disk queue cannot write \(ENOSPC/);
+    assert.ok(full !== -1 && full < second.stderr.search(/"msg":"logward started"/), `the second start never met a full disk:\n${second.stderr.slice(-3000)}`);
+    await until(() => new Set(receiver.originals()).size >= total, `all ${total} lines`, 120_000);
+    // The full-disk alert raised while the start waited is shipped, after the start event that anchors its session.
+    const actions = receiver.actions();
+    const started = actions.lastIndexOf('agent_started');
+    assert.ok(started !== -1 && actions.indexOf('queue_disk_full', started) > started, actions.join(' '));
+    assert.equal((await second.stop('SIGTERM')).code, 0, second.stderr.slice(-3000));
+    await receiver.stop();
+    const v = await verifiedReceived(receiver, env.keyFile);
+    assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
   } finally {
     spawnSync('umount', ['-l', mnt]);
   }
