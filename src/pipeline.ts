@@ -15,7 +15,7 @@
  * callback), so seq order is disk order is send order even when an internal
  * event overtakes a blocked append.
  */
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,7 +37,7 @@ import type { AgentSnapshot, ClockSnapshot, RecentAlert } from './monitor/snapsh
 import { RecordProcessor } from './processor.js';
 import { appendInSlices, type SliceLimits } from './queue/append-slices.js';
 import { DiskQueue, type AppendRecord, type LostRange, type QueueRecordMeta } from './queue/disk-queue.js';
-import type { QueueFs } from './queue/fs.js';
+import { mkdirDurable, nodeFs, type QueueFs } from './queue/fs.js';
 import { effectiveRules } from './rules/defaults.js';
 import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
 import { WebhookSender } from './rules/webhook.js';
@@ -188,7 +188,8 @@ export class Pipeline {
 
   private async startSteps(): Promise<void> {
     const cfg = this.config;
-    await mkdir(cfg.agent.stateDir, { recursive: true, mode: 0o700 });
+    // Durable: a state directory made now (first start) holds the queue, which must survive a power loss.
+    await mkdirDurable(nodeFs, cfg.agent.stateDir, 0o700);
     // mkdir leaves an existing directory as it is: logs are sensitive at rest, so tighten it.
     try {
       await chmod(cfg.agent.stateDir, 0o700);

@@ -30,8 +30,8 @@ import {
   type ScanResult,
   type QueueRecordMeta,
 } from './frame.js';
-import { errnoCode, nodeFs, type QueueFs } from './fs.js';
-import { ZERO_CHAIN, emptyState, fsyncDir, readState, writeState, type QueueState } from './state.js';
+import { errnoCode, fsyncDir, mkdirDurable, nodeFs, type QueueFs } from './fs.js';
+import { ZERO_CHAIN, emptyState, readState, writeState, type QueueState } from './state.js';
 
 export type { QueueRecord, QueueRecordMeta } from './frame.js';
 
@@ -454,7 +454,7 @@ export class DiskQueue {
   async open(): Promise<RecoveryReport> {
     if (this.opened) throw new QueueError(this.opts.dir, 'already open');
     const dir = this.opts.dir;
-    await this.fs.mkdir(dir, 0o700);
+    await mkdirDurable(this.fs, dir, 0o700);
     const st = await this.fs.lstat(dir);
     if (st.isSymbolicLink || !st.isDirectory) throw new QueueError(dir, 'not a directory (symlinks are refused)');
     const uid = process.getuid?.();

@@ -5,6 +5,7 @@
  * the production path is plain node:fs with numeric descriptors.
  */
 import * as fs from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface QueueStat {
   size: number;
@@ -16,7 +17,8 @@ export interface QueueStat {
 }
 
 export interface QueueFs {
-  mkdir(path: string, mode: number): Promise<void>;
+  /** mkdir -p: resolves to the first directory it created (as fs.mkdir with recursive), undefined when none. */
+  mkdir(path: string, mode: number): Promise<string | undefined>;
   readdir(path: string): Promise<string[]>;
   /** lstat: a symlink is reported as such, never followed. */
   lstat(path: string): Promise<QueueStat>;
@@ -59,7 +61,7 @@ function writeAll(fd: number, buf: Buffer, position: number | undefined, done: (
 
 /** The real file system. */
 export const nodeFs: QueueFs = {
-  mkdir: (p, mode) => fs.promises.mkdir(p, { mode, recursive: true }).then(() => undefined),
+  mkdir: (p, mode) => fs.promises.mkdir(p, { mode, recursive: true }),
   readdir: (p) => fs.promises.readdir(p),
   lstat: async (p) => toStat(await fs.promises.lstat(p)),
   open: (p, flags, mode) =>
@@ -103,4 +105,40 @@ export async function readSmallFile(qfs: QueueFs, path: string): Promise<Buffer 
 
 export function errnoCode(e: unknown): string | undefined {
   return typeof e === 'object' && e !== null && 'code' in e ? String((e as { code: unknown }).code) : undefined;
+}
+
+/** Errors of a directory fsync that leave nothing to do but go on (mkdirDurable). */
+const UNSYNCABLE_DIR = new Set(['EACCES', 'EPERM', 'EROFS', 'EINVAL', 'ENOTSUP']);
+
+/**
+ * mkdir -p whose result survives a power loss: a new directory's entry is on disk only once its
+ * parent is fsynced, so every parent of a directory made here is (from the nearest up to the
+ * parent of the first one made). Without it, files fsynced into a new directory (queue segments,
+ * the state file) can vanish with it. Existing directories cost nothing.
+ */
+export async function mkdirDurable(qfs: QueueFs, dir: string, mode: number): Promise<void> {
+  const first = await qfs.mkdir(dir, mode);
+  if (first === undefined) return;
+  const top = dirname(first);
+  for (let d = dirname(dir); ; d = dirname(d)) {
+    try {
+      await fsyncDir(qfs, d);
+    } catch (err) {
+      // A parent the agent may create in but not read (mode 0711), or one on a file system that
+      // cannot sync directories: the directory is made; refusing to start over it would cost more
+      // than the power-loss window it leaves (journaling file systems commit the mkdir anyway).
+      if (!UNSYNCABLE_DIR.has(errnoCode(err) ?? '')) throw err;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
+/** Makes the directory's entries (files created, renamed or removed in it) durable. */
+export async function fsyncDir(qfs: QueueFs, dir: string): Promise<void> {
+  const fd = await qfs.open(dir, 'r');
+  try {
+    await qfs.fsync(fd);
+  } finally {
+    await qfs.close(fd);
+  }
 }

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 
 import { FileError } from '../errors.js';
-import { type QueueFs, readSmallFile } from './fs.js';
+import { fsyncDir, type QueueFs, readSmallFile } from './fs.js';
 
 export const STATE_FILE = 'state.json';
 export const STATE_TMP = 'state.json.tmp';
@@ -139,11 +139,3 @@ export async function writeState(qfs: QueueFs, dir: string, s: QueueState): Prom
   await fsyncDir(qfs, dir);
 }
 
-export async function fsyncDir(qfs: QueueFs, dir: string): Promise<void> {
-  const fd = await qfs.open(dir, 'r');
-  try {
-    await qfs.fsync(fd);
-  } finally {
-    await qfs.close(fd);
-  }
-}

@@ -49,11 +49,12 @@
 import { spawn } from 'node:child_process';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, realpath } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
 import { LogwardError, oneLine } from '../errors.js';
+import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from './atomic-file.js';
 
 export type LockMode = 'flock' | 'abstract-socket' | 'none';
@@ -113,7 +114,7 @@ export async function acquireInstanceLock(stateDir: string, opts: InstanceLockOp
   const timeoutMs = opts.answerTimeoutMs ?? 1000;
   const pidFile = join(stateDir, PID_FILE);
   // The same creation the pipeline does (its parent must exist): the directory is the lock's object.
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  await mkdirDurable(nodeFs, stateDir, 0o700);
   const token = randomBytes(32);
   const warnings: string[] = [];
 

@@ -77,6 +77,8 @@ class PowerLossModel {
   /** Open descriptor (for writing) → file. */
   private fds = new Map<number, number>();
   private seenDirs = new Set<string>();
+  /** Directories made through this fs → whether their entry in the parent is on the disk yet. */
+  private madeDirs = new Map<string, boolean>();
 
   constructor(private readonly dirSync: boolean) {}
 
@@ -125,8 +127,17 @@ class PowerLossModel {
     this.synced.set(id, readThrough(fd, path));
   }
 
+  /** mkdir -p made `first` and everything below it down to `dir`: none is on the disk until its parent is fsynced. */
+  madeDir(first: string, dir: string): void {
+    for (let d = dir; ; d = dirname(d)) {
+      this.madeDirs.set(d, !this.dirSync);
+      if (d === first || dirname(d) === d) return;
+    }
+  }
+
   fsyncDir(dir: string): void {
     if (!this.dirSync) return;
+    for (const d of this.madeDirs.keys()) if (dirname(d) === dir) this.madeDirs.set(d, true);
     for (const [p, id] of this.names) if (dirname(p) === dir) this.durableNames.set(p, id);
     for (const p of [...this.durableNames.keys()]) if (dirname(p) === dir && !this.names.has(p)) this.durableNames.delete(p);
   }
@@ -154,6 +165,11 @@ class PowerLossModel {
       if (id !== undefined) writeFileSync(p, this.synced.get(id) ?? Buffer.alloc(0), { mode: 0o600 });
       else if (existsSync(p)) unlinkSync(p);
     }
+    // A directory whose entry never reached the disk is gone, with whatever it held (its parent
+    // first: a durable entry under a lost directory is lost too).
+    const lost = [...this.madeDirs].filter(([, durable]) => !durable).map(([d]) => d);
+    for (const d of lost.sort((a, b) => a.length - b.length)) rmSync(d, { recursive: true, force: true });
+    this.madeDirs.clear();
   }
 }
 
@@ -299,10 +315,12 @@ export class CrashFs implements QueueFs {
     if (this.crashed) throw new SimulatedCrash('dead');
   }
 
-  mkdir = (p: string, m: number): Promise<void> =>
+  mkdir = (p: string, m: number): Promise<string | undefined> =>
     this.mutate(async () => {
       if (this.step('mkdir', p)) throw new SimulatedCrash('mkdir');
-      return nodeFs.mkdir(p, m);
+      const first = await nodeFs.mkdir(p, m);
+      if (first !== undefined) this.disk.madeDir(first, p);
+      return first;
     });
   readdir = async (p: string): Promise<string[]> => {
     this.alive();

@@ -5,6 +5,7 @@
  * moment where the runs above never happen to depend on it.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { CrashFs, makeQueue, readAll, rec, tempDir } from './helpers.js';
@@ -43,6 +44,34 @@ test('a drop_oldest rewrite is synced before it replaces the segment: a power lo
         ['record 0'],
         'the internal record survives the rewrite and the power loss',
       );
+    } finally {
+      await h.q.close();
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test('a queue directory made at the first start survives a power loss with the records appended into it', async () => {
+  // The segments and the state are fsynced, and so is the queue directory; but a directory just made
+  // is itself only an entry in its parent, which must be fsynced too, up to the first directory made.
+  const { dir, cleanup } = tempDir('lw-power-');
+  try {
+    const fs = new CrashFs();
+    const qdir = join(dir, 'state', 'queue');
+    const { q } = makeQueue(qdir, {}, { fs });
+    await q.open();
+    for (let i = 0; i < 5; i++) await q.append([rec(i)]);
+    fs.crashAt = fs.steps + 1;
+    await q.append([rec(5)]).catch((e: unknown) => assert.ok(e instanceof Error));
+    await fs.down();
+    await q.close().catch((e: unknown) => assert.ok(e instanceof Error));
+
+    const h = makeQueue(qdir, {});
+    await h.q.open();
+    try {
+      const kept = (await readAll(h.q)).map((r) => r.payload.toString().slice(0, 8));
+      assert.deepEqual(kept.slice(0, 5), ['record 0', 'record 1', 'record 2', 'record 3', 'record 4'], 'every append that resolved is on the disk');
     } finally {
       await h.q.close();
     }
