@@ -15,11 +15,11 @@
  * 0600. A new format adds a version; unknown versions are refused, not
  * overwritten.
  */
-import { mkdirSync, chmodSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileError } from '../errors.js';
+import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -215,8 +215,8 @@ export class Checkpointer {
       entries[id] = e;
     }
     const body: RegistryFileV1 = { version: 1, input: this.opts.inputId, written: new Date(now).toISOString(), entries };
-    ensureDir(this.opts.stateDir);
-    ensureDir(this.dir);
+    await ensureDir(this.opts.stateDir);
+    await ensureDir(this.dir);
     try {
       await writeFileAtomic(this.file, JSON.stringify(body));
     } catch (err) {
@@ -226,8 +226,10 @@ export class Checkpointer {
   }
 }
 
-function ensureDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+async function ensureDir(dir: string): Promise<void> {
+  // Durable: a checkpoint directory lost to a power loss makes every file new again, and with
+  // start_at: end the lines written meanwhile would be skipped.
+  await mkdirDurable(nodeFs, dir, 0o700);
   // mkdir honours umask and leaves existing directories alone: set the mode explicitly.
-  chmodSync(dir, 0o700);
+  await chmod(dir, 0o700);
 }
