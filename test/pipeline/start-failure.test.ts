@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 
 import { EXIT_START_FAILED } from '../../src/commands/run.js';
-import { AgentProcess, makeAgentEnv, TestReceiver, until, verifiedReceived, writeAgentConfig } from '../helpers/agent.js';
+import { AgentProcess, type AgentEnv, makeAgentEnv, TestReceiver, until, verifiedReceived, writeAgentConfig } from '../helpers/agent.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-start-fail-'));
 const agents: AgentProcess[] = [];
@@ -100,9 +100,10 @@ function tmpfsUnavailable(dir: string): string | undefined {
   return undefined;
 }
 
-test('SIGTERM while start waits for the start event on a full disk: the agent stops within its grace', { timeout: 120_000 }, async (t) => {
-  const env = await makeAgentEnv(join(root, 'full'));
-  const mnt = join(root, 'full-state');
+/** Runs `fn` with an agent environment whose state directory is a fresh 4 MiB tmpfs (skips the test when none can be mounted). */
+async function withSmallStateDisk(t: TestContext, name: string, fn: (env: AgentEnv, mnt: string) => Promise<void>): Promise<void> {
+  const env = await makeAgentEnv(join(root, name));
+  const mnt = join(root, `${name}-state`);
   const why = tmpfsUnavailable(mnt);
   if (why) {
     t.skip(`needs a small tmpfs to fill: ${why}`);
@@ -110,6 +111,14 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
   }
   try {
     env.state = mnt;
+    await fn(env, mnt);
+  } finally {
+    spawnSync('umount', ['-l', mnt]);
+  }
+}
+
+test('SIGTERM while start waits for the start event on a full disk: the agent stops within its grace', { timeout: 120_000 }, (t) =>
+  withSmallStateDisk(t, 'full', async (env, mnt) => {
     const receiver = new TestReceiver(env);
     const port = await receiver.start();
     after(() => receiver.stop());
@@ -131,23 +140,13 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
     const res = await second.exited;
     assert.equal(res.signal, null, `ended by a signal: ${second.stderr.slice(-3000)}`);
     assert.equal(res.code, 0, second.stderr.slice(-3000));
-  } finally {
-    spawnSync('umount', ['-l', mnt]);
-  }
-});
+  }),
+);
 
-test('a start on a disk the queue itself filled during an outage finishes once the destination is back, and loses nothing', { timeout: 180_000 }, async (t) => {
-  // Only what the sink delivers frees that disk; a start that wrote its start event before starting
-  // the sink waited for space for ever (until systemd's stop), shipping nothing.
-  const env = await makeAgentEnv(join(root, 'self-full'));
-  const mnt = join(root, 'self-full-state');
-  const why = tmpfsUnavailable(mnt);
-  if (why) {
-    t.skip(`needs a small tmpfs to fill: ${why}`);
-    return;
-  }
-  try {
-    env.state = mnt;
+// Only what the sink delivers frees that disk; a start that wrote its start event before starting
+// the sink waited for space for ever (until systemd's stop), shipping nothing.
+test('a start on a disk the queue itself filled during an outage finishes once the destination is back, and loses nothing', { timeout: 180_000 }, (t) =>
+  withSmallStateDisk(t, 'self-full', async (env, mnt) => {
     const receiver = new TestReceiver(env);
     const port = await receiver.start();
     await receiver.stop(); // the destination is away: the queue grows until the disk is full
@@ -180,10 +179,8 @@ test('a start on a disk the queue itself filled during an outage finishes once t
     await receiver.stop();
     const v = await verifiedReceived(receiver, env.keyFile);
     assert.equal(v.ok, true, JSON.stringify(v.findings, (_k, x) => (typeof x === 'bigint' ? String(x) : x)));
-  } finally {
-    spawnSync('umount', ['-l', mnt]);
-  }
-});
+  }),
+);
 
 test("a journald input's directory is missing (check only warns): run stops the file input and the sink it started, exits 1 with one line", { timeout: 120_000 }, async () => {
   const env = await makeAgentEnv(join(root, 'journal'));
