@@ -27,10 +27,14 @@
  *     for a dotted card, "4111.1111.1111.1111" is still a card number), issuer
  *     prefix AND length AND Luhn must agree,
  *     and the run must stand alone (not inside a word, a longer number, a
- *     decimal or a dashed id). A 16-digit id that starts with 4 and passes Luhn
- *     is indistinguishable from a Visa number and IS masked. A credential
- *     value that begins a grouped card ("X-Api-Key: 4111 1111 1111 1111")
- *     is masked with the whole card: the value alone would stop at the first
+ *     decimal or a dashed id): a card starts only where a digit group starts.
+ *     A 16-digit id that starts with 4 and passes Luhn is indistinguishable
+ *     from a Visa number and IS masked; so are four groups inside a longer run
+ *     of numbers that make a card ("stats 6605 4562 4925 9606 6386 2794" masks
+ *     the last four: "ref 1234 4111 1111 1111 1111" is a card after a number).
+ *     A credential value that begins or ends with a grouped card's first group
+ *     ("X-Api-Key: 4111 1111 1111 1111", "token=foo_4111 1111 1111 1111") is
+ *     masked with the whole card: the value alone would stop at the first
  *     space and leave twelve digits in clear, too few for the card rule.
  *     A grouped card followed by a short group ("… 1111 123", its CVV) is
  *     masked with that group: the regex takes it as a fifth group.
@@ -312,23 +316,38 @@ const KV_VALUE =
 
 const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 
-// The first digit carries the boundary look-behind: not inside a word (the "m"
-// of a colour code is none: "{U+001B}[1m4111..."), not after "123-" or "1." (a
-// longer id, a decimal). After "1001," it is a CSV column only when a comma
-// follows the number too ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal
-// comma (found by review). No decimal comma follows an IP or a version
-// ("10.0.0.7,4111…") or comes before a grouped card ("17,4111 1111 …"): those
-// are columns wherever they stand. Groups are separated by one space, dash or dot, the
-// same one throughout (a dotted card is still a card: PCI). The dot cannot make
-// a decimal, a version or an address into a card: the look-behind above and the
-// look-ahead after the rule's match refuse a run that a "d." precedes or a ".d"
-// follows, and the groups must be card-shaped (4.4.4.4, 4.6.5, ...) with issuer,
-// length and Luhn agreeing; "10.0.0.1" or "1.2.840.113549.1.1.11" has no such groups.
-const PAN_FORMS =
-  '\\d(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})[a-z0-9_]\\d|\\d[.-]\\d|(?<!\\.\\d{0,2})\\d,\\d(?=\\d{12,18}(?![\\d.]))(?![\\d .-]{12,22},))' +
+// The first digit carries the boundary look-behind: a card starts where a digit
+// group starts. Not inside a word or a longer number: after a letter, digit or "_"
+// only when that is the "m" ending a colour code ("{U+001B}[1m4111..."), not after
+// the digits of a colour code's parameters ("{U+001B}[14111 ..." is the five-digit
+// group "14111", no card's first group; the pre-screen, which counts from group
+// starts, never woke the card rule there, so only the reference redactor masked it).
+// Not after "123-" or "1." (a longer id, a decimal).
+// After "1001," it is a CSV column only when a comma follows the number too
+// ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal comma (found by review), with or
+// without a full stop after it. No decimal comma comes before a grouped card ("17,4111
+// 1111 …": the decimal reading wants 12 more digits in a row) or follows a number with a
+// decimal point in it ("10.0.0.7,4111…", "v1.12,4111…", "12.3456,4111…": no number has
+// both): those are columns wherever they stand. The point is looked for over the whole
+// digit run before the comma (a bound of two digits after it shipped "12.3456,4111…");
+// that part runs only at a digit right after "d," that 12 more digits follow, and reads
+// back over the digits before that comma only, so a scan stays linear.
+// Groups are separated by one space, dash or dot, the same one throughout (a dotted
+// card is still a card: PCI). The dot cannot make a decimal, a version or an address
+// into a card: the look-behind above and the look-ahead after the rule's match refuse
+// a run that a "d." precedes or a ".d" follows, and the groups must be card-shaped
+// (4.4.4.4, 4.6.5, ...) with issuer, length and Luhn agreeing; "10.0.0.1" or
+// "1.2.840.113549.1.1.11" has no such groups.
+const PAN_BOUNDARY =
+  '(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})m\\d|[a-ln-z0-9_]\\d|\\d[.-]\\d|(?<!\\.\\d*)\\d,\\d(?=\\d{12})(?![\\d .-]{12,22},))';
+/** The digits after a card's first: contiguous, or the grouped forms with one separator throughout. */
+const PAN_REST =
   '(?:\\d{12,18}' +
   '|\\d{3}(?<pan_a>[ .-])\\d{4}\\k<pan_a>\\d{4}\\k<pan_a>\\d{4}(?:\\k<pan_a>\\d{1,3})?' +
   '|\\d{3}(?<pan_b>[ .-])\\d{6}\\k<pan_b>\\d{4,5})';
+/** Where a card number ends: not before a letter, a digit or "_", nor before ".5" or "-5". */
+const PAN_END = '(?![a-z0-9_]|[.-]\\d)';
+const PAN_FORMS = `\\d${PAN_BOUNDARY}${PAN_REST}`;
 
 /**
  * Whether a PAN_FORMS match is a card: issuer prefix, length and Luhn agree.
@@ -726,7 +745,7 @@ function rules(): Rule[] {
     {
       id: 'pan',
       family: 'pan',
-      source: `(?<pan_v>${PAN_FORMS})(?![a-z0-9_]|[.-]\\d)`,
+      source: `(?<pan_v>${PAN_FORMS})${PAN_END}`,
       kind: (v) => (isCardText(v) ? 'pan' : null),
     },
     {
@@ -1182,10 +1201,9 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       if (v === '' || PLACEHOLDER.test(v) || MASK_START.test(v)) return keptWithPrefixMasked(g, r, v);
       const kind = r.rule.kind(v, g);
       if (kind === null) return keptWithPrefixMasked(g, r, v);
-      // Before note(): kinds are listed in text order. Before maskedValue: the prefix pass sets it.
+      // Before note(): kinds are listed in text order. Before maskedRule: the prefix pass sets it.
       const p = r.rule.rescanPrefix === true ? redactPrefix(g[r.pGroup] ?? '') : (g[r.pGroup] ?? '');
       note(kind);
-      maskedValue = v;
       maskedRule = r.rule.id;
       return `${p}[REDACTED:${kind}]`;
     }
@@ -1207,8 +1225,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   };
   // When replacement() returns null for a rule with a kept prefix that held a secret: that prefix, masked.
   let rejectedPrefix: string | null = null;
-  // The value replacement() masked last, and its rule: read right after it returns.
-  let maskedValue = '';
+  // The rule of the value replacement() masked last: read right after it returns.
   let maskedRule = '';
   // When replacement() returns null: the length of the rejected value, which ends the match (a
   // match is exactly its kept prefix and its value); -1 if no rule claimed the match.
@@ -1235,34 +1252,38 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       inPrefix = false;
     }
   };
-  const panAt = families.has('pan') ? new RegExp(`(?:${PAN_FORMS})(?![a-z0-9_]|[.-]\\d)`, 'iy') : null;
+  // A card from its first digit on, with no boundary look-behind: maskEnd decides what may stand before it.
+  const panFrom = families.has('pan') ? new RegExp(`\\d${PAN_REST}${PAN_END}`, 'iy') : null;
   /**
    * Where a mask that ends at `end` must end so that it leaves no card digits
    * behind. A value stops at the first space ("X-Api-Key: 4111 1111 1111 1111",
-   * "password=4111 …"): masked alone, it would leave 12 digits of the card in
-   * clear, too few for the card rule to see once the first group is gone. When
-   * the masked value begins a card number (issuer prefix and Luhn, as the card
-   * rule checks), the mask takes the whole number. So it does when the value
-   * only ends with the card's first group ("--password session=4111 1111 1111
-   * 1111": the value is "session=4111") and a card may start there, as the card
-   * rule's own look-behind decides ("abc4111 …" is inside a word, no card).
+   * "password=4111 …", "token=foo_4111 1111 1111 1111"), and a Basic credential or
+   * a JWT's signature at the first "-" or ".": masked alone, the value would leave
+   * 12 digits of the card in clear, too few for the card rule to see once the first
+   * group is gone. So when the masked value ends with a card's first group (four
+   * digits, no digit before them) and the groups after it make a card with it
+   * (issuer prefix, length and Luhn, as the card rule checks), the mask takes the
+   * whole number. What stands before the group inside the value does not matter:
+   * "abc4111 1111 …" alone is no card (the card rule refuses a card glued to a
+   * word), but here the value is masked already, and covering three more groups
+   * costs nothing next to leaving twelve card digits after a mask. A value that is
+   * the first group ("--password 4111 1111 …") is the same case.
    */
   const maskEnd = (text: string, end: number): number => {
-    if (panAt === null || maskedRule === 'pan') return end;
+    if (panFrom === null || maskedRule === 'pan') return end;
+    // A card goes on past the value's last four digits (its first group) only through a group
+    // separator: a cheap exit for nearly every mask.
     const next = text.charCodeAt(end);
-    if ((next !== 32 && next !== 45 && next !== 46) || !isDigit(text.charCodeAt(end - 1))) return end;
-    const start = end - maskedValue.length;
-    const wide = cardEnd(text, start, end);
-    // A grouped card's first group has four digits.
-    return wide > end || start >= end - 4 ? wide : cardEnd(text, end - 4, end);
-  };
-  /** The end of a card number that starts at `from` and runs past `end`, or else `end`. */
-  const cardEnd = (text: string, from: number, end: number): number => {
-    if (panAt === null) return end;
-    panAt.lastIndex = from;
-    const m = panAt.exec(text);
-    if (m === null || from + m[0].length <= end) return end;
-    return isCardText(m[0]) ? from + m[0].length : end;
+    if (next !== 32 && next !== 45 && next !== 46) return end;
+    // The first group: the last four characters before `end` are digits, and no digit precedes them
+    // (outside the text charCodeAt gives NaN, no digit).
+    const group = end - 4;
+    if (isDigit(text.charCodeAt(group - 1))) return end;
+    for (let i = group; i < end; i++) if (!isDigit(text.charCodeAt(i))) return end;
+    panFrom.lastIndex = group;
+    const m = panFrom.exec(text);
+    if (m === null || group + m[0].length <= end) return end;
+    return isCardText(m[0]) ? group + m[0].length : end;
   };
   /**
    * text.replace(re, fn) done by hand: String.prototype.replace with a function
