@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 
 import pino from 'pino';
@@ -19,18 +18,11 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 
 import { Pipeline } from '../../src/pipeline.js';
+import { Collect } from '../helpers/collect.js';
 import { makeAgentEnv, TestReceiver, until, writeAgentConfig, type AgentEnv } from '../helpers/agent.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-verify-agents-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-class Collect extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 async function verify(env: AgentEnv, lines: readonly string[], agent?: string): Promise<{ code: number; out: string }> {
   const file = join(root, `check-${Math.random().toString(36).slice(2)}.log`);

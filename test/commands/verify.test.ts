@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import tls from 'node:tls';
 import { after as afterAll, test } from 'node:test';
 
 import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
 import { keyIdOf } from '../../src/seal/chain.js';
 import { encodeFrames } from '../../src/sink/framing.js';
+import { Collect } from '../helpers/collect.js';
 import { AgentProcess, makeAgentEnv, TestReceiver, until, writeAgentConfig } from '../helpers/agent.js';
 import { makeTestPki } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
@@ -23,14 +24,6 @@ interface Outcome {
   code: number;
   out: string;
   err: string;
-}
-
-class Collect extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
 }
 
 async function verifyData(data: Buffer, keys: Buffer[] = [KEY_A], extra: Partial<VerifyOptions> = {}): Promise<Outcome> {

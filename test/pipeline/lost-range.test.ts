@@ -10,7 +10,6 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, test } from 'node:test';
 
 import pino from 'pino';
@@ -18,19 +17,12 @@ import pino from 'pino';
 import { runVerify } from '../../src/commands/verify.js';
 import { loadConfig } from '../../src/config/load.js';
 import { Pipeline } from '../../src/pipeline.js';
+import { Collect } from '../helpers/collect.js';
 import { makeAgentEnv, TestReceiver, until, writeAgentConfig } from '../helpers/agent.js';
 import { CrashFs } from '../queue/helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-lost-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-class Collect extends Writable {
-  text = '';
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    cb();
-  }
-}
 
 function lines(from: number, to: number): string {
   let s = '';
