@@ -26,7 +26,7 @@ import type { Config, DestinationConfig, HostPort, InputConfig } from './config/
 import { syslogParts, type SyslogOptions, type SyslogParts } from './encode/rfc5424.js';
 import { encodeEvent } from './encode/validate.js';
 import { SEVERITY } from './event/classify.js';
-import { InternalEvents, lostRangeSpec, type InternalEventSpec } from './event/internal.js';
+import { InternalEvents, lostRangeSpec, startSpec, type InternalEventSpec } from './event/internal.js';
 import { queueSpec, sinkSpec, tamperSpec } from './event/signals.js';
 import type { LogEvent, RawRecord } from './event/types.js';
 import { Counters } from './monitor/counters.js';
@@ -42,6 +42,7 @@ import { effectiveRules } from './rules/defaults.js';
 import { RuleEngine, ruleAlertSpec } from './rules/engine.js';
 import { WebhookSender } from './rules/webhook.js';
 import { neutralizeText } from './sanitize/neutralize.js';
+import { AgentNames } from './seal/agent-name.js';
 import type { ChainRole } from './seal/chain.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
@@ -240,29 +241,21 @@ export class Pipeline {
 
     // The start event is the first record of the session: it declares where the previous one ended,
     // in MSG (covered by the chain), so a restart is a declared boundary and not a gap.
-    await this.appendInternal({
-      action: 'agent_started',
-      kind: 'event',
-      category: ['process'],
-      type: ['start'],
-      outcome: 'success',
-      severity: SEVERITY.notice,
-      message:
-        `logward ${VERSION} started; session ${decl.session} first_seq ${decl.firstSeq}; ` +
-        (decl.previousSession !== undefined
-          ? `previous session ${decl.previousSession} last_seq ${decl.lastSeq ?? 'none'} last_chain ${decl.lastChain}`
-          : 'no previous session'),
-      fields: {
-        'logward.seal.session': decl.session,
-        'logward.seal.first_seq': String(decl.firstSeq),
-        ...(decl.previousSession !== undefined ? { 'logward.seal.previous_session': decl.previousSession } : {}),
-        ...(decl.lastSeq !== null ? { 'logward.seal.previous_last_seq': String(decl.lastSeq) } : {}),
-        'logward.seal.previous_last_chain': decl.lastChain,
-        'logward.queue.recovered_records': recovery.recordsKept,
-        'logward.queue.recovery_bytes_cut': recovery.bytesCut,
-      },
-    }, false);
+    // A rename (agent.id changed since the stream was last sealed) is declared in the start text, so
+    // `logward verify --agent NEW` holds this run against the old name's records (src/seal/agent-name.ts).
+    const names = await AgentNames.load(cfg.agent.stateDir);
+    if (names.problem !== undefined) this.log.warn({ problem: names.problem }, 'agent name file ignored: a rename before this start is not declared');
+    const renamedFrom = decl.previousSession !== undefined ? names.renamedFrom(cfg.agent.id) : undefined;
+    await this.appendInternal(startSpec(decl, VERSION, recovery, renamedFrom), false);
     this.checkNotStopping();
+    // After the start event, never before: a crash in between leaves the old name, and the next start
+    // declares the rename again (still true); saved first, it could name a run that sealed nothing.
+    try {
+      await names.save(cfg.agent.id, renamedFrom);
+    } catch (err) {
+      this.counters.add('agent_name_save_failed');
+      this.log.warn({ err }, 'cannot save the agent name: a rename before the next start will not be declared');
+    }
 
     if (this.reload) await this.announceReload(this.reload.weakened);
     this.anchored = true;

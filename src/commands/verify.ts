@@ -23,9 +23,13 @@
  * (a gap, or a missing start), and a record moved in is a foreign session
  * (an undeclared restart). Grouping by label on its own would let an editor
  * turn a deleted run in the middle into "another agent" that begins there.
- * A start event goes by the agent.id in its sealed MSG (ECS), and one whose
- * label disagrees fails (RELABELLED): the run after a deleted one cannot be
- * relabelled away with its declaration of the deleted run.
+ * A start event goes by the agent id in its sealed MSG (ECS agent.id, CEF
+ * deviceExternalId) once its own MAC holds, and one whose label disagrees
+ * fails (RELABELLED): the run after a deleted one cannot be relabelled away
+ * with its declaration of the deleted run. One sealed by a key of the file
+ * whose MAC no longer holds fails every check (ALTERED START). A start that
+ * declares a rename (renamed from agent OLD) is held against OLD's records in
+ * the same file (src/seal/README.md "Renamed agents").
  * Without --agent, a file holding several labels is checked as one stream and
  * a HINT names the agents.
  */
@@ -34,9 +38,10 @@ import type { Readable, Writable } from 'node:stream';
 
 import { checkSdId } from '../encode/rfc5424.js';
 import { ConfigError } from '../errors.js';
+import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
 import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, type RecordPlace, type StoredRecord } from '../seal/received.js';
-import { verifyStream, type Finding, type SealedEntry, type VerifyReport } from '../seal/verify.js';
+import { verifyStream, type Declaration, type Finding, type SealedEntry, type SessionSummary, type VerifyReport } from '../seal/verify.js';
 
 export const EXIT_INTACT = 0;
 export const EXIT_FAILED = 1;
@@ -74,6 +79,8 @@ interface Collected {
   foreign: number;
   /** Sealed records of other agents, left out by --agent. */
   otherAgents: number;
+  /** Their sessions, by owner and session id: where a renamed agent's stream came from. */
+  others: Map<string, Map<string, SessionSummary>>;
   /** Agent labels seen among sealed records ('' for none), with their counts. */
   agents: Map<string, number>;
   unsealedLogward: number;
@@ -81,6 +88,8 @@ interface Collected {
   unreadable: number;
   /** Start events whose SD label names another agent than their sealed agent.id: an edit. */
   relabelled: number;
+  /** Start events left out of the stream checked whose seal, by a key of ours, does not verify: an edit. */
+  alteredStarts: number;
 }
 
 export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<number> {
@@ -110,7 +119,7 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   };
   let collected: Collected;
   try {
-    collected = await collect(opts, io, sdId, format, out);
+    collected = await collect(opts, io, sdId, format, ring.all, out);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (typeof e.code === 'string' && e.syscall !== undefined) return usage(`${opts.file}: ${e.message}`);
@@ -139,9 +148,10 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
     );
   }
 
-  const report = verifyStream(c.entries, ring.all);
+  const otherAgents = new Map([...c.others].map(([owner, sessions]) => [owner, [...sessions.values()]] as const));
+  const report = verifyStream(c.entries, ring.all, { otherAgents });
   for (const line of describe(report.findings, c)) out(line);
-  const problems = c.malformed + c.unreadable + c.relabelled;
+  const problems = c.malformed + c.unreadable + c.relabelled + c.alteredStarts;
   out(summary(report, c, problems));
   return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
 }
@@ -167,33 +177,41 @@ async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer
   }
 }
 
-/** The agent.id an ECS start event carries in its sealed MSG; undefined for CEF or anything unreadable. */
-function sealedAgentId(msg: Buffer | string): string | undefined {
-  const text = typeof msg === 'string' ? msg : msg.toString('utf8');
-  if (!text.startsWith('{')) return undefined;
-  try {
-    const doc = JSON.parse(text) as { agent?: { id?: unknown } };
-    return typeof doc.agent?.id === 'string' ? doc.agent.id : undefined;
-  } catch (err) {
-    // Not JSON after all (a cut or foreign payload): nothing sealed names an agent.
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
-  }
-}
-
-async function collect(opts: VerifyOptions, io: VerifyIo, sdId: string, format: VerifyFormat, out: (l: string) => void): Promise<Collected> {
+async function collect(
+  opts: VerifyOptions,
+  io: VerifyIo,
+  sdId: string,
+  format: VerifyFormat,
+  keys: ReadonlyMap<string, Buffer>,
+  out: (l: string) => void,
+): Promise<Collected> {
   const splitter = new RecordSplitter(format);
-  const c: Collected = { entries: [], where: [], form: 'lines', foreign: 0, otherAgents: 0, agents: new Map(), unsealedLogward: 0, malformed: 0, unreadable: 0, relabelled: 0 };
+  const c: Collected = {
+    entries: [],
+    where: [],
+    form: 'lines',
+    foreign: 0,
+    otherAgents: 0,
+    others: new Map(),
+    agents: new Map(),
+    unsealedLogward: 0,
+    malformed: 0,
+    unreadable: 0,
+    relabelled: 0,
+    alteredStarts: 0,
+  };
   const take = (records: StoredRecord[]): void => {
     for (const r of records) {
       if (r.bytes.length === 0) continue;
       const p = parseSealedRecord(r.bytes, sdId);
       if (p.ok) {
         const label = p.entry.agent ?? '';
-        // A start event's ECS agent.id is inside the MAC, its SD label is not: the sealed id says whose
-        // stream it opens. Relabelled, a deleted run's successor would otherwise leave the agent's
-        // stream unseen, its declaration of the deleted run with it (found by review).
-        const sealed = p.entry.declares !== undefined ? sealedAgentId(p.entry.msg) : undefined;
+        // A start event's agent id (ECS agent.id, CEF deviceExternalId) is inside the MAC, its SD label
+        // is not: the sealed id says whose stream it opens. Relabelled, a deleted run's successor would
+        // otherwise leave the agent's stream unseen, its declaration of the deleted run with it (found by review).
+        // Trusted only once the start event's own MAC holds: an edited id would otherwise move it just the same.
+        const seal = p.entry.declares !== undefined ? startSeal(p.entry, keys) : 'unknown';
+        const sealed = seal === 'verified' ? p.entry.sealedAgent : undefined;
         if (sealed !== undefined && sealed !== label) {
           c.relabelled++;
           out(`RELABELLED ${place(r.at)} (session=${p.entry.session}): a start event sealed by agent "${sealed}" labelled "${label}"`);
@@ -202,6 +220,13 @@ async function collect(opts: VerifyOptions, io: VerifyIo, sdId: string, format: 
         c.agents.set(label, (c.agents.get(label) ?? 0) + 1);
         if (opts.agent !== undefined && owner !== opts.agent) {
           c.otherAgents++;
+          summarize(c.others, owner, p.entry);
+          // Sealed with a key of ours and edited: whose stream it opened is unknown, so it fails every
+          // check, not only its label's (in the stream checked, the verifier reports it as altered).
+          if (seal === 'altered') {
+            c.alteredStarts++;
+            out(`ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${label}"): its seal does not verify on the chain it declares, so the agent it names is unknown`);
+          }
           continue;
         }
         c.entries.push(p.entry);
@@ -226,6 +251,40 @@ async function collect(opts: VerifyOptions, io: VerifyIo, sdId: string, format: 
   }
   c.form = splitter.detected ?? 'lines';
   return c;
+}
+
+/**
+ * Whether a start event's own MAC holds. It is the first record of its
+ * session, sealed on the chain it declares, so it can be checked alone:
+ * `verified` (by its key, or by another key of the file when the key id, which
+ * is outside the MAC, was edited), `altered` (its key is known and nothing
+ * verifies it), `unknown` (another agent's key: nothing can be said).
+ */
+function startSeal(e: SealedEntry, keys: ReadonlyMap<string, Buffer>): 'verified' | 'altered' | 'unknown' {
+  const d = e.declares as Declaration;
+  const holds = (key: Buffer): boolean => computeChain(key, d.lastChain, e.session, e.seq, e.msg) === e.chain;
+  const own = keys.get(e.kid);
+  if (own && holds(own)) return 'verified';
+  for (const [kid, key] of keys) if (kid !== e.kid && holds(key)) return 'verified';
+  return own ? 'altered' : 'unknown';
+}
+
+/** Keeps what a start declaration needs of another agent's record: its session's seq range and last chain. */
+function summarize(others: Map<string, Map<string, SessionSummary>>, owner: string, e: SealedEntry): void {
+  let sessions = others.get(owner);
+  if (!sessions) {
+    sessions = new Map();
+    others.set(owner, sessions);
+  }
+  const x = sessions.get(e.session);
+  if (!x) sessions.set(e.session, { session: e.session, minSeq: e.seq, maxSeq: e.seq, lastChain: e.chain });
+  else {
+    if (e.seq < x.minSeq) x.minSeq = e.seq;
+    if (e.seq > x.maxSeq) {
+      x.maxSeq = e.seq;
+      x.lastChain = e.chain;
+    }
+  }
 }
 
 function place(at: RecordPlace): string {
@@ -323,6 +382,13 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
       case 'lost_mismatch':
         lines.push(`LOST MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: declares ${range(f.from, f.to)} lost, but ${f.problem})`);
         break;
+      case 'renamed':
+        lines.push(
+          `RENAMED declared: session ${f.session} continues the stream of agent "${f.from}" ` +
+            `(session ${f.previousSession ?? '?'} ended at seq ${f.lastSeq ?? 'none'})` +
+            (f.held ? '' : `; no record of agent "${f.from}" before it in this file to hold that against`),
+        );
+        break;
     }
   }
   return lines;
@@ -354,5 +420,6 @@ function summary(r: VerifyReport, c: Collected, problems: number): string {
   add(c.malformed, `${c.malformed} malformed`);
   add(c.unreadable, `${c.unreadable} unreadable`);
   add(c.relabelled, plural(c.relabelled, 'relabelled start event'));
+  add(c.alteredStarts, plural(c.alteredStarts, 'altered start event') + ' of unknown agent');
   return `FAILED: ${parts.join(', ')}; ${facts}`;
 }

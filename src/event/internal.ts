@@ -12,7 +12,8 @@ import { classify, SEVERITY } from './classify.js';
 import { EventIdDeriver } from './id.js';
 import type { EcsFields, LogEvent } from './types.js';
 import { neutralizeText } from '../sanitize/neutralize.js';
-import { lossText, type LossDeclaration } from '../seal/declaration.js';
+import { lossText, startText, type LossDeclaration } from '../seal/declaration.js';
+import type { StartDeclaration } from '../seal/session.js';
 
 export interface InternalEventSpec {
   /** Stable action id, e.g. "log_file_truncated"; becomes the class id "logward:<action>". */
@@ -116,6 +117,44 @@ export function lostRangeSpec(d: LossDeclaration, error: string, version: string
       'logward.seal.lost_first_seq': String(d.firstSeq),
       'logward.seal.lost_last_seq': String(d.lastSeq),
       'logward.seal.lost_last_chain': d.lastChain,
+    },
+  };
+}
+
+/** What the queue's recovery reported, for the start event (src/queue/disk-queue.ts RecoveryReport). */
+export interface StartRecovery {
+  recordsKept: number;
+  bytesCut: number;
+}
+
+/**
+ * The agent-start event: the first record of a session. Its message is the
+ * start declaration (src/seal/declaration.ts startText), in MSG and so
+ * covered by the chain, so a restart is a declared boundary and not a gap.
+ * `renamedFrom`: the agent id the stream was sealed under before this one
+ * (src/seal/agent-name.ts), only when there is a previous session; absent, the
+ * event is what earlier versions sent, byte for byte. On CEF output its
+ * logward.seal.first_seq makes the encoder name the agent (deviceExternalId).
+ */
+export function startSpec(d: StartDeclaration, version: string, recovery: StartRecovery, renamedFrom?: string): InternalEventSpec {
+  const renamed = d.previousSession !== undefined ? renamedFrom : undefined;
+  return {
+    action: 'agent_started',
+    kind: 'event',
+    category: ['process'],
+    type: ['start'],
+    outcome: 'success',
+    severity: SEVERITY.notice,
+    message: startText(d, version, renamed),
+    fields: {
+      'logward.seal.session': d.session,
+      'logward.seal.first_seq': String(d.firstSeq),
+      ...(d.previousSession !== undefined ? { 'logward.seal.previous_session': d.previousSession } : {}),
+      ...(d.lastSeq !== null ? { 'logward.seal.previous_last_seq': String(d.lastSeq) } : {}),
+      'logward.seal.previous_last_chain': d.lastChain,
+      ...(renamed !== undefined ? { 'logward.seal.renamed_from': renamed } : {}),
+      'logward.queue.recovered_records': recovery.recordsKept,
+      'logward.queue.recovery_bytes_cut': recovery.bytesCut,
     },
   };
 }

@@ -31,18 +31,19 @@
  * - The start declaration, and a lost-range declaration (declaration.ts),
  *   are read from MSG (which the chain covers), never from SD (which it does
  *   not), and only when their text names this record's own session and seq.
+ *   A start event's agent id (ECS agent.id, CEF deviceExternalId) and the
+ *   agent it was renamed from are read from the decoded payload: an id may
+ *   hold a quote, a backslash or "=", escaped on the wire.
  * - A line may end in CR (a receiver writing CRLF); one trailing CR is not
  *   part of the record. A leading UTF-8 BOM of MSG is dropped, as RFC 5424
  *   parsing does (our sender never writes one).
  */
+import { CefDecodeError, decodeCef } from '../encode/cef.js';
 import { FrameDecoder } from '../sink/framing.js';
-import { readLossText } from './declaration.js';
+import { readLossText, readStartText, START_HINT as START_HINT_TEXT } from './declaration.js';
 import type { Declaration, SealedEntry } from './verify.js';
 
-/** src/pipeline.ts's start text, the declaration right after the session and first seq (one match, never two pieces). */
-const START =
-  /logward \S+ started; session ([0-9a-f]{8,64}) first_seq (\d+); (?:previous session ([0-9a-f]{8,64}) last_seq (none|\d+) last_chain ([0-9a-f]{64})|no previous session)/;
-const START_HINT = Buffer.from('started; session ');
+const START_HINT = Buffer.from(START_HINT_TEXT);
 
 const LB = 0x5b;
 const RB = 0x5d;
@@ -187,14 +188,60 @@ export function parseSealedRecord(record: Buffer, sdId: string): RecordParse {
   return { ok: true, entry };
 }
 
-/** The declaration of an agent-start event, read from its MSG; undefined for any other record. */
+/**
+ * The declaration of an agent-start event, read from its MSG; undefined for
+ * any other record. Sets `e.sealedAgent` from the same MSG.
+ */
 function startDeclaration(msg: Buffer, e: SealedEntry): Declaration | undefined {
   if (msg.indexOf(START_HINT) === -1) return undefined;
-  const text = msg.toString('utf8');
-  const start = START.exec(text);
-  if (!start || start[1] !== e.session || start[2] !== String(e.seq)) return undefined;
-  if (start[3] === undefined) return { lastSeq: null, lastChain: '0'.repeat(64) };
-  return { previousSession: start[3], lastSeq: start[4] === 'none' ? null : BigInt(start[4] as string), lastChain: start[5] as string };
+  const raw = msg.toString('utf8');
+  // Session, seqs and chains are hex and digits: the raw bytes hold them as written, in any format.
+  const declared = readStartText(raw, e.session, e.seq);
+  if (!declared) return undefined;
+  const payload = decodedPayload(raw);
+  if (payload?.agent !== undefined) e.sealedAgent = payload.agent;
+  // The renamed agent id is any printable ASCII: read it from the decoded message, never from escaped bytes.
+  const renamedFrom = payload === undefined ? declared.renamedFrom : payload.message === undefined ? undefined : readStartText(payload.message, e.session, e.seq)?.renamedFrom;
+  delete declared.renamedFrom;
+  if (renamedFrom !== undefined) declared.renamedFrom = renamedFrom;
+  return declared;
+}
+
+/**
+ * The agent id and message an ECS or CEF payload carries, decoded (both inside
+ * the MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (only the
+ * start event carries it: src/encode/cef.ts) and `msg`. Undefined when the MSG
+ * is neither (another format, or not one that parses).
+ */
+function decodedPayload(text: string): { agent?: string; message?: string } | undefined {
+  if (text.startsWith('{')) {
+    let doc: { agent?: { id?: unknown }; message?: unknown };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch (err) {
+      // A cut or altered payload: nothing sealed names an agent (the chain check says the rest).
+      if (err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+    const out: { agent?: string; message?: string } = {};
+    if (typeof doc.agent?.id === 'string') out.agent = doc.agent.id;
+    if (typeof doc.message === 'string') out.message = doc.message;
+    return out;
+  }
+  if (text.startsWith('CEF:')) {
+    let ext: Record<string, string>;
+    try {
+      ext = decodeCef(text).extension;
+    } catch (err) {
+      if (err instanceof CefDecodeError) return undefined;
+      throw err;
+    }
+    const out: { agent?: string; message?: string } = {};
+    if (ext['deviceExternalId'] !== undefined) out.agent = ext['deviceExternalId'];
+    if (ext['msg'] !== undefined) out.message = ext['msg'];
+    return out;
+  }
+  return undefined;
 }
 
 /** One RFC 5424 (or templated) line as a string; kept for callers that hold strings. */

@@ -15,7 +15,11 @@
  * `undeclared_restart`. Sessions are ordered by their lowest seq (seqs are
  * global), not by where the file stores them. When the declared previous session was not received
  * at all, the received session right before (by seq) is held to the
- * declaration instead: deleting a whole run is a gap.
+ * declaration instead: deleting a whole run is a gap. A start that declares
+ * the stream was sealed under another agent id before (a rename) and whose
+ * previous session is not in this stream is held against that agent's
+ * sessions in the same file (`context.otherAgents`; `renamed`, information),
+ * or this stream's own session when one comes later by seq.
  * A record right after a gap cannot be checked (its predecessor's chain is
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
@@ -32,13 +36,10 @@
  * stay a gap and the record, if nothing else anchors it, is `altered`.
  */
 import { computeChain, ZERO_CHAIN_HEX } from './chain.js';
-import type { DeclaredLoss } from './declaration.js';
+import type { DeclaredLoss, DeclaredStart } from './declaration.js';
 
-export interface Declaration {
-  previousSession?: string;
-  lastSeq: bigint | null;
-  lastChain: string;
-}
+/** What an agent-start event declares about the previous run (declaration.ts readStartText). */
+export type Declaration = DeclaredStart;
 
 export interface SealedEntry {
   session: string;
@@ -53,6 +54,26 @@ export interface SealedEntry {
   declaresLost?: DeclaredLoss;
   /** The agent id the record's SD names: outside the MAC, used only to pick one agent's records (verify --agent). */
   agent?: string;
+  /** On a start event: the agent id sealed in its MSG (ECS agent.id, CEF deviceExternalId), inside the MAC. */
+  sealedAgent?: string;
+}
+
+/**
+ * One session of another agent's records in the same file, as far as a start
+ * declaration needs it: a stream whose agent was renamed continues the old
+ * name's records (`Declaration.renamedFrom`).
+ */
+export interface SessionSummary {
+  session: string;
+  minSeq: bigint;
+  maxSeq: bigint;
+  /** The chain of the record at maxSeq, as received (the first copy). */
+  lastChain: string;
+}
+
+export interface VerifyContext {
+  /** Other agents' sessions in the same file, by agent id (verify --agent): where a renamed agent's stream came from. */
+  otherAgents?: ReadonlyMap<string, readonly SessionSummary[]>;
 }
 
 export type Finding =
@@ -69,7 +90,13 @@ export type Finding =
   /** Declared by the record at `seq`: seqs from..to were sealed and never written. Information. */
   | { kind: 'lost'; session: string; from: bigint; to: bigint; seq: bigint; cause: string; index: number }
   /** A declaration (its MAC verifies) that does not fit the stream around it. */
-  | { kind: 'lost_mismatch'; session: string; seq: bigint; from: bigint; to: bigint; index: number; problem: string };
+  | { kind: 'lost_mismatch'; session: string; seq: bigint; from: bigint; to: bigint; index: number; problem: string }
+  /**
+   * Information: the session's start event declares that the stream it continues was sealed under
+   * agent id `from` (a rename), and the previous session is not in this stream. `held` says whether
+   * records of `from` were there to hold the declaration against.
+   */
+  | { kind: 'renamed'; session: string; from: string; previousSession?: string; lastSeq: bigint | null; held: boolean };
 
 /** Kinds that mean the stream is not intact (`logward verify` exits 1). */
 export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
@@ -141,12 +168,59 @@ function declaredLoss(s: SessionView, seq: bigint, cands: Candidate[], prevSeq: 
   return undefined;
 }
 
+/** The session a start declaration is held against: its last seq and the chain there. */
+interface Predecessor {
+  name: string;
+  maxSeq: bigint;
+  chainAt(seq: bigint): string | undefined;
+  /** Where the record at seq was received (-1: not known, another agent's summary). */
+  indexAt(seq: bigint): number;
+}
+
+function ownPredecessor(s: SessionView): Predecessor {
+  return { name: s.name, maxSeq: s.maxSeq, chainAt: (q) => s.chains.get(q), indexAt: (q) => s.bySeq.get(q)?.[0]?.index ?? -1 };
+}
+
+function otherPredecessor(x: SessionSummary): Predecessor {
+  return { name: x.session, maxSeq: x.maxSeq, chainAt: (q) => (q === x.maxSeq ? x.lastChain : undefined), indexAt: () => -1 };
+}
+
+/**
+ * A session whose start declares that its stream was sealed under another
+ * agent id before (a rename), and whose previous session is not in this
+ * stream: the run before it is that agent's. Held against the session named,
+ * when that agent's records hold it; else against whichever received session
+ * comes right before by seq, this stream's own or the old name's, so a run
+ * deleted at the rename is a gap and not the end of one name's stream and the
+ * start of another's. Pushes the `renamed` information.
+ */
+function renamedPredecessor(
+  s: SessionView,
+  decl: Declaration,
+  ownBefore: SessionView | undefined,
+  context: VerifyContext,
+  findings: Finding[],
+): Predecessor | undefined {
+  const from = decl.renamedFrom as string;
+  const theirs = context.otherAgents?.get(from) ?? [];
+  let p: SessionSummary | undefined = theirs.find((x) => x.session === decl.previousSession);
+  if (!p) {
+    for (const x of theirs) if (x.minSeq < s.minSeq && (!p || x.minSeq > p.minSeq)) p = x;
+    // A later session of this stream's own comes between: the boundary with the old name is further back.
+    if (ownBefore && (!p || ownBefore.minSeq > p.minSeq)) return undefined;
+  }
+  const info: Finding = { kind: 'renamed', session: s.name, from, lastSeq: decl.lastSeq, held: p !== undefined };
+  if (decl.previousSession !== undefined) info.previousSession = decl.previousSession;
+  findings.push(info);
+  return p && otherPredecessor(p);
+}
+
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
-export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<string, Buffer>): VerifyReport {
+export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<string, Buffer>, context: VerifyContext = {}): VerifyReport {
   const findings: Finding[] = [];
   const sessions = new Map<string, SessionView>();
   const seen = new Map<string, SealedEntry>();
@@ -256,7 +330,11 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // received, whichever received session comes right before this one (seqs are global). Without
     // that, deleting every record of one whole run would go unnoticed. No earlier session at all:
     // the stream starts here, and there is nothing to compare.
-    const p = (decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession)) ?? ordered[i - 1];
+    const named = decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession);
+    let p: Predecessor | undefined = named ? ownPredecessor(named) : undefined;
+    if (!p && decl.renamedFrom !== undefined) p = renamedPredecessor(s, decl, ordered[i - 1], context, findings);
+    const before = ordered[i - 1];
+    if (!p && before) p = ownPredecessor(before);
     if (!p) return;
     if (p.maxSeq < decl.lastSeq) {
       findings.push({
@@ -268,9 +346,8 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
       });
     } else if (p.maxSeq > decl.lastSeq) {
       findings.push({ kind: 'undeclared_records', session: p.name, from: decl.lastSeq + 1n, to: p.maxSeq });
-    } else if (p.chains.get(decl.lastSeq) !== decl.lastChain) {
-      const c = p.bySeq.get(decl.lastSeq)?.[0];
-      findings.push({ kind: 'altered', session: p.name, seq: decl.lastSeq, index: c?.index ?? -1 });
+    } else if (p.chainAt(decl.lastSeq) !== decl.lastChain) {
+      findings.push({ kind: 'altered', session: p.name, seq: decl.lastSeq, index: p.indexAt(decl.lastSeq) });
     }
   });
 

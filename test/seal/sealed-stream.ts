@@ -1,7 +1,8 @@
 /**
  * Test helper: sealed streams built with the real parts of the agent — the
  * Sealer, syslogParts + assembleSyslog and the ECS encoder — with the start
- * event's MSG written the way src/pipeline.ts writes it. What a receiver
+ * event's MSG written the way src/pipeline.ts writes it (startText;
+ * pipelineRun builds the whole start event the way it does, ECS or CEF). What a receiver
  * stores of them is each message on its own line (or framed).
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,10 @@ import { assembleSyslog, syslogParts } from '../../src/encode/rfc5424.js';
 import type { LogEvent } from '../../src/event/types.js';
 import type { RecoveredSealState } from '../../src/queue/disk-queue.js';
 import type { ChainRole } from '../../src/seal/chain.js';
-import { lossText, type LossDeclaration } from '../../src/seal/declaration.js';
+import { encodeEvent } from '../../src/encode/validate.js';
+import { InternalEvents, startSpec } from '../../src/event/internal.js';
+import { Counters } from '../../src/monitor/counters.js';
+import { lossText, startText, type LossDeclaration } from '../../src/seal/declaration.js';
 import { Sealer } from '../../src/seal/session.js';
 import { VERSION } from '../../src/version.js';
 
@@ -52,11 +56,40 @@ export interface Run {
 export function agentRun(key: Buffer, count: number, state: RecoveredSealState = FRESH): Run {
   const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
   const d = sealer.startDeclaration();
-  const startText =
-    `logward ${VERSION} started; session ${d.session} first_seq ${d.firstSeq}; ` +
-    (d.previousSession !== undefined ? `previous session ${d.previousSession} last_seq ${d.lastSeq ?? 'none'} last_chain ${d.lastChain}` : 'no previous session');
-  const records = [seal(sealer, event(startText, 0, { 'event.action': 'agent_started', 'event.module': 'logward' }))];
+  const records = [seal(sealer, event(startText(d, VERSION), 0, { 'event.action': 'agent_started', 'event.module': 'logward' }))];
   for (let i = 1; i <= count; i++) records.push(seal(sealer, event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2 — naïve ünïcode`, i)));
+  return { sealer, records };
+}
+
+export interface AgentOptions {
+  /** agent.id, and the SD `agent` label of every record. */
+  agent: string;
+  format: 'ecs' | 'cef';
+  /** What the start declares the agent was renamed from (src/seal/agent-name.ts). */
+  renamedFrom?: string;
+}
+
+/**
+ * One agent run as src/pipeline.ts makes it: the start event from
+ * InternalEvents and startSpec, every event encoded by encodeEvent in the
+ * given format, labelled with the agent id, then `count` log events.
+ */
+export function pipelineRun(key: Buffer, count: number, opts: AgentOptions, state: RecoveredSealState = FRESH): Run {
+  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
+  const d = sealer.startDeclaration();
+  const internal = new InternalEvents({ id: opts.agent, version: VERSION, hostName: 'host-1', ecsVersion: '9.4.0', session: d.session });
+  const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
+  const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
+  const sealEvent = (ev: LogEvent): Buffer => {
+    const enc = encodeEvent(ev, opts.format, ctx);
+    if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
+    return Buffer.from(sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message);
+  };
+  const records = [sealEvent(internal.make(startSpec(d, VERSION, { recordsKept: 0, bytesCut: 0 }, opts.renamedFrom)))];
+  for (let i = 1; i <= count; i++) {
+    const ev = event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2`, i, { 'agent.id': opts.agent, 'host.name': 'host-1' });
+    records.push(sealEvent({ ...ev, fields: { ...ev.fields, 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure' } }));
+  }
   return { sealer, records };
 }
 
