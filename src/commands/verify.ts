@@ -220,7 +220,7 @@ async function collect(
         c.agents.set(label, (c.agents.get(label) ?? 0) + 1);
         if (opts.agent !== undefined && owner !== opts.agent) {
           c.otherAgents++;
-          summarize(c.others, owner, p.entry);
+          summarize(c.others, owner, p.entry, seal === 'verified');
           // Sealed with a key of ours and edited: whose stream it opened is unknown, so it fails every
           // check, not only its label's (in the stream checked, the verifier reports it as altered).
           if (seal === 'altered') {
@@ -270,16 +270,19 @@ function startSeal(e: SealedEntry, keys: ReadonlyMap<string, Buffer>): 'verified
 }
 
 /** Keeps what a start declaration needs of another agent's record: its session's seq range and last chain. */
-function summarize(others: Map<string, Map<string, SessionSummary>>, owner: string, e: SealedEntry): void {
+function summarize(others: Map<string, Map<string, SessionSummary>>, owner: string, e: SealedEntry, verifiedStart: boolean): void {
   let sessions = others.get(owner);
   if (!sessions) {
     sessions = new Map();
     others.set(owner, sessions);
   }
   const x = sessions.get(e.session);
-  if (!x) sessions.set(e.session, { session: e.session, minSeq: e.seq, maxSeq: e.seq, lastChain: e.chain });
+  if (!x) sessions.set(e.session, { session: e.session, minSeq: e.seq, maxSeq: e.seq, lastChain: e.chain, anchored: verifiedStart });
   else {
-    if (e.seq < x.minSeq) x.minSeq = e.seq;
+    if (e.seq < x.minSeq) {
+      x.minSeq = e.seq;
+      x.anchored = verifiedStart;
+    } else if (e.seq === x.minSeq && verifiedStart) x.anchored = true;
     if (e.seq > x.maxSeq) {
       x.maxSeq = e.seq;
       x.lastChain = e.chain;

@@ -69,6 +69,13 @@ export interface SessionSummary {
   maxSeq: bigint;
   /** The chain of the record at maxSeq, as received (the first copy). */
   lastChain: string;
+  /**
+   * Whether the record at minSeq is a start event whose own MAC holds on the
+   * chain it declares. Nothing else of the summary is checked: a session
+   * without it may be a run deleted but for its last record (or one forged
+   * line carrying the public chain a start declares).
+   */
+  anchored: boolean;
 }
 
 export interface VerifyContext {
@@ -198,12 +205,29 @@ function renamedPredecessor(
   s: SessionView,
   decl: Declaration,
   ownBefore: SessionView | undefined,
+  ownSessions: readonly SessionView[],
   context: VerifyContext,
   findings: Finding[],
 ): Predecessor | undefined {
-  const from = decl.renamedFrom as string;
-  const theirs = context.otherAgents?.get(from) ?? [];
+  const owners = context.otherAgents ?? new Map<string, readonly SessionSummary[]>();
+  let from = decl.renamedFrom;
+  let theirs = from !== undefined ? (owners.get(from) ?? []) : [];
   let p: SessionSummary | undefined = theirs.find((x) => x.session === decl.previousSession);
+  if (!p && decl.previousSession !== undefined) {
+    // Session ids are unique: the session named, under whichever name its records are, is the run before.
+    // So a rename left undeclared (agent-name.json not saved: a stop or crash right after the start event, a
+    // failed write; or lost) is no false gap when both names are in the file.
+    for (const [owner, list] of owners) {
+      const x = list.find((y) => y.session === decl.previousSession);
+      if (x) {
+        p = x;
+        from = owner;
+        theirs = list;
+        break;
+      }
+    }
+  }
+  if (from === undefined) return undefined;
   if (!p) {
     for (const x of theirs) if (x.minSeq < s.minSeq && (!p || x.minSeq > p.minSeq)) p = x;
     // A later session of this stream's own comes between: the boundary with the old name is further back.
@@ -212,6 +236,15 @@ function renamedPredecessor(
   const info: Finding = { kind: 'renamed', session: s.name, from, lastSeq: decl.lastSeq, held: p !== undefined };
   if (decl.previousSession !== undefined) info.previousSession = decl.previousSession;
   findings.push(info);
+  if (p && !p.anchored) {
+    // Its head is not a start event that verifies: only its first record in the data may be so (the data
+    // starts inside it). With a session of either name before it, its start was deleted (or it is forged).
+    const head = p.minSeq;
+    let earlier: { name: string; minSeq: bigint } | undefined;
+    for (const o of ownSessions) if (o.minSeq < head && (!earlier || o.minSeq > earlier.minSeq)) earlier = o;
+    for (const x of theirs) if (x.minSeq < head && (!earlier || x.minSeq > earlier.minSeq)) earlier = { name: x.session, minSeq: x.minSeq };
+    if (earlier) findings.push({ kind: 'undeclared_restart', session: p.session, previousSession: earlier.name });
+  }
   return p && otherPredecessor(p);
 }
 
@@ -332,7 +365,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // the stream starts here, and there is nothing to compare.
     const named = decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession);
     let p: Predecessor | undefined = named ? ownPredecessor(named) : undefined;
-    if (!p && decl.renamedFrom !== undefined) p = renamedPredecessor(s, decl, ordered[i - 1], context, findings);
+    if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) p = renamedPredecessor(s, decl, ordered[i - 1], ordered, context, findings);
     const before = ordered[i - 1];
     if (!p && before) p = ownPredecessor(before);
     if (!p) return;

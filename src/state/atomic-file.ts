@@ -4,13 +4,19 @@
  * survive a power loss). A crash at any point leaves either the old file or
  * the new one, never a torn one. Used for checkpoints and journal cursors.
  */
+import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${file}.tmp`;
   try {
-    const fh = await open(tmp, 'w', mode);
+    // Never through whatever is at tmp (a symlink planted in the state directory, a stale file with
+    // another mode): remove it, then create tmp afresh, not following a symlink.
+    await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
       await fh.writeFile(data);
       await fh.sync();
