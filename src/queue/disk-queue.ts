@@ -392,6 +392,8 @@ export class DiskQueue {
   private repump = false;
   private blocked = false;
   private diskFullSince = 0;
+  /** Since when a request has been waiting for a full disk (its group returned disk_full); null: none waits. */
+  private diskWaitSince: number | null = null;
   private retryDelay = 0;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryWake: (() => void) | null = null;
@@ -665,6 +667,8 @@ export class DiskQueue {
   private async pumpLoop(): Promise<void> {
     while (!this.closed) {
       const r = await this.exclusive(() => this.pumpOnce()).catch((e: unknown) => this.failed(e));
+      if (r === 'disk_full') this.diskWaitSince ??= this.now();
+      else this.diskWaitSince = null;
       if (r === 'progress') continue;
       if (r === 'disk_full' || r === 'retry') {
         await this.sleepRetry();
@@ -1399,10 +1403,14 @@ export class DiskQueue {
     const now = this.now();
     const { bytes: wBytes, ageMs } = this.opts.resendWindow;
     // Only a lack of space shrinks the window, not appends waiting for the current fsync: the queue at
-    // max_bytes, or a full disk. On a disk smaller than a segment the window's byte part would keep
-    // the tail of the one segment there is, which then never goes: the group waiting for space waits
-    // for ever, though the destination took everything.
-    const pressure = this.blocked || this.diskFullSince !== 0;
+    // max_bytes, or a request that has waited for a full disk for the window's age. On a disk smaller
+    // than a segment the window's byte part would keep the tail of the one segment there is, which
+    // then never goes: the group waiting for space waits for ever, though the destination took
+    // everything. A passing ENOSPC (a retry a few ms later, a state write on an idle tick) gives up
+    // nothing: the byte part is what replays a silently dead connection the dead-peer check has not
+    // caught yet.
+    const diskWait = this.diskWaitSince !== null && (this.inflight !== null || this.pending.length > 0) && now - this.diskWaitSince >= ageMs;
+    const pressure = this.blocked || diskWait;
     let idx = -1;
     for (let i = 0; i < this.marks.length; i++) {
       const m = this.marks[i] as { pos: bigint; at: number; cum: number };
