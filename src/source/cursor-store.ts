@@ -8,10 +8,11 @@
  * journal costs at most one write per flush interval, and flush() on stop
  * writes the last one.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileError } from '../errors.js';
+import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
 
 const VERSION = 1;
@@ -81,7 +82,9 @@ export class CursorStore {
   }
 
   private async write(cursor: string): Promise<void> {
-    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // Durable, as the file checkpoints' (checkpoint.ts): the directory is shared, and whichever input
+    // makes it first, a power loss must not take it (with start_at: end the journal would skip ahead).
+    await mkdirDurable(nodeFs, this.dir, 0o700);
     const body: CursorFile = { v: VERSION, input: this.input, cursor, updatedAt: new Date().toISOString() };
     await writeFileAtomic(this.file, JSON.stringify(body) + '\n');
   }
