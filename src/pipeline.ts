@@ -135,8 +135,8 @@ export class Pipeline {
   private started = false;
   /** The start event is durable: events of this session may be sealed after it. */
   private anchored = false;
-  /** Internal events raised before the start event was written (raise()). */
-  private readonly deferred: InternalEventSpec[] = [];
+  /** Internal events raised before the start event was written (raise()), with the time they were raised. */
+  private readonly deferred: { spec: InternalEventSpec; at: Date }[] = [];
   /** Aborted when stop() begins: an internal event waiting out its backoff is tried again at once. */
   private readonly stopBegun = new AbortController();
   /** Aborted just before stop() closes the queue: internal events stop being appended again. */
@@ -160,8 +160,8 @@ export class Pipeline {
   }
 
   /**
-   * Opens the queue, starts the sink, writes the start event, then starts the inputs, the metrics endpoint
-   * and the monitors. Several steps can fail after others hold sockets, watchers and timers: a
+   * Opens the queue, starts the sink and the metrics endpoint, writes the start event, then starts the
+   * inputs and the monitors. Several steps can fail after others hold sockets, watchers and timers: a
    * journald directory gone or journalctl missing (`check` only warns), a checkpoint registry
    * unreadable, the start event not written (EIO), or stop() begun meanwhile (SIGTERM during start;
    * a metrics port taken is not fatal: startMetrics). Then whatever had
@@ -179,7 +179,7 @@ export class Pipeline {
       // stop() may have run before the queue existed (SIGTERM before or during queue.open()): close it here.
       await this.queue?.close().catch((e: unknown) => this.log.error({ err: e }, 'closing the queue after a stopped start failed'));
       // Raised before a start event that never came: the journal is all that is left of them.
-      for (const spec of this.deferred.splice(0)) {
+      for (const { spec } of this.deferred.splice(0)) {
         this.counters.add('internal_events_failed');
         this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: the session never started');
       }
@@ -238,6 +238,11 @@ export class Pipeline {
     });
     await this.sink.start();
     this.checkNotStopping();
+    // The endpoint before the start event too: a start that waits (a full disk) is what `logward
+    // status` must be able to explain (the queue and sink state, the alerts noted meanwhile).
+    this.metrics = new MetricsServer({ host: cfg.monitoring.metrics.listen.host, port: cfg.monitoring.metrics.listen.port }, { snapshot: () => this.snapshot(), log: this.log });
+    await this.startMetrics(1);
+    this.checkNotStopping();
 
     // The start event is the first record of the session: it declares where the previous one ended,
     // in MSG (covered by the chain), so a restart is a declared boundary and not a gap.
@@ -259,7 +264,7 @@ export class Pipeline {
 
     if (this.reload) await this.announceReload(this.reload.weakened);
     this.anchored = true;
-    for (const spec of this.deferred.splice(0)) this.raise(spec, true);
+    for (const d of this.deferred.splice(0)) this.raise(d.spec, true, d.at);
 
 
     const rules = effectiveRules(cfg.alerts);
@@ -281,9 +286,6 @@ export class Pipeline {
     this.checkNotStopping();
 
     const snapshot = (): AgentSnapshot => this.snapshot();
-    this.metrics = new MetricsServer({ host: cfg.monitoring.metrics.listen.host, port: cfg.monitoring.metrics.listen.port }, { snapshot, log: this.log });
-    await this.startMetrics(1);
-    this.checkNotStopping();
     this.heartbeat = new Heartbeat({ intervalMs: cfg.monitoring.heartbeatMs, silenceAfterMs: cfg.monitoring.silence.afterMs }, { snapshot, onSpec: (spec) => this.raise(spec) });
     this.heartbeat.start();
     if (cfg.monitoring.clock.ntpServers.length > 0) {
@@ -606,20 +608,21 @@ export class Pipeline {
   }
 
   /** Internal events: never dropped by drop_oldest, allowed into the queue's headroom. */
-  private raise(spec: InternalEventSpec, noted = false): void {
+  private raise(spec: InternalEventSpec, noted = false, at?: Date): void {
     if (!this.anchored || !this.queue || !this.internal) {
       // Nothing of this session may be sealed before its start event, which anchors it (the sink,
       // the queue's recovery and its full-disk alerts speak earlier): held until that event is in.
       // The journal and `logward status` hear of it now: a start stuck on a full disk says why.
       if (!noted) this.note(spec, neutralizeText(spec.message).text);
-      if (this.deferred.length < MAX_DEFERRED_EVENTS) this.deferred.push(spec);
+      // Its time is when it happened, not when the start event let it in (a start can wait for hours).
+      if (this.deferred.length < MAX_DEFERRED_EVENTS) this.deferred.push({ spec, at: at ?? new Date() });
       else {
         this.counters.add('internal_events_failed');
         this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: too many raised before the start event');
       }
       return;
     }
-    const p = this.appendInternal(spec, true, noted).catch((err: unknown) => {
+    const p = this.appendInternal(spec, true, noted, at).catch((err: unknown) => {
       this.counters.add('internal_events_failed');
       this.log.error({ err, action: spec.action }, 'internal event not queued');
     });
@@ -634,9 +637,9 @@ export class Pipeline {
    * its lines, but a tamper alert or a rejected reload happens once. Not the start event: it must be
    * the session's first record to anchor it, so a start that cannot be written fails the start.
    */
-  private async appendInternal(spec: InternalEventSpec, retry = true, noted = false): Promise<void> {
+  private async appendInternal(spec: InternalEventSpec, retry = true, noted = false, at?: Date): Promise<void> {
     const queue = this.queue!;
-    const record = this.internalRecord(spec, 'record', noted);
+    const record = this.internalRecord(spec, 'record', noted, at);
     for (let attempt = 1; ; attempt++) {
       try {
         await queue.append([record]);
@@ -672,8 +675,8 @@ export class Pipeline {
   }
 
   /** `noted`: the journal and the recent alerts already have it (raised before the start event). */
-  private internalRecord(spec: InternalEventSpec, role: ChainRole = 'record', noted = false): SealedAppend {
-    const ev = this.internal!.make(spec);
+  private internalRecord(spec: InternalEventSpec, role: ChainRole = 'record', noted = false, at?: Date): SealedAppend {
+    const ev = this.internal!.make(spec, at);
     if (!noted) this.note(spec, String(ev.fields['message'] ?? spec.message));
     const cfg = this.config.output;
     const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
