@@ -57,13 +57,16 @@ export class FileError extends LogwardError {
  * characters {U+XXXX} tokens; capped at maxChars.
  */
 export function oneLine(text: string, maxChars = 300): string {
-  const joined = text
+  // Capped before the patterns: the blank runs around a line break backtrack over a long blank run
+  // (a child's stderr, an error quoting a file), so their cost grows with the square of the input.
+  const cut = text.length > 4 * maxChars;
+  const joined = (cut ? text.slice(0, 4 * maxChars) : text)
     .trim()
     // A line ending in a colon introduces the next one ("failed:\n  ENOSPC"): keep it as "failed: ENOSPC".
     .replace(/(:?)\s*[\r\n\u0085\u2028\u2029]+\s*/g, (_m, colon: string) => (colon ? ': ' : '; '))
     .replace(/[ \t\f\v]+/g, ' ');
   const safe = neutralizeText(joined).text;
-  return safe.length <= maxChars ? safe : safe.slice(0, maxChars - 1) + '…';
+  return safe.length <= maxChars && !cut ? safe : safe.slice(0, maxChars - 1) + '…';
 }
 
 /** An error's message (or a thrown non-Error's text) as one line, without its stack. */

@@ -36,3 +36,11 @@ describe('one line for the journal', () => {
     assert.equal(errorLine(42), '42');
   });
 });
+
+describe('oneLine on a long input', () => {
+  it('a long blank run is cut before the patterns, and the cut says so', () => {
+    const s = oneLine('x' + ' '.repeat(100_000) + 'tail', 300);
+    assert.ok(s.length <= 300);
+    assert.ok(s.endsWith('…'), s);
+  });
+});
