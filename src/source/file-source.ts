@@ -237,6 +237,8 @@ export class FileSource {
   private firstRun = false;
   private loaded = false;
   private scans = 0;
+  /** Clock time of the last scan whose expiries (orphans, tamper deadlines) wait for its files' turn. */
+  private expiryDue: number | undefined;
   private rr = 0;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -356,6 +358,7 @@ export class FileSource {
         }
         let did = await this.flushQueued();
         if (await this.serveRound()) did = true;
+        if (this.expiryDue !== undefined && this.expire(this.expiryDue)) did = true;
         if (!did && !this.scanRequested && !this.stopping) await this.sleep(this.pollMs);
       } catch (err) {
         this.deps.counters.add('source_errors');
@@ -457,15 +460,32 @@ export class FileSource {
         await this.release(t);
       }
     }
+    // Orphans and tamper deadlines are decided after this scan's files had their turn (expire):
+    // a scan that comes late (the loop held up by backpressure or a long turn) may list the
+    // truncation's copy for the first time after the deadline, and only its turn adopts the orphan.
+    this.expiryDue = now;
+  }
+
+  /**
+   * The decisions of the last scan, at its clock time, once the turn that followed it has served the
+   * files it listed. True when an expired orphan left records to emit.
+   */
+  private expire(now: number): boolean {
+    this.expiryDue = undefined;
+    let flushed = false;
     for (const [id, o] of this.orphans) {
       if (now - o.since >= this.opts.rescanIntervalMs) {
         // No copy appeared: what was pending is flushed; TamperWatch decides on the alert.
         this.orphans.delete(id);
         o.stream.flushDue(now, 0, true);
-        if (o.stream.batch.length > 0) this.flushQueue.push(o.stream);
+        if (o.stream.batch.length > 0) {
+          this.flushQueue.push(o.stream);
+          flushed = true;
+        }
       }
     }
     this.tamper.confirm(now);
+    return flushed;
   }
 
   // ---- serving ------------------------------------------------------------
@@ -662,12 +682,14 @@ export class FileSource {
             // Not compared to the end yet: the next turn goes on (no grace), the other files are read
             // between. A copy still changing ('changing': the comparison starts over) waits a grace
             // like any parked file: going on at once re-read its first step every turn while written.
+            // Not compared at all ('later': the fd budget is full, or the holder moved since the scan)
+            // waits a grace too.
             t.parkedSince = rel === 'pending' ? now - this.opts.rescanIntervalMs : now;
             t.parkHead = h;
             t.state = 'parked';
             await this.closeFd(t);
             if (rel === 'pending') return true;
-            if (rel === 'changing' || rel === 'copy') return false;
+            if (rel === 'changing' || rel === 'later' || rel === 'copy') return false;
             await this.truncated(d.holder, holderSize, now);
             return true;
           }
@@ -798,16 +820,24 @@ export class FileSource {
     size: number,
     ctimeNs: bigint,
     u: Tracked,
-  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'truncated' | 'other'; holderSize: number }> {
+  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'later' | 'truncated' | 'other'; holderSize: number }> {
     const us = u.stream;
     const fh = t.fh;
     if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
-    // The fd budget may have closed the holder's descriptor: open it for the comparison only.
+    // The fd budget may have closed the holder's descriptor: open it for the comparison only, within
+    // the budget. A full budget frees up as files reach EOF: not compared now, tried after a grace.
+    // With a budget of 1 (this copy's descriptor) it never can: the copy is read, as any file not
+    // found to be a copy (duplicates rather than a file never read).
     let ufh = u.fh;
     let borrowed = false;
     if (!ufh) {
-      ufh = await this.openSame(u);
-      if (!ufh) return { rel: 'other', holderSize: 0 };
+      if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict(t))) {
+        return { rel: this.opts.maxOpenFiles < 2 ? 'other' : 'later', holderSize: 0 };
+      }
+      const b = await this.borrow(u);
+      if (b === 'gone') return { rel: 'later', holderSize: 0 };
+      if (b === 'failed') return { rel: 'other', holderSize: 0 };
+      ufh = b;
       borrowed = true;
     }
     try {
@@ -847,25 +877,38 @@ export class FileSource {
       known.at = stop;
       return { rel: stop >= size ? 'copy' : 'pending', holderSize };
     } finally {
-      if (borrowed) await ufh.close();
+      if (borrowed) await this.closeHandle(ufh);
     }
   }
 
-  /** The tracked file opened again by its path, if the path still names its inode. */
-  private async openSame(u: Tracked): Promise<FileHandle | undefined> {
+  /**
+   * The holder opened again by its path (counted in the fd budget until closeHandle). 'gone': the
+   * path no longer names its inode (rotated or deleted since the scan: normal rotation, the next
+   * scan tells where it went). 'failed': a real error (EACCES, EIO…), counted. A throw that is no
+   * Error is no file system answer: rethrown (the loop counts it), the descriptor closed first.
+   */
+  private async borrow(u: Tracked): Promise<FileHandle | 'gone' | 'failed'> {
     let fh: FileHandle;
     try {
       fh = await open(u.path, fsc.O_RDONLY | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
     } catch (err) {
-      // Gone or renamed since the scan: no comparison; the next scan tells what happened to it.
-      this.deps.counters.add('source_read_errors');
-      if (!(err instanceof Error)) throw err;
-      return undefined;
+      return this.borrowFailed(err);
     }
-    const st = await fh.stat({ bigint: true });
-    if (st.dev === u.dev && st.ino === u.ino) return fh;
-    await fh.close();
-    return undefined;
+    this.openCount++;
+    try {
+      return (await this.keepIfSame(fh, u)) ?? 'gone';
+    } catch (err) {
+      return this.borrowFailed(err);
+    }
+  }
+
+  private borrowFailed(err: unknown): 'gone' | 'failed' {
+    if (!(err instanceof Error)) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    // ELOOP: with O_NOFOLLOW the path is a symlink now, so not our inode either.
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP') return 'gone';
+    this.deps.counters.add('source_read_errors');
+    return 'failed';
   }
 
   private newStream(t: Tracked, identity: string, full: boolean, head: Buffer, readPos: number): Stream {
@@ -970,27 +1013,40 @@ export class FileSource {
       return false;
     }
     this.openCount++;
-    const st = await fh.stat({ bigint: true });
-    if (st.dev !== t.dev || st.ino !== t.ino) {
+    const same = await this.keepIfSame(fh, t);
+    if (!same) {
       // The path now names another inode (rename+create between the scan and this open): the next
       // scan finds our inode under its new name. `changed` stays set so it is opened there: a rotated
       // file keeps its size and mtime, so no later scan or watcher event would ever set it again,
       // and its lines would never be read.
-      await fh.close();
-      this.openCount--;
       this.requestScan();
       return false;
     }
-    t.fh = fh;
+    t.fh = same;
     t.unreadable = false;
     return true;
   }
 
-  /** Closes the least recently served live file that sits idle at EOF. */
-  private async evict(): Promise<boolean> {
+  /**
+   * fh, just opened by t's path and counted, if it is t's inode; else closed (and uncounted). An
+   * fstat that fails closes it too, and is thrown.
+   */
+  private async keepIfSame(fh: FileHandle, t: Tracked): Promise<FileHandle | undefined> {
+    let same = false;
+    try {
+      const st = await fh.stat({ bigint: true });
+      same = st.dev === t.dev && st.ino === t.ino;
+    } finally {
+      if (!same) await this.closeHandle(fh);
+    }
+    return same ? fh : undefined;
+  }
+
+  /** Closes the least recently served live file that sits idle at EOF (never `keep`, whose descriptor is in use). */
+  private async evict(keep?: Tracked): Promise<boolean> {
     let victim: Tracked | undefined;
     for (const u of this.tracked.values()) {
-      if (!u.fh || u.changed) continue;
+      if (u === keep || !u.fh || u.changed) continue;
       if (u.state === 'active') {
         if (!u.eof || !u.stream || u.stream.hasPending() || u.stream.batch.length > 0) continue;
       } else if (u.state !== 'new') continue;
@@ -1006,6 +1062,11 @@ export class FileSource {
     const fh = t.fh;
     if (!fh) return;
     t.fh = undefined;
+    await this.closeHandle(fh);
+  }
+
+  /** Closes a descriptor counted in the budget. */
+  private async closeHandle(fh: FileHandle): Promise<void> {
     this.openCount--;
     await fh.close().catch(() => this.deps.counters.add('source_close_errors'));
   }

@@ -12,8 +12,10 @@
  *  - replaced:   a live path now holds content read before (an old copy put
  *                back: a known fingerprint from another inode or a rotated name);
  *  - unreadable: reading stopped because of EACCES/EPERM.
- * Decisions are taken by a scan at or after the deadline, so a rotation that
- * completes between two scans never alerts.
+ * Decisions are taken by a scan at or after the deadline, once the files that
+ * scan listed have had their turn (a late scan may list a truncation's copy
+ * for the first time), so a rotation that completes between two scans never
+ * alerts.
  */
 import { basename } from 'node:path';
 
@@ -75,7 +77,7 @@ export class TamperWatch {
     this.raise(alert);
   }
 
-  /** Called after each scan: raises what is still unexplained past its deadline. */
+  /** Called after each scan's turn, with the scan's time: raises what is still unexplained past its deadline. */
   confirm(now: number): void {
     for (const map of [this.missing, this.truncations]) {
       for (const [k, p] of map) {

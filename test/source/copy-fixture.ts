@@ -3,7 +3,8 @@
  * (`advance`, never wall time) with a watcher-less scanner whose order and timing a test may
  * choose (`order`, `afterScan`: change the files between a scan's walk and its use).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
 import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
@@ -21,11 +22,14 @@ export interface HarnessOptions {
   /** Runs after each scan's walk; returning true walks again (the scan then lists what it changed). */
   afterScan?: () => boolean | void;
   globs?: string[];
+  /** The source's clock moves only by `advance` and `graceRound` (no wall time): a grace never runs out by itself. */
+  frozen?: boolean;
 }
 
 export function harness(dir: string, logs: string, c: Collector, over: Partial<FileSourceOptions> = {}, h: HarnessOptions = {}) {
   let skew = 0;
-  const clock = { now: () => Date.now() + skew };
+  const base = Date.now();
+  const clock = { now: () => (h.frozen ? base : Date.now()) + skew };
   const globs = h.globs ?? [join(logs, 'app*'), join(logs, 'old', 'app*'), join(logs, 'other.log')];
   const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
   let scans = 0;
@@ -55,3 +59,45 @@ export function harness(dir: string, logs: string, c: Collector, over: Partial<F
 
 export const body = (ls: string[]): string => ls.join('\n') + '\n';
 export const last = (tag: string, n: number): string => lines(tag, n - 1, 1)[0] as string;
+
+/** The file a descriptor of this process names, or undefined once it is closed (from /proc/self/fd). */
+export function fdPath(fd: number): string | undefined {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The files under dir this process holds descriptors on (what the fd budget is about, counted by the kernel). */
+export function openUnder(dir: string): string[] {
+  const out: string[] = [];
+  for (const n of readdirSync('/proc/self/fd')) {
+    const p = fdPath(Number(n));
+    if (p?.startsWith(dir + '/')) out.push(p);
+  }
+  return out;
+}
+
+/**
+ * Wraps a method of every FileHandle: f(file of the handle, arguments, the handle) runs first, and
+ * what it throws is the call's rejection (an injected error). Returns the restore function.
+ */
+export async function hookHandles(method: 'read' | 'stat', f: (path: string | undefined, args: unknown[], fh: FileHandle) => void): Promise<() => void> {
+  const fh = await open(process.execPath);
+  const proto = Object.getPrototypeOf(fh) as Record<typeof method, (...a: unknown[]) => Promise<unknown>>;
+  await fh.close();
+  const orig = proto[method];
+  proto[method] = function (this: FileHandle, ...a: unknown[]) {
+    try {
+      f(fdPath(this.fd), a, this);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return orig.apply(this, a);
+  };
+  return () => {
+    proto[method] = orig;
+  };
+}
