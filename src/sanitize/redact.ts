@@ -316,19 +316,30 @@ const KV_VALUE =
 
 const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 
+/**
+ * What stands before the final letter of a terminal control sequence (CSI): the ESC as the
+ * neutralizer writes it, or as a JSON string or a C-style/nginx escape spells it ("\\u001b[33m"
+ * in a Docker json-file line, which the neutralizer never sees as a control), then "[" and the
+ * parameters. The letter after them ends the sequence, whichever it is: "m" (colour), "K"
+ * (erase line, every progress redraw), "G", "H", "A"... A digit right after "[" is a parameter.
+ */
+const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,16}';
+
 // The first digit carries the boundary look-behind: a card starts where a digit
-// group starts. Not inside a word or a longer number: after a letter, digit or "_"
-// only when that is the "m" ending a colour code ("{U+001B}[1m4111..."), not after
-// the digits of a colour code's parameters ("{U+001B}[14111 ..." is the five-digit
-// group "14111", no card's first group; the pre-screen, which counts from group
-// starts, never woke the card rule there, so only the reference redactor masked it).
+// group starts. Not inside a word or a longer number: after a letter only when that
+// letter ends a terminal control sequence (CSI_PARAMS: "{U+001B}[1m4111...", the erase
+// line of a progress redraw "{U+001B}[2K4111...", "\u001b[33m4111..." in a JSON line),
+// never after a digit or "_", so not after the digits of a sequence's parameters
+// ("{U+001B}[14111 ..." is the five-digit group "14111", no card's first group; the
+// pre-screen, which counts from group starts, never woke the card rule there).
 // Not after "123-" or "1." (a longer id, a decimal).
 // After "1001," it is a CSV column only when a comma follows the number too
 // ("1001,4111…,12/27"); "Wert=0,4532…" is a decimal comma (found by review), with or
 // without a full stop after it. No decimal comma comes before a grouped card ("17,4111
 // 1111 …": the decimal reading wants 12 more digits in a row) or follows a number with a
 // decimal point in it ("10.0.0.7,4111…", "v1.12,4111…", "12.3456,4111…": no number has
-// both): those are columns wherever they stand. The point is looked for over the whole
+// both), or a column ("2026-11-22,1001,4111…": a number after a comma has no decimal comma), or
+// comes before "]" ("[4111…,5555…]": a JSON array's last element): those are columns wherever they stand. The point is looked for over the whole
 // digit run before the comma (a bound of two digits after it shipped "12.3456,4111…");
 // that part runs only at a digit right after "d," that 12 more digits follow, and reads
 // back over the digits before that comma only, so a scan stays linear.
@@ -339,7 +350,7 @@ const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
 // (4.4.4.4, 4.6.5, ...) with issuer, length and Luhn agreeing; "10.0.0.1" or
 // "1.2.840.113549.1.1.11" has no such groups.
 const PAN_BOUNDARY =
-  '(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16})m\\d|[a-ln-z0-9_]\\d|\\d[.-]\\d|(?<!\\.\\d*)\\d,\\d(?=\\d{12})(?![\\d .-]{12,22},))';
+  `(?<!(?<!${CSI_PARAMS})[a-z]\\d|[0-9_]\\d|\\d[.-]\\d|(?<![.,]\\d*)\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
 /** The digits after a card's first: contiguous, or the grouped forms with one separator throughout. */
 const PAN_REST =
   '(?:\\d{12,18}' +
@@ -751,7 +762,7 @@ function rules(): Rule[] {
     {
       id: 'ssn',
       family: 'national_id',
-      source: '(?<ssn_v>\\d(?<![a-z0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4})(?![a-z0-9_]|-\\d)',
+      source: `(?<ssn_v>\\d(?<!(?<!${CSI_PARAMS})[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4})(?![a-z0-9_]|-\\d)`,
       kind: (v) => (/^(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}$/.test(v) ? 'ssn' : null),
     },
   ];
