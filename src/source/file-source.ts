@@ -101,6 +101,13 @@ export type { TamperAlert } from './tamper.js';
 
 const O_NOFOLLOW = fsc.O_NOFOLLOW ?? 0;
 
+/**
+ * Opening by path: the path may name something else since the scan (keepIfSame checks the inode
+ * after). O_NONBLOCK: a FIFO put there would make open() wait for a writer, forever (the loop, and
+ * a libuv thread, stuck: nothing read, no alert); on a regular file it changes nothing.
+ */
+const OPEN_BY_PATH = fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0);
+
 /** Chunk size of the byte-for-byte comparison of a parked copy with the file it copies. */
 const COPY_COMPARE_CHUNK = 64 * 1024;
 
@@ -203,6 +210,19 @@ interface Tracked {
   changedAt: number;
   /** Comparison of this parked file with a file being read: the state compared (size, ctime) and how far it matched. */
   copyOf: { holder: string; size: number; ctimeNs: bigint; at: number } | undefined;
+  /**
+   * Identity of the stream this inode lost to a truncation, until it has a stream again: what it holds
+   * now was written after the truncation, whatever its first bytes. It is no copy of that stream (an
+   * in-place rewrite keeping the head, `cat edited > app.log`, must not take the orphan back and
+   * cancel the alert) and resumes no checkpoint of it.
+   */
+  cutFrom: string | undefined;
+  /**
+   * Read under its own identity, at a rotated name, because no descriptor was left to compare it with
+   * the file with its head (max_open_files 1): that file's truncation has this copy (its lines read
+   * twice, documented), and raises no truncated alert.
+   */
+  uncomparedOf: string | undefined;
 }
 
 interface Orphan {
@@ -214,7 +234,7 @@ type Decision =
   | { kind: 'adopt'; orphan: Orphan }
   | { kind: 'park' }
   | { kind: 'resume'; identity: string; full: boolean; offset: number; from?: string }
-  | { kind: 'new'; own: boolean; holder?: Tracked }
+  | { kind: 'new'; own: boolean; holder?: Tracked; cut?: boolean }
   | { kind: 'wait' };
 
 export class FileSource {
@@ -239,6 +259,8 @@ export class FileSource {
   private scans = 0;
   /** Clock time of the last scan whose expiries (orphans, tamper deadlines) wait for its files' turn. */
   private expiryDue: number | undefined;
+  /** This round, a file not classified yet (the copy an orphan waits for?) got no descriptor: the fd budget was full. */
+  private undecided = false;
   private rr = 0;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -307,7 +329,20 @@ export class FileSource {
   /** Stops reading, waits for the emit in flight, commits checkpoints, releases descriptors. */
   async stop(): Promise<void> {
     await this.halt();
+    await this.flushOrphans();
     await this.checkpointer.stop();
+  }
+
+  /**
+   * At stop: what an orphan holds pending (partial line, multiline group) is in no file any more when
+   * the truncation was real, and a copy adopted after a restart resumes after it. The flush queue too.
+   */
+  private async flushOrphans(): Promise<void> {
+    for (const o of this.orphans.values()) {
+      o.stream.flushDue(this.clock.now(), 0, true);
+      if (o.stream.batch.length > 0) this.flushQueue.push(o.stream);
+    }
+    await this.flushQueued();
   }
 
   /** Stops without the final checkpoint write: what kill -9 leaves behind (tests, fatal errors). */
@@ -357,16 +392,30 @@ export class FileSource {
           await this.scan();
         }
         let did = await this.flushQueued();
-        if (await this.serveRound()) did = true;
-        if (this.expiryDue !== undefined && this.expire(this.expiryDue)) did = true;
+        const round = await this.serveRound();
+        if (round.did) did = true;
+        // Only after a round that gave every file its turn (a stop cuts it short: the decisions wait,
+        // as every suspicion not due yet does); what an expired orphan flushed is emitted at once.
+        // A file the scan listed that the fd budget kept from its turn may be the copy an orphan waits
+        // for: the expiries wait for it, for at most another rescan interval (a budget kept full must
+        // not hold the alerts back).
+        const waiting = this.undecided && this.expiryDue !== undefined && this.clock.now() - this.expiryDue < this.opts.rescanIntervalMs;
+        if (this.expiryDue !== undefined && round.complete && !waiting && this.expire(this.expiryDue)) {
+          await this.flushQueued();
+          did = true;
+        }
         if (!did && !this.scanRequested && !this.stopping) await this.sleep(this.pollMs);
       } catch (err) {
-        this.deps.counters.add('source_errors');
-        if (this.deps.error) this.deps.error('scan', err as Error);
-        else process.emitWarning(`logward file source ${this.opts.inputId}: ${(err as Error).message}`);
+        this.failed(err);
         if (!this.stopping) await this.sleep(this.pollMs);
       }
     }
+  }
+
+  private failed(err: unknown): void {
+    this.deps.counters.add('source_errors');
+    if (this.deps.error) this.deps.error('scan', err as Error);
+    else process.emitWarning(`logward file source ${this.opts.inputId}: ${(err as Error).message}`);
   }
 
   // ---- scanning -----------------------------------------------------------
@@ -417,6 +466,8 @@ export class FileSource {
           headCheckedCtimeMs: -1,
           changedAt: now,
           copyOf: undefined,
+          cutFrom: undefined,
+          uncomparedOf: undefined,
         };
         this.tracked.set(key, t);
       } else if (!seen.has(key)) {
@@ -490,17 +541,28 @@ export class FileSource {
 
   // ---- serving ------------------------------------------------------------
 
-  private async serveRound(): Promise<boolean> {
+  /**
+   * One turn for every file. A file whose turn throws does not end the round (the others, and the
+   * expiries waiting for the round, would wait on it for as long as it fails). complete: not cut
+   * short by stop().
+   */
+  private async serveRound(): Promise<{ did: boolean; complete: boolean }> {
+    this.undecided = false;
     const list = [...this.tracked.values()];
-    if (list.length === 0) return false;
+    if (list.length === 0) return { did: false, complete: !this.stopping };
     let did = false;
     const start = this.rr++ % list.length;
-    for (let i = 0; i < list.length && !this.stopping; i++) {
+    let i = 0;
+    for (; i < list.length && !this.stopping; i++) {
       const t = list[(start + i) % list.length] as Tracked;
       if (this.tracked.get(t.key) !== t) continue;
-      if (await this.serve(t)) did = true;
+      try {
+        if (await this.serve(t)) did = true;
+      } catch (err) {
+        this.failed(err);
+      }
     }
-    return did;
+    return { did, complete: i === list.length };
   }
 
   /** One turn for one file: at most one chunk read and one batch emitted. */
@@ -673,7 +735,8 @@ export class FileSource {
       case 'new': {
         if (d.own && d.holder && !isLivePath(t.path)) {
           const { rel, holderSize } = await this.comparedWithHolder(t, size, st.ctimeNs, d.holder);
-          if (rel !== 'other') {
+          if (rel === 'uncompared') t.uncomparedOf = d.holder.stream?.identity;
+          else if (rel !== 'other') {
             // At a rotated name and still what the file being read holds: a copytruncate copy whose
             // truncation is late (logrotate fsyncs the copy before it truncates, and a loaded disk
             // stretches that past any grace), or a plain copy. Read, it would only repeat lines; it
@@ -702,9 +765,11 @@ export class FileSource {
         } else if (d.own) {
           // Same head as a file still being read, and it never became its copy: read it under its own identity.
           s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), true, h, 0);
-          this.deps.counters.add('source_duplicate_heads_read');
-          // At a live path this is content read before put back (not a rotation copy: those land on rotated names).
-          this.tamper.now({ kind: 'replaced', path: t.path, identity: fingerprint(h), sizeAfter: size });
+          if (!d.cut) {
+            this.deps.counters.add('source_duplicate_heads_read');
+            // At a live path this is content read before put back (not a rotation copy: those land on rotated names).
+            this.tamper.now({ kind: 'replaced', path: t.path, identity: fingerprint(h), sizeAfter: size });
+          }
         } else {
           s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), false, atEnd ? h : Buffer.alloc(0), readPos);
         }
@@ -717,6 +782,7 @@ export class FileSource {
   private classify(t: Tracked, h: Buffer, now: number): Decision {
     if (h.length > 0) {
       for (const o of this.orphans.values()) {
+        if (o.stream.identity === t.cutFrom) continue; // its own truncated stream: no copy of it
         const oh = o.stream.head;
         if (oh.length === 0) continue;
         if (h.length >= oh.length && startsWith(h, oh)) {
@@ -739,7 +805,7 @@ export class FileSource {
         }
       }
       for (const u of this.tracked.values()) {
-        if (u === t || !u.stream || u.state === 'parked' || u.state === 'new') continue;
+        if (u === t || !u.stream || u.state === 'parked' || u.state === 'new' || u.stream.identity === t.cutFrom) continue;
         const uh = u.stream.head;
         if (uh.length === 0) continue;
         if (h.length <= uh.length ? startsWith(uh, h) : startsWith(h, uh)) {
@@ -749,6 +815,8 @@ export class FileSource {
     }
     if (h.length === FINGERPRINT_BYTES) {
       const fp = fingerprint(h);
+      // Rewritten in place with the head kept: new content with the old identity, read from 0 under its own.
+      if (fp === t.cutFrom) return { kind: 'new', own: true, cut: true };
       const e = this.checkpointer.get(fp);
       if (e) {
         if (!t.startup && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) {
@@ -758,7 +826,7 @@ export class FileSource {
       }
     }
     for (const [id, e] of this.checkpointer.all()) {
-      if (!isProvisional(id) || e.headLen === undefined || e.headHash === undefined) continue;
+      if (!isProvisional(id) || e.headLen === undefined || e.headHash === undefined || id === t.cutFrom) continue;
       const sameInode = e.dev === String(t.dev) && e.inode === String(t.ino);
       const headMatches = e.headLen <= h.length && headHash(h.subarray(0, e.headLen)) === e.headHash;
       if (sameInode) {
@@ -820,7 +888,7 @@ export class FileSource {
     size: number,
     ctimeNs: bigint,
     u: Tracked,
-  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'later' | 'truncated' | 'other'; holderSize: number }> {
+  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'later' | 'truncated' | 'uncompared' | 'other'; holderSize: number }> {
     const us = u.stream;
     const fh = t.fh;
     if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
@@ -832,7 +900,7 @@ export class FileSource {
     let borrowed = false;
     if (!ufh) {
       if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict(t))) {
-        return { rel: this.opts.maxOpenFiles < 2 ? 'other' : 'later', holderSize: 0 };
+        return { rel: this.opts.maxOpenFiles < 2 ? 'uncompared' : 'later', holderSize: 0 };
       }
       const b = await this.borrow(u);
       if (b === 'gone') return { rel: 'later', holderSize: 0 };
@@ -890,7 +958,7 @@ export class FileSource {
   private async borrow(u: Tracked): Promise<FileHandle | 'gone' | 'failed'> {
     let fh: FileHandle;
     try {
-      fh = await open(u.path, fsc.O_RDONLY | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
+      fh = await open(u.path, OPEN_BY_PATH | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
     } catch (err) {
       return this.borrowFailed(err);
     }
@@ -921,6 +989,7 @@ export class FileSource {
     s.ino = t.ino;
     t.stream = s;
     t.state = 'active';
+    t.cutFrom = undefined;
     t.headCheckedCtimeMs = -1;
     t.parkHead = undefined;
     t.parkedSince = 0;
@@ -946,6 +1015,8 @@ export class FileSource {
   private async truncated(t: Tracked, sizeAfter: number, now: number): Promise<void> {
     const s = t.stream as Stream;
     const sizeBefore = Math.max(t.size, s.readPos);
+    // An adopted copy shorter than the stream's head fails the head check without any rewrite: it takes its stream back.
+    if (!t.copyShort) t.cutFrom = s.identity;
     this.deps.counters.add('source_truncations');
     t.stream = undefined;
     t.state = 'new';
@@ -961,6 +1032,9 @@ export class FileSource {
       { path: t.path, identity: s.identity, sizeBefore, sizeAfter, offset: s.readPos },
       now,
     );
+    for (const p of this.tracked.values()) {
+      if (p !== t && p.uncomparedOf === s.identity) this.tamper.copyFound(s.identity);
+    }
     // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most.
     let copy: Tracked | undefined;
     for (const p of this.tracked.values()) {
@@ -1002,10 +1076,13 @@ export class FileSource {
   // ---- descriptors --------------------------------------------------------
 
   private async openFd(t: Tracked): Promise<boolean> {
-    if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict())) return false;
+    if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict())) {
+      if (t.state === 'new') this.undecided = true;
+      return false;
+    }
     let fh: FileHandle;
     try {
-      fh = await open(t.path, fsc.O_RDONLY | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
+      fh = await open(t.path, OPEN_BY_PATH | (this.opts.followSymlinks ? 0 : O_NOFOLLOW));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') this.markUnreadable(t, this.clock.now());

@@ -1,0 +1,53 @@
+/**
+ * stop() between a late scan and the turn that follows it. The deferred expiry still runs
+ * (on a stopping source, after a round that served nothing): the copy the late scan listed never
+ * had its turn, and the orphan expires with a false truncation alert, the case 131ec7a fixed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { body, harness, setup } from './copy-fixture.js';
+import { Collector, lines, options, waitFor } from './file-fixture.js';
+
+const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
+
+test('stop() right after a late scan that lists a copytruncate copy: no truncation alert', async () => {
+  const { dir, cleanup, live, logs } = setup();
+  let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
+  let stopped: Promise<void> | undefined;
+  try {
+    const c = new Collector();
+    const h = harness(dir, logs, c, {}, {
+      frozen: true,
+      afterScan: () => {
+        if (phase === 'rotate') {
+          phase = 'late';
+          copyFileSync(live, join(logs, 'app.log.1'));
+          truncateSync(live, 0);
+          appendFileSync(live, body(lines('c', 0, 20)));
+          h.advance((POLL ?? 0) + 1);
+        } else if (phase === 'late' && c.counters.get('source_truncations') === 1) {
+          // The scan that lists the copy comes a full interval late; the agent is told to stop now.
+          phase = 'done';
+          h.advance(R);
+          stopped = h.src.stop();
+        }
+      },
+    });
+    writeFileSync(live, body(lines('a', 0, 500)));
+    await h.src.start();
+    try {
+      await waitFor(() => c.records.length === 500, 'the live file');
+      phase = 'rotate';
+      await waitFor(() => phase === 'done', 'the rotation and the late scan');
+      await stopped;
+    } finally {
+      await h.src.stop();
+    }
+    assert.equal(c.counters.get('source_truncations'), 1);
+    assert.deepEqual(c.alerts, []);
+  } finally {
+    cleanup();
+  }
+});
