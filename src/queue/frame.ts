@@ -57,10 +57,32 @@ export function encodeFrame(id: bigint, payload: Buffer | string, meta: QueueRec
   return buf;
 }
 
+/**
+ * UTF-8 bytes of a meta string, remembered for the last input and the last identity: every
+ * record of a file carries the same two strings, and measuring and encoding them again for each
+ * frame (byteLength in frameHeadLength and in writeFrame, then a write) was six native calls a
+ * record. The bytes are a private copy, only ever read (copied into frames).
+ */
+class Utf8Memo {
+  private s: string | undefined;
+  private bytes: Buffer = Buffer.alloc(0);
+
+  of(s: string): Buffer {
+    if (s !== this.s) {
+      this.bytes = Buffer.from(s, 'utf8');
+      this.s = s;
+    }
+    return this.bytes;
+  }
+}
+
+const inputBytes = new Utf8Memo();
+const identityBytes = new Utf8Memo();
+
 /** Bytes of a frame before its payload (frame head + body fields), for `writeFrame`'s caller to size its buffer. */
 export function frameHeadLength(meta: QueueRecordMeta, sealed: boolean): number {
-  const inputLen = Buffer.byteLength(meta.input);
-  const identityLen = Buffer.byteLength(meta.identity);
+  const inputLen = inputBytes.of(meta.input).length;
+  const identityLen = identityBytes.of(meta.identity).length;
   const cursorLen = meta.cursor === undefined ? -1 : Buffer.byteLength(meta.cursor);
   if (inputLen > 0xffff || identityLen > 0xffff || cursorLen > 0xffff) {
     throw new RangeError('queue record meta field longer than 65535 bytes');
@@ -74,6 +96,25 @@ export function frameHeadLength(meta: QueueRecordMeta, sealed: boolean): number 
     (meta.end !== undefined ? 8 : 0) +
     (cursorLen >= 0 ? 2 + cursorLen : 0)
   );
+}
+
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_32 = 2 ** 32;
+
+/**
+ * buf.writeBigUInt64LE(id, o) for the ids the queue hands out (far below 2^53): as two u32
+ * halves of one Number, without the four BigInt operations (each an allocation) Node's version
+ * does per call. Anything else goes through Node's, with its range check.
+ */
+function writeId(buf: Buffer, id: bigint, o: number): void {
+  if (id < 0n || id > MAX_SAFE_ID) {
+    buf.writeBigUInt64LE(id, o);
+    return;
+  }
+  const n = Number(id);
+  const hi = Math.floor(n / TWO_32);
+  buf.writeUInt32LE(n - hi * TWO_32, o);
+  buf.writeUInt32LE(hi, o + 4);
 }
 
 /**
@@ -92,10 +133,10 @@ export function writeFrame(
   meta: QueueRecordMeta,
   chain?: Buffer,
 ): number {
-  const inputLen = Buffer.byteLength(meta.input);
-  const identityLen = Buffer.byteLength(meta.identity);
+  const input = inputBytes.of(meta.input);
+  const identity = identityBytes.of(meta.identity);
   const cursorLen = meta.cursor === undefined ? -1 : Buffer.byteLength(meta.cursor);
-  if (inputLen > 0xffff || identityLen > 0xffff || cursorLen > 0xffff) {
+  if (input.length > 0xffff || identity.length > 0xffff || cursorLen > 0xffff) {
     throw new RangeError('queue record meta field longer than 65535 bytes');
   }
   let flags = 0;
@@ -106,23 +147,27 @@ export function writeFrame(
   let o = at + FRAME_HEAD;
   buf[o++] = FRAME_VERSION;
   buf[o++] = flags;
-  buf.writeBigUInt64LE(id, o);
+  writeId(buf, id, o);
   o += 8;
   if (chain) {
     if (chain.length !== CHAIN_BYTES) throw new RangeError('chain must be 32 bytes');
-    chain.copy(buf, o);
+    buf.set(chain, o);
     o += CHAIN_BYTES;
   }
   if (meta.end !== undefined) {
     buf.writeDoubleLE(meta.end, o);
     o += 8;
   }
-  buf.writeUInt16LE(inputLen, o);
+  // Copies of the memoized bytes (TypedArray#set): Buffer#write and #copy cost a native call
+  // and argument handling each, per record.
+  buf.writeUInt16LE(input.length, o);
   o += 2;
-  o += buf.write(meta.input, o);
-  buf.writeUInt16LE(identityLen, o);
+  buf.set(input, o);
+  o += input.length;
+  buf.writeUInt16LE(identity.length, o);
   o += 2;
-  o += buf.write(meta.identity, o);
+  buf.set(identity, o);
+  o += identity.length;
   if (meta.cursor !== undefined) {
     buf.writeUInt16LE(cursorLen, o);
     o += 2;
@@ -132,7 +177,9 @@ export function writeFrame(
     // buf.write stops short when the room is too small: never frame a partial message.
     if (buf.write(payload, o, 'utf8') !== payloadLen) throw new RangeError('no room for the queue record payload');
   } else {
-    if (payload.copy(buf, o) !== payloadLen) throw new RangeError('no room for the queue record payload');
+    // Never frame a partial message (what Buffer#copy's short count used to catch).
+    if (payload.length !== payloadLen || o + payloadLen > buf.length) throw new RangeError('no room for the queue record payload');
+    buf.set(payload, o);
   }
   o += payloadLen;
   const bodyLen = o - at - FRAME_HEAD;

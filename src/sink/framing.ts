@@ -47,16 +47,45 @@ export function encodeFrame(payload: Buffer): Buffer {
  * so a batch becomes one socket write (one TLS record run instead of one per line).
  */
 export function encodeFrames(payloads: readonly Buffer[]): Buffer {
+  return writeFrames(payloads, Buffer.allocUnsafe(framesLength(payloads)));
+}
+
+/** Bytes encodeFrames takes for these payloads. */
+function framesLength(payloads: readonly Buffer[]): number {
   let total = 0;
   for (const p of payloads) total += frameLength(p.length);
-  const out = Buffer.allocUnsafe(total);
+  return total;
+}
+
+/**
+ * encodeFrames into `out`, which must be exactly framesLength(payloads) long
+ * Returns out.
+ */
+function writeFrames(payloads: readonly Buffer[], out: Buffer): Buffer {
   let at = 0;
   for (const p of payloads) {
-    at += out.write(String(p.length), at, 'latin1');
+    // Per record on the send path: the digits go in byte by byte, and the payload with
+    // TypedArray#set, instead of String(n) + a latin1 write and Buffer#copy's argument
+    // handling (the bytes are the same).
+    at = writeDecimal(out, at, p.length);
     out[at++] = SP;
-    at += p.copy(out, at);
+    out.set(p, at);
+    at += p.length;
   }
+  if (at !== out.length) throw new RangeError(`frames take ${at} bytes, the output has ${out.length}`);
   return out;
+}
+
+/** Writes n (a non-negative integer) in decimal at `at`, no leading zeros; returns the offset after it. */
+function writeDecimal(out: Buffer, at: number, n: number): number {
+  const end = at + decimalLength(n);
+  let i = end;
+  do {
+    const q = Math.floor(n / 10);
+    out[--i] = DIGIT_0 + (n - q * 10);
+    n = q;
+  } while (n > 0);
+  return end;
 }
 
 export class FramingError extends LogwardError {

@@ -53,3 +53,33 @@ test('an id that does not increase is treated as damage', () => {
   assert.deepEqual(s.frames.map((f) => f.id), [5n, 6n, 7n]);
   assert.equal(s.bad.length, 1);
 });
+
+test('ids are laid out as u64 little-endian at every magnitude (the Number fast path and BigInt beyond 2^53)', () => {
+  const ids = [0n, 1n, 255n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 63n + 12345n, 2n ** 64n - 1n];
+  for (const id of ids) {
+    const f = encodeFrame(id, Buffer.from('p'), { input: 'i', identity: 'x' }, chain);
+    // The id field follows the 8-byte frame head, the version and the flags.
+    assert.equal(f.readBigUInt64LE(8 + 2), id, `id ${id} written`);
+    assert.equal(decodeFrameAt(f, 0, false)?.id, id, `id ${id} decoded`);
+  }
+  assert.throws(() => encodeFrame(-1n, Buffer.from('p'), { input: 'i', identity: 'x' }), RangeError);
+  assert.throws(() => encodeFrame(2n ** 64n, Buffer.from('p'), { input: 'i', identity: 'x' }), RangeError);
+});
+
+test('meta strings are framed right when inputs and identities alternate (their bytes are remembered per string)', () => {
+  const metas = [
+    { input: 'nginx', identity: 'dev:1:ino:2' },
+    { input: 'auth', identity: 'dev:1:ino:2' },
+    { input: 'auth', identity: 'journal:ä∂€' },
+    { input: 'nginx', identity: 'dev:1:ino:2', end: 77 },
+    { input: 'nginx', identity: 'x', cursor: 'c=1' },
+  ];
+  for (let round = 0; round < 3; round++) {
+    for (const [k, meta] of metas.entries()) {
+      const d = decodeFrameAt(encodeFrame(BigInt(k + 1), Buffer.from(`payload ${k}`), meta, chain), 0, true);
+      assert.ok(d);
+      assert.deepEqual(d.meta, meta);
+      assert.equal(d.payload.toString(), `payload ${k}`);
+    }
+  }
+});
