@@ -7,16 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedactor, createReferenceRedactor, REDACT_KINDS } from '../../src/sanitize/redact.js';
+import { red } from './both-redactors.js';
 
-const ALL = { builtin: [...REDACT_KINDS], custom: [] };
-const fast = createRedactor(ALL);
-const reference = createReferenceRedactor(ALL);
-function red(line: string): string {
-  const out = fast.redact(line);
-  assert.deepEqual(out, reference.redact(line), `redactors disagree on ${JSON.stringify(line)}`);
-  return out.text;
-}
 
 test('a card closing a JSON number array, or a CSV row after a numeric column, is masked', () => {
   const cases: [string, string][] = [

@@ -21,18 +21,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createRedactor, createReferenceRedactor, luhnValid, REDACT_KINDS } from '../../src/sanitize/redact.js';
+import { createRedactor, luhnValid } from '../../src/sanitize/redact.js';
+import { fast, red } from './both-redactors.js';
 
-const ALL = { builtin: [...REDACT_KINDS], custom: [] };
-const fast = createRedactor(ALL);
-const reference = createReferenceRedactor(ALL);
-
-/** Redacts with both redactors, which must agree, and returns the text. */
-function red(line: string): string {
-  const out = fast.redact(line);
-  assert.deepEqual(out, reference.redact(line), `pre-screened and reference redactors disagree on ${JSON.stringify(line)}`);
-  return out.text;
-}
 
 // ---- 1. digit-heavy lines -------------------------------------------------
 

@@ -14,16 +14,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRedactor, createReferenceRedactor, REDACT_KINDS } from '../../src/sanitize/redact.js';
+import { red } from './both-redactors.js';
 
-const ALL = { builtin: [...REDACT_KINDS], custom: [] };
-const fast = createRedactor(ALL);
-const reference = createReferenceRedactor(ALL);
-function red(line: string): string {
-  const out = fast.redact(line);
-  assert.deepEqual(out, reference.redact(line), `redactors disagree on ${JSON.stringify(line)}`);
-  return out.text;
-}
 
 test('a card right after any CSI sequence (not only a colour code) is masked', () => {
   const cases: [string, string][] = [
