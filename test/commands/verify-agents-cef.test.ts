@@ -12,22 +12,17 @@ import { after, before, test } from 'node:test';
 
 import pino from 'pino';
 
-import { runVerify } from '../../src/commands/verify.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 import { Pipeline } from '../../src/pipeline.js';
-import { Collect } from '../helpers/collect.js';
 import { makeAgentEnv, TestReceiver, until, writeAgentConfig, type AgentEnv } from '../helpers/agent.js';
+import { verifyLines, type Verified } from './verify-lines.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-verify-agents-cef-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-async function verify(lines: readonly string[], agent?: string): Promise<{ code: number; out: string }> {
-  const file = join(root, `check-${Math.random().toString(36).slice(2)}.log`);
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const stdout = new Collect();
-  const code = await runVerify({ keyFile: env.keyFile, file, ...(agent !== undefined ? { agent } : {}) }, { stdout, stderr: stdout });
-  return { code, out: stdout.text };
+function verify(lines: readonly string[], agent?: string): Promise<Verified> {
+  return verifyLines(root, env.keyFile, lines, agent);
 }
 
 interface Stored {

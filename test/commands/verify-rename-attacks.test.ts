@@ -6,27 +6,16 @@
  * (Found by review: every --agent check passed such a file.)
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import { after, KEY_A, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
+import { verifyKeyA, type Verified } from './verify-lines.js';
 
 const root = tempDir('lw-review-rename-');
 afterAll(root.cleanup);
-let n = 0;
 
-async function verify(lines: readonly string[], agent?: string): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const stdout = new Collect();
-  const code = await runVerify({ keyFile, file, ...(agent !== undefined ? { agent } : {}) }, { stdout, stderr: stdout });
-  return { code, out: stdout.text };
+function verify(lines: readonly string[], agent?: string): Promise<Verified> {
+  return verifyKeyA(root.dir, lines, agent);
 }
 
 function history(format: 'ecs' | 'cef', names: readonly (readonly [string, string?])[], count = 3): Run[] {

@@ -7,29 +7,18 @@
  * name's stream and the start of another's.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import { after, KEY_A, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
+import { verifyKeyA, type Verified } from './verify-lines.js';
 
 const root = tempDir('lw-verify-renamed-');
 afterAll(root.cleanup);
-let n = 0;
 
-async function verify(runs: readonly Run[], agent?: string): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
+function verify(runs: readonly Run[], agent?: string): Promise<Verified> {
   // Another agent's records between them, numbered from 0 as every agent's are.
   const other = pipelineRun(KEY_A, 6, { agent: 'db-01', format: 'cef' }).records;
-  writeFileSync(file, [...other.slice(0, 3), ...runs.flatMap((r) => r.records), ...other.slice(3)].map((b) => b.toString() + '\n').join(''));
-  const stdout = new Collect();
-  const code = await runVerify({ keyFile, file, ...(agent !== undefined ? { agent } : {}) }, { stdout, stderr: stdout });
-  return { code, out: stdout.text };
+  return verifyKeyA(root.dir, [...other.slice(0, 3), ...runs.flatMap((r) => r.records), ...other.slice(3)].map((b) => b.toString()), agent);
 }
 
 /** Runs of one state dir: each [agent id, renamed from] in order, `count` events each. */

@@ -1,0 +1,31 @@
+/** `logward verify` run in process on stored lines, as the verify tests need it. */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { runVerify } from '../../src/commands/verify.js';
+import { Collect } from '../helpers/collect.js';
+import { KEY_A, writeKeyFile } from '../seal/sealed-stream.js';
+
+export interface Verified {
+  code: number;
+  /** stdout and stderr, as one text. */
+  out: string;
+}
+
+let n = 0;
+
+/** Verifies `lines`, written to a new file in `dir`, with `keyFile` (and `--agent` when given). */
+export async function verifyLines(dir: string, keyFile: string, lines: readonly string[], agent?: string): Promise<Verified> {
+  const file = join(dir, `check-${++n}.log`);
+  writeFileSync(file, lines.map((l) => l + '\n').join(''));
+  const out = new Collect();
+  const code = await runVerify({ keyFile, file, ...(agent !== undefined ? { agent } : {}) }, { stdout: out, stderr: out });
+  return { code, out: out.text };
+}
+
+/** The same with KEY_A (the key of test/seal/sealed-stream.ts's streams) in a new case directory under `root`. */
+export async function verifyKeyA(root: string, lines: readonly string[], agent?: string): Promise<Verified> {
+  const dir = join(root, `case-${++n}`);
+  mkdirSync(dir);
+  return verifyLines(dir, writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n'), lines, agent);
+}
