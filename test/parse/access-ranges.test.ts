@@ -13,11 +13,10 @@ import { describe, test } from 'node:test';
 
 import { decodeCef } from '../../src/encode/cef.js';
 import type { ParseContext, ParseResult, Parser } from '../../src/event/types.js';
-import { Counters } from '../../src/monitor/counters.js';
 import type { ParserName } from '../../src/parse/index.js';
 import { parseApache } from '../../src/parse/apache.js';
 import { parseNginx } from '../../src/parse/nginx.js';
-import { RecordProcessor } from '../../src/processor.js';
+import { testProcessor, at } from './processor-fixture.js';
 import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'Europe/Berlin' };
@@ -41,31 +40,12 @@ function restOf(r: ParseResult, except: readonly string[]): Record<string, unkno
   return out;
 }
 
-function processor(parser: ParserName, format: 'ecs' | 'cef'): { p: RecordProcessor; counters: Counters } {
-  const counters = new Counters();
-  const p = new RecordProcessor({
-    agentId: 'web-01',
-    parser,
-    format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: ['password'], custom: [] },
-    maxLineBytes: 64 * 1024,
-    counters,
-    timeZone: 'UTC',
-    host: { name: 'web-01', ips: [] },
-    now: () => NOW,
-  });
-  return { p, counters };
+function processor(parser: ParserName, format: 'ecs' | 'cef'): ReturnType<typeof testProcessor> {
+  return testProcessor({ parser, format, now: () => NOW });
 }
 
 const src = { input: 'web', identity: 'fp:1', path: '/var/log/nginx/access.log', offset: 0, end: 10 };
 
-/** The value at a dotted path of a nested ECS document. */
-function at(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const seg of path.split('.')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
-  return cur;
-}
 
 const PARSERS: readonly [ParserName, Parser][] = [
   ['nginx', parseNginx],

@@ -8,26 +8,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { decodeCef } from '../../src/encode/cef.js';
-import { Counters } from '../../src/monitor/counters.js';
 import { ipOfAddress, isIpAddress } from '../../src/parse/ip.js';
 import type { ParserName } from '../../src/parse/index.js';
-import { RecordProcessor } from '../../src/processor.js';
+import { testProcessor } from './processor-fixture.js';
 
 function run(parser: ParserName, line: string, format: 'ecs' | 'cef', regex?: string) {
-  const counters = new Counters();
-  const p = new RecordProcessor({
-    agentId: 'web-01',
-    parser,
-    format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: [], custom: [] },
-    maxLineBytes: 64 * 1024,
-    counters,
-    timeZone: 'UTC',
-    host: { name: 'web-01', ips: [] },
-    now: () => new Date('2026-11-22T12:00:00Z'),
-    ...(regex !== undefined ? { regex } : {}),
-  });
+  const { p, counters } = testProcessor({ parser, format, redact: { builtin: [], custom: [] }, ...(regex !== undefined ? { regex } : {}) });
   const r = p.process({ bytes: Buffer.from(line), source: { input: 'in', identity: 'fp:1', path: '/var/log/x.log', offset: 0, end: line.length + 1 } });
   return { r, counters };
 }

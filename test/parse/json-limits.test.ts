@@ -10,10 +10,9 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 
 import type { ParseContext, ParseResult } from '../../src/event/types.js';
-import { Counters } from '../../src/monitor/counters.js';
 import { ecsField, valueKind } from '../../src/parse/ecs-catalog.js';
 import { createJsonParser } from '../../src/parse/json.js';
-import { RecordProcessor } from '../../src/processor.js';
+import { testProcessor } from './processor-fixture.js';
 import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'UTC' };
@@ -23,21 +22,8 @@ function json(line: string): ParseResult {
   return parsedWellTyped(parse, line, ctx);
 }
 
-function processor(format: 'ecs' | 'cef'): { p: RecordProcessor; counters: Counters } {
-  const counters = new Counters();
-  const p = new RecordProcessor({
-    agentId: 'web-01',
-    parser: 'auto',
-    format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: ['password'], custom: [] },
-    maxLineBytes: 64 * 1024,
-    counters,
-    timeZone: 'UTC',
-    host: { name: 'web-01', ips: [] },
-    now: () => new Date('2026-11-22T12:00:00Z'),
-  });
-  return { p, counters };
+function processor(format: 'ecs' | 'cef'): ReturnType<typeof testProcessor> {
+  return testProcessor({ format });
 }
 
 const src = { input: 'app', identity: 'fp:1', path: '/var/log/app.json', offset: 0, end: 10 };

@@ -15,6 +15,7 @@ import { Counters } from '../../src/monitor/counters.js';
 import { ecsField, valueKind } from '../../src/parse/ecs-catalog.js';
 import { createRegexParser } from '../../src/parse/regex.js';
 import { RecordProcessor } from '../../src/processor.js';
+import { testProcessor, at } from './processor-fixture.js';
 import { parsedWellTyped } from './ecs-check.js';
 
 const ctx: ParseContext = { now: new Date('2026-11-22T12:00:00Z'), timeZone: 'UTC' };
@@ -38,32 +39,12 @@ const BAD: readonly [string, string, string][] = [
   ['date before the year 0', 'event.start', GOOD.replace('started=2024-05-20T10:13:19.000Z', 'started=0000-01-01T00:30:00+01:00')],
 ];
 
-function processor(format: 'ecs' | 'cef'): { p: RecordProcessor; counters: Counters } {
-  const counters = new Counters();
-  const p = new RecordProcessor({
-    agentId: 'web-01',
-    parser: 'regex',
-    regex: PATTERN,
-    format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: ['password'], custom: [] },
-    maxLineBytes: 64 * 1024,
-    counters,
-    timeZone: 'UTC',
-    host: { name: 'web-01', ips: [] },
-    now: () => new Date('2026-11-22T12:00:00Z'),
-  });
-  return { p, counters };
+function processor(format: 'ecs' | 'cef'): ReturnType<typeof testProcessor> {
+  return testProcessor({ parser: 'regex', regex: PATTERN, format });
 }
 
 const src = { input: 'app', identity: 'fp:1', path: '/var/log/app.log', offset: 0, end: 10 };
 
-/** The value at a dotted path of a nested ECS document. */
-function at(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const seg of path.split('.')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
-  return cur;
-}
 
 describe('regex: a capture out of its field’s type or range is kept under json.*, and the event ships', () => {
   test('the parser keeps the text the line had under json.<field> and tags field_type_mismatch', () => {

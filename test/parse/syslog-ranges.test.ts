@@ -13,41 +13,21 @@ import { describe, test } from 'node:test';
 
 import { decodeCef } from '../../src/encode/cef.js';
 import type { ParseContext, ParseResult } from '../../src/event/types.js';
-import { Counters } from '../../src/monitor/counters.js';
 import { parseAuth } from '../../src/parse/auth.js';
 import type { ParserName } from '../../src/parse/index.js';
 import { parseSyslog } from '../../src/parse/syslog.js';
-import { RecordProcessor } from '../../src/processor.js';
+import { testProcessor, at } from './processor-fixture.js';
 import { parsedWellTyped } from './ecs-check.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 const ctx: ParseContext = { now: NOW, timeZone: 'UTC' };
 
-function processor(parser: ParserName, format: 'ecs' | 'cef', now: Date = NOW, timeZone = 'UTC'): { p: RecordProcessor; counters: Counters } {
-  const counters = new Counters();
-  const p = new RecordProcessor({
-    agentId: 'web-01',
-    parser,
-    format,
-    cef: { vendor: 'logward', product: 'logward' },
-    redact: { builtin: ['password'], custom: [] },
-    maxLineBytes: 64 * 1024,
-    counters,
-    timeZone,
-    host: { name: 'web-01', ips: [] },
-    now: () => now,
-  });
-  return { p, counters };
+function processor(parser: ParserName, format: 'ecs' | 'cef', now: Date = NOW, timeZone = 'UTC'): ReturnType<typeof testProcessor> {
+  return testProcessor({ parser, format, timeZone, now: () => now });
 }
 
 const src = { input: 'sys', identity: 'fp:1', path: '/var/log/syslog', offset: 0, end: 10 };
 
-/** The value at a dotted path of a nested ECS document. */
-function at(doc: unknown, path: string): unknown {
-  let cur: unknown = doc;
-  for (const seg of path.split('.')) cur = cur !== null && typeof cur === 'object' ? (cur as Record<string, unknown>)[seg] : undefined;
-  return cur;
-}
 
 function without(r: ParseResult, field: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
