@@ -8,7 +8,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
 import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
-import { type Collector, lines, options, tempDir, waitFor } from './file-fixture.js';
+import { Collector, lines, options, tempDir, waitFor } from './file-fixture.js';
 
 export function setup(): { dir: string; cleanup: () => void; logs: string; live: string } {
   const t = tempDir();
@@ -20,13 +20,21 @@ export function setup(): { dir: string; cleanup: () => void; logs: string; live:
 export interface HarnessOptions {
   order?: (f: DiscoveredFile[]) => DiscoveredFile[];
   /** Runs after each scan's walk; returning true walks again (the scan then lists what it changed). */
-  afterScan?: () => boolean | void;
+  afterScan?: (h: Harness) => boolean | void;
   globs?: string[];
   /** The source's clock moves only by `advance` and `graceRound` (no wall time): a grace never runs out by itself. */
   frozen?: boolean;
 }
 
-export function harness(dir: string, logs: string, c: Collector, over: Partial<FileSourceOptions> = {}, h: HarnessOptions = {}) {
+export interface Harness {
+  src: FileSource;
+  /** Moves the source's clock on (a poll or a grace due at once). */
+  advance(ms: number): void;
+  /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
+  graceRound(ms?: number): Promise<void>;
+}
+
+export function harness(dir: string, logs: string, c: Collector, over: Partial<FileSourceOptions> = {}, h: HarnessOptions = {}): Harness {
   let skew = 0;
   const base = Date.now();
   const clock = { now: () => (h.frozen ? base : Date.now()) + skew };
@@ -37,24 +45,78 @@ export function harness(dir: string, logs: string, c: Collector, over: Partial<F
     scan: async () => {
       scans++;
       let f = await real.scan();
-      if (h.afterScan?.()) f = await real.scan();
+      if (h.afterScan?.(self)) f = await real.scan();
       return h.order ? h.order(f) : f;
     },
   };
   const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
-  return {
+  const self: Harness = {
     src,
-    /** Moves the source's clock on (a poll or a grace due at once). */
     advance(ms: number): void {
       skew += ms;
     },
-    /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
     async graceRound(ms = 60_000): Promise<void> {
       skew += ms;
       const from = scans;
       await waitFor(() => scans >= from + 2, 'a round after the grace');
     },
   };
+  return self;
+}
+
+/** A test's logs directory and collector (runSource's, before the harness exists). */
+export interface SourceEnv {
+  dir: string;
+  logs: string;
+  live: string;
+  c: Collector;
+}
+
+export interface SourceRun extends SourceEnv {
+  h: Harness;
+  /** hookHandles, undone (last first) before the source stops, whatever happens. */
+  hook: typeof hookHandles;
+}
+
+export interface RunOptions {
+  source?: Partial<FileSourceOptions>;
+  harness?: HarnessOptions | ((env: SourceEnv) => HarnessOptions);
+  /** Runs after the harness is made and before start: the files start-up finds. */
+  prepare?: (env: SourceEnv) => void;
+}
+
+/**
+ * One source's life in a fresh logs directory: harness, `prepare`, start, `during`, then (whatever
+ * happens) the hooks undone, stop, the directory removed. Returns the run for the assertions made
+ * after the stop (what they read is in memory: the directory is gone).
+ */
+export async function runSource(o: RunOptions, during: (run: SourceRun) => Promise<void>): Promise<SourceRun> {
+  const { dir, cleanup, logs, live } = setup();
+  const restores: (() => void)[] = [];
+  try {
+    const env: SourceEnv = { dir, logs, live, c: new Collector() };
+    const h = harness(dir, logs, env.c, o.source, typeof o.harness === 'function' ? o.harness(env) : o.harness);
+    const run: SourceRun = {
+      ...env,
+      h,
+      hook: async (method, f) => {
+        const restore = await hookHandles(method, f);
+        restores.push(restore);
+        return restore;
+      },
+    };
+    o.prepare?.(env);
+    await h.src.start();
+    try {
+      await during(run);
+    } finally {
+      for (const restore of restores.reverse()) restore();
+      await h.src.stop();
+    }
+    return run;
+  } finally {
+    cleanup();
+  }
 }
 
 export const body = (ls: string[]): string => ls.join('\n') + '\n';

@@ -9,26 +9,26 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, closeSync, constants, copyFileSync, openSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, hookHandles, last, setup } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, last, runSource } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { pollIntervalMs: POLL } = options('/');
 
-test('a live path swapped for a FIFO does not stop the source', async () => {
-  const { dir, cleanup, live, logs } = setup();
-  const other = join(logs, 'other.log');
-  let phase: 'idle' | 'grow' | 'swap' | 'done' = 'idle';
-  const unblock = (): void => {
-    // A writer lets a blocked open() of the FIFO return (test cleanup only).
-    try {
-      closeSync(openSync(live, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      /* no reader waiting */
-    }
-  };
+/** A writer lets a blocked open() of the FIFO at path return (test cleanup only). */
+const unblock = (path: string): void => {
   try {
-    const c = new Collector();
-    const h = harness(dir, logs, c, { maxOpenFiles: 1 }, {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_NONBLOCK));
+  } catch {
+    /* no reader waiting */
+  }
+};
+
+test('a live path swapped for a FIFO does not stop the source', async () => {
+  let phase: 'idle' | 'grow' | 'swap' | 'done' = 'idle';
+  let readOn = false;
+  await runSource({
+    source: { maxOpenFiles: 1 },
+    harness: ({ live }) => ({
       frozen: true,
       afterScan: () => {
         if (phase === 'grow') {
@@ -40,10 +40,10 @@ test('a live path swapped for a FIFO does not stop the source', async () => {
           execFileSync('mkfifo', [live]);
         }
       },
-    });
-    writeFileSync(live, body(lines('a', 0, 10)));
-    await h.src.start();
-    let readOn = false;
+    }),
+    prepare: ({ live }) => writeFileSync(live, body(lines('a', 0, 10))),
+  }, async ({ c, h, live, logs }) => {
+    const other = join(logs, 'other.log');
     try {
       await waitFor(() => c.records.length === 10, 'app.log');
       writeFileSync(other, body(lines('o', 0, 10))); // its open evicts app.log (idle at EOF)
@@ -59,32 +59,21 @@ test('a live path swapped for a FIFO does not stop the source', async () => {
         /* asserted below */
       }
     } finally {
-      unblock();
-      await h.src.stop();
+      unblock(live);
     }
-    assert.ok(readOn, 'the source stopped reading once a FIFO sat at a path it reopens');
-  } finally {
-    cleanup();
-  }
+  });
+  assert.ok(readOn, 'the source stopped reading once a FIFO sat at a path it reopens');
 });
 
 test('a holder swapped for a FIFO right before its borrow does not stop the source', async () => {
-  const { dir, cleanup, live, logs } = setup();
-  const copy = join(logs, 'app.log.1');
-  let restore = (): void => undefined;
-  const unblock = (): void => {
-    try {
-      closeSync(openSync(live, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      /* no reader waiting */
-    }
-  };
-  try {
-    const c = new Collector();
-    const h = harness(dir, logs, c, { maxOpenFiles: 2 }, { frozen: true });
-    writeFileSync(live, body(lines('a', 0, 50)));
-    await h.src.start();
-    let readOn = false;
+  let readOn = false;
+  await runSource({
+    source: { maxOpenFiles: 2 },
+    harness: { frozen: true },
+    prepare: ({ live }) => writeFileSync(live, body(lines('a', 0, 50))),
+  }, async ({ c, h, hook, live, logs }) => {
+    const copy = join(logs, 'app.log.1');
+    let restore = (): void => undefined;
     try {
       await waitFor(() => c.records.length === 50, 'the holder');
       writeFileSync(join(logs, 'other.log'), body(lines('o', 0, 10)));
@@ -92,7 +81,7 @@ test('a holder swapped for a FIFO right before its borrow does not stop the sour
       copyFileSync(live, copy);
       await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
       let fired = false;
-      restore = await hookHandles('read', (path) => {
+      restore = await hook('read', (path) => {
         if (fired || path !== copy) return;
         fired = true; // the copy's head is read; its comparison borrows app.log next
         unlinkSync(live);
@@ -111,12 +100,8 @@ test('a holder swapped for a FIFO right before its borrow does not stop the sour
       }
     } finally {
       restore();
-      unblock();
-      await h.src.stop();
+      unblock(live);
     }
-    assert.ok(readOn, 'the source stopped reading once a FIFO sat at the path of a holder it borrows');
-  } finally {
-    restore();
-    cleanup();
-  }
+  });
+  assert.ok(readOn, 'the source stopped reading once a FIFO sat at the path of a holder it borrows');
 });

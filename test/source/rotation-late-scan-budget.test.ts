@@ -8,58 +8,49 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, hookHandles, last, setup } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, last, runSource } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
 
 test('a copy first listed by a late scan while the fd budget is busy still takes the orphaned stream: no alert', async () => {
-  const { dir, cleanup, live, logs } = setup();
-  const other = join(logs, 'other.log');
   let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
-  let restore = (): void => undefined;
-  try {
-    const c = new Collector();
-    const h = harness(dir, logs, c, { maxOpenFiles: 2, partialLineTimeoutMs: 3_600_000 }, {
+  const { c } = await runSource({
+    source: { maxOpenFiles: 2, partialLineTimeoutMs: 3_600_000 },
+    harness: ({ c, live, logs }) => ({
       frozen: true,
-      afterScan: () => {
+      afterScan: (h) => {
         if (phase === 'rotate') {
           phase = 'late';
           copyFileSync(live, join(logs, 'app.log.1'));
           truncateSync(live, 0);
           appendFileSync(live, body(lines('c', 0, 20)));
-          appendFileSync(other, 'o a line still being written'); // no LF yet: other.log cannot be closed
+          appendFileSync(join(logs, 'other.log'), 'o a line still being written'); // no LF yet: other.log cannot be closed
           h.advance((POLL ?? 0) + 1);
         } else if (phase === 'late' && c.counters.get('source_truncations') === 1) {
           phase = 'done';
           h.advance(R);
         }
       },
-    });
-    writeFileSync(live, body(lines('a', 0, 500)));
-    writeFileSync(other, body(lines('o', 0, 1)));
-    await h.src.start();
+    }),
+    prepare: ({ live, logs }) => {
+      writeFileSync(live, body(lines('a', 0, 500)));
+      writeFileSync(join(logs, 'other.log'), body(lines('o', 0, 1)));
+    },
+  }, async ({ c, h, hook, logs }) => {
     let copyRead = false;
-    restore = await hookHandles('read', (path) => {
+    const restore = await hook('read', (path) => {
       if (path === join(logs, 'app.log.1')) copyRead = true;
     });
-    try {
-      await waitFor(() => c.records.length === 501, 'the files');
-      phase = 'rotate';
-      await waitFor(() => phase === 'done', 'the rotation and the late scan');
-      await waitFor(() => c.has(last('c', 20)) && copyRead, 'the new lines, the copy decided');
-      restore();
-      await h.graceRound();
-      await h.graceRound();
-    } finally {
-      restore();
-      await h.src.stop();
-    }
-    assert.equal(c.counters.get('source_truncations'), 1);
-    assert.deepEqual(c.duplicates(), []);
-    assert.deepEqual(c.alerts, []);
-  } finally {
+    await waitFor(() => c.records.length === 501, 'the files');
+    phase = 'rotate';
+    await waitFor(() => phase === 'done', 'the rotation and the late scan');
+    await waitFor(() => c.has(last('c', 20)) && copyRead, 'the new lines, the copy decided');
     restore();
-    cleanup();
-  }
+    await h.graceRound();
+    await h.graceRound();
+  });
+  assert.equal(c.counters.get('source_truncations'), 1);
+  assert.deepEqual(c.duplicates(), []);
+  assert.deepEqual(c.alerts, []);
 });

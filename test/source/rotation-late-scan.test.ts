@@ -8,21 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, last, setup } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, last, runSource } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
 
 for (const [what, n] of [['', 500], ['short (provisional identity) ', 3]] as const) {
   test(`a ${what}copy first listed by a late scan still takes the orphaned stream: nothing twice, no alert`, async () => {
-    const { dir, cleanup, live, logs } = setup();
     let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
     let seenBeforeLate = -1;
-    try {
-      const c = new Collector();
-      const h = harness(dir, logs, c, {}, {
+    const { c } = await runSource({
+      harness: ({ c, live, logs }) => ({
         frozen: true,
-        afterScan: () => {
+        afterScan: (h) => {
           if (phase === 'rotate') {
             // Right after this scan's walk: logrotate copies and truncates; the writer goes on.
             phase = 'late';
@@ -37,28 +35,22 @@ for (const [what, n] of [['', 500], ['short (provisional identity) ', 3]] as con
             h.advance(R);
           }
         },
-      });
+      }),
       // A last line without LF yet: the orphan holds it pending, the copy holds its bytes.
-      writeFileSync(live, body(lines('a', 0, n)) + 'a partial line');
-      await h.src.start();
-      try {
-        await waitFor(() => c.records.length === n, 'the live file');
-        phase = 'rotate';
-        await waitFor(() => phase === 'done', 'the rotation and the late scan');
-        await waitFor(() => c.has(last('c', 20)), 'the lines after the truncation');
-        await h.graceRound();
-        await h.graceRound();
-      } finally {
-        await h.src.stop();
-      }
-      assert.equal(seenBeforeLate, 1, 'the truncation was not seen before the late scan');
-      assert.equal(c.counters.get('source_truncations'), 1);
-      assert.equal(c.counters.get('source_copies_adopted'), 1, 'the copy never took the stream');
-      assert.ok(c.has('a partial line'), 'the partial line never flushed');
-      assert.deepEqual(c.duplicates(), []);
-      assert.deepEqual(c.alerts, []);
-    } finally {
-      cleanup();
-    }
+      prepare: ({ live }) => writeFileSync(live, body(lines('a', 0, n)) + 'a partial line'),
+    }, async ({ c, h }) => {
+      await waitFor(() => c.records.length === n, 'the live file');
+      phase = 'rotate';
+      await waitFor(() => phase === 'done', 'the rotation and the late scan');
+      await waitFor(() => c.has(last('c', 20)), 'the lines after the truncation');
+      await h.graceRound();
+      await h.graceRound();
+    });
+    assert.equal(seenBeforeLate, 1, 'the truncation was not seen before the late scan');
+    assert.equal(c.counters.get('source_truncations'), 1);
+    assert.equal(c.counters.get('source_copies_adopted'), 1, 'the copy never took the stream');
+    assert.ok(c.has('a partial line'), 'the partial line never flushed');
+    assert.deepEqual(c.duplicates(), []);
+    assert.deepEqual(c.alerts, []);
   });
 }

@@ -7,20 +7,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, setup } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, runSource } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
 
 test('stop() right after a late scan that lists a copytruncate copy: no truncation alert', async () => {
-  const { dir, cleanup, live, logs } = setup();
   let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
   let stopped: Promise<void> | undefined;
-  try {
-    const c = new Collector();
-    const h = harness(dir, logs, c, {}, {
+  const { c } = await runSource({
+    harness: ({ c, live, logs }) => ({
       frozen: true,
-      afterScan: () => {
+      afterScan: (h) => {
         if (phase === 'rotate') {
           phase = 'late';
           copyFileSync(live, join(logs, 'app.log.1'));
@@ -34,20 +32,14 @@ test('stop() right after a late scan that lists a copytruncate copy: no truncati
           stopped = h.src.stop();
         }
       },
-    });
-    writeFileSync(live, body(lines('a', 0, 500)));
-    await h.src.start();
-    try {
-      await waitFor(() => c.records.length === 500, 'the live file');
-      phase = 'rotate';
-      await waitFor(() => phase === 'done', 'the rotation and the late scan');
-      await stopped;
-    } finally {
-      await h.src.stop();
-    }
-    assert.equal(c.counters.get('source_truncations'), 1);
-    assert.deepEqual(c.alerts, []);
-  } finally {
-    cleanup();
-  }
+    }),
+    prepare: ({ live }) => writeFileSync(live, body(lines('a', 0, 500))),
+  }, async ({ c }) => {
+    await waitFor(() => c.records.length === 500, 'the live file');
+    phase = 'rotate';
+    await waitFor(() => phase === 'done', 'the rotation and the late scan');
+    await stopped;
+  });
+  assert.equal(c.counters.get('source_truncations'), 1);
+  assert.deepEqual(c.alerts, []);
 });

@@ -7,44 +7,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { body, harness, last, setup } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, last, runSource } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
 
 test('stop() right after the scan that expires an orphan: its pending partial line is still emitted', async () => {
-  const { dir, cleanup, live, logs } = setup();
   let phase: 'idle' | 'armed' | 'done' = 'idle';
   let stopped: Promise<void> | undefined;
-  try {
-    const c = new Collector();
-    const h = harness(dir, logs, c, { partialLineTimeoutMs: 3_600_000 }, {
+  const { c } = await runSource({
+    source: { partialLineTimeoutMs: 3_600_000 },
+    harness: {
       frozen: true,
-      afterScan: () => {
+      afterScan: (h) => {
         if (phase === 'armed') {
           phase = 'done';
           stopped = h.src.stop(); // this scan is past the orphan's deadline
         }
       },
-    });
-    writeFileSync(live, body(lines('a', 0, 500)) + 'a partial line');
-    await h.src.start();
-    try {
-      await waitFor(() => c.records.length === 500, 'the live file');
-      truncateSync(live, 0); // truncated for good: no copy anywhere
-      appendFileSync(live, body(lines('c', 0, 20)));
-      h.advance((POLL ?? 0) + 1);
-      await waitFor(() => c.has(last('c', 20)), 'the truncation seen and the new lines read');
-      h.advance(R);
-      phase = 'armed';
-      await waitFor(() => phase === 'done', 'the scan past the deadline');
-      await stopped;
-    } finally {
-      await h.src.stop();
-    }
-    assert.equal(c.counters.get('source_truncations'), 1);
-    assert.ok(c.has('a partial line'), 'the orphan\'s pending partial line was never emitted');
-  } finally {
-    cleanup();
-  }
+    },
+    prepare: ({ live }) => writeFileSync(live, body(lines('a', 0, 500)) + 'a partial line'),
+  }, async ({ c, h, live }) => {
+    await waitFor(() => c.records.length === 500, 'the live file');
+    truncateSync(live, 0); // truncated for good: no copy anywhere
+    appendFileSync(live, body(lines('c', 0, 20)));
+    h.advance((POLL ?? 0) + 1);
+    await waitFor(() => c.has(last('c', 20)), 'the truncation seen and the new lines read');
+    h.advance(R);
+    phase = 'armed';
+    await waitFor(() => phase === 'done', 'the scan past the deadline');
+    await stopped;
+  });
+  assert.equal(c.counters.get('source_truncations'), 1);
+  assert.ok(c.has('a partial line'), 'the orphan\'s pending partial line was never emitted');
 });
