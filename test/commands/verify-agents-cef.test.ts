@@ -5,18 +5,14 @@
  * the middle could be hidden by relabelling the next one.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import pino from 'pino';
-
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/types.js';
-import { Pipeline } from '../../src/pipeline.js';
-import { makeAgentEnv, TestReceiver, until, writeAgentConfig, type AgentEnv } from '../helpers/agent.js';
+import type { AgentEnv } from '../helpers/agent.js';
 import { verifyLines, type Verified } from './verify-lines.js';
+import { twoAgentsStored, type Stored } from './two-agents.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-verify-agents-cef-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -25,60 +21,12 @@ function verify(lines: readonly string[], agent?: string): Promise<Verified> {
   return verifyLines(root, env.keyFile, lines, agent);
 }
 
-interface Stored {
-  line: string;
-  agent: string;
-  session: string;
-}
-
 let env: AgentEnv;
 let all: Stored[];
-const runs = new Map<string, string[]>();
+let runs: Map<string, string[]>;
 
 before(async () => {
-  env = await makeAgentEnv(join(root, 'env'));
-  const receiver = new TestReceiver(env);
-  const port = await receiver.start();
-  const configs = new Map<string, Config>();
-  for (const id of ['web-01', 'db-01']) {
-    const logs = join(root, `logs-${id}`);
-    mkdirSync(logs, { recursive: true });
-    const file = writeAgentConfig({ ...env, logs, state: join(root, `state-${id}`) }, port);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('id: test-agent', `id: ${id}`).replace('format: ecs', 'format: cef'));
-    configs.set(id, await loadConfig(file));
-  }
-  const log = pino({ level: 'silent' });
-  let sent = 0;
-  const ship = async (id: string, n: number): Promise<void> => {
-    let text = '';
-    for (let i = 0; i < n; i++) text += `${id} line ${sent + i} user=alice action=login\n`;
-    appendFileSync(join(root, `logs-${id}`, 'app.log'), text);
-    const last = `${id} line ${sent + n - 1} `;
-    sent += n;
-    await until(() => receiver.records.some((r) => r.includes(last)), last);
-  };
-  const db = new Pipeline(configs.get('db-01')!, { log });
-  await db.start();
-  await ship('db-01', 5);
-  for (let run = 0; run < 3; run++) {
-    const web = new Pipeline(configs.get('web-01')!, { log });
-    await web.start();
-    await ship('web-01', 4);
-    await ship('db-01', 3);
-    await web.stop();
-  }
-  await db.stop();
-  await receiver.stop();
-  all = readFileSync(join(env.dir, 'received.log'), 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((line) => ({ line, agent: /\bagent="([^"]*)"/.exec(line)?.[1] ?? '', session: /\bsession="([0-9a-f]+)"/.exec(line)?.[1] ?? '' }));
-  for (const s of all) {
-    const list = runs.get(s.agent) ?? [];
-    if (!list.includes(s.session)) list.push(s.session);
-    runs.set(s.agent, list);
-  }
-  assert.equal(runs.get('web-01')?.length, 3, 'web-01 ran three times');
+  ({ env, all, runs } = await twoAgentsStored(root, 'cef'));
 });
 
 test("the pipeline's CEF start events name their agent in deviceExternalId; no other event does", () => {

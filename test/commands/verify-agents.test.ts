@@ -6,19 +6,14 @@
  * one before it" stays within its own agent.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import pino from 'pino';
-
-import { loadConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/types.js';
-
-import { Pipeline } from '../../src/pipeline.js';
-import { makeAgentEnv, TestReceiver, until, writeAgentConfig, type AgentEnv } from '../helpers/agent.js';
+import type { AgentEnv } from '../helpers/agent.js';
 import { verifyLines, type Verified } from './verify-lines.js';
+import { twoAgentsStored, type Stored } from './two-agents.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-verify-agents-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -27,71 +22,13 @@ function verify(env: AgentEnv, lines: readonly string[], agent?: string): Promis
   return verifyLines(root, env.keyFile, lines, agent);
 }
 
-interface Stored {
-  line: string;
-  agent: string;
-  session: string;
-}
-
-/** Each stored line with the agent and session its SD names. */
-function stored(receivedFile: string): Stored[] {
-  return readFileSync(receivedFile, 'utf8')
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((line) => {
-      const agent = /\bagent="([^"]*)"/.exec(line)?.[1] ?? '';
-      const session = /\bsession="([0-9a-f]+)"/.exec(line)?.[1] ?? '';
-      return { line, agent, session };
-    });
-}
-
 let env: AgentEnv;
 /** What the receiver stored, and the sessions of each agent in the order they ran. */
 let all: Stored[];
-const runs = new Map<string, string[]>();
+let runs: Map<string, string[]>;
 
 before(async () => {
-  env = await makeAgentEnv(join(root, 'env'));
-  const receiver = new TestReceiver(env);
-  const port = await receiver.start();
-  const configs = new Map<string, Config>();
-  for (const id of ['web-01', 'db-01']) {
-    const logs = join(root, `logs-${id}`);
-    mkdirSync(logs, { recursive: true });
-    const file = writeAgentConfig({ ...env, logs, state: join(root, `state-${id}`) }, port);
-    writeFileSync(file, readFileSync(file, 'utf8').replace('id: test-agent', `id: ${id}`));
-    configs.set(id, await loadConfig(file));
-  }
-  const log = pino({ level: 'silent' });
-  let sent = 0;
-  const ship = async (id: string, n: number): Promise<void> => {
-    let text = '';
-    for (let i = 0; i < n; i++) text += `${id} line ${sent + i} user=alice action=login\n`;
-    appendFileSync(join(root, `logs-${id}`, 'app.log'), text);
-    sent += n;
-    await until(() => receiver.originals().length >= sent, `${sent} lines`);
-  };
-  // db-01 runs once throughout; web-01 runs three times, so its seqs overlap db-01's.
-  const db = new Pipeline(configs.get('db-01')!, { log });
-  await db.start();
-  await ship('db-01', 5);
-  for (let run = 0; run < 3; run++) {
-    const web = new Pipeline(configs.get('web-01')!, { log });
-    await web.start();
-    await ship('web-01', 4);
-    await ship('db-01', 3);
-    await web.stop();
-  }
-  await db.stop();
-  await receiver.stop();
-  all = stored(join(env.dir, 'received.log'));
-  for (const s of all) {
-    const list = runs.get(s.agent) ?? [];
-    if (!list.includes(s.session)) list.push(s.session);
-    runs.set(s.agent, list);
-  }
-  assert.equal(runs.get('web-01')?.length, 3, 'web-01 ran three times');
-  assert.equal(runs.get('db-01')?.length, 1, 'db-01 ran once');
+  ({ env, all, runs } = await twoAgentsStored(root, 'ecs'));
 });
 
 /** Each (session, seq) once: without the resend window's replays (a replay of a record cut off by a file boundary arrives below a later seq, as a reorder would). */
