@@ -3,7 +3,7 @@
  * (`advance`, never wall time) with a watcher-less scanner whose order and timing a test may
  * choose (`order`, `afterScan`: change the files between a scan's walk and its use).
  */
-import { mkdirSync, readdirSync, readlinkSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readlinkSync, truncateSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
@@ -117,6 +117,18 @@ export async function runSource(o: RunOptions, during: (run: SourceRun) => Promi
   } finally {
     cleanup();
   }
+}
+
+/**
+ * logrotate's copytruncate right after a scan's walk (so that scan does not list the copy): the
+ * copy at app.log.1, the live file truncated, the writer going on with c 0..19; app.log's poll is
+ * made due, so the turn after this scan sees the truncation while the copy is still unknown.
+ */
+export function copytruncateAfterWalk(h: Harness, live: string, logs: string): void {
+  copyFileSync(live, join(logs, 'app.log.1'));
+  truncateSync(live, 0);
+  appendFileSync(live, body(lines('c', 0, 20)));
+  h.advance((options('/').pollIntervalMs ?? 0) + 1);
 }
 
 export const body = (ls: string[]): string => ls.join('\n') + '\n';

@@ -6,12 +6,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, last, runSource } from './copy-fixture.js';
+import { body, copytruncateAfterWalk, last, runSource } from './copy-fixture.js';
 import { lines, options, waitFor } from './file-fixture.js';
 
-const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
+const { rescanIntervalMs: R } = options('/');
 
 test('a copy first listed by a late scan while the fd budget is busy still takes the orphaned stream: no alert', async () => {
   let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
@@ -22,11 +22,8 @@ test('a copy first listed by a late scan while the fd budget is busy still takes
       afterScan: (h) => {
         if (phase === 'rotate') {
           phase = 'late';
-          copyFileSync(live, join(logs, 'app.log.1'));
-          truncateSync(live, 0);
-          appendFileSync(live, body(lines('c', 0, 20)));
           appendFileSync(join(logs, 'other.log'), 'o a line still being written'); // no LF yet: other.log cannot be closed
-          h.advance((POLL ?? 0) + 1);
+          copytruncateAfterWalk(h, live, logs); // right after this scan's walk; the truncation is seen in its turn
         } else if (phase === 'late' && c.counters.get('source_truncations') === 1) {
           phase = 'done';
           h.advance(R);

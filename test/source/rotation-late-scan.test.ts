@@ -6,12 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { body, last, runSource } from './copy-fixture.js';
+import { writeFileSync } from 'node:fs';
+import { body, copytruncateAfterWalk, last, runSource } from './copy-fixture.js';
 import { lines, options, waitFor } from './file-fixture.js';
 
-const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
+const { rescanIntervalMs: R } = options('/');
 
 for (const [what, n] of [['', 500], ['short (provisional identity) ', 3]] as const) {
   test(`a ${what}copy first listed by a late scan still takes the orphaned stream: nothing twice, no alert`, async () => {
@@ -22,12 +21,8 @@ for (const [what, n] of [['', 500], ['short (provisional identity) ', 3]] as con
         frozen: true,
         afterScan: (h) => {
           if (phase === 'rotate') {
-            // Right after this scan's walk: logrotate copies and truncates; the writer goes on.
             phase = 'late';
-            copyFileSync(live, join(logs, 'app.log.1'));
-            truncateSync(live, 0);
-            appendFileSync(live, body(lines('c', 0, 20)));
-            h.advance((POLL ?? 0) + 1); // app.log's poll is due in this scan's turn: the truncation is seen there
+            copytruncateAfterWalk(h, live, logs); // right after this scan's walk; the truncation is seen in its turn
           } else if (phase === 'late') {
             // The next scan lists the copy, a full interval after the truncation was seen.
             phase = 'done';

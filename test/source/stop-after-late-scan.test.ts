@@ -5,12 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { body, runSource } from './copy-fixture.js';
+import { writeFileSync } from 'node:fs';
+import { body, copytruncateAfterWalk, runSource } from './copy-fixture.js';
 import { lines, options, waitFor } from './file-fixture.js';
 
-const { rescanIntervalMs: R, pollIntervalMs: POLL } = options('/');
+const { rescanIntervalMs: R } = options('/');
 
 test('stop() right after a late scan that lists a copytruncate copy: no truncation alert', async () => {
   let phase: 'idle' | 'rotate' | 'late' | 'done' = 'idle';
@@ -21,10 +20,7 @@ test('stop() right after a late scan that lists a copytruncate copy: no truncati
       afterScan: (h) => {
         if (phase === 'rotate') {
           phase = 'late';
-          copyFileSync(live, join(logs, 'app.log.1'));
-          truncateSync(live, 0);
-          appendFileSync(live, body(lines('c', 0, 20)));
-          h.advance((POLL ?? 0) + 1);
+          copytruncateAfterWalk(h, live, logs); // right after this scan's walk; the truncation is seen in its turn
         } else if (phase === 'late' && c.counters.get('source_truncations') === 1) {
           // The scan that lists the copy comes a full interval late; the agent is told to stop now.
           phase = 'done';
