@@ -238,14 +238,26 @@ function renamedPredecessor(
   findings.push(info);
   if (p && !p.anchored) {
     // Its head is not a start event that verifies: only its first record in the data may be so (the data
-    // starts inside it). With a session of either name before it, its start was deleted (or it is forged).
-    const head = p.minSeq;
-    let earlier: { name: string; minSeq: bigint } | undefined;
-    for (const o of ownSessions) if (o.minSeq < head && (!earlier || o.minSeq > earlier.minSeq)) earlier = o;
-    for (const x of theirs) if (x.minSeq < head && (!earlier || x.minSeq > earlier.minSeq)) earlier = { name: x.session, minSeq: x.minSeq };
-    if (earlier) findings.push({ kind: 'undeclared_restart', session: p.session, previousSession: earlier.name });
+    // starts inside it). With a session before it of this stream, of the name it was found under or of the
+    // name the start declares (the label is outside the MAC: an editor chooses the name it is found under),
+    // its start was deleted (or it is forged).
+    const earlier = sessionBefore(p.minSeq, ownSessions, [theirs, declaredOld(decl, owners)]);
+    if (earlier) findings.push({ kind: 'undeclared_restart', session: p.session, previousSession: earlier });
   }
   return p && otherPredecessor(p);
+}
+
+/** The sessions of the old name a start declares it was renamed from (none when it declares no rename). */
+function declaredOld(decl: Declaration, owners: ReadonlyMap<string, readonly SessionSummary[]>): readonly SessionSummary[] {
+  return decl.renamedFrom !== undefined ? (owners.get(decl.renamedFrom) ?? []) : [];
+}
+
+/** The latest session, of this stream's own or of the lists given, that begins before `head`; its name. */
+function sessionBefore(head: bigint, own: readonly SessionView[], others: readonly (readonly SessionSummary[])[]): string | undefined {
+  let earlier: { name: string; minSeq: bigint } | undefined;
+  for (const o of own) if (o.minSeq < head && (!earlier || o.minSeq > earlier.minSeq)) earlier = o;
+  for (const list of others) for (const x of list) if (x.minSeq < head && (!earlier || x.minSeq > earlier.minSeq)) earlier = { name: x.session, minSeq: x.minSeq };
+  return earlier?.name;
 }
 
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
@@ -365,6 +377,14 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // the stream starts here, and there is nothing to compare.
     const named = decl.previousSession === undefined ? undefined : sessions.get(decl.previousSession);
     let p: Predecessor | undefined = named ? ownPredecessor(named) : undefined;
+    // A renamed start held against this stream's own first session, one that has no start event (the data
+    // would begin inside it): with a session of the old name before it, its start was deleted and its last
+    // record relabelled to the new name (the label is outside the MAC), which would hide a run deleted at
+    // the rename. A later own session without a start is an undeclared restart already.
+    if (named && decl.renamedFrom !== undefined && named === ordered[0] && !named.bySeq.get(named.minSeq)?.[0]?.e.declares) {
+      const earlier = sessionBefore(named.minSeq, [], [declaredOld(decl, context.otherAgents ?? new Map())]);
+      if (earlier) findings.push({ kind: 'undeclared_restart', session: named.name, previousSession: earlier });
+    }
     if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) p = renamedPredecessor(s, decl, ordered[i - 1], ordered, context, findings);
     const before = ordered[i - 1];
     if (!p && before) p = ownPredecessor(before);
