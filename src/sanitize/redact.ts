@@ -322,8 +322,10 @@ const QUOTED_OR_WORD = `"(?:\\\\.|[^"\\\\])*"|'[^']*'|[^\\s"']+`;
  * in a Docker json-file line, which the neutralizer never sees as a control), then "[" and the
  * parameters. The letter after them ends the sequence, whichever it is: "m" (colour), "K"
  * (erase line, every progress redraw), "G", "H", "A"... A digit right after "[" is a parameter.
+ * Up to 40 of them: a 24-bit foreground and background in one SGR ("38;2;255;255;255;48;2;0;0;0")
+ * already has 29, and a bound of 16 shipped the card after it.
  */
-const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,16}';
+const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,40}';
 
 // The first digit carries the boundary look-behind: a card starts where a digit
 // group starts. Not inside a word or a longer number: after a letter only when that
@@ -339,7 +341,8 @@ const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,16}';
 // 1111 …": the decimal reading wants 12 more digits in a row) or follows a number with a
 // decimal point in it ("10.0.0.7,4111…", "v1.12,4111…", "12.3456,4111…": no number has
 // both), or a column ("2026-11-22,1001,4111…": a number after a comma has no decimal comma), or
-// comes before "]" ("[4111…,5555…]": a JSON array's last element): those are columns wherever they stand. The point is looked for over the whole
+// comes before "]" ("[4111…,5555…]": a JSON array's last element), or follows a number of 13 digits
+// or more ("4111…,5555…": a list of cards; no decimal has such an integer part, found by review): those are columns wherever they stand. The point is looked for over the whole
 // digit run before the comma (a bound of two digits after it shipped "12.3456,4111…");
 // that part runs only at a digit right after "d," that 12 more digits follow, and reads
 // back over the digits before that comma only, so a scan stays linear.
@@ -349,8 +352,16 @@ const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,16}';
 // a run that a "d." precedes or a ".d" follows, and the groups must be card-shaped
 // (4.4.4.4, 4.6.5, ...) with issuer, length and Luhn agreeing; "10.0.0.1" or
 // "1.2.840.113549.1.1.11" has no such groups.
+/**
+ * Before the letter that may stand right before a card's or an SSN's first digit: the end of a terminal
+ * control sequence, or the backslash of a JSON or C-style short escape (\\t, \\n, \\r, \\f, \\b). Line-level
+ * redaction sees JSON lines as written, so "charge declined:\\t4111…" or a message's second line
+ * "…\\n4111 1111 1111 1111" is a card after a TAB or a newline, not inside the word "t4111" (it shipped).
+ */
+const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt]))`;
+
 const PAN_BOUNDARY =
-  `(?<!(?<!${CSI_PARAMS})[a-z]\\d|[0-9_]\\d|\\d[.-]\\d|(?<![.,]\\d*)\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
+  `(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_]\\d|\\d[.-]\\d|(?<![.,]\\d*|\\d{12})\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
 /** The digits after a card's first: contiguous, or the grouped forms with one separator throughout. */
 const PAN_REST =
   '(?:\\d{12,18}' +
@@ -762,7 +773,7 @@ function rules(): Rule[] {
     {
       id: 'ssn',
       family: 'national_id',
-      source: `(?<ssn_v>\\d(?<!(?<!${CSI_PARAMS})[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4})(?![a-z0-9_]|-\\d)`,
+      source: `(?<ssn_v>\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4})(?![a-z0-9_]|-\\d)`,
       kind: (v) => (/^(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}$/.test(v) ? 'ssn' : null),
     },
   ];
