@@ -88,7 +88,7 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   let reloading: Promise<void> = new Promise<void>((resolve) => (started = resolve));
   process.on('SIGHUP', () => {
     reloading = reloading.then(async () => {
-      const result = await reload(file, config, pipeline, log);
+      const result = await reload(file, config, pipeline, log, io.signal);
       if (result) ({ pipeline, config } = result);
     });
   });
@@ -139,7 +139,24 @@ function exitAnyway(log: AgentLogger, code: number, when: string): void {
   }, 2000).unref();
 }
 
-async function reload(file: string, current: Config, pipeline: Pipeline, log: AgentLogger): Promise<{ pipeline: Pipeline; config: Config } | undefined> {
+/**
+ * start() that a SIGTERM stops, as the first start is: a reload's start (or its fallback's) can wait
+ * for the start event on a full disk too, and runDaemon waits for a running reload before it stops.
+ */
+async function startStoppable(p: Pipeline, signal: AbortSignal): Promise<void> {
+  const stop = (): void => void p.stop('stopped while starting');
+  if (signal.aborted) stop();
+  else signal.addEventListener('abort', stop, { once: true });
+  try {
+    await p.start();
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
+}
+
+async function reload(file: string, current: Config, pipeline: Pipeline, log: AgentLogger, signal: AbortSignal): Promise<{ pipeline: Pipeline; config: Config } | undefined> {
+  // A SIGHUP queued behind the stop: no new pipeline in a process that is stopping.
+  if (signal.aborted) return undefined;
   log.info({}, `SIGHUP: reloading ${file}`);
   const report = await inspectConfig(file, { checkFiles: true });
   const reasons =
@@ -153,17 +170,26 @@ async function reload(file: string, current: Config, pipeline: Pipeline, log: Ag
   const next = report.config;
   const weakened = weakenedControls(current, next);
   await pipeline.stop('reloading its configuration');
+  if (signal.aborted) return undefined;
   const fresh = new Pipeline(next, { log, reload: { weakened } });
   try {
-    await fresh.start();
+    await startStoppable(fresh, signal);
     log.info({ weakened }, 'configuration reloaded');
     return { pipeline: fresh, config: next };
   } catch (err) {
+    // Stopped by SIGTERM (start() stopped what it had started): runDaemon's stop() finds it stopped.
+    if (signal.aborted) return { pipeline: fresh, config: next };
     // The new config validated but did not start (a port in use, a key gone): back to the old one.
     log.error({ err }, 'the new configuration failed to start; restoring the previous one');
     await fresh.stop('failed to start with the new configuration').catch((e: unknown) => log.error({ err: e }, 'cleanup after failed reload'));
+    if (signal.aborted) return { pipeline: fresh, config: next };
     const back = new Pipeline(current, { log });
-    await back.start();
+    try {
+      await startStoppable(back, signal);
+    } catch (e) {
+      if (signal.aborted) return { pipeline: back, config: current };
+      throw e;
+    }
     reject(back, log, file, [`the new configuration failed to start: ${(err as Error).message}`]);
     return { pipeline: back, config: current };
   }

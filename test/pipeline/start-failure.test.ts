@@ -143,6 +143,42 @@ test('SIGTERM while start waits for the start event on a full disk: the agent st
   }),
 );
 
+// A SIGHUP comes from logrotate's postrotate every day: a reload's start is the start most likely to
+// meet a full disk. runDaemon waits for a running reload before it stops, and nothing stopped the
+// reload's pipeline, so SIGTERM was ignored until the service manager's SIGKILL (found by review).
+test('SIGTERM while a reload start waits for its start event on a full disk: the agent stops within its grace', { timeout: 120_000 }, (t) =>
+  withSmallStateDisk(t, 'reload-full', async (env, mnt) => {
+    const receiver = new TestReceiver(env);
+    const port = await receiver.start();
+    writeFileSync(join(env.logs, 'app.log'), lines(0, 20));
+    const config = writeAgentConfig(env, port, { shutdownGrace: '2s' });
+    const a = agent(config);
+    await a.waitForLog(/"msg":"logward started"/);
+    await until(() => receiver.originals().length >= 20, 'the first 20 lines');
+    await receiver.stop(); // the destination away: nothing the sink sends can free the disk
+    spawnSync('sh', ['-c', `dd if=/dev/zero of=${mnt}/filler bs=64k 2>/dev/null; true`]);
+
+    const mark = a.stderr.length;
+    a.child.kill('SIGHUP');
+    // The old pipeline stopped and the fresh one waits for space for its start event.
+    await until(
+      () => {
+        const s = a.stderr.slice(mark);
+        const stopped = s.search(/"msg":"logward stopped"/);
+        return stopped !== -1 && /Disk queue cannot write \(ENOSPC/.test(s.slice(stopped));
+      },
+      'the reload start waiting on the full disk',
+      60_000,
+    );
+    assert.doesNotMatch(a.stderr.slice(mark), /"msg":"logward started"/);
+    a.child.kill('SIGTERM');
+    // A stop that never comes fails through the test's timeout, not a clock here.
+    const res = await a.exited;
+    assert.equal(res.signal, null, a.stderr.slice(-3000));
+    assert.equal(res.code, 0, a.stderr.slice(-3000));
+  }),
+);
+
 // Only what the sink delivers frees that disk; a start that wrote its start event before starting
 // the sink waited for space for ever (until systemd's stop), shipping nothing.
 test('a start on a disk the queue itself filled during an outage finishes once the destination is back, and loses nothing', { timeout: 180_000 }, (t) =>
