@@ -615,11 +615,23 @@ export class Pipeline {
       // The journal and `logward status` hear of it now: a start stuck on a full disk says why.
       if (!noted) this.note(spec, neutralizeText(spec.message).text);
       // Its time is when it happened, not when the start event let it in (a start can wait for hours).
-      if (this.deferred.length < MAX_DEFERRED_EVENTS) this.deferred.push({ spec, at: at ?? new Date() });
-      else {
+      if (this.deferred.length >= MAX_DEFERRED_EVENTS) {
+        // Full: a start stuck for hours with the destination away fills it with one alert per connect
+        // attempt. Give up the oldest repeat of an action held already, never the first of a kind, so
+        // what comes last (the disk recovered, a drop) is still shipped.
+        const seen = new Set<string>();
+        let i = -1;
+        for (let k = 0; k < this.deferred.length && i === -1; k++) {
+          const action = (this.deferred[k] as { spec: InternalEventSpec }).spec.action;
+          if (seen.has(action)) i = k;
+          else seen.add(action);
+        }
+        const lost = i === -1 ? spec : (this.deferred.splice(i, 1)[0] as { spec: InternalEventSpec }).spec;
         this.counters.add('internal_events_failed');
-        this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: too many raised before the start event');
+        this.log.error({ action: lost.action, message: lost.message }, 'internal event not queued: too many raised before the start event');
+        if (i === -1) return;
       }
+      this.deferred.push({ spec, at: at ?? new Date() });
       return;
     }
     const p = this.appendInternal(spec, true, noted, at).catch((err: unknown) => {
