@@ -58,3 +58,59 @@ test('a transient ENOSPC on an append (retried a few ms later) does not give up 
     cleanup();
   }
 });
+
+test("a disk full for the window's age, retried all along, does give up the byte part: the wait counts from the first ENOSPC, not the last retry", async () => {
+  const { dir, cleanup } = tempDir();
+  const fs = new CrashFs();
+  let now = 0;
+  const h = makeQueue(dir, { resendWindow: { bytes: 1024 * 1024, ageMs: 1000 }, fsyncIntervalMs: 60_000, reserveBytes: 0, retryMinMs: 5 }, { fs, now: () => now });
+  try {
+    await h.q.open();
+    for (let i = 0; i < 10; i++) await h.q.append([rec(i)]);
+    const recs = await readAll(h.q);
+    const sent = (recs[recs.length - 1]?.id ?? 0n) + 1n;
+    h.q.markSent(sent); // delivered; only the byte part of the window keeps them
+    fs.enospc = 1_000_000;
+    const p = h.q.append([rec(10)]);
+    while (!h.alerts.some((a) => a.kind === 'disk_full')) await sleep(1);
+    // Four retries, 300 ms of the queue's clock apart: 1.2 s of waiting in all, none of it 1 s long.
+    for (let k = 0; k < 4; k++) {
+      now += 300;
+      const steps = fs.steps;
+      while (fs.steps === steps) await sleep(1);
+    }
+    await h.q.tick();
+    assert.equal(h.q.replayPosition(), sent, 'a disk full for longer than the window age keeps the window (and the wait) for ever');
+    fs.enospc = 0;
+    await p;
+  } finally {
+    await h.q.close();
+    cleanup();
+  }
+});
+
+test('an ENOSPC long gone does not count toward the next one: a new full disk waits the window age again', async () => {
+  const { dir, cleanup } = tempDir();
+  const fs = new CrashFs();
+  let now = 0;
+  const h = makeQueue(dir, { resendWindow: { bytes: 1024 * 1024, ageMs: 1000 }, fsyncIntervalMs: 60_000, reserveBytes: 0, retryMinMs: 5 }, { fs, now: () => now });
+  try {
+    await h.q.open();
+    fs.enospc = 1; // a first, passing ENOSPC: the retry writes
+    await h.q.append([rec(0)]);
+    for (let i = 1; i < 10; i++) await h.q.append([rec(i)]);
+    const recs = await readAll(h.q);
+    h.q.markSent((recs[recs.length - 1]?.id ?? 0n) + 1n);
+    now += 5000;
+    fs.enospc = 1; // hours later, another passing ENOSPC
+    const p = h.q.append([rec(10)]);
+    const alerts = h.alerts.filter((a) => a.kind === 'disk_full').length;
+    while (h.alerts.filter((a) => a.kind === 'disk_full').length === alerts) await sleep(1);
+    await h.q.tick(); // while that append waits for its retry
+    await p;
+    assert.equal(h.q.replayPosition(), 0n, 'the first ENOSPC, long over, made the second one give up the window at once');
+  } finally {
+    await h.q.close();
+    cleanup();
+  }
+});
