@@ -261,6 +261,8 @@ export class FileSource {
   private expiryDue: number | undefined;
   /** This round, a file not classified yet (the copy an orphan waits for?) got no descriptor: the fd budget was full. */
   private undecided = false;
+  /** Clock time of the first scan whose expiry waited for an undecided file: the wait is bounded from there, not from the latest scan. */
+  private heldSince: number | undefined;
   private rr = 0;
   private loopDone: Promise<void> | undefined;
   private wakeUp: (() => void) | undefined;
@@ -399,7 +401,8 @@ export class FileSource {
         // A file the scan listed that the fd budget kept from its turn may be the copy an orphan waits
         // for: the expiries wait for it, for at most another rescan interval (a budget kept full must
         // not hold the alerts back).
-        const waiting = this.undecided && this.expiryDue !== undefined && this.clock.now() - this.expiryDue < this.opts.rescanIntervalMs;
+        if (this.undecided && this.expiryDue !== undefined) this.heldSince ??= this.expiryDue;
+        const waiting = this.undecided && this.heldSince !== undefined && this.clock.now() - this.heldSince < this.opts.rescanIntervalMs;
         if (this.expiryDue !== undefined && round.complete && !waiting && this.expire(this.expiryDue)) {
           await this.flushQueued();
           did = true;
@@ -523,6 +526,7 @@ export class FileSource {
    */
   private expire(now: number): boolean {
     this.expiryDue = undefined;
+    this.heldSince = undefined;
     let flushed = false;
     for (const [id, o] of this.orphans) {
       if (now - o.since >= this.opts.rescanIntervalMs) {
@@ -816,7 +820,11 @@ export class FileSource {
     if (h.length === FINGERPRINT_BYTES) {
       const fp = fingerprint(h);
       // Rewritten in place with the head kept: new content with the old identity, read from 0 under its own.
-      if (fp === t.cutFrom) return { kind: 'new', own: true, cut: true };
+      // Unless a copy took that stream: then the live path holds content read before (replaced).
+      if (fp === t.cutFrom) {
+        const taken = [...this.tracked.values()].some((u) => u !== t && u.stream?.identity === fp);
+        return { kind: 'new', own: true, cut: !taken };
+      }
       const e = this.checkpointer.get(fp);
       if (e) {
         if (!t.startup && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) {
@@ -912,15 +920,14 @@ export class FileSource {
       const holder = ufh;
       // Truncated (what the holder's next turn would find)? Asked again when the bytes differ: logrotate
       // truncates right after its copy, possibly in the middle of this comparison.
-      const cut = async (): Promise<number | undefined> => {
+      const cut = async (): Promise<{ size: number; cut: boolean }> => {
         const n = (await holder.stat()).size;
-        if (n < us.readPos && !u.copyShort) return n;
-        if (us.head.length > 0 && !(await readHead(holder, us.head.length)).equals(us.head)) return n;
-        return undefined;
+        if (n < us.readPos && !u.copyShort) return { size: n, cut: true };
+        return { size: n, cut: us.head.length > 0 && !(await readHead(holder, us.head.length)).equals(us.head) };
       };
-      const cutAt = await cut();
-      if (cutAt !== undefined) return { rel: 'truncated', holderSize: cutAt };
-      const holderSize = (await holder.stat()).size;
+      const first = await cut();
+      const holderSize = first.size;
+      if (first.cut) return { rel: 'truncated', holderSize };
       if (holderSize < size) return { rel: 'other', holderSize };
       // ctime, not mtime: a rewrite keeps the size and may keep the mtime (same ms, cp -p, touch -r); it moves the ctime.
       let known = t.copyOf;
@@ -938,8 +945,8 @@ export class FileSource {
         const b = (await holder.read(theirs, 0, k, at)).bytesRead;
         if (a !== k || b !== k || !mine.subarray(0, k).equals(theirs.subarray(0, k))) {
           t.copyOf = undefined;
-          const n = await cut();
-          return n !== undefined ? { rel: 'truncated', holderSize: n } : { rel: 'other', holderSize };
+          const again = await cut();
+          return again.cut ? { rel: 'truncated', holderSize: again.size } : { rel: 'other', holderSize };
         }
       }
       known.at = stop;
@@ -1033,7 +1040,8 @@ export class FileSource {
       now,
     );
     for (const p of this.tracked.values()) {
-      if (p !== t && p.uncomparedOf === s.identity) this.tamper.copyFound(s.identity);
+      // Unless a backup (unchanged for long), as for a parked copy below.
+      if (p !== t && p.uncomparedOf === s.identity && !this.staleCopy(p, now)) this.tamper.copyFound(s.identity);
     }
     // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most.
     let copy: Tracked | undefined;
