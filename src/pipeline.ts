@@ -207,7 +207,7 @@ export class Pipeline {
         whenFull: cfg.output.buffer.whenFull,
         fsync: cfg.output.buffer.fsync === 'never' ? 'none' : cfg.output.buffer.fsync,
         fsyncIntervalMs: cfg.output.buffer.fsyncIntervalMs,
-        resendWindow: { bytes: cfg.output.resendWindow.bytes, ageMs: cfg.output.resendWindow.ageMs },
+        resendWindow: resendWindowOf(cfg.output),
         retryMinMs: Math.min(cfg.output.retry.minDelayMs, 1000),
       },
       { counters: this.counters, onAlert: (a) => this.raise(queueSpec(a)), ...(this.queueFs ? { fs: this.queueFs } : {}) },
@@ -765,6 +765,19 @@ export function sinkOptions(d: DestinationConfig, retry: { minDelayMs: number; m
     deadAfterMs: d.deadAfterMs,
     retry: { minDelayMs: retry.minDelayMs, maxDelayMs: retry.maxDelayMs },
   };
+}
+
+/**
+ * The queue's resend window. While appends wait for space the queue gives up the byte part and
+ * acknowledges by age alone; the sink finds a silently dead peer within ~1.5 x dead_after (the
+ * unacknowledged-bytes watch), so age alone then proves delivery only past 2 x dead_after.
+ */
+export function resendWindowOf(output: {
+  readonly resendWindow: { readonly bytes: number; readonly ageMs: number };
+  readonly destination: { readonly deadAfterMs: number };
+}): { bytes: number; ageMs: number; pressureAgeMs: number } {
+  const { bytes, ageMs } = output.resendWindow;
+  return { bytes, ageMs, pressureAgeMs: Math.max(ageMs, 2 * output.destination.deadAfterMs) };
 }
 
 /** true when p settles within ms; p keeps running either way. */

@@ -56,7 +56,12 @@ export interface DiskQueueOptions {
   segmentBytes?: number;
   /** Room only internal records may use. Default: 1% of maxBytes, at most 1 MiB, at least 64 KiB when that leaves half the queue. */
   internalHeadroomBytes?: number;
-  resendWindow: { bytes: number; ageMs: number };
+  /**
+   * `pressureAgeMs`: the age part while appends wait for space, when the byte part is given up
+   * (tick()). At least as long as the sink may take to find a silently dead peer, or records that
+   * peer never got are acknowledged before the connection is known dead. Default: ageMs.
+   */
+  resendWindow: { bytes: number; ageMs: number; pressureAgeMs?: number };
   /** First delay before retrying after ENOSPC (doubles up to 30 s). Default 250 ms. */
   retryMinMs?: number;
   /**
@@ -1395,7 +1400,8 @@ export class DiskQueue {
   /**
    * Advances the acknowledged cursor to the newest sent mark that is both older
    * than resendWindow.ageMs and followed by at least resendWindow.bytes (the
-   * window is their union); while appends wait for space (limit or full disk), only the age counts.
+   * window is their union); while appends wait for space (limit or full disk), only the age counts,
+   * and it is at least resendWindow.pressureAgeMs.
    * Then persists cursors (throttled) and deletes fully acknowledged segments.
    */
   async tick(): Promise<void> {
@@ -1411,10 +1417,12 @@ export class DiskQueue {
     // caught yet.
     const diskWait = this.diskWaitSince !== null && (this.inflight !== null || this.pending.length > 0) && now - this.diskWaitSince >= ageMs;
     const pressure = this.blocked || diskWait;
+    // Without the byte part, age alone proves delivery: it must outlast the dead-peer check.
+    const minAge = pressure ? Math.max(ageMs, this.opts.resendWindow.pressureAgeMs ?? ageMs) : ageMs;
     let idx = -1;
     for (let i = 0; i < this.marks.length; i++) {
       const m = this.marks[i] as { pos: bigint; at: number; cum: number };
-      if (m.at > now - ageMs) break;
+      if (m.at > now - minAge) break;
       if (!pressure && this.sentBytes - m.cum < wBytes) break;
       idx = i;
     }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { CrashFs, makeQueue, readAll, rec, tempDir } from './helpers.js';
+import { CrashFs, makeQueue, readAll, rec, tempDir, track } from './helpers.js';
 
 test('one ENOSPC on an idle tick (nothing waits for space, the disk has room again) does not give up the resend window byte part', async () => {
   const { dir, cleanup } = tempDir();
@@ -109,6 +109,40 @@ test('an ENOSPC long gone does not count toward the next one: a new full disk wa
     await h.q.tick(); // while that append waits for its retry
     await p;
     assert.equal(h.q.replayPosition(), 0n, 'the first ENOSPC, long over, made the second one give up the window at once');
+  } finally {
+    await h.q.close();
+    cleanup();
+  }
+});
+
+test('a queue at its limit acknowledges by age alone only past pressureAgeMs: what a silently dead peer got in that time is replayed', async () => {
+  const { dir, cleanup } = tempDir();
+  let now = 0;
+  const h = makeQueue(
+    dir,
+    { maxBytes: 8192, segmentBytes: 1024, internalHeadroomBytes: 1024, whenFull: 'block', resendWindow: { bytes: 1024 * 1024, ageMs: 1000, pressureAgeMs: 4000 } },
+    { now: () => now },
+  );
+  try {
+    await h.q.open();
+    let i = 0;
+    let waiting: ReturnType<typeof track> | null = null;
+    while (waiting === null) {
+      const t = track(h.q.append([rec(i++)]));
+      while (!t.done() && !h.q.stats().blocked) await sleep(1);
+      if (!t.done()) waiting = t;
+      assert.ok(i < 200, 'the queue must fill up');
+    }
+    const recs = await readAll(h.q);
+    h.q.markSent((recs[recs.length - 1]?.id ?? 0n) + 1n); // written to a peer that is (silently) gone
+    now += 2500; // older than the age part, younger than the time the sink may need to find the peer dead
+    await h.q.tick();
+    assert.equal(h.q.replayPosition(), 0n, 'acknowledged after the age part alone: the dead-peer check had not had its time');
+    assert.equal(waiting.done(), false);
+    now += 2000; // past pressureAgeMs: the connection would have been found dead by now, and it was not
+    await h.q.tick();
+    assert.equal(h.q.replayPosition(), recs[recs.length - 1]!.id + 1n, 'acknowledged by age alone under pressure');
+    await waiting.p;
   } finally {
     await h.q.close();
     cleanup();
