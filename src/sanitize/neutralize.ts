@@ -236,8 +236,10 @@ const CUT_LOOKBEHIND = 32;
  *     in a raw ZWJ, "1️|⃣" in a selector without its keycap, each tokenized and tagged
  *     log_injection_neutralized. Such a character is dropped with the rest. One that
  *     was no emoji form in the uncut line either ("ro\u200D|ot") stays: the
- *     neutralizer shows it and tags the line, as it would have uncut. At most two
- *     are dropped ("🏳️‍" keeps its selector; nothing longer can end a kept form).
+ *     neutralizer shows it and tags the line, as it would have uncut. One drop is
+ *     enough: the character before it is then followed by the joiner or selector
+ *     just dropped, which no emoji form needs after it ("🏳️‍" keeps its selector;
+ *     test/sanitize/neutralize-cut-backoff.test.ts checks it exhaustively).
  * Reads bytes[0 .. max + CUT_LOOKAHEAD) and no further, so a caller that keeps only
  * that much of an over-long line (src/source/reader.ts) cuts exactly as one holding
  * the whole line. Returns bytes.length when it fits.
@@ -251,17 +253,14 @@ export function cutLength(bytes: Buffer, max: number): number {
   while (lead > 0 && lead > max - 3 && ((bytes[lead] ?? 0) & 0xc0) === 0x80) lead--;
   if (lead < max && lead + utf8SequenceLength(bytes, lead) > max) cut = lead;
   const end = Math.min(bytes.length, max + CUT_LOOKAHEAD);
-  for (let k = 0; k < 2 && cut >= 3; k++) {
-    const last = bytes.readUIntBE(cut - 3, 3);
-    if (last !== 0xe2808d && last !== 0xefb88e && last !== 0xefb88f) break; // U+200D, U+FE0E, U+FE0F
-    // A window around the cut as text (a character cut at the window's start decodes as U+FFFD, which is no emoji).
-    const head = bytes.toString('utf8', Math.max(0, cut - CUT_LOOKBEHIND), cut);
-    const whole = head + bytes.toString('utf8', cut, end);
-    const i = head.length - 1;
-    if (!emojiFormAt(whole, i) || emojiFormAt(head, i)) break;
-    cut -= 3;
-  }
-  return cut;
+  if (cut < 3) return cut;
+  const last = bytes.readUIntBE(cut - 3, 3);
+  if (last !== 0xe2808d && last !== 0xefb88e && last !== 0xefb88f) return cut; // U+200D, U+FE0E, U+FE0F
+  // A window around the cut as text (a character cut at the window's start decodes as U+FFFD, which is no emoji).
+  const head = bytes.toString('utf8', Math.max(0, cut - CUT_LOOKBEHIND), cut);
+  const whole = head + bytes.toString('utf8', cut, end);
+  const i = head.length - 1;
+  return emojiFormAt(whole, i) && !emojiFormAt(head, i) ? cut - 3 : cut;
 }
 
 // Set by tokenFor when it replaced something: a line whose only matches are kept emoji forms is unchanged.

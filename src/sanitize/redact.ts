@@ -28,6 +28,14 @@
  *     prefix AND length AND Luhn must agree,
  *     and the run must stand alone (not inside a word, a longer number, a
  *     decimal or a dashed id): a card starts only where a digit group starts.
+ *     Inside a value a rule turned down (below), a card written in groups
+ *     may also start glued to a letter or "_" of that value:
+ *     "session_id=abc4111 1111 1111 1111" (the value "abc4111" is too short
+ *     for a session id) masks "abc[REDACTED:pan]". Not masked (accepted): a
+ *     glued run of contiguous digits, there too ("cvv=x4111111111111111": a
+ *     hex id's tail or a letter-prefixed order number looks the same), and a
+ *     glued card outside such a value ("user_abc4111 1111 1111 1111": one
+ *     word with its letters, as "x4111" is in any digit-heavy line).
  *     A 16-digit id that starts with 4 and passes Luhn is indistinguishable
  *     from a Visa number and IS masked; so are four groups inside a longer run
  *     of numbers that make a card ("stats 6605 4562 4925 9606 6386 2794" masks
@@ -163,6 +171,14 @@ interface Rule {
    * redacted too, or the token rules would never see it (the match consumed it).
    */
   readonly rescanPrefix?: true;
+  /**
+   * True for a match that counts only where it starts inside a value a rule turned down and the
+   * scan looks at again (a card glued to the letters before it: "session_id=abc4111 1111 1111
+   * 1111", a session value too short to be one). Elsewhere, or when kind() turns it down, the
+   * match is passed over as if the regex had not matched there: the scan goes on one character
+   * later and spends no rescan budget, so what every other line gives is what it gave before.
+   */
+  readonly onlyInTurnedDown?: (g: Groups) => boolean;
 }
 
 /** Values that already are masks (ours or the application's) or carry nothing. */
@@ -170,6 +186,16 @@ interface Rule {
 const MASK_START = /^[[\\"' ]*\[REDACTED:/;
 const PLACEHOLDER =
   /^(?:\*+|x{3,}|\[(?:filtered|redacted[^\]]*|masked|hidden|secret|protected)\]|<(?:redacted|hidden|masked|secret)>|null|nil|none|undefined|true|false)$/i;
+
+/**
+ * A value that is a placeholder or begins with a mask. Neither starts with a digit: a card rule's
+ * value (every group start of a run of digit groups is one) skips both regexes.
+ */
+function maskOrPlaceholder(v: string): boolean {
+  const c = v.charCodeAt(0);
+  if (c >= 48 && c <= 57) return false;
+  return PLACEHOLDER.test(v) || MASK_START.test(v);
+}
 
 /** Such values are left alone and not counted. */
 function freeform(kind: string): (v: string) => string | null {
@@ -369,7 +395,18 @@ const PAN_REST =
   '|\\d{3}(?<pan_b>[ .-])\\d{6}\\k<pan_b>\\d{4,5})';
 /** Where a card number ends: not before a letter, a digit or "_", nor before ".5" or "-5". */
 const PAN_END = '(?![a-z0-9_]|[.-]\\d)';
-const PAN_FORMS = `\\d${PAN_BOUNDARY}${PAN_REST}`;
+/**
+ * The first digit of a card: where a digit group starts (PAN_BOUNDARY), or glued to a letter or "_"
+ * before it (pan_g: "abc4111 1111 1111 1111"). A glued number counts only inside a value a rule
+ * turned down (the pan rule's onlyInTurnedDown), and only written in groups (gluedCard).
+ */
+const PAN_FORMS = `\\d(?:${PAN_BOUNDARY}|(?<=(?<pan_g>[a-z_])\\d))${PAN_REST}`;
+/**
+ * After a card: "-" or "." then a letter (pan_n). A glued number followed by one is a part of a longer
+ * dashed or dotted name, not a card: the digits of a UUID's first four parts
+ * ("abcd4111-1111-1111-1111-abcdef012345"), a host or a file name.
+ */
+const PAN_NEXT = '(?=(?<pan_n>[.-][a-z])?)';
 
 /**
  * Whether a PAN_FORMS match is a card: issuer prefix, length and Luhn agree.
@@ -377,14 +414,61 @@ const PAN_FORMS = `\\d${PAN_BOUNDARY}${PAN_REST}`;
  * backtrack on a Luhn verdict, so "4111 1111 1111 1111 123" (a card and its
  * CVV) matches as 19 digits that fail Luhn: then the four groups alone are
  * judged, and a card there masks the whole match, the short group with it.
+ *
+ * Read in place, with no string built: every group start of a long run of
+ * digit groups ("1234 5678 9012 …") is a match that this turns down, and the
+ * copies (separators stripped, split into groups, joined again) cost about
+ * half of such a line's time. `v` holds only digits and one separator
+ * between groups (PAN_FORMS), the first group of four digits or more.
  */
 function isCardText(v: string): boolean {
-  const d = v.replace(/[ .-]/g, '');
-  if (panIssuerValid(d) && luhnValid(d)) return true;
-  const groups = v.split(/[ .-]/);
-  if (groups.length !== 5) return false;
-  const four = groups.slice(0, 4).join('');
-  return panIssuerValid(four) && luhnValid(four);
+  let digits = 0;
+  let first4 = 0;
+  let separators = 0;
+  let lastSeparator = -1;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits < 4) first4 = first4 * 10 + (c - 48);
+      digits++;
+    } else {
+      separators++;
+      lastSeparator = i;
+    }
+  }
+  if (issuerAllows(first4, digits) && luhnBefore(v, v.length)) return true;
+  // Five groups: the card and a short group after it. The fifth group's digits are those after its separator.
+  if (separators !== 4) return false;
+  return issuerAllows(first4, digits - (v.length - lastSeparator - 1)) && luhnBefore(v, lastSeparator);
+}
+
+/**
+ * Whether a card-rule match glued to the letters before it (inside a turned-down value) may be a
+ * card: written in groups, and no part of a longer dashed or dotted name (PAN_NEXT). A glued run of
+ * contiguous digits is not: that is how a hex id's or a hash's tail looks ("deadbeef4111111111111111"),
+ * and a letter-prefixed number ("INV4532015112830366", a ticket or an order id; some 3% of random
+ * 16-digit numbers pass issuer, length and Luhn). Spaces, dashes or dots every four digits are how
+ * a card is written, not an id: "session_id=abc4111 1111 1111 1111".
+ */
+function gluedCard(g: Groups): boolean {
+  return g['pan_n'] === undefined && (g['pan_a'] !== undefined || g['pan_b'] !== undefined);
+}
+
+/** Luhn mod-10 over the digits of v[0, end), separators skipped. */
+function luhnBefore(v: string, end: number): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = end - 1; i >= 0; i--) {
+    let d = v.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) continue;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
 }
 
 /** Luhn mod-10 over a string of digits. */
@@ -405,21 +489,29 @@ export function luhnValid(digits: string): boolean {
 
 /** True when the digits carry a known issuer prefix with a length that issuer uses. */
 export function panIssuerValid(d: string): boolean {
-  const len = d.length;
-  const p2 = Number(d.slice(0, 2));
-  const p3 = Number(d.slice(0, 3));
-  const p4 = Number(d.slice(0, 4));
-  if (d[0] === '4') return len === 13 || len === 16 || len === 19; // Visa
-  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return len === 16; // Mastercard
+  // Every issuer wants 12 digits or more, so a string that does not begin with four names none.
+  return /^\d{4}/.test(d) && issuerAllows(Number(d.slice(0, 4)), d.length);
+}
+
+/** The issuer table: a card number's first four digits (as a number) and its length. */
+function issuerAllows(first4: number, len: number): boolean {
+  // Every issuer's prefix starts with 2 to 6: most numbers a run of digit groups offers stop here.
+  if (first4 < 2000 || first4 >= 7000) return false;
+  const p2 = Math.floor(first4 / 100);
+  const p3 = Math.floor(first4 / 10);
+  if (p2 >= 40 && p2 <= 49) return len === 13 || len === 16 || len === 19; // Visa
+  if ((p2 >= 51 && p2 <= 55) || (first4 >= 2221 && first4 <= 2720)) return len === 16; // Mastercard
   if (p2 === 34 || p2 === 37) return len === 15; // Amex
-  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return len >= 16; // Discover
-  if (p4 >= 3528 && p4 <= 3589) return len >= 16; // JCB
+  if (first4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649)) return len >= 16; // Discover
+  if (first4 >= 3528 && first4 <= 3589) return len >= 16; // JCB
   if (p2 === 36 || p2 === 38 || p2 === 39 || (p3 >= 300 && p3 <= 305)) return len >= 14; // Diners
   if (p2 === 62) return len >= 16; // UnionPay
-  if ([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763].includes(p4)) return len >= 12; // Maestro
-  if (p4 >= 2200 && p4 <= 2204) return len === 16; // Mir
+  if (MAESTRO_PREFIXES.has(first4)) return len >= 12; // Maestro
+  if (first4 >= 2200 && first4 <= 2204) return len === 16; // Mir
   return false;
 }
+
+const MAESTRO_PREFIXES: ReadonlySet<number> = new Set([5018, 5020, 5038, 5893, 6304, 6759, 6761, 6762, 6763]);
 
 const SEP = `${Q}?${GAP}[:=]${GAP}${ARRAY_OPEN}${Q}?`;
 const AUTH_KEY = `${bounded('authorization')}${SEP}`;
@@ -767,8 +859,9 @@ function rules(): Rule[] {
     {
       id: 'pan',
       family: 'pan',
-      source: `(?<pan_v>${PAN_FORMS})${PAN_END}`,
-      kind: (v) => (isCardText(v) ? 'pan' : null),
+      source: `(?<pan_v>${PAN_FORMS})${PAN_END}${PAN_NEXT}`,
+      kind: (v, g) => (isCardText(v) && (g['pan_g'] === undefined || gluedCard(g)) ? 'pan' : null),
+      onlyInTurnedDown: (g) => g['pan_g'] !== undefined,
     },
     {
       id: 'ssn',
@@ -1107,7 +1200,8 @@ export function createRedactor(opts: RedactorOptions): Redactor {
  * semantics. replace() cannot widen a match, so that variant leaves out the
  * widening of a mask over a card number the masked value began (see maskEnd):
  * compare it only where the card family is off. Nor can it step back into a
- * rejected value to scan it again: that variant starts a new replace() there.
+ * rejected value to scan it again, nor go on one character after a match it
+ * passes over (onlyInTurnedDown): that variant starts a new replace() there.
  */
 export function createReferenceRedactor(opts: RedactorOptions, loop: 'exec' | 'string-replace' = 'exec'): Redactor {
   return buildRedactor(opts, false, loop === 'string-replace');
@@ -1206,23 +1300,33 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   /**
    * The replacement for one match of the combined regex, or null to leave it as is.
    * A match belongs to the first rule (in rule order) whose value group took part.
+   * `inTurnedDown`: the match starts inside a value a rule turned down (see onlyInTurnedDown).
    */
-  const replacement = (g: Groups, rs: readonly CompiledRule[]): string | null => {
+  const replacement = (g: Groups, rs: readonly CompiledRule[], inTurnedDown: boolean): string | null => {
     rejectedValue = -1;
     rejectedPrefix = null;
+    passedOver = false;
     for (const r of rs) {
       const v = g[r.vGroup];
       if (v === undefined) continue;
       // Read by rescanFrom if this match is rejected below.
       rejectedValue = v.length;
+      const onlyThere = r.rule.onlyInTurnedDown?.(g) === true;
+      if (onlyThere && !inTurnedDown) {
+        passedOver = true;
+        return null;
+      }
       // Already masked (by us on an earlier pass, or by the application). A value that begins
       // with our mask is one too: "[REDACTED:private_key]\n" (a PEM value, its JSON newline
       // after it), "[REDACTED:api_key]\" (a card the mask was widened over, then a backslash).
       // Also behind the brackets, quotes and backslashes of a value's own opening: a second pass
       // over "Authorization:[[REDACTED:authorization]" must not take "[[REDACTED:...]" for a value.
-      if (v === '' || PLACEHOLDER.test(v) || MASK_START.test(v)) return keptWithPrefixMasked(g, r, v);
-      const kind = r.rule.kind(v, g);
-      if (kind === null) return keptWithPrefixMasked(g, r, v);
+      const kind = v === '' || maskOrPlaceholder(v) ? null : r.rule.kind(v, g);
+      if (kind === null) {
+        if (!onlyThere) return keptWithPrefixMasked(g, r, v);
+        passedOver = true;
+        return null;
+      }
       // Before note(): kinds are listed in text order. Before maskedRule: the prefix pass sets it.
       const p = r.rule.rescanPrefix === true ? redactPrefix(g[r.pGroup] ?? '') : (g[r.pGroup] ?? '');
       note(kind);
@@ -1243,10 +1347,14 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     // The prefix pass ran replacement() on matches of its own: what it left in these is theirs.
     rejectedValue = v.length;
     rejectedPrefix = p !== prefix ? p : null;
+    passedOver = false;
     return null;
   };
   // When replacement() returns null for a rule with a kept prefix that held a secret: that prefix, masked.
   let rejectedPrefix: string | null = null;
+  // When replacement() returns null: true for a match to pass over (onlyInTurnedDown), as if the
+  // regex had not matched there; false for a rejected match, whose value is scanned again.
+  let passedOver = false;
   // The rule of the value replacement() masked last: read right after it returns.
   let maskedRule = '';
   // When replacement() returns null: the length of the rejected value, which ends the match (a
@@ -1318,15 +1426,21 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     let out = '';
     let last = 0;
     let budget = rescanBudget(text.length);
+    // The turned-down values scanned again so far, merged where they overlap (nested values): a
+    // match starting in (downStart, downEnd) starts after a character of such a value.
+    let downStart = -1;
+    let downEnd = -1;
     let m: RegExpExecArray | null;
     while ((m = re.exec(text)) !== null) {
       const at = m.index;
       const len = m[0].length;
-      const r = replacement(m.groups ?? {}, c.rules);
+      const r = replacement(m.groups ?? {}, c.rules, at > downStart && at < downEnd);
       if (r !== null) {
         out += text.slice(last, at) + r;
         last = maskEnd(text, at + len);
         if (last > at + len) re.lastIndex = last;
+      } else if (passedOver) {
+        re.lastIndex = at + 1;
       } else {
         const from = rescanFrom(at, len);
         if (rejectedPrefix !== null) {
@@ -1337,6 +1451,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
           budget -= again;
           re.lastIndex = from;
+          if (from > downEnd) downStart = from;
+          downEnd = Math.max(downEnd, at + len);
         } else if (again > RESCAN_FREE) {
           // Past the budget only a crafted line gets here, and what such a value hides is
           // exactly what its author wants shipped: closed, not open.
@@ -1361,6 +1477,9 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     let out = '';
     let from = 0;
     let budget = rescanBudget(text.length);
+    // As in replaceBuiltin, over all rounds.
+    let downStart = -1;
+    let downEnd = -1;
     for (;;) {
       const re = from === 0 ? c.re : new RegExp(`(?<=^[\\s\\S]{${from},})(?:${c.re.source})`, c.re.flags);
       let resume = -1; // where the next round starts, once this round met a rescanned rejection
@@ -1370,10 +1489,16 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         const match = args[0] as string;
         if (resume >= 0) return match; // past the rescan point: the next round decides
         const at = args[args.length - 3] as number;
-        const r = replacement(args[args.length - 1] as Groups, c.rules);
+        const r = replacement(args[args.length - 1] as Groups, c.rules, at > downStart && at < downEnd);
         if (r !== null) {
           grown += r.length - match.length;
           return r;
+        }
+        if (passedOver) {
+          // As if the regex had not matched here: the next round starts one character on.
+          resume = at + 1;
+          cut = resume + grown;
+          return match;
         }
         const next = rescanFrom(at, match.length);
         const again = at + match.length - next;
@@ -1383,6 +1508,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           budget -= again;
           resume = next;
           cut = next + grown;
+          if (next > downEnd) downStart = next;
+          downEnd = Math.max(downEnd, at + match.length);
         } else if (again > RESCAN_FREE) {
           note('unscanned');
           grown += UNSCANNED.length - again;
