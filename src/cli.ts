@@ -90,11 +90,27 @@ export function buildProgram(): Command {
     .addOption(new Option('--format <format>', 'stored form').choices(['auto', 'lines', 'frames']).default('auto'))
     .option('-v, --verbose', 'also list lines that are not logward events', false)
     .option('--agent <id>', "check only this agent's records (agent.id; a file holding several agents' streams)")
+    .option(
+      '--accept-fresh-start <session>',
+      'a stream that started over (state directory lost or rebuilt) at this session id is no failure; repeatable, or "all"',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .argument('<received>', 'file a receiver stored, or - for stdin')
-    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean; agent?: string }) => {
+    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean; agent?: string; acceptFreshStart: string[] }) => {
       const { runVerify } = await import('./commands/verify.js');
+      const fresh = o.acceptFreshStart;
+      const acceptFreshStarts = fresh.includes('all') ? ('all' as const) : fresh.length > 0 ? fresh : undefined;
       process.exitCode = await runVerify(
-        { keyFile: o.key, file: received, sdId: o.sdId, format: o.format, verbose: o.verbose, ...(o.agent !== undefined ? { agent: o.agent } : {}) },
+        {
+          keyFile: o.key,
+          file: received,
+          sdId: o.sdId,
+          format: o.format,
+          verbose: o.verbose,
+          ...(o.agent !== undefined ? { agent: o.agent } : {}),
+          ...(acceptFreshStarts !== undefined ? { acceptFreshStarts } : {}),
+        },
         { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
       );
     });

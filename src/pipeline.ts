@@ -44,6 +44,7 @@ import { WebhookSender } from './rules/webhook.js';
 import { neutralizeText } from './sanitize/neutralize.js';
 import { AgentNames } from './seal/agent-name.js';
 import type { ChainRole } from './seal/chain.js';
+import { declarationBytes } from './seal/declaration.js';
 import { loadHmacKey } from './seal/key.js';
 import { Sealer } from './seal/session.js';
 import { backoffDelayMs, type RetryDelays } from './sink/backoff.js';
@@ -582,8 +583,12 @@ export class Pipeline {
     return { seal: () => sealer.sealBytes(parts), size: size + SEAL_OVERHEAD_BYTES, meta };
   }
 
-  /** RFC 5424 parts within output.max_message_bytes (message and event.original are cut first), and their UTF-8 bytes. */
-  private fit(event: LogEvent, payload: string): { parts: SyslogParts; size: number } {
+  /**
+   * RFC 5424 parts within output.max_message_bytes (message and event.original are cut first), and their UTF-8 bytes.
+   * `keep`: bytes at the start of message never cut, an internal event's declaration (src/seal/declaration.ts
+   * declarationBytes): `logward verify` reads it there; the event may then stay over the limit.
+   */
+  private fit(event: LogEvent, payload: string, keep = 0): { parts: SyslogParts; size: number } {
     const cfg = this.config.output;
     const opts = (this.syslogOptions ??= { sdId: cfg.sdId, msgId: cfg.format === 'ecs' ? 'ECS' : 'CEF', agentId: this.config.agent.id, hostname: this.host });
     // ECS payloads come from encodeEvent, which escapes every string by construction.
@@ -596,7 +601,9 @@ export class Pipeline {
     const over = size - limit;
     for (const name of ['event.original', 'message']) {
       const v = f[name];
-      if (typeof v === 'string') f[name] = cutUtf8(v, Math.max(0, Buffer.byteLength(v) - over));
+      if (typeof v !== 'string') continue;
+      const len = Buffer.byteLength(v);
+      f[name] = cutUtf8(v, Math.max(name === 'message' ? Math.min(keep, len) : 0, len - over));
     }
     const tags = Array.isArray(f['tags']) ? (f['tags'] as string[]) : [];
     if (!tags.includes('truncated')) f['tags'] = [...tags, 'truncated'];
@@ -692,7 +699,7 @@ export class Pipeline {
     if (!noted) this.note(spec, String(ev.fields['message'] ?? spec.message));
     const cfg = this.config.output;
     const enc = encodeEvent(ev, cfg.format, { counters: this.counters, cef: { ...cfg.cef, version: VERSION } });
-    const { parts, size } = this.fit(ev, enc.payload);
+    const { parts, size } = this.fit(ev, enc.payload, declarationBytes(String(ev.fields['message'] ?? '')));
     const sealer = this.sealer!;
     this.counters.add('internal_events');
     return { seal: () => sealer.sealBytes(parts, role), size: size + SEAL_OVERHEAD_BYTES, meta: { input: ev.source.input, identity: ev.source.identity, internal: true } };

@@ -30,8 +30,22 @@
  * whose MAC no longer holds fails every check (ALTERED START). A start that
  * declares a rename (renamed from agent OLD) is held against OLD's records in
  * the same file (src/seal/README.md "Renamed agents").
- * Without --agent, a file holding several labels is checked as one stream and
- * a HINT names the agents.
+ * Without --agent, a file holding several agents' records checks each agent's
+ * stream on its own, exactly as `--agent ID` for each would (a NOTE says so),
+ * prints each agent's findings under `AGENT ID` and its own summary line, and
+ * fails when any agent's stream or the file fails; the last line names the
+ * agents that failed. (Checked as one stream, as earlier versions did, every
+ * file that begins inside two agents' sessions, a SIEM's daily file, failed,
+ * and one agent's restart was held against another agent's session.) The
+ * agents are those the records name: the sealed id of a start event whose
+ * MAC holds, else the SD label; an agent the operator does not know of
+ * stands out in the list (a run relabelled away at the end of a stream
+ * shows as an agent that begins there, as with --agent).
+ *
+ * A start event declaring no previous session after the head of an agent's
+ * stream is a FRESH START: the agent started over, so the end of its stream
+ * before that point cannot be checked. A failure unless accepted
+ * (`acceptFreshStarts`: a state directory the operator knows was rebuilt).
  */
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -41,7 +55,7 @@ import { ConfigError } from '../errors.js';
 import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
 import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, type RecordPlace, type StoredRecord } from '../seal/received.js';
-import { verifyStream, type Declaration, type Finding, type SealedEntry, type SessionSummary, type VerifyReport } from '../seal/verify.js';
+import { verifyStream, type Declaration, type Finding, type SealedEntry, type SessionSummary, type VerifyContext, type VerifyReport } from '../seal/verify.js';
 
 export const EXIT_INTACT = 0;
 export const EXIT_FAILED = 1;
@@ -60,6 +74,8 @@ export interface VerifyOptions {
   verbose?: boolean;
   /** Check only the records whose SD names this agent. */
   agent?: string;
+  /** Fresh starts (a stream started over) to report as information: 'all', or session ids. */
+  acceptFreshStarts?: 'all' | readonly string[];
 }
 
 export interface VerifyIo {
@@ -90,6 +106,12 @@ interface Collected {
   relabelled: number;
   /** Start events left out of the stream checked whose seal, by a key of ours, does not verify: an edit. */
   alteredStarts: number;
+  /**
+   * Without --agent: per entry, the agent whose stream it belongs to (the sealed id of a start
+   * event whose MAC holds, else the label) and whether it is such a start event.
+   */
+  owners: string[];
+  verifiedStarts: boolean[];
 }
 
 export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<number> {
@@ -134,26 +156,90 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
         `Store %rawmsg% or RSYSLOG_SyslogProtocol23Format (syslog-ng: flags(syslog-protocol)); see src/seal/README.md`,
     );
   }
-  const names = [...c.agents.keys()].map((a) => (a === '' ? '(none)' : a)).sort();
+  const names = [...c.agents.keys()].map(agentName).sort();
   if (c.entries.length === 0) {
     const whose = opts.agent !== undefined ? ` for agent "${opts.agent}"` : '';
     const seen = opts.agent !== undefined && names.length > 0 ? `; agents in the file: ${names.join(', ')}` : '';
     out(`FAILED: no record sealed with ${sdId}${whose} in ${opts.file === '-' ? 'stdin' : opts.file}${c.foreign > 0 ? ` (${plural(c.foreign, 'foreign line')})` : ''}${seen}`);
     return EXIT_FAILED;
   }
-  if (opts.agent === undefined && c.agents.size > 1) {
-    out(
-      `HINT: records of ${c.agents.size} agents (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', …' : ''}) are checked as one stream; ` +
-        `each agent numbers its own, so check them one at a time with --agent ID`,
-    );
-  }
-
-  const otherAgents = new Map([...c.others].map(([owner, sessions]) => [owner, [...sessions.values()]] as const));
-  const report = verifyStream(c.entries, ring.all, { otherAgents });
-  for (const line of describe(report.findings, c)) out(line);
+  const accept = opts.acceptFreshStarts;
+  const context: VerifyContext = {};
+  if (accept !== undefined) context.acceptFreshStarts = accept === 'all' ? true : new Set(accept);
   const problems = c.malformed + c.unreadable + c.relabelled + c.alteredStarts;
+  if (opts.agent === undefined && new Set(c.owners).size > 1) return perAgent(c, ring.all, context, problems, out);
+
+  context.otherAgents = new Map([...c.others].map(([owner, sessions]) => [owner, [...sessions.values()]] as const));
+  const report = verifyStream(c.entries, ring.all, context);
+  for (const line of describe(report.findings, c)) out(line);
   out(summary(report, c, problems));
   return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
+}
+
+function agentName(owner: string): string {
+  return owner === '' ? '(none)' : owner;
+}
+
+/**
+ * Without --agent, a file of several agents: each agent's stream checked on its own, as
+ * `--agent ID` checks it (the other agents' sessions are where a renamed agent's stream came
+ * from), its findings under `AGENT ID` and its own summary line; then one line for the file.
+ */
+function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyContext, problems: number, out: (l: string) => void): number {
+  const summaries = new Map<string, Map<string, SessionSummary>>();
+  const indices = new Map<string, number[]>();
+  c.entries.forEach((e, i) => {
+    const owner = c.owners[i] as string;
+    // In file order, as --agent builds them from the records it skips.
+    summarize(summaries, owner, e, c.verifiedStarts[i] === true);
+    const list = indices.get(owner);
+    if (list) list.push(i);
+    else indices.set(owner, [i]);
+  });
+  const owners = [...indices.keys()].sort((a, b) => (agentName(a) < agentName(b) ? -1 : agentName(a) > agentName(b) ? 1 : 0));
+  const shown = owners.map(agentName);
+  out(
+    `NOTE: records of ${owners.length} agents (${shown.slice(0, 10).join(', ')}${shown.length > 10 ? ', …' : ''}): each agent numbers its own, ` +
+      `so each agent's stream is checked on its own, as --agent ID checks it; results per agent`,
+  );
+  const failed: string[] = [];
+  const intact: string[] = [];
+  const total = { records: 0, sessions: 0, restarts: 0, replays: 0 };
+  for (const owner of owners) {
+    const idx = indices.get(owner) as number[];
+    const one = { entries: idx.map((i) => c.entries[i] as SealedEntry), where: idx.map((i) => c.where[i] as number), form: c.form };
+    const otherAgents = new Map<string, SessionSummary[]>();
+    for (const [o, sessions] of summaries) if (o !== owner) otherAgents.set(o, [...sessions.values()]);
+    const report = verifyStream(one.entries, keys, { ...base, otherAgents });
+    const name = agentName(owner);
+    out(`AGENT ${name}`);
+    for (const line of describe(report.findings, one)) out(line);
+    const f = facts(report, 0, 0);
+    total.records += report.records;
+    total.sessions += report.sessions;
+    total.restarts += declaredRestarts(report);
+    total.replays += report.replays;
+    if (report.ok) {
+      intact.push(name);
+      out(`agent ${name}: intact: ${f}`);
+    } else {
+      const parts = failureParts(report);
+      failed.push(`agent ${name}: ${parts.join(', ')}`);
+      out(`agent ${name}: FAILED: ${parts.join(', ')}; ${f}`);
+    }
+  }
+  const file = fileProblems(c);
+  let all =
+    `${plural(owners.length, 'agent')}, ${plural(total.records, 'record')} in ${plural(total.sessions, 'session')}, ` +
+    `${plural(total.restarts, 'declared restart')}, ${plural(total.replays, 'replay')}`;
+  if (c.foreign > 0) all += `, ${plural(c.foreign, 'foreign line')} skipped`;
+  if (failed.length === 0 && problems === 0) {
+    out(`intact: each agent's stream intact (${shown.slice(0, 10).join(', ')}${shown.length > 10 ? ', …' : ''}); ${all}`);
+    return EXIT_INTACT;
+  }
+  const rest = intact.length === 0 ? '' : `; intact: ${intact.slice(0, 10).join(', ')}${intact.length > 10 ? `, … (${intact.length})` : ''}`;
+  out(`FAILED: ${[...failed, ...file].join('; ')}${rest}; ${all}`);
+  return EXIT_FAILED;
 }
 
 async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer> {
@@ -199,6 +285,8 @@ async function collect(
     unreadable: 0,
     relabelled: 0,
     alteredStarts: 0,
+    owners: [],
+    verifiedStarts: [],
   };
   const take = (records: StoredRecord[]): void => {
     for (const r of records) {
@@ -231,6 +319,10 @@ async function collect(
         }
         c.entries.push(p.entry);
         c.where.push(r.at.n);
+        if (opts.agent === undefined) {
+          c.owners.push(owner);
+          c.verifiedStarts.push(seal === 'verified');
+        }
       } else if (p.foreign) {
         c.foreign++;
         const unsealed = looksUnsealedLogward(r.bytes);
@@ -385,6 +477,16 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
       case 'lost_mismatch':
         lines.push(`LOST MISMATCH session=${f.session} seq=${f.seq} (${at(f.index)}: declares ${range(f.from, f.to)} lost, but ${f.problem})`);
         break;
+      case 'fresh_start':
+      case 'accepted_fresh_start':
+        lines.push(
+          `FRESH START${f.kind === 'accepted_fresh_start' ? ' (accepted)' : ''} session=${f.session} seq=${f.seq} (${at(f.index)}): ` +
+            `its start event declares no previous session, but this stream holds session ${f.after} before it` +
+            (f.overlaps !== undefined ? ` and shares seqs with session ${f.overlaps}` : '') +
+            `: the agent started over (its state directory lost or reset, or a second sender with this agent id and key), ` +
+            `so the end of the stream before it cannot be checked`,
+        );
+        break;
       case 'renamed':
         lines.push(
           `RENAMED declared: session ${f.session} continues the stream of agent "${f.from}" ` +
@@ -397,15 +499,25 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
   return lines;
 }
 
-function summary(r: VerifyReport, c: Collected, problems: number): string {
-  const restarts = r.findings.filter((f) => f.kind === 'restart' && f.previousSession !== undefined).length;
-  let facts = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(restarts, 'declared restart')}`;
-  // Only when there are any: the line stays as it was for streams without a loss (scripts read it).
-  if (r.losses > 0) facts += `, ${r.losses} declared loss${r.losses === 1 ? '' : 'es'} (${plural(r.lostSeqs, 'seq')})`;
-  facts += `, ${plural(r.replays, 'replay')}`;
-  if (c.otherAgents > 0) facts += `, ${plural(c.otherAgents, 'record')} of other agents skipped`;
-  if (c.foreign > 0) facts += `, ${plural(c.foreign, 'foreign line')} skipped`;
-  if (r.ok && problems === 0) return `intact: ${facts}`;
+function declaredRestarts(r: VerifyReport): number {
+  return r.findings.filter((f) => f.kind === 'restart' && f.previousSession !== undefined).length;
+}
+
+/** What a stream holds: records, sessions, declared restarts and losses, replays, and what was skipped. */
+function facts(r: VerifyReport, otherAgents: number, foreign: number): string {
+  let line = `${plural(r.records, 'record')} in ${plural(r.sessions, 'session')}, ${plural(declaredRestarts(r), 'declared restart')}`;
+  // Only when there are any: the line stays as it was for streams without a loss or a fresh start (scripts read it).
+  if (r.losses > 0) line += `, ${r.losses} declared loss${r.losses === 1 ? '' : 'es'} (${plural(r.lostSeqs, 'seq')})`;
+  const accepted = r.findings.filter((f) => f.kind === 'accepted_fresh_start').length;
+  if (accepted > 0) line += `, ${plural(accepted, 'accepted fresh start')}`;
+  line += `, ${plural(r.replays, 'replay')}`;
+  if (otherAgents > 0) line += `, ${plural(otherAgents, 'record')} of other agents skipped`;
+  if (foreign > 0) line += `, ${plural(foreign, 'foreign line')} skipped`;
+  return line;
+}
+
+/** The failures a stream's findings hold, counted by kind. */
+function failureParts(r: VerifyReport): string[] {
   const count = (k: Finding['kind']): number => r.findings.filter((f) => f.kind === k).length;
   const missing = r.findings.reduce((n, f) => (f.kind === 'gap' ? n + f.missing : n), 0n);
   const parts: string[] = [];
@@ -420,9 +532,22 @@ function summary(r: VerifyReport, c: Collected, problems: number): string {
   add(count('undeclared_records'), `${count('undeclared_records')} undeclared record ranges`);
   add(count('seq_reused'), plural(count('seq_reused'), 'reused seq'));
   add(count('lost_mismatch'), plural(count('lost_mismatch'), 'lost-range declaration') + ' not matching the stream');
-  add(c.malformed, `${c.malformed} malformed`);
-  add(c.unreadable, `${c.unreadable} unreadable`);
-  add(c.relabelled, plural(c.relabelled, 'relabelled start event'));
-  add(c.alteredStarts, plural(c.alteredStarts, 'altered start event') + ' of unknown agent');
-  return `FAILED: ${parts.join(', ')}; ${facts}`;
+  add(count('fresh_start'), plural(count('fresh_start'), 'fresh start') + ' (the stream started over)');
+  return parts;
+}
+
+/** The file's own problems, outside any stream: records that do not parse, edited start events. */
+function fileProblems(c: Collected): string[] {
+  const parts: string[] = [];
+  if (c.malformed > 0) parts.push(`${c.malformed} malformed`);
+  if (c.unreadable > 0) parts.push(`${c.unreadable} unreadable`);
+  if (c.relabelled > 0) parts.push(plural(c.relabelled, 'relabelled start event'));
+  if (c.alteredStarts > 0) parts.push(plural(c.alteredStarts, 'altered start event') + ' of unknown agent');
+  return parts;
+}
+
+function summary(r: VerifyReport, c: Collected, problems: number): string {
+  const f = facts(r, c.otherAgents, c.foreign);
+  if (r.ok && problems === 0) return `intact: ${f}`;
+  return `FAILED: ${[...failureParts(r), ...fileProblems(c)].join(', ')}; ${f}`;
 }

@@ -67,6 +67,21 @@ export function readStartText(text: string, session: string, seq: bigint): Decla
   return d;
 }
 
+const START_AT_HEAD = new RegExp(`^(?:${START.source})`);
+
+/**
+ * How many UTF-8 bytes at the start of an internal event's message are its
+ * declaration (a start text, the rename included, or a lost-range text), or 0.
+ * A cut to output.max_message_bytes (src/pipeline.ts fit) must keep them:
+ * `logward verify` reads the declaration there, and a start event that lost
+ * its rename (the end of its text) or its chain declares nothing it can use.
+ * Measured with the reader's own patterns, so the part kept is the part read.
+ */
+export function declarationBytes(message: string): number {
+  const m = START_AT_HEAD.exec(message) ?? LOSS_AT_HEAD.exec(message);
+  return m ? Buffer.byteLength(m[0]) : 0;
+}
+
 /** The lost seqs, as the queue reports them (src/queue/disk-queue.ts LostRange has this shape). */
 export interface LostSeqs {
   /** First and last seq sealed and never written (inclusive; consecutive seqs of one session). */
@@ -101,6 +116,7 @@ export function lossText(d: LossDeclaration, version: string): string {
 
 const LOSS =
   /logward \S+ lost records; session ([0-9a-f]{8,64}) seq (\d{1,20}) declares seq (\d{1,20})\.\.(\d{1,20}) sealed but never written, last_chain ([0-9a-f]{64}); cause ([A-Z][A-Z0-9_]{0,31}|error)/;
+const LOSS_AT_HEAD = new RegExp(`^(?:${LOSS.source})`);
 const LOSS_HINT = Buffer.from(' lost records; session ');
 
 /**

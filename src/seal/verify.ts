@@ -24,6 +24,14 @@
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
  *
+ * A start that declares no previous session is the first start of a stream
+ * ever. Anywhere but at the head of the stream (by seq) it is `fresh_start`:
+ * the agent started over (its state directory was lost or reset, or a second
+ * sender uses this agent id and key), so nothing declares where the stream
+ * before it ended, and records deleted at that end cannot be told from an
+ * end. A failure unless the operator accepts it (`acceptFreshStarts`: then
+ * `accepted_fresh_start`, information).
+ *
  * Inside a session, a record may declare that the seqs right before it were
  * sealed and never written (src/seal/declaration.ts): `lost` (information)
  * when its own MAC verifies on the chain it declares, its range ends right
@@ -81,6 +89,11 @@ export interface SessionSummary {
 export interface VerifyContext {
   /** Other agents' sessions in the same file, by agent id (verify --agent): where a renamed agent's stream came from. */
   otherAgents?: ReadonlyMap<string, readonly SessionSummary[]>;
+  /**
+   * Fresh starts after the head of the stream that the operator knows of (a state directory
+   * rebuilt): `true` for all, or the sessions accepted. Reported as `accepted_fresh_start`, not a failure.
+   */
+  acceptFreshStarts?: true | ReadonlySet<string>;
 }
 
 export type Finding =
@@ -103,7 +116,14 @@ export type Finding =
    * agent id `from` (a rename), and the previous session is not in this stream. `held` says whether
    * records of `from` were there to hold the declaration against.
    */
-  | { kind: 'renamed'; session: string; from: string; previousSession?: string; lastSeq: bigint | null; held: boolean };
+  | { kind: 'renamed'; session: string; from: string; previousSession?: string; lastSeq: bigint | null; held: boolean }
+  /**
+   * A start declaring no previous session, after `after` (the session before it by seq, or the one at the
+   * head when this one sorts first): the stream started over, its end before this point is unprovable.
+   * `overlaps`: a session of this stream whose seqs this one's range shares (seqs are never reused
+   * by one state directory: the state was lost, or two senders share the id). `accepted_*`: accepted by the operator.
+   */
+  | { kind: 'fresh_start' | 'accepted_fresh_start'; session: string; seq: bigint; index: number; after: string; overlaps?: string };
 
 /** Kinds that mean the stream is not intact (`logward verify` exits 1). */
 export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
@@ -115,6 +135,7 @@ export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
   'undeclared_records',
   'seq_reused',
   'lost_mismatch',
+  'fresh_start',
 ]);
 
 export interface VerifyReport {
@@ -260,6 +281,33 @@ function sessionBefore(head: bigint, own: readonly SessionView[], others: readon
   return earlier?.name;
 }
 
+/** Whether the session's first record declares no previous session: the first start of a stream ever. */
+function startsFresh(s: SessionView): boolean {
+  const decl = s.bySeq.get(s.minSeq)?.[0]?.e.declares;
+  return decl !== undefined && decl.previousSession === undefined;
+}
+
+/**
+ * A start that declares no previous session (the first start of a stream ever), in a stream that
+ * holds other sessions. Two first starts in one stream prove that it started over. Reported after
+ * the session before it by seq; at the head of the stream only when a session that is not a first
+ * start shares its seqs (with two first starts at the same seqs, after a state directory was lost,
+ * the later by seq or, on a tie, by place in the file is the one reported). Else the sessions after
+ * it are its own later runs, or sessions without a start (undeclared restarts already).
+ */
+function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], context: VerifyContext): Finding | undefined {
+  const overlap = ordered.find((o) => o !== s && o.minSeq <= s.maxSeq && s.minSeq <= o.maxSeq);
+  const before = ordered[i - 1];
+  const after = before ?? (overlap && !startsFresh(overlap) ? overlap : undefined);
+  if (!after) return undefined;
+  const accept = context.acceptFreshStarts;
+  const accepted = accept === true || (accept !== undefined && accept.has(s.name));
+  const head = (s.bySeq.get(s.minSeq) as Candidate[])[0] as Candidate;
+  const f: Finding = { kind: accepted ? 'accepted_fresh_start' : 'fresh_start', session: s.name, seq: s.minSeq, index: head.index, after: after.name };
+  if (overlap) f.overlaps = overlap.name;
+  return f;
+}
+
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
@@ -367,6 +415,10 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     const r: Finding = { kind: 'restart', session: s.name, lastSeq: decl.lastSeq, firstSeq: s.minSeq };
     if (decl.previousSession !== undefined) r.previousSession = decl.previousSession;
     findings.push(r);
+    if (decl.previousSession === undefined && ordered.length > 1) {
+      const fresh = freshStart(s, i, ordered, context);
+      if (fresh) findings.push(fresh);
+    }
     if (decl.lastSeq !== null && s.minSeq <= decl.lastSeq) {
       findings.push({ kind: 'seq_reused', session: s.name, seq: s.minSeq, previousSession: decl.previousSession ?? '' });
     }

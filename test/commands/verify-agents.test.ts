@@ -54,9 +54,13 @@ test("each agent's stream in a shared file is intact when checked alone with --a
   }
 });
 
-test('without --agent, a file of several agents is one stream, and a HINT names the agents and the option', async () => {
+test('without --agent, a file of several agents is checked per agent, and a NOTE names the agents', async () => {
+  // Checked as one stream (earlier versions, with a HINT naming --agent), one agent's restart was held against the other's sessions.
   const r = await verify(env, all.map((s) => s.line));
-  assert.match(r.out, /^HINT: records of 2 agents \(db-01, web-01\) are checked as one stream; each agent numbers its own, so check them one at a time with --agent ID$/m);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /^NOTE: records of 2 agents \(db-01, web-01\): each agent numbers its own, so each agent's stream is checked on its own, as --agent ID checks it; results per agent$/m);
+  assert.match(r.out, /^AGENT db-01\n(?:.*\n)*?agent db-01: intact: \d+ records in 1 session, 0 declared restarts, \d+ replays?\nAGENT web-01\n(?:.*\n)*?agent web-01: intact: \d+ records in 3 sessions, 2 declared restarts, \d+ replays\n/m);
+  assert.match(r.out, /^intact: each agent's stream intact \(db-01, web-01\); 2 agents, \d+ records in 4 sessions, 2 declared restarts, \d+ replays$/m);
   const none = await verify(env, all.map((s) => s.line), 'web-02');
   assert.equal(none.code, 1);
   assert.match(none.out, /^FAILED: no record sealed with logward@32473 for agent "web-02" in \S+; agents in the file: db-01, web-01$/m);
