@@ -300,11 +300,19 @@ function kvAccept(value: string, key: string): string | null {
   const k = key.toLowerCase();
   // "PWD=/home/bob" is the working directory (sudo, env dumps), not a password.
   if (k === 'pwd' && /^[/~]/.test(value)) return null;
-  // A bare "session=42" is a counter or a name; a session id is longer.
-  if (kind === 'session_token' && k.startsWith('sess') && value.length < 8) return null;
+  // A bare "session=42" is a counter or a name; a session id is longer. Counted up to a mask of ours
+  // in it: "session=ab[REDACTED:pan]" (a glued card masked in a short value) reads "ab[REDACTED:pan"
+  // on a second pass, and must not become a session id then (the line would change when redacted again).
+  if (kind === 'session_token' && k.startsWith('sess') && ownLength(value) < 8) return null;
   // "cvv": only a 3-4 digit value is a security code.
   if (kind === 'cvv' && !/^\d{3,4}$/.test(value)) return null;
   return kind;
+}
+
+/** A value's length before a mask of ours in it (a value stops at "]", so the mask is its tail). */
+function ownLength(value: string): number {
+  const i = value.indexOf('[REDACTED:');
+  return i < 0 ? value.length : i;
 }
 
 /** private_key=/etc/ssl/private/key.pem names a file, not key material. */
@@ -1384,6 +1392,25 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   };
   // A card from its first digit on, with no boundary look-behind: maskEnd decides what may stand before it.
   const panFrom = families.has('pan') ? new RegExp(`\\d${PAN_REST}${PAN_END}`, 'iy') : null;
+  // The card rule where a digit group starts (its own boundary), for gluedEnd.
+  const panAt = families.has('pan') ? new RegExp(`\\d${PAN_BOUNDARY}${PAN_REST}${PAN_END}`, 'iy') : null;
+  /**
+   * Where the mask of a glued card [start, end) must end so that it unmasks no card the card rule finds
+   * on its own: one that starts at a later group of the glued match and runs past it ("ab4008 4111 1111
+   * 1111 1004 123": the glued card is the first four groups, the card rule's the last four and the
+   * code). Without a glued rule that card was masked; the glued match alone shipped its last groups.
+   */
+  const gluedEnd = (text: string, start: number, end: number): number => {
+    if (panAt === null) return end;
+    let to = end;
+    for (let s = start + 1; s < end; s++) {
+      if (!isDigit(text.charCodeAt(s)) || isDigit(text.charCodeAt(s - 1))) continue;
+      panAt.lastIndex = s;
+      const m = panAt.exec(text);
+      if (m !== null && s + m[0].length > to && isCardText(m[0])) to = s + m[0].length;
+    }
+    return to;
+  };
   /**
    * Where a mask that ends at `end` must end so that it leaves no card digits
    * behind. A value stops at the first space ("X-Api-Key: 4111 1111 1111 1111",
@@ -1434,10 +1461,11 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     while ((m = re.exec(text)) !== null) {
       const at = m.index;
       const len = m[0].length;
-      const r = replacement(m.groups ?? {}, c.rules, at > downStart && at < downEnd);
+      const g = m.groups ?? {};
+      const r = replacement(g, c.rules, at > downStart && at < downEnd);
       if (r !== null) {
         out += text.slice(last, at) + r;
-        last = maskEnd(text, at + len);
+        last = maskedRule === 'pan' && g['pan_g'] !== undefined ? gluedEnd(text, at, at + len) : maskEnd(text, at + len);
         if (last > at + len) re.lastIndex = last;
       } else if (passedOver) {
         re.lastIndex = at + 1;
@@ -1458,7 +1486,11 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           // exactly what its author wants shipped: closed, not open.
           out += text.slice(last, from) + UNSCANNED;
           note('unscanned');
-          last = at + len;
+          // Like any mask: a value that ends with a card's first group takes the card with it, or the
+          // twelve digits after it ship ("PWD=/srv/…/ab4111 1111 1111 1111" past a spent budget).
+          maskedRule = '';
+          last = maskEnd(text, at + len);
+          if (last > at + len) re.lastIndex = last;
         }
       }
       // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
