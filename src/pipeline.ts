@@ -719,7 +719,7 @@ export class Pipeline {
    * logged, and shipped as an event — once per input and message every 10 minutes, so a
    * persistent failure is visible in the SIEM without flooding it.
    */
-  private inputError(input: string, what: 'scan' | 'emit', err: Error): void {
+  private inputError(input: string, what: 'scan' | 'read' | 'emit', err: Error): void {
     const key = `${input}\0${what}\0${err.message}`;
     const now = Date.now();
     this.log.warn({ input, what, err }, `input ${input}: ${what} failed; retrying`);
@@ -733,7 +733,7 @@ export class Pipeline {
       type: ['info'],
       outcome: 'failure',
       severity: SEVERITY.warning,
-      message: `input ${input}: ${what === 'scan' ? 'scanning for files' : 'handing lines to the queue'} failed, retrying: ${err.message}`,
+      message: `input ${input}: ${STAGE_TEXT[what]} failed, retrying: ${err.message}`,
       fields: { 'error.message': err.message, 'logward.error.input': input, 'logward.error.stage': what },
     });
   }
@@ -786,6 +786,8 @@ export function resendWindowOf(output: {
   const { bytes, ageMs } = output.resendWindow;
   return { bytes, ageMs, pressureAgeMs: Math.max(ageMs, 2 * output.destination.deadAfterMs) };
 }
+
+const STAGE_TEXT = { scan: 'scanning for files', read: 'reading a file', emit: 'handing lines to the queue' } as const;
 
 /** true when p settles within ms; p keeps running either way. */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -10,10 +10,20 @@
  *    directory (without the directory fsync the rename may not survive power
  *    loss). A crash loses at most the advances since the last flush; the lead
  *    raises them again from the queue tail with `recover(identity, end)`;
- *  - entries not seen for expiryMs are dropped at the next flush.
+ *  - entries not seen for expiryMs are dropped at the next flush;
+ *  - an entry also records a hash of the bytes just before its offset
+ *    (tailEnd, tailLen, tailHash): a restart that finds other bytes there
+ *    knows the file was rewritten in place, even when its head (the
+ *    identity) was kept. The bytes come from the reader's memory (advance's
+ *    meta.tail) and are hashed when the registry is written, never read
+ *    again from the file. Entries written without them (older registries, a
+ *    position no bytes are remembered for) resume as before;
+ *  - tamper suspicions still in their grace are saved with the registry
+ *    (`suspicions`), so that a stop or a crash does not drop them.
  * On-disk layout: <stateDir>/checkpoints/<input>.json, directory 0700, file
  * 0600. A new format adds a version; unknown versions are refused, not
- * overwritten.
+ * overwritten. Fields added since version 1 are optional and ignored by an
+ * older agent (tail*, suspicions): the version stays 1.
  */
 import { chmod, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +31,8 @@ import { join } from 'node:path';
 import { FileError } from '../errors.js';
 import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
+import { headHash } from './identity.js';
+import type { Suspicion, TamperAlert } from './tamper.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -37,6 +49,16 @@ export interface CheckpointEntry {
   /** Provisional identities only: how many head bytes were seen, and their hash. */
   headLen?: number;
   headHash?: string;
+  /** The tailLen bytes before tailEnd (<= offset; the offset itself when known) hash to tailHash. */
+  tailEnd?: number;
+  tailLen?: number;
+  tailHash?: string;
+}
+
+/** Bytes read just before `end`, as the reader still holds them. */
+export interface CheckpointTail {
+  readonly end: number;
+  readonly bytes: Buffer;
 }
 
 export interface CheckpointMeta {
@@ -46,6 +68,8 @@ export interface CheckpointMeta {
   size?: number;
   headLen?: number;
   headHash?: string;
+  /** Absent: the entry keeps the tail it had (an earlier position, still before the offset). */
+  tail?: CheckpointTail;
 }
 
 interface RegistryFileV1 {
@@ -53,6 +77,8 @@ interface RegistryFileV1 {
   input: string;
   written: string;
   entries: Record<string, CheckpointEntry>;
+  /** Optional: absent when there is none. */
+  suspicions?: Suspicion[];
 }
 
 export interface CheckpointerOptions {
@@ -65,6 +91,10 @@ export interface CheckpointerOptions {
 
 export class Checkpointer {
   private readonly entries = new Map<string, CheckpointEntry>();
+  /** Tails given since the last write, hashed by the write (advance runs per batch, the write at most every flushIntervalMs). */
+  private readonly tails = new Map<string, CheckpointTail>();
+  private saved: Suspicion[] = [];
+  private savedJson = '[]';
   private readonly dir: string;
   readonly file: string;
   private dirty = false;
@@ -98,10 +128,27 @@ export class Checkpointer {
       throw new FileError(this.file, `unsupported checkpoint registry version ${String(reg?.version)}`);
     }
     this.entries.clear();
+    this.tails.clear();
     for (const [id, e] of Object.entries(reg.entries ?? {})) {
       if (typeof e?.offset === 'number' && e.offset >= 0) this.entries.set(id, { ...e });
     }
+    this.saved = Array.isArray(reg.suspicions) ? reg.suspicions.filter(isSuspicion) : [];
+    this.savedJson = JSON.stringify(this.saved);
     return true;
+  }
+
+  /** Tamper suspicions saved by the last run (load()). */
+  get suspicions(): readonly Suspicion[] {
+    return this.saved;
+  }
+
+  /** The suspicions to save with the registry (written at the next flush when they changed). */
+  setSuspicions(list: readonly Suspicion[]): void {
+    const json = JSON.stringify(list);
+    if (json === this.savedJson) return;
+    this.saved = [...list];
+    this.savedJson = json;
+    this.dirty = true;
   }
 
   /** Starts the periodic flush. */
@@ -154,7 +201,15 @@ export class Checkpointer {
       e.headLen = meta.headLen;
       e.headHash = meta.headHash;
     } else {
-      this.entries.set(identity, { offset, ...meta, lastSeen: now });
+      const { tail: _tail, ...rest } = meta;
+      this.entries.set(identity, { offset, ...rest, lastSeen: now });
+    }
+    const entry = this.entries.get(identity) as CheckpointEntry;
+    if (meta.tail && meta.tail.end <= entry.offset) {
+      // Fewer bytes than recorded (the reader resumed lately and holds little yet) would check less:
+      // the longer tail of an earlier offset stays until the reader holds as many.
+      const had = this.tails.get(identity)?.bytes.length ?? entry.tailLen ?? 0;
+      if (meta.tail.bytes.length >= had || meta.tail.bytes.length === meta.tail.end) this.tails.set(identity, meta.tail);
     }
     this.dirty = true;
   }
@@ -178,8 +233,14 @@ export class Checkpointer {
     const e = this.entries.get(from);
     if (!e) return;
     this.entries.delete(from);
+    const tail = this.tails.get(from);
+    this.tails.delete(from);
     const existing = this.entries.get(to);
-    if (!existing || existing.offset < e.offset) this.entries.set(to, { ...e, headLen: undefined, headHash: undefined });
+    if (!existing || existing.offset < e.offset) {
+      this.entries.set(to, { ...e, headLen: undefined, headHash: undefined });
+      if (tail) this.tails.set(to, tail);
+      else this.tails.delete(to);
+    }
     this.dirty = true;
   }
 
@@ -190,6 +251,7 @@ export class Checkpointer {
   }
 
   delete(identity: string): void {
+    this.tails.delete(identity);
     if (this.entries.delete(identity)) this.dirty = true;
   }
 
@@ -206,6 +268,14 @@ export class Checkpointer {
   private async write(): Promise<void> {
     this.dirty = false;
     const now = this.now();
+    for (const [id, t] of this.tails) {
+      const e = this.entries.get(id);
+      if (!e) continue;
+      e.tailEnd = t.end;
+      e.tailLen = t.bytes.length;
+      e.tailHash = headHash(t.bytes);
+    }
+    this.tails.clear();
     const entries: Record<string, CheckpointEntry> = {};
     for (const [id, e] of this.entries) {
       if (now - e.lastSeen > this.opts.expiryMs) {
@@ -215,6 +285,7 @@ export class Checkpointer {
       entries[id] = e;
     }
     const body: RegistryFileV1 = { version: 1, input: this.opts.inputId, written: new Date(now).toISOString(), entries };
+    if (this.saved.length > 0) body.suspicions = this.saved;
     await ensureDir(this.opts.stateDir);
     await ensureDir(this.dir);
     try {
@@ -224,6 +295,22 @@ export class Checkpointer {
       throw new FileError(this.file, `cannot write checkpoints: ${(err as Error).message}`, undefined, { cause: err });
     }
   }
+}
+
+const KINDS: ReadonlySet<TamperAlert['kind']> = new Set(['truncated', 'deleted']);
+
+/** A saved suspicion as this version can decide it (anything else is dropped: a registry is no place to fail a start over). */
+function isSuspicion(x: unknown): x is Suspicion {
+  const s = x as Partial<Suspicion> | null;
+  const a = s?.alert as Partial<TamperAlert> | undefined;
+  return (
+    typeof s?.deadline === 'number' &&
+    typeof a?.path === 'string' &&
+    typeof a.identity === 'string' &&
+    a.kind !== undefined &&
+    KINDS.has(a.kind) &&
+    [a.sizeBefore, a.sizeAfter, a.offset].every((n) => n === undefined || typeof n === 'number')
+  );
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -38,12 +38,29 @@
  * input's first run (no checkpoint registry yet). Any other file never seen
  * before — created while running or while the agent was down — is read from
  * 0, or rotations during downtime would lose lines.
+ *
+ * Resuming a checkpoint (restart, or a known head found again): the entry
+ * remembers a hash of the bytes just before its offset (taken from the bytes
+ * the stream read, never read again for it). A file that no longer holds them
+ * was rewritten: it is read from 0 under its own identity, and when it is the
+ * inode the entry was read from, at a live path, that is a truncation (the
+ * alert waits for a copy, as live). Entries of files read under their own
+ * identity (a rewrite in place, a duplicate head) record their head, so that a
+ * restart resumes them instead of the fingerprint's entry.
+ *
+ * A file whose turn fails (a throw, a read error) is reported with its path,
+ * first at once, then at most once per growing interval, and counted; it is
+ * retried with backoff, and after RELEASE_AFTER_FAILURES failures in a row its
+ * descriptor is closed and opened again by path at the next try (a stale
+ * handle), unless the path no longer names it (it could not be reopened). Its
+ * stream, position and checkpoint stay as they were: nothing is skipped.
  */
 import { constants as fsc } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
+import { errorLine, FileError, oneLine } from '../errors.js';
 import type { RawRecord } from '../event/types.js';
 import type { Counters } from '../monitor/counters.js';
-import { Checkpointer, type CheckpointMeta } from './checkpoint.js';
+import { Checkpointer, type CheckpointEntry, type CheckpointMeta, type CheckpointTail } from './checkpoint.js';
 import { Discovery, type PathsProvider } from './discovery.js';
 import {
   FINGERPRINT_BYTES,
@@ -89,8 +106,8 @@ export interface FileSourceDeps {
   /** Resolves only when the batch is durable downstream. */
   readonly emit: (batch: RawRecord[]) => Promise<void>;
   readonly alert: (a: TamperAlert) => void;
-  /** A failure the source recovers from by retrying (a scan or a hand-over that failed); the pipeline reports it. */
-  readonly error?: (what: 'scan' | 'emit', err: Error) => void;
+  /** A failure the source recovers from by retrying (a scan, a file's read, or a hand-over that failed); the pipeline reports it. */
+  readonly error?: (what: 'scan' | 'read' | 'emit', err: Error) => void;
   readonly counters: Counters;
   readonly clock?: Clock;
   /** Seam for tests: a fixed list instead of globs and a watcher. */
@@ -122,11 +139,34 @@ const COPY_COMPARE_STEP = 16 * COPY_COMPARE_CHUNK;
  */
 const STALE_COPY_MS = 5 * 60_000;
 
+/** Bytes before a checkpoint's offset whose hash it records (a restart compares them). */
+const TAIL_BYTES = 256;
+
+/**
+ * Bytes a stream keeps of what it read last, to take the checkpoint's tail from: the offset is the
+ * end of the last record emitted, which a pending partial line or multiline group may put before
+ * the read position. Past that, the entry keeps the tail of an earlier offset.
+ */
+const TAIL_RING = 4096;
+
+/** Failed turns in a row after which a file's descriptor is closed and opened again at the next try. */
+const RELEASE_AFTER_FAILURES = 3;
+
+/** The interval between two reports of a file that keeps failing grows up to this. */
+const MAX_REPORT_GAP_MS = 3_600_000;
+
+const NO_BYTES = Buffer.alloc(0);
+
 /** The reading state of one identity. */
 class Stream implements LineSink, RecordSink {
   batch: RawRecord[] = [];
   readonly splitter: LineSplitter;
   readonly joiner: MultilineJoiner | undefined;
+  /** The last bytes read (at most TAIL_RING), ending at ringEnd; a new buffer per chunk, never written to. */
+  private ring = NO_BYTES;
+  private ringEnd = 0;
+  /** headHash of a whole head (it no longer changes), for the checkpoints of a provisional identity. */
+  wholeHeadHash: string | undefined;
 
   constructor(
     private readonly input: string,
@@ -157,6 +197,21 @@ class Stream implements LineSink, RecordSink {
       multiline,
       truncated,
     });
+  }
+
+  /** A chunk read at `pos`: its last bytes are kept for the checkpoint's tail. */
+  remember(chunk: Buffer, pos: number): void {
+    const keep = pos === this.ringEnd ? this.ring : NO_BYTES;
+    if (chunk.length >= TAIL_RING) this.ring = Buffer.from(chunk.subarray(chunk.length - TAIL_RING));
+    else this.ring = Buffer.concat([keep.subarray(Math.max(0, keep.length - (TAIL_RING - chunk.length))), chunk]);
+    this.ringEnd = pos + chunk.length;
+  }
+
+  /** The bytes (at most TAIL_BYTES) just before `end`, if still held. */
+  tailBefore(end: number): CheckpointTail | undefined {
+    const start = this.ringEnd - this.ring.length;
+    if (end <= start || end > this.ringEnd) return undefined;
+    return { end, bytes: this.ring.subarray(Math.max(0, end - start - TAIL_BYTES), end - start) };
   }
 
   hasPending(): boolean {
@@ -223,6 +278,19 @@ interface Tracked {
    * twice, documented), and raises no truncated alert.
    */
   uncomparedOf: string | undefined;
+  /** Failed turns (see the module note); undefined until the first. */
+  trouble: Trouble | undefined;
+}
+
+interface Trouble {
+  /** Failed turns in a row (0 once a turn succeeds). */
+  failures: number;
+  /** The next try, not before. */
+  retryAt: number;
+  /** The next report, not before; the interval to the one after; failures not reported yet. */
+  reportAt: number;
+  reportGapMs: number;
+  unreported: number;
 }
 
 interface Orphan {
@@ -233,7 +301,8 @@ interface Orphan {
 type Decision =
   | { kind: 'adopt'; orphan: Orphan }
   | { kind: 'park' }
-  | { kind: 'resume'; identity: string; full: boolean; offset: number; from?: string }
+  /** key: the checkpoint entry resumed (its tail is checked); from: a short file's entry re-keyed to its fingerprint. */
+  | { kind: 'resume'; identity: string; full: boolean; offset: number; key: string; from?: string }
   | { kind: 'new'; own: boolean; holder?: Tracked; cut?: boolean }
   | { kind: 'wait' };
 
@@ -241,6 +310,11 @@ export class FileSource {
   readonly checkpointer: Checkpointer;
   private readonly tracked = new Map<string, Tracked>();
   private byPath = new Map<string, Tracked>();
+  /** Path -> inode key of what the last scan listed, and the scan before (what tells a dated rotated copy from a live file). */
+  private listed = new Map<string, string>();
+  private listedBefore = new Map<string, string>();
+  /** Identities found rewritten in place while the agent was away (a copy of them found later: replaced, as live). */
+  private readonly cutWhileAway = new Map<string, string>();
   private lastPaths = new Map<string, { identity: string; size: number }>();
   private readonly orphans = new Map<string, Orphan>();
   /** Provisional registry entries whose inode no longer starts with their head (truncated while we were away). */
@@ -298,10 +372,15 @@ export class FileSource {
         },
         deps.counters,
       );
-    this.tamper = new TamperWatch(opts.rescanIntervalMs, (a) => {
-      deps.counters.add(`source_tamper_${a.kind}`);
-      deps.alert(a);
-    });
+    this.tamper = new TamperWatch(
+      opts.rescanIntervalMs,
+      (a) => {
+        deps.counters.add(`source_tamper_${a.kind}`);
+        deps.alert(a);
+      },
+      (p) => this.isLive(p),
+      () => this.checkpointer.setSuspicions(this.tamper.pending()),
+    );
   }
 
   /** Number of descriptors this source holds (tests check it against maxOpenFiles). */
@@ -317,6 +396,8 @@ export class FileSource {
     if (this.loaded) return;
     this.firstRun = !(await this.checkpointer.load());
     this.loaded = true;
+    // Suspicions a stop or a crash left undecided: decided in this run, after one more grace.
+    this.tamper.restore(this.checkpointer.suspicions, this.clock.now());
   }
 
   async start(): Promise<void> {
@@ -328,7 +409,11 @@ export class FileSource {
     this.loopDone = this.loop();
   }
 
-  /** Stops reading, waits for the emit in flight, commits checkpoints, releases descriptors. */
+  /**
+   * Stops reading, waits for the emit in flight, commits checkpoints, releases descriptors. Tamper
+   * suspicions not decided (a stop that cut the turn short skips the expiry) are saved with the
+   * checkpoints and decided by the next start.
+   */
   async stop(): Promise<void> {
     await this.halt();
     await this.flushOrphans();
@@ -360,6 +445,11 @@ export class FileSource {
     await this.loopDone;
     await this.paths.stop?.();
     for (const t of this.tracked.values()) await this.closeFd(t);
+  }
+
+  /** Live or rotated, given what the last scan listed (a dashed date is rotated next to its undated file). */
+  private isLive(path: string): boolean {
+    return isLivePath(path, this.listed);
   }
 
   private requestScan(): void {
@@ -427,6 +517,8 @@ export class FileSource {
     const files = await this.paths.scan();
     const now = this.clock.now();
     const initial = this.scans === 0 && this.firstRun;
+    this.listedBefore = this.listed;
+    this.listed = new Map(files.map((f) => [f.path, inodeKey(f.dev, f.ino)]));
     this.scans++;
     const seen = new Set<string>();
     const byPath = new Map<string, Tracked>();
@@ -471,11 +563,13 @@ export class FileSource {
           copyOf: undefined,
           cutFrom: undefined,
           uncomparedOf: undefined,
+          trouble: undefined,
         };
         this.tracked.set(key, t);
       } else if (!seen.has(key)) {
         if (t.path !== f.path) {
-          if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path) && isLivePath(f.path)) {
+          // The old name as the scan that listed it saw it (a dated copy is rotated next to its live file).
+          if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path, this.listedBefore) && this.isLive(f.path)) {
             this.tamper.now({ kind: 'replaced', path: f.path, identity: t.stream.identity, offset: t.stream.readPos });
           }
           t.path = f.path;
@@ -547,8 +641,8 @@ export class FileSource {
 
   /**
    * One turn for every file. A file whose turn throws does not end the round (the others, and the
-   * expiries waiting for the round, would wait on it for as long as it fails). complete: not cut
-   * short by stop().
+   * expiries waiting for the round, would wait on it for as long as it fails): it is counted,
+   * reported and retried later (turnFailed). complete: not cut short by stop().
    */
   private async serveRound(): Promise<{ did: boolean; complete: boolean }> {
     this.undecided = false;
@@ -563,7 +657,8 @@ export class FileSource {
       try {
         if (await this.serve(t)) did = true;
       } catch (err) {
-        this.failed(err);
+        this.deps.counters.add('source_errors');
+        await this.turnFailed(t, err, this.clock.now());
       }
     }
     return { did, complete: i === list.length };
@@ -578,6 +673,7 @@ export class FileSource {
       t.changed = true;
     }
     if (t.stream && t.stream.batch.length > 0) return this.emitBatch(t.stream);
+    if (t.trouble && t.trouble.failures > 0 && now < t.trouble.retryAt) return false;
     if (t.unreadable && now < t.retryAt) return false;
     if (!t.fh) {
       if (t.state === 'gone') {
@@ -589,7 +685,9 @@ export class FileSource {
     }
     if (t.state === 'new') {
       if (!t.changed && now < t.nextPoll) return false;
-      return this.decide(t, now);
+      const did = await this.decide(t, now);
+      this.healthy(t);
+      return did;
     }
     const s = t.stream as Stream;
     const fh = t.fh as FileHandle;
@@ -624,13 +722,17 @@ export class FileSource {
       // regrown to exactly the offset? The size cannot tell (and the next rotation may freeze the file
       // so). Only the head can; an idle file keeps its ctime and costs no read.
       const h = await readHead(fh, s.head.length);
-      if (!h.equals(s.head)) {
+      // An adopted copy made while the file was shorter than what was then read of it holds only the
+      // start of the head: no rewrite (taken for one, it was orphaned and adopted again every turn).
+      const shortCopy = t.copyShort && h.length === size && h.length < s.head.length && startsWith(s.head, h);
+      if (!shortCopy && !h.equals(s.head)) {
         await this.truncated(t, size, now);
         return true;
       }
       t.headCheckedCtimeMs = ctimeMs;
     }
     if (size <= pos) {
+      this.healthy(t);
       t.size = Math.max(size, t.size);
       t.eof = true;
       t.nextPoll = now + this.pollMs;
@@ -668,6 +770,8 @@ export class FileSource {
     }
     // The head was checked after that fstat: a later truncation changes the ctime again.
     t.headCheckedCtimeMs = ctimeMs;
+    this.healthy(t);
+    s.remember(buf.subarray(0, n), pos);
     if (!s.full && pos < FINGERPRINT_BYTES) {
       const len = Math.min(pos + n, FINGERPRINT_BYTES);
       s.head = s.head.length === pos ? Buffer.concat([s.head, buf.subarray(0, len - pos)]) : await readHead(fh, len);
@@ -728,6 +832,9 @@ export class FileSource {
         await this.closeFd(t);
         return false;
       case 'resume': {
+        const e = this.checkpointer.get(d.key);
+        if (e && !(await this.holdsWhatWasRead(fh, t, e, size))) return this.readAgain(t, d.key, e, h, size, now);
+        if (e && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) this.copyResumed(d.key, t, e);
         const head = d.full ? h : h.subarray(0, Math.min(d.offset, h.length));
         const s = this.newStream(t, d.identity, d.full, head, d.offset);
         if (size < d.offset) t.copyShort = true;
@@ -737,7 +844,7 @@ export class FileSource {
         return true;
       }
       case 'new': {
-        if (d.own && d.holder && !isLivePath(t.path)) {
+        if (d.own && d.holder && !this.isLive(t.path)) {
           const { rel, holderSize } = await this.comparedWithHolder(t, size, st.ctimeNs, d.holder);
           if (rel === 'uncompared') t.uncomparedOf = d.holder.stream?.identity;
           else if (rel !== 'other') {
@@ -761,6 +868,7 @@ export class FileSource {
             return true;
           }
         }
+        if (d.own && !d.cut && !this.isLive(t.path) && h.length === FINGERPRINT_BYTES && (await this.resumedCopy(t, fh, h, size))) return true;
         const atEnd = t.initial && this.opts.startAt === 'end';
         const readPos = atEnd ? size : 0;
         let s: Stream;
@@ -795,14 +903,14 @@ export class FileSource {
           return { kind: 'adopt', orphan: o };
         }
         // A short copy made when the file was short: all of it is the start of what was read.
-        if (startsWith(oh, h) && h.length === t.size && !isLivePath(t.path)) return { kind: 'adopt', orphan: o };
+        if (startsWith(oh, h) && h.length === t.size && !this.isLive(t.path)) return { kind: 'adopt', orphan: o };
         if (startsWith(oh, h)) return this.parkOrOwn(t, now);
       }
-      if (t.startup && !isLivePath(t.path)) {
+      if (t.startup && !this.isLive(t.path)) {
         // At start-up a rotated name waits for the live files not classified yet: else a same-head copy listed
         // first takes the live file's checkpoint (or start_at end) and the live file is read again from 0.
         for (const u of this.tracked.values()) {
-          if (u === t || !u.startup || u.state !== 'new' || u.stream || u.size === 0 || !isLivePath(u.path)) continue;
+          if (u === t || !u.startup || u.state !== 'new' || u.stream || u.size === 0 || !this.isLive(u.path)) continue;
           const since = t.parkedSince === 0 ? now : t.parkedSince;
           if (now - since < this.opts.rescanIntervalMs) return { kind: 'wait' };
           break;
@@ -825,16 +933,21 @@ export class FileSource {
         const taken = [...this.tracked.values()].some((u) => u !== t && u.stream?.identity === fp);
         return { kind: 'new', own: true, cut: !taken };
       }
+      // Read under its own identity before (rewritten in place, or a duplicate head): that entry is this inode's, not the fingerprint's.
+      const own = this.ownEntry(t, h);
+      if (own) return { kind: 'resume', identity: own.id, full: true, offset: own.offset, key: own.id };
       const e = this.checkpointer.get(fp);
       if (e) {
         if (!t.startup && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) {
           this.tamper.now({ kind: 'replaced', path: t.path, identity: fp, offset: e.offset, sizeAfter: t.size });
         }
-        return { kind: 'resume', identity: fp, full: true, offset: e.offset };
+        return { kind: 'resume', identity: fp, full: true, offset: e.offset, key: fp };
       }
     }
     for (const [id, e] of this.checkpointer.all()) {
       if (!isProvisional(id) || e.headLen === undefined || e.headHash === undefined || id === t.cutFrom) continue;
+      // A whole head: a file read under its own identity (ownEntry), no short file.
+      if (e.headLen >= FINGERPRINT_BYTES) continue;
       const sameInode = e.dev === String(t.dev) && e.inode === String(t.ino);
       const headMatches = e.headLen <= h.length && headHash(h.subarray(0, e.headLen)) === e.headHash;
       if (sameInode) {
@@ -849,7 +962,7 @@ export class FileSource {
         // Original gone. At a rotated name the same first bytes mean a copy (copytruncate, then the
         // original deleted); at a live path it may be a new file starting with the same banner line:
         // read that from 0 (duplicates are recognisable, a skipped line is not).
-        if (isLivePath(t.path)) continue;
+        if (this.isLive(t.path)) continue;
         this.deps.counters.add('source_copies_adopted');
         return this.resumeProvisional(id, h, e.offset);
       }
@@ -870,8 +983,106 @@ export class FileSource {
   }
 
   private resumeProvisional(id: string, h: Buffer, offset: number): Decision {
-    if (h.length === FINGERPRINT_BYTES) return { kind: 'resume', identity: fingerprint(h), full: true, offset, from: id };
-    return { kind: 'resume', identity: id, full: false, offset };
+    if (h.length === FINGERPRINT_BYTES) return { kind: 'resume', identity: fingerprint(h), full: true, offset, key: id, from: id };
+    return { kind: 'resume', identity: id, full: false, offset, key: id };
+  }
+
+  /**
+   * The entry of a stream read under its own identity from this inode with this whole head (after a
+   * rewrite in place, or a duplicate head), unless that stream lives on (read, or orphaned) or is
+   * the one this inode lost to a truncation.
+   */
+  private ownEntry(t: Tracked, h: Buffer): { id: string; offset: number } | undefined {
+    let hash: string | undefined;
+    for (const [id, e] of this.checkpointer.all()) {
+      if (!isProvisional(id) || e.headLen !== FINGERPRINT_BYTES || e.dev !== String(t.dev) || e.inode !== String(t.ino)) continue;
+      if (id === t.cutFrom || this.orphans.has(id) || [...this.tracked.values()].some((u) => u.stream?.identity === id)) continue;
+      hash ??= headHash(h);
+      if (e.headHash === hash) return { id, offset: e.offset };
+    }
+    return undefined;
+  }
+
+  /**
+   * Whether the file still holds, before the entry's offset, the bytes read there (the hash of the
+   * tail recorded with the checkpoint). An entry without one (older registry) is trusted as before.
+   * The inode the entry was read from, at a live path, shorter than the offset lost bytes that were
+   * read: rewritten. A file shorter than the tail's end otherwise is a copy made before the end was
+   * read (copytruncate): resumed as before.
+   */
+  private async holdsWhatWasRead(fh: FileHandle, t: Tracked, e: CheckpointEntry, size: number): Promise<boolean> {
+    const sameInode = e.dev === String(t.dev) && e.inode === String(t.ino);
+    if (sameInode && e.tailHash !== undefined && this.isLive(t.path) && size < e.offset) return false;
+    return (await this.tailState(fh, e, size)) !== 'mismatch';
+  }
+
+  /** The entry's tail against the file: 'none' (not recorded), 'short' (the file ends before it), or compared. */
+  private async tailState(fh: FileHandle, e: CheckpointEntry, size: number): Promise<'none' | 'short' | 'match' | 'mismatch'> {
+    // Not recorded (an older registry), or not as this version writes it (edited by hand): trusted as before.
+    if (typeof e.tailEnd !== 'number' || typeof e.tailLen !== 'number' || typeof e.tailHash !== 'string') return 'none';
+    if (!(e.tailLen >= 0 && e.tailLen <= TAIL_BYTES && e.tailLen <= e.tailEnd)) return 'none';
+    if (size < e.tailEnd) return 'short';
+    const bytes = Buffer.allocUnsafe(e.tailLen);
+    let got = 0;
+    while (got < e.tailLen) {
+      const { bytesRead } = await fh.read(bytes, got, e.tailLen - got, e.tailEnd - e.tailLen + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === e.tailLen && headHash(bytes) === e.tailHash ? 'match' : 'mismatch';
+  }
+
+  /**
+   * A same-head file at a rotated name that is no copy of the file read with that head, but holds
+   * what was read under its fingerprint, a stream that lives nowhere now: a copy of content read
+   * before (at a restart, next to a live file found rewritten in place with its head kept). It
+   * resumes that checkpoint rather than being read again.
+   */
+  private async resumedCopy(t: Tracked, fh: FileHandle, h: Buffer, size: number): Promise<boolean> {
+    const fp = fingerprint(h);
+    const e = this.checkpointer.get(fp);
+    if (!e || fp === t.cutFrom || this.orphans.has(fp) || [...this.tracked.values()].some((u) => u.stream?.identity === fp)) return false;
+    if ((await this.tailState(fh, e, size)) !== 'match') return false;
+    this.attach(t, this.newStream(t, fp, true, h, e.offset));
+    if (size < e.offset) t.copyShort = true;
+    this.copyResumed(fp, t, e);
+    return true;
+  }
+
+  /**
+   * A checkpoint whose file no longer holds what was read before its offset: read from 0 under an
+   * identity of its own (no line lost; duplicates of a head kept, as a live rewrite in place). The
+   * inode that entry was read from, at a live path, was rewritten in place while we were away: a
+   * truncation, alerted as live (unless a copy with that content turns up), or `replaced` when
+   * another file already holds that content.
+   */
+  private readAgain(t: Tracked, key: string, e: CheckpointEntry, h: Buffer, size: number, now: number): boolean {
+    this.deps.counters.add('source_checkpoint_mismatches');
+    if (e.dev === String(t.dev) && e.inode === String(t.ino) && this.isLive(t.path)) {
+      this.deps.counters.add('source_truncations');
+      if ([...this.tracked.values()].some((u) => u !== t && u.stream?.identity === key)) {
+        this.tamper.now({ kind: 'replaced', path: t.path, identity: key, sizeAfter: size });
+      } else {
+        this.tamper.truncated({ path: t.path, identity: key, sizeBefore: Math.max(e.size ?? 0, e.offset), sizeAfter: size, offset: e.offset }, now);
+        this.cutWhileAway.set(key, t.path);
+      }
+    }
+    const full = h.length === FINGERPRINT_BYTES;
+    this.attach(t, this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), full, full ? h : NO_BYTES, 0));
+    return true;
+  }
+
+  /**
+   * Another inode resumed a checkpoint: a copy with that content, which cancels a truncation still in
+   * its grace (one saved by the last run: the copy was found only after the restart). A copy of a
+   * file found rewritten in place at start-up: that live path holds content read before, as live.
+   */
+  private copyResumed(key: string, t: Tracked, e: CheckpointEntry): void {
+    if (!this.tamper.copyFound(key)) return;
+    const path = this.cutWhileAway.get(key);
+    if (path === undefined) return;
+    this.cutWhileAway.delete(key);
+    this.tamper.now({ kind: 'replaced', path, identity: key, offset: e.offset, sizeAfter: t.size });
   }
 
   /** A parked file that has not changed for long: a backup or snapshot, not a rotation's copy. */
@@ -1022,8 +1233,9 @@ export class FileSource {
   private async truncated(t: Tracked, sizeAfter: number, now: number): Promise<void> {
     const s = t.stream as Stream;
     const sizeBefore = Math.max(t.size, s.readPos);
-    // An adopted copy shorter than the stream's head fails the head check without any rewrite: it takes its stream back.
-    if (!t.copyShort) t.cutFrom = s.identity;
+    // Whatever it holds now was written after this (an adopted copy rewritten too: a copy merely
+    // shorter than the head is no truncation, serve()).
+    t.cutFrom = s.identity;
     this.deps.counters.add('source_truncations');
     t.stream = undefined;
     t.state = 'new';
@@ -1069,9 +1281,63 @@ export class FileSource {
   private async readFailed(t: Tracked, err: unknown, now: number): Promise<boolean> {
     const code = (err as NodeJS.ErrnoException).code;
     this.deps.counters.add('source_read_errors');
-    if (code === 'EACCES' || code === 'EPERM') this.markUnreadable(t, now);
-    await this.closeFd(t);
+    if (code === 'EACCES' || code === 'EPERM') {
+      this.markUnreadable(t, now);
+      await this.closeFd(t);
+      return false;
+    }
+    await this.turnFailed(t, err, now);
     return false;
+  }
+
+  /**
+   * A turn of t failed. Counted (source_file_errors); reported with the file's name, at once the
+   * first time, then at most once per interval (a rescan interval, doubling up to an hour) with the
+   * failures between; retried with backoff (a poll interval, doubling up to a rescan interval).
+   * After RELEASE_AFTER_FAILURES failures in a row the descriptor is closed, to be opened again by
+   * path at the next try (a stale or broken handle), but only while the path still names the inode:
+   * a file deleted or rotated away can only be read through the descriptor it has. The stream, its
+   * position and its checkpoint are untouched: the next successful turn goes on where this one
+   * stopped.
+   */
+  private async turnFailed(t: Tracked, err: unknown, now: number): Promise<void> {
+    this.deps.counters.add('source_file_errors');
+    const tr = (t.trouble ??= { failures: 0, retryAt: 0, reportAt: 0, reportGapMs: 0, unreported: 0 });
+    tr.failures++;
+    tr.unreported++;
+    const maxRetryMs = Math.max(this.opts.rescanIntervalMs, this.pollMs);
+    tr.retryAt = now + Math.min(this.pollMs * 2 ** Math.min(tr.failures - 1, 30), maxRetryMs);
+    // Tried again even when nothing changes: an idle file whose unread bytes failed waits for no write.
+    t.changed = true;
+    if (now >= tr.reportAt) {
+      const times = tr.unreported > 1 ? ` (failed ${tr.unreported} times since the last report)` : '';
+      this.report(new FileError(oneLine(t.path), `${errorLine(err)}${times}; retrying`, undefined, { cause: err }));
+      tr.reportGapMs = Math.min(Math.max(2 * tr.reportGapMs, this.opts.rescanIntervalMs), MAX_REPORT_GAP_MS);
+      tr.reportAt = now + tr.reportGapMs;
+      tr.unreported = 0;
+    }
+    if (tr.failures >= RELEASE_AFTER_FAILURES && t.fh && t.state !== 'gone' && (await this.pathNames(t))) {
+      await this.closeFd(t);
+      this.deps.counters.add('source_fd_releases_on_error');
+    }
+  }
+
+  /** A turn of t succeeded: the next failure starts a new run of them (its reporting interval goes on). */
+  private healthy(t: Tracked): void {
+    if (t.trouble) t.trouble.failures = 0;
+  }
+
+  /** Whether t's path names t's inode now (so that it can be opened again by path). */
+  private async pathNames(t: Tracked): Promise<boolean> {
+    // Gone or unreachable (undefined): keep the descriptor, the only way left to its bytes.
+    const st = await (this.opts.followSymlinks ? stat : lstat)(t.path, { bigint: true }).catch(() => undefined);
+    return st !== undefined && st.dev === t.dev && st.ino === t.ino;
+  }
+
+  /** A file's read failing, for the pipeline (or the process's warnings without one, or during a stop, as emitBatch). */
+  private report(err: Error): void {
+    if (this.deps.error && !this.stopping) this.deps.error('read', err);
+    else process.emitWarning(`logward file source ${oneLine(this.opts.inputId)}: ${err.message}`);
   }
 
   private markUnreadable(t: Tracked, now: number): void {
@@ -1201,16 +1467,23 @@ export class FileSource {
     s.batch = [];
     this.deps.counters.add('source_records', batch.length);
     const identity = last.source.identity;
-    this.checkpointer.advance(identity, last.source.end as number, this.meta(s, identity));
+    const end = last.source.end as number;
+    this.checkpointer.advance(identity, end, this.meta(s, identity, end));
     return true;
   }
 
-  private meta(s: Stream, identity: string): CheckpointMeta {
+  private meta(s: Stream, identity: string, end: number): CheckpointMeta {
     const m: CheckpointMeta = { path: s.path, dev: String(s.dev), inode: String(s.ino), size: s.readPos };
+    // A short file's head so far, or the whole head of a file read under its own identity (ownEntry).
     if (isProvisional(identity) && !s.full) {
       m.headLen = s.head.length;
       m.headHash = headHash(s.head);
+    } else if (isProvisional(identity) && s.head.length === FINGERPRINT_BYTES) {
+      m.headLen = FINGERPRINT_BYTES;
+      m.headHash = s.wholeHeadHash ??= headHash(s.head);
     }
+    const tail = s.tailBefore(end);
+    if (tail) m.tail = tail;
     return m;
   }
 }

@@ -2,7 +2,12 @@
  * Tamper signals of the file source, on live paths only. A path is "live"
  * when its name does not look like a rotated copy (app.log.1, app.log-20240101,
  * app.log.2.gz, app.log.old): logrotate deletes and renames rotated names all
- * the time, and that is normal.
+ * the time, and that is normal. A dashed date (app.log-2026-11-23, logrotate's
+ * `dateformat -%Y-%m-%d`) is a rotated copy only when the scan also lists the
+ * undated name as another file: logrotate keeps the live file next to its
+ * copies, while a writer that puts the date in its live file's name
+ * (`rotatelogs access_log-%Y-%m-%d`, rsyslog dynafiles) leaves no undated
+ * file, and that live file keeps its alerts.
  *
  *  - truncated:  a live file shrank (or its head changed) and no copy with its
  *                content appeared within the rescan interval (a copytruncate
@@ -15,7 +20,11 @@
  * Decisions are taken by a scan at or after the deadline, once the files that
  * scan listed have had their turn (a late scan may list a truncation's copy
  * for the first time), so a rotation that completes between two scans never
- * alerts.
+ * alerts. Suspicions not decided yet (a stop cut the turn short, or came
+ * within the grace) are saved with the checkpoints and restored at the next
+ * start, where they get one more grace: the copy that cancels a truncation
+ * resumes its checkpoint in the first turns, a deleted path found again
+ * cancels its suspicion.
  */
 import { basename } from 'node:path';
 
@@ -32,48 +41,70 @@ export interface TamperAlert {
 
 const ROTATED = /(?:\.\d+|[-_.]\d{6,14}|\.old|\.bak|\.gz|\.xz|\.bz2|\.zst|\.lz4|\.z)(?:\.gz|\.xz|\.bz2|\.zst)?$/i;
 
-/** True for a name a writer appends to (not a rotated copy). */
-export function isLivePath(path: string): boolean {
-  return !ROTATED.test(basename(path));
+/** A dashed date (and time) ending a name: -2026-11-23, -2026-11, -2026-11-23-14, _2026-11-23T14-30-00. */
+const DASHED_DATE = /[-_.]\d{4}-\d{2}(?:-\d{2}(?:[-_T]\d{2}(?:[-:.]?\d{2}){0,2})?)?$/;
+
+/**
+ * True for a name a writer appends to (not a rotated copy). `listed`: path -> inode key of what the
+ * scan found; without it a dashed-date name counts as live (nothing says a live file sits next to it).
+ */
+export function isLivePath(path: string, listed?: ReadonlyMap<string, string>): boolean {
+  const name = basename(path);
+  if (ROTATED.test(name)) return false;
+  const m = DASHED_DATE.exec(name);
+  if (!m || m.index === 0 || !listed) return true;
+  const undated = listed.get(path.slice(0, path.length - m[0].length));
+  // The undated name naming this very inode (rotatelogs -L links the current file there) is no sibling.
+  return undated === undefined || undated === listed.get(path);
 }
 
-interface Pending {
-  alert: TamperAlert;
-  deadline: number;
+/** A suspicion not decided yet, as saved with the checkpoints (deadline: clock ms). */
+export interface Suspicion {
+  readonly alert: TamperAlert;
+  readonly deadline: number;
 }
 
 /** Holds suspicions until a scan confirms them after the grace period. */
 export class TamperWatch {
-  private readonly missing = new Map<string, Pending>();
-  private readonly truncations = new Map<string, Pending>();
+  private readonly missing = new Map<string, Suspicion>();
+  private readonly truncations = new Map<string, Suspicion>();
 
   constructor(
     private readonly graceMs: number,
     private readonly raise: (a: TamperAlert) => void,
+    /** Which paths are live (the source knows what the scan listed). */
+    private readonly live: (path: string) => boolean = (p) => isLivePath(p),
+    /** The suspicions changed (the source saves them with its checkpoints). */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   pathMissing(path: string, identity: string, sizeBefore: number, now: number): void {
-    if (!isLivePath(path) || this.missing.has(path)) return;
+    if (!this.live(path) || this.missing.has(path)) return;
     this.missing.set(path, { alert: { kind: 'deleted', path, identity, sizeBefore }, deadline: now + this.graceMs });
+    this.changed();
   }
 
   pathPresent(path: string): void {
-    this.missing.delete(path);
+    if (this.missing.delete(path)) this.changed();
   }
 
   /** A live file was truncated; cancelled by copyFound(identity). */
   truncated(alert: Omit<TamperAlert, 'kind'>, now: number): void {
-    if (!isLivePath(alert.path)) return;
+    if (!this.live(alert.path)) return;
     this.truncations.set(alert.identity, { alert: { kind: 'truncated', ...alert }, deadline: now + this.graceMs });
+    this.changed();
   }
 
-  copyFound(identity: string): void {
-    this.truncations.delete(identity);
+  /** True when it cancelled a truncation waiting for its copy. */
+  copyFound(identity: string): boolean {
+    if (!this.truncations.delete(identity)) return false;
+    this.changed();
+    return true;
   }
 
   /** Immediate alerts (replaced, unreadable). */
   now(alert: TamperAlert): void {
-    if (alert.kind !== 'unreadable' && !isLivePath(alert.path)) return;
+    if (alert.kind !== 'unreadable' && !this.live(alert.path)) return;
     this.raise(alert);
   }
 
@@ -83,9 +114,28 @@ export class TamperWatch {
       for (const [k, p] of map) {
         if (now >= p.deadline) {
           map.delete(k);
+          this.changed();
           this.raise(p.alert);
         }
       }
+    }
+  }
+
+  /** What is still in its grace or waits for its decision. */
+  pending(): Suspicion[] {
+    return [...this.missing.values(), ...this.truncations.values()].map((p) => ({ alert: p.alert, deadline: p.deadline }));
+  }
+
+  /**
+   * Suspicions saved by the previous run. Each gets one more grace from `now`: the files that could
+   * explain it (the copy, the path back) have their first turns before it is decided (and a clock
+   * set back meanwhile cannot hold it for longer).
+   */
+  restore(saved: readonly Suspicion[], now: number): void {
+    for (const { alert } of saved) {
+      const p = { alert, deadline: now + this.graceMs };
+      if (alert.kind === 'deleted' && !this.missing.has(alert.path)) this.missing.set(alert.path, p);
+      else if (alert.kind === 'truncated' && !this.truncations.has(alert.identity)) this.truncations.set(alert.identity, p);
     }
   }
 }

@@ -7,7 +7,7 @@ import { appendFileSync, copyFileSync, mkdirSync, readdirSync, readlinkSync, tru
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Discovery, type DiscoveredFile, type PathsProvider } from '../../src/source/discovery.js';
-import { FileSource, type FileSourceOptions } from '../../src/source/file-source.js';
+import { FileSource, type FileSourceDeps, type FileSourceOptions } from '../../src/source/file-source.js';
 import { Collector, lines, options, tempDir, waitFor } from './file-fixture.js';
 
 export function setup(): { dir: string; cleanup: () => void; logs: string; live: string } {
@@ -24,6 +24,8 @@ export interface HarnessOptions {
   globs?: string[];
   /** The source's clock moves only by `advance` and `graceRound` (no wall time): a grace never runs out by itself. */
   frozen?: boolean;
+  /** The source's error reports (else they are process warnings). */
+  error?: FileSourceDeps['error'];
 }
 
 export interface Harness {
@@ -49,7 +51,7 @@ export function harness(dir: string, logs: string, c: Collector, over: Partial<F
       return h.order ? h.order(f) : f;
     },
   };
-  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths });
+  const src = new FileSource(options(dir, over), { emit: c.emit, alert: c.alert, counters: c.counters, clock, paths, ...(h.error ? { error: h.error } : {}) });
   const self: Harness = {
     src,
     advance(ms: number): void {

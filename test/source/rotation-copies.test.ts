@@ -97,8 +97,8 @@ test('two same-head copies (an old backup, a late copytruncate copy): the trunca
 });
 
 test('a file written live under a dashed date (rotatelogs access_log-%Y-%m-%d) is live: truncating it raises the alert', async () => {
-  // Names alone cannot tell this from logrotate's dateformat -%Y-%m-%d copy; a missed tamper alert
-  // costs more than the duplicates of a late copytruncate under that dateformat (docs/source.md).
+  // Names alone cannot tell this from logrotate's dateformat -%Y-%m-%d copy: without an undated
+  // file next to it (logrotate keeps one) it is live (dated-rotation.test.ts has the copies).
   const day = (logs: string): string => join(logs, 'app_access_log-2026-11-22');
   const { c } = await runSource({ prepare: ({ logs }) => writeFileSync(day(logs), body(lines('a', 0, 50))) }, async ({ c, h, logs }) => {
     await waitFor(() => c.records.length === 50, 'the live file');
