@@ -27,6 +27,8 @@ const TLS_ONLY_KEYS = ['server_name', 'ca', 'cert', 'key', 'pin_sha256'] as cons
 const BUILTIN_REDACTIONS = ['pan', 'national_id', 'password', 'credentials', 'api_keys', 'private_keys'];
 
 export const MIN_MESSAGE_BYTES = 480;
+/** Below this an event cannot keep any of its line (see output()): a warning, not an error (RFC 5424 allows 480). */
+const ROOMY_MESSAGE_BYTES = 2048;
 export const MAX_MESSAGE_BYTES = 1024 * 1024;
 /** Largest UDP payload over IPv4 (65535 - 8 UDP - 20 IP). */
 const MAX_UDP_PAYLOAD = 65_507;
@@ -243,6 +245,15 @@ class SemanticChecks {
     const maxMessage = this.ok(O('max_message_bytes')) ? parseSize(o.max_message_bytes) : undefined;
     if (maxMessage !== undefined && (maxMessage < MIN_MESSAGE_BYTES || maxMessage > MAX_MESSAGE_BYTES)) {
       this.out.push(error(O('max_message_bytes'), `must be between 480B and 1MiB (got ${o.max_message_bytes}); RFC 5424 receivers must accept 480 octets`));
+    } else if (maxMessage !== undefined && maxMessage < ROOMY_MESSAGE_BYTES) {
+      // Accepted (RFC 5424's floor), but an event's agent-side fields and its seal alone take about
+      // 1-1.5 KiB: every event would lose its whole line to the cut and still be sent over the limit.
+      this.out.push(
+        warning(
+          O('max_message_bytes'),
+          `${o.max_message_bytes} cannot hold a sealed event (its agent fields and seal alone take about 1.5KiB): every event loses its text to the cut and is still sent over the limit; RFC 5425 receivers accept 2KiB, use at least that`,
+        ),
+      );
     }
     if (this.ok(D('protocol'), D('allow_insecure'))) {
       const d = o.destination;

@@ -249,3 +249,18 @@ test('a webhook URL in an error message shows only scheme and host: its path is 
   assert.match(text, /alerts\[0\]\.webhook/);
   assert.ok(!/XSECRET|services|pw@/.test(text), text);
 });
+
+test('a max_message_bytes that cannot hold a sealed event is accepted with a warning saying why (RFC 5424 allows 480B)', async () => {
+  const text = (size: string): string => `output:\n  max_message_bytes: ${size}\n  destination:\n    hosts: ["siem.example.com:6514"]\n    ca: /etc/logward/ca.pem\n`;
+  for (const size of ['480B', '1KiB', '2047B']) {
+    const r = await lines(text(size));
+    assert.equal(r.ok, true, r.lines.join('\n'));
+    const w = r.lines.filter((l) => l.startsWith(`${FILE}: output.max_message_bytes: warning: `));
+    assert.equal(w.length, 1, r.lines.join('\n'));
+    assert.match(w[0] ?? '', new RegExp(`${size} cannot hold a sealed event .* use at least that`));
+  }
+  for (const size of ['2KiB', '64KiB']) {
+    const r = await lines(text(size));
+    assert.deepEqual(r.lines.filter((l) => l.includes('max_message_bytes')), [], size);
+  }
+});
