@@ -40,7 +40,14 @@
  * agents are those the records name: the sealed id of a start event whose
  * MAC holds, else the SD label; an agent the operator does not know of
  * stands out in the list (a run relabelled away at the end of a stream
- * shows as an agent that begins there, as with --agent).
+ * shows as an agent that begins there, as with --agent). Two checks do not
+ * depend on the label, in every mode: a session whose records fall to two
+ * agents is SPLIT (one session is one agent's: agent.id cannot change while
+ * it runs), and an ECS record whose MAC holds on the record before it names
+ * its agent inside the MAC (RELABELLED when the label says another), so a
+ * run deleted in the middle with the rest relabelled away fails, as it did
+ * checked as one stream. Left: a whole CEF run relabelled without its start
+ * event (CEF names the agent on start events only).
  *
  * A start event declaring no previous session after the head of an agent's
  * stream is a FRESH START: the agent started over, so the end of its stream
@@ -54,7 +61,7 @@ import { checkSdId } from '../encode/rfc5424.js';
 import { ConfigError } from '../errors.js';
 import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
-import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, type RecordPlace, type StoredRecord } from '../seal/received.js';
+import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, sealedAgentOf, type RecordPlace, type StoredRecord } from '../seal/received.js';
 import { verifyStream, type Declaration, type Finding, type SealedEntry, type SessionSummary, type VerifyContext, type VerifyReport } from '../seal/verify.js';
 
 export const EXIT_INTACT = 0;
@@ -112,6 +119,15 @@ interface Collected {
    */
   owners: string[];
   verifiedStarts: boolean[];
+  /**
+   * Per session, the agents its records belong to (owner as above, in every mode), with the first
+   * record of each. One session is one agent's (agent.id cannot change while it runs), so two are an edit.
+   */
+  sessionOwners: Map<string, Map<string, number>>;
+  /** Sessions whose records were found under two agents: labels edited in the stored file. */
+  splitSessions: number;
+  /** Sessions labelled as another agent than the one an ECS record of theirs, MAC checked, was sealed by. */
+  relabelledRuns: number;
 }
 
 export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<number> {
@@ -166,7 +182,7 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   const accept = opts.acceptFreshStarts;
   const context: VerifyContext = {};
   if (accept !== undefined) context.acceptFreshStarts = accept === 'all' ? true : new Set(accept);
-  const problems = c.malformed + c.unreadable + c.relabelled + c.alteredStarts;
+  const problems = c.malformed + c.unreadable + c.relabelled + c.alteredStarts + c.splitSessions + c.relabelledRuns;
   if (opts.agent === undefined && new Set(c.owners).size > 1) return perAgent(c, ring.all, context, problems, out);
 
   context.otherAgents = new Map([...c.others].map(([owner, sessions]) => [owner, [...sessions.values()]] as const));
@@ -287,7 +303,14 @@ async function collect(
     alteredStarts: 0,
     owners: [],
     verifiedStarts: [],
+    sessionOwners: new Map(),
+    splitSessions: 0,
+    relabelledRuns: 0,
   };
+  const sealedOwner = new SealedOwnerCheck(keys, (line) => {
+    c.relabelledRuns++;
+    out(line);
+  });
   const take = (records: StoredRecord[]): void => {
     for (const r of records) {
       if (r.bytes.length === 0) continue;
@@ -306,6 +329,13 @@ async function collect(
         }
         const owner = sealed ?? label;
         c.agents.set(label, (c.agents.get(label) ?? 0) + 1);
+        // The label is outside the MAC: what holds a session to one agent is checked on every record,
+        // whichever agent is checked (a run deleted in the middle and the rest relabelled as an agent
+        // nobody runs would otherwise leave two intact streams: found by review).
+        let owners = c.sessionOwners.get(p.entry.session);
+        if (!owners) c.sessionOwners.set(p.entry.session, (owners = new Map()));
+        if (!owners.has(owner)) owners.set(owner, r.at.n);
+        sealedOwner.add(p.entry, label, r.at);
         if (opts.agent !== undefined && owner !== opts.agent) {
           c.otherAgents++;
           summarize(c.others, owner, p.entry, seal === 'verified');
@@ -342,7 +372,75 @@ async function collect(
     out(`UNREADABLE ${place(p.at)}: ${p.reason}`);
   }
   c.form = splitter.detected ?? 'lines';
+  const unit = c.form === 'lines' ? 'line' : 'frame';
+  for (const [session, owners] of c.sessionOwners) {
+    if (owners.size < 2) continue;
+    c.splitSessions++;
+    const which = [...owners].map(([o, n]) => `"${agentName(o)}" (from ${unit} ${n})`).join(', ');
+    out(`SPLIT session=${session}: its records are labelled as agents ${which}; one session is one agent's, so the labels were edited in the stored file`);
+  }
   return c;
+}
+
+/** Records of one session whose MAC holds and that name no agent, before it is left unchecked. */
+const MAX_UNNAMED = 8;
+
+/**
+ * Which agent sealed each session, from inside the MAC: an ECS record whose MAC holds on the
+ * received record right before it (same session, seq - 1) carries its agent.id authenticated.
+ * One such record per session is enough (a session's records all belong to one agent: SPLIT
+ * checks the rest). Only the first record of a run received can be edited unseen, so a run
+ * relabelled as a whole (its start event deleted) still names its agent. CEF names the agent on
+ * start events only: nothing to check there. Records are kept only until their session is settled.
+ */
+class SealedOwnerCheck {
+  private readonly pending = new Map<string, Map<bigint, { e: SealedEntry; label: string; at: RecordPlace }>>();
+  private readonly settled = new Set<string>();
+  /** Records whose MAC held but that name no agent (ECS stand-ins for lines that could not be built), per session. */
+  private readonly unnamed = new Map<string, number>();
+
+  constructor(
+    private readonly keys: ReadonlyMap<string, Buffer>,
+    private readonly report: (line: string) => void,
+  ) {}
+
+  add(e: SealedEntry, label: string, at: RecordPlace): void {
+    // Another agent's key: its MAC cannot be checked here.
+    if (this.settled.has(e.session) || !this.keys.has(e.kid)) return;
+    let held = this.pending.get(e.session);
+    if (!held) this.pending.set(e.session, (held = new Map()));
+    // A replay: the first copy stands.
+    if (held.has(e.seq)) return;
+    const x = { e, label, at };
+    held.set(e.seq, x);
+    const before = held.get(e.seq - 1n);
+    if (before && this.settle(before.e.chain, x)) return;
+    const next = held.get(e.seq + 1n);
+    if (next) this.settle(e.chain, next);
+  }
+
+  private settle(previousChain: string, x: { e: SealedEntry; label: string; at: RecordPlace }): boolean {
+    const { e } = x;
+    if (computeChain(this.keys.get(e.kid) as Buffer, previousChain, e.session, e.seq, e.msg) !== e.chain) return false;
+    const sealed = sealedAgentOf(e.msg);
+    if (sealed === 'unnamed') {
+      const n = (this.unnamed.get(e.session) ?? 0) + 1;
+      this.unnamed.set(e.session, n);
+      // A stream whose events carry no agent.id (not one the agent writes): give up on it, not per record.
+      if (n < MAX_UNNAMED) return false;
+    }
+    this.settled.add(e.session);
+    this.pending.delete(e.session);
+    this.unnamed.delete(e.session);
+    if (sealed === 'unnamed') return true;
+    if (sealed !== 'none' && sealed.agent !== x.label) {
+      this.report(
+        `RELABELLED ${place(x.at)} (session=${e.session}): a record sealed by agent "${sealed.agent}" (its MAC holds on the record before it) ` +
+          `labelled "${x.label}": its session was moved to another agent in the stored file`,
+      );
+    }
+    return true;
+  }
 }
 
 /**
@@ -543,6 +641,8 @@ function fileProblems(c: Collected): string[] {
   if (c.unreadable > 0) parts.push(`${c.unreadable} unreadable`);
   if (c.relabelled > 0) parts.push(plural(c.relabelled, 'relabelled start event'));
   if (c.alteredStarts > 0) parts.push(plural(c.alteredStarts, 'altered start event') + ' of unknown agent');
+  if (c.splitSessions > 0) parts.push(plural(c.splitSessions, 'session') + ' split between agents');
+  if (c.relabelledRuns > 0) parts.push(plural(c.relabelledRuns, 'relabelled session'));
   return parts;
 }
 

@@ -35,7 +35,7 @@
  *   requestMethod; url.original -> request; http.response.status_code -> cn1
  *   (cn1Label); user_agent.original -> requestClientApplication;
  *   http.request.referrer -> requestContext; host.name -> dvchost (below);
- *   agent.id -> deviceExternalId on the agent-start event only (below);
+ *   agent.id -> deviceExternalId (below);
  *   process.name -> deviceProcessName; process.pid -> dvcpid;
  *   log.file.path -> filePath; file.name -> fname; event.id -> externalId;
  *   message -> msg; tags -> cs1 (label "tags", joined by ","); event.original
@@ -53,11 +53,11 @@
  *   no key for the host a relayed line claims to come from (shost/dhost are
  *   the ends of a connection), and a line must not name the device.
  * deviceExternalId (the sending device's unique id; 255, the most agent.id
- *   may be) is agent.id on the event that opens a sealed session, the one
- *   carrying logward.seal.first_seq: `logward verify --agent` places a start
- *   event by the agent id sealed in its MSG, since the SD label is outside the
- *   MAC (src/seal/README.md "Verifier"). Every other event leaves it out: the
- *   verifier reads it nowhere else, and it would add a key to every line.
+ *   may be) is agent.id, on every event: the SD label is outside the MAC, so
+ *   `logward verify` places a start event, and checks a session's label, by the
+ *   agent id sealed in the MSG (src/seal/README.md "Verifier"). On the start
+ *   event only, a relabelled run whose start event was deleted went unseen
+ *   (found by review: nothing sealed tied it to its agent).
  * Typed keys carry only what their CEF type can hold (src/parse/field-ranges.ts,
  *   the bounds the parsers keep fields within): rt is epoch
  *   milliseconds >= 0 and at most 9999-12-31, dvcpid a 32-bit Integer >= 0. A
@@ -404,9 +404,8 @@ export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
   put(x, 'requestClientApplication', f['user_agent.original']);
   put(x, 'requestContext', f['http.request.referrer']);
   put(x, 'dvchost', f['host.name']);
-  // Only the event that opens a sealed session (it alone has logward.seal.first_seq) names the agent:
-  // `logward verify --agent` places it by this sealed id, not by the SD label (src/seal/README.md).
-  if (f['logward.seal.first_seq'] !== undefined) put(x, 'deviceExternalId', f['agent.id']);
+  // `logward verify` reads the agent from this sealed id, never from the SD label (src/seal/README.md).
+  put(x, 'deviceExternalId', f['agent.id']);
   put(x, 'deviceProcessName', f['process.name']);
   const pid = pidText(f['process.pid']);
   if (pid !== undefined) x['dvcpid'] = pid;

@@ -209,8 +209,8 @@ function startDeclaration(msg: Buffer, e: SealedEntry): Declaration | undefined 
 
 /**
  * The agent id and message an ECS or CEF payload carries, decoded (both inside
- * the MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (only the
- * start event carries it: src/encode/cef.ts) and `msg`. Undefined when the MSG
+ * the MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (every
+ * event since 2026-11-23, the start event before: src/encode/cef.ts) and `msg`. Undefined when the MSG
  * is neither (another format, or not one that parses).
  */
 function decodedPayload(text: string): { agent?: string; message?: string } | undefined {
@@ -242,6 +242,20 @@ function decodedPayload(text: string): { agent?: string; message?: string } | un
     return out;
   }
   return undefined;
+}
+
+/**
+ * The agent id an ordinary record's MSG carries (inside the MAC): ECS `agent.id`
+ * and CEF `deviceExternalId`, which every event holds (src/event/build.ts,
+ * internal.ts, src/encode/cef.ts). `none`: another format; `unnamed`: an event
+ * without one (a stand-in for a line that could not be built, or CEF written
+ * before every event named its agent), so another record of the session may say.
+ */
+export function sealedAgentOf(msg: Buffer | string): { agent: string } | 'none' | 'unnamed' {
+  const text = typeof msg === 'string' ? msg : msg.toString('utf8');
+  if (!text.startsWith('{') && !text.startsWith('CEF:')) return 'none';
+  const agent = decodedPayload(text)?.agent;
+  return agent !== undefined ? { agent } : 'unnamed';
 }
 
 /** One RFC 5424 (or templated) line as a string; kept for callers that hold strings. */

@@ -1,7 +1,7 @@
 /**
- * agent.id -> deviceExternalId on the event that opens a sealed session only
- * (the one carrying logward.seal.first_seq): `logward verify --agent` places a
- * start event by it. Every other event is byte-identical to what it was.
+ * agent.id -> deviceExternalId on every event, after dvchost: `logward verify`
+ * places a start event, and checks each session's SD label, by it (the label is
+ * outside the MAC).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -29,10 +29,10 @@ function event(extra: Record<string, string> = {}): LogEvent {
   };
 }
 
-test('an ordinary event does not carry deviceExternalId: its line is unchanged', () => {
+test('an ordinary event names its agent in deviceExternalId too, after dvchost', () => {
   assert.equal(
     encodeCef(event(), opts),
-    'CEF:0|logward|logward|0.1.0|c|n|3|rt=1772600767000 dvchost=web-01.example externalId=e1 msg=Failed password for root from 203.0.113.7 port 22 ssh2',
+    'CEF:0|logward|logward|0.1.0|c|n|3|rt=1772600767000 dvchost=web-01.example deviceExternalId=web-01 externalId=e1 msg=Failed password for root from 203.0.113.7 port 22 ssh2',
   );
 });
 

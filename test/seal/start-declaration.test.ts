@@ -67,16 +67,16 @@ test('startSpec without a rename is the spec the pipeline built inline, key orde
   }
 });
 
-test('the ECS start event is byte-identical; the CEF one only gains deviceExternalId, after dvchost', () => {
+test('the start event is byte-identical in ECS and CEF, and its CEF form names the agent after dvchost as every event does', () => {
   for (const d of [FIRST, NEXT]) {
     const recovery = { recordsKept: 0, bytesCut: 0 };
     assert.equal(encoded(startSpec(d, VERSION, recovery), 'ecs'), encoded(inlineSpec(d, recovery), 'ecs'));
     const cef = encoded(startSpec(d, VERSION, recovery), 'cef');
     assert.match(cef, / dvchost=web-01\.example deviceExternalId=web-01 externalId=/);
-    // The same event without its seal facts is an event like any other: no agent key, and otherwise the same bytes.
+    // The same event without its seal facts is an event like any other, with the same bytes.
     const plain = inlineSpec(d, recovery);
     const { ['logward.seal.first_seq']: _first, ...rest } = plain.fields ?? {};
-    assert.equal(cef.replace(' deviceExternalId=web-01', ''), encoded({ ...plain, fields: rest }, 'cef'));
+    assert.equal(cef, encoded({ ...plain, fields: rest }, 'cef'));
   }
 });
 
