@@ -79,6 +79,10 @@ export class RecordProcessor {
   private lineNormalized = false;
   private readonly jsonInput: boolean;
   private readonly encodeContext: EncodeContext;
+  private clockMs = Number.NaN;
+  private clockDate = new Date(Number.NaN);
+  private contextNow: Date | undefined;
+  private context: ParseContext = { now: new Date(Number.NaN), timeZone: 'UTC' };
 
   constructor(private readonly opts: ProcessorOptions) {
     this.redactor = createRedactor({ builtin: [...opts.redact.builtin], custom: [...opts.redact.custom] });
@@ -94,11 +98,34 @@ export class RecordProcessor {
       ecsVersion: EcsVersion,
     };
     this.builder = new EventBuilder(agent);
-    this.now = opts.now ?? (() => new Date());
+    this.now = opts.now ?? (() => this.clock());
     this.timeZone = opts.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
     this.extraFields = opts.fields;
     this.jsonInput = opts.parser === 'json' || opts.parser === 'auto';
     this.encodeContext = { counters: opts.counters, cef: { ...opts.cef, version: VERSION } };
+  }
+
+  /**
+   * The default clock: the same Date for every line read within one
+   * millisecond (nothing downstream changes a Date it is given), and with it
+   * the same ParseContext (see parseContext): two objects fewer per line.
+   */
+  private clock(): Date {
+    const ms = Date.now();
+    if (ms !== this.clockMs) {
+      this.clockMs = ms;
+      this.clockDate = new Date(ms);
+    }
+    return this.clockDate;
+  }
+
+  /** The parsers' context for this line's "now": made again only when now is another Date. */
+  private parseContext(now: Date): ParseContext {
+    if (now !== this.contextNow) {
+      this.contextNow = now;
+      this.context = { now, timeZone: this.timeZone };
+    }
+    return this.context;
   }
 
   /** neutralize + redact one decoded string; notes what it changed for the current record's tags. */
@@ -198,7 +225,7 @@ export class RecordProcessor {
     this.valueNeutralized = false;
     this.valueRedactions = 0;
     const now = this.now();
-    const ctx: ParseContext = { now, timeZone: this.timeZone };
+    const ctx = this.parseContext(now);
     let parsed: ParseResult | null = this.parseFromSource(raw, line) ?? this.parser(line, ctx);
     if (parsed === null) {
       parsed = this.fallback(line, ctx) as ParseResult;

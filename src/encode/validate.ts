@@ -34,7 +34,9 @@
  *   charCode check of toISOString's own form (the full check splits and runs
  *   two regexes: over a microsecond here).
  * - Shapes seen before are validated by leaf (LeafValidation below): the
- *   same verdict as the whole document, for about a third of the cost.
+ *   same verdict as the whole document, for about a third of the cost; each
+ *   leaf remembers the last value it accepted, and the plain subschemas
+ *   (types, bounds, enums, formats) accept without an ajv call (quickAccept).
  */
 import { readFileSync } from 'node:fs';
 import AjvModule from 'ajv';
@@ -122,14 +124,18 @@ function newExplainingAjv(): InstanceType<typeof Ajv2020> {
   return ajv;
 }
 
-/** The hot-path instance: first error only, no messages, no evaluated-property tracking (see the top). */
-function newFastAjv(): InstanceType<typeof Ajv> {
+/**
+ * The hot-path instance: first error only, no messages, no evaluated-property tracking (see the top).
+ * Its format checks go into `formats` too: validation by leaf runs the same ones.
+ */
+function newFastAjv(formats: Map<string, (s: string) => boolean>): InstanceType<typeof Ajv> {
   const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, messages: false });
   ajv.addVocabulary(nextVocabulary);
   for (const name of FORMATS) {
     const full = formatCheck(name);
-    const check = name === 'date-time' ? (s: string): boolean => isCanonicalIsoMs(s) || full(s) : full;
-    ajv.addFormat(name, remembering(check));
+    const check = remembering(name === 'date-time' ? (s: string): boolean => isCanonicalIsoMs(s) || full(s) : full);
+    ajv.addFormat(name, check);
+    formats.set(name, check);
   }
   return ajv;
 }
@@ -223,11 +229,12 @@ export function createValidators(): Validators {
   // That both schema files are valid 2020-12 schemas is a test (they are committed files).
   let explaining: InstanceType<typeof Ajv2020> | undefined;
   const full = (): InstanceType<typeof Ajv2020> => (explaining ??= newExplainingAjv());
-  const fast = newFastAjv();
+  const formats = new Map<string, (s: string) => boolean>();
+  const fast = newFastAjv(formats);
   const ecsCore = forCoreEngine(ecs);
   const ecsFast = fast.compile(ecsCore);
   const cefFast = fast.compile(forCoreEngine(cef));
-  const leaves = new LeafValidation(fast, ecsCore);
+  const leaves = new LeafValidation(fast, formats, ecsCore);
   // The explaining instances are compiled on first failure: most runs never need them.
   let ecsFull: ValidateFunction | undefined;
   let cefFull: ValidateFunction | undefined;
@@ -257,6 +264,24 @@ export function createValidators(): Validators {
     },
   };
 }
+
+/**
+ * The second argument of every ajv call from here. ajv's validators destructure
+ * it with defaults (`{instancePath = "", rootData = data, …} = {}`): called
+ * with one argument, each call allocates that `{}`. An empty object read the
+ * same way gives the same defaults, without the allocation.
+ */
+const NO_CONTEXT = Object.freeze({}) as NonNullable<Parameters<ValidateFunction>[1]>;
+
+/** What a leaf has accepted before its first value: equal to no field value. */
+const NOTHING = Symbol('nothing');
+
+/** Keywords quickAccept understands, and annotations that judge nothing: a subschema with any other keyword goes to ajv. */
+const QUICK_KEYWORDS = new Set([
+  'type', 'enum', 'items', 'minLength', 'maxLength', 'minimum', 'maximum', 'format', 'anyOf', 'title', 'description', '$comment', 'examples',
+]);
+
+const ANYTHING: Check = () => true;
 
 /** All leaf checks of one shape, as one generated function: true when every leaf passes. */
 type LeafChecks = (fields: Readonly<EcsFields>) => boolean;
@@ -288,7 +313,10 @@ const KEY_ONLY_KEYWORDS = new Set([
  *   switches to leaf mode;
  * - in leaf mode, each leaf value is checked by ajv against its own subschema
  *   (compiled once per schema location from the same schema, by the same
- *   engine), leaves under schema-free objects (agent.*) need nothing.
+ *   engine), unless a check derived from that subschema accepts it first
+ *   (quickAccept: only ever stricter than the subschema) or it is the value
+ *   the leaf accepted last; leaves under schema-free objects (agent.*) need
+ *   nothing.
  * Valid document = accepted key set AND every leaf valid under its subschema,
  * which is what the whole-schema validator computes, by construction. Any
  * leaf failure falls back to the whole document, so error messages are the
@@ -303,6 +331,8 @@ class LeafValidation {
 
   constructor(
     private readonly ajv: InstanceType<typeof Ajv>,
+    /** The format checks the ajv instance runs, by name. */
+    private readonly formats: ReadonlyMap<string, (s: string) => boolean>,
     schema: JsonObject,
   ) {
     this.root = schema;
@@ -332,24 +362,29 @@ class LeafValidation {
       let check = this.byPointer.get(pointer);
       if (check === undefined) {
         const fn = this.ajv.compile({ $ref: `${this.id}#${pointer}` });
-        // A subschema's verdict is a function of the value: the last accepted string
-        // (or frozen array: host.ip) is accepted again without running it.
-        let accepted: unknown;
-        check = (v: unknown): boolean => {
-          if (v === accepted) return true;
-          if (!fn(v)) return false;
-          if (typeof v === 'string' || Object.isFrozen(v)) accepted = v;
-          return true;
-        };
+        const quick = this.quickAccept(this.at(pointer));
+        check = quick === undefined ? (v) => fn(v, NO_CONTEXT) : (v) => quick(v) || fn(v, NO_CONTEXT);
         this.byPointer.set(pointer, check);
       }
       // The field name goes in as a JSON string literal, never as code. One function per
       // shape keeps every property load monomorphic (a loop over names would be megamorphic).
-      terms.push(`c[${checks.length}](f[${JSON.stringify(name)}])`);
+      terms.push(`(a[${checks.length}] === (x = f[${JSON.stringify(name)}]) || k(${checks.length}, x))`);
       checks.push(check);
     }
+    // A leaf's verdict is a function of its value: the last value each leaf accepted (a string, a
+    // number, or a frozen array: host.ip) is accepted again by one comparison, without a call.
+    const accepted = new Array<unknown>(checks.length).fill(NOTHING);
+    const judge = (i: number, x: unknown): boolean => {
+      if (!(checks[i] as Check)(x)) return false;
+      if (typeof x === 'string' || Object.isFrozen(x)) accepted[i] = x;
+      return true;
+    };
     const body = terms.length === 0 ? 'true' : terms.join(' && ');
-    return (new Function('c', `"use strict"; return function leafChecks(f) { return ${body}; };`) as (c: Check[]) => LeafChecks)(checks);
+    const make = new Function('a', 'k', `"use strict"; return function leafChecks(f) { let x; return ${body}; };`) as (
+      a: unknown[],
+      k: (i: number, x: unknown) => boolean,
+    ) => LeafChecks;
+    return make(accepted, judge);
   }
 
   /**
@@ -387,6 +422,107 @@ class LeafValidation {
     // The leaf itself: empty and true schemas accept everything.
     if (node === true || (typeof node === 'object' && node !== null && Object.keys(node).length === 0)) return undefined;
     return pointer;
+  }
+
+  /** The subschema at a JSON pointer of this schema, its lone $refs followed; undefined when there is none. */
+  private at(pointer: string): unknown {
+    let node: unknown = this.root;
+    for (const seg of pointer.slice(1).split('/')) {
+      node = typeof node === 'object' && node !== null ? (node as JsonObject)[unescapePointer(seg)] : undefined;
+    }
+    const resolved = this.resolve(pointer, node);
+    return resolved === null ? undefined : resolved[1];
+  }
+
+  /**
+   * A check that accepts only values the subschema accepts, for the plain forms
+   * the leaves have: a type with length or range bounds, a string enum, an
+   * array of such items, a format (the same remembered checks ajv runs), an
+   * anyOf of such branches. It saves the ajv call and, for minLength/maxLength,
+   * ajv's walk of the whole string to count code points (a string of n code
+   * units has between ceil(n/2) and n code points, so the bounds are checked
+   * on n conservatively). What it does not accept goes to ajv, which decides:
+   * it may only ever be stricter than the subschema. Undefined for a subschema
+   * with any other keyword.
+   */
+  private quickAccept(node: unknown): Check | undefined {
+    if (typeof node !== 'object' || node === null || Array.isArray(node)) return undefined;
+    const s = node as JsonObject;
+    for (const k of Object.keys(s)) if (!QUICK_KEYWORDS.has(k)) return undefined;
+    const typed = this.quickType(s);
+    if (typed === undefined) return undefined;
+    let format: ((x: string) => boolean) | undefined;
+    if (s['format'] !== undefined) {
+      // ajv applies a format to strings only; requiring a string is the stricter side.
+      format = typeof s['format'] === 'string' ? this.formats.get(s['format']) : undefined;
+      if (format === undefined) return undefined;
+    }
+    let branches: Check[] | undefined;
+    if (s['anyOf'] !== undefined) {
+      if (!Array.isArray(s['anyOf'])) return undefined;
+      branches = [];
+      for (const b of s['anyOf'] as unknown[]) {
+        const resolved = this.resolve('', b);
+        const quick = resolved === null ? undefined : this.quickAccept(resolved[1]);
+        if (quick === undefined) return undefined;
+        branches.push(quick);
+      }
+    }
+    if (format === undefined && branches === undefined) return typed;
+    return (v) => {
+      if (!typed(v)) return false;
+      if (format !== undefined && (typeof v !== 'string' || !format(v))) return false;
+      if (branches === undefined) return true;
+      for (let i = 0; i < branches.length; i++) if ((branches[i] as Check)(v)) return true;
+      return false;
+    };
+  }
+
+  /** quickAccept's part for type, bounds, enum and items; accepting anything when there are none of those. */
+  private quickType(s: JsonObject): Check | undefined {
+    const num = (k: string, dflt: number): number | undefined => {
+      const v = s[k];
+      return v === undefined ? dflt : typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+    };
+    const minLength = num('minLength', 0);
+    const maxLength = num('maxLength', Infinity);
+    const minimum = num('minimum', -Infinity);
+    const maximum = num('maximum', Infinity);
+    if (minLength === undefined || maxLength === undefined || minimum === undefined || maximum === undefined) return undefined;
+    const lengthBound = s['minLength'] !== undefined || s['maxLength'] !== undefined;
+    const range = s['minimum'] !== undefined || s['maximum'] !== undefined;
+    const type = s['type'];
+    const values = s['enum'];
+    if (values !== undefined && (type !== 'string' || !Array.isArray(values) || !values.every((x) => typeof x === 'string'))) return undefined;
+    if (s['items'] !== undefined && type !== 'array') return undefined;
+    switch (type) {
+      case undefined:
+        return lengthBound || range ? undefined : ANYTHING;
+      case 'string': {
+        if (range) return undefined;
+        const allowed = values === undefined ? undefined : new Set(values as string[]);
+        const min = 2 * minLength - 1;
+        if (allowed !== undefined) return lengthBound ? undefined : (v) => typeof v === 'string' && allowed.has(v);
+        return (v) => typeof v === 'string' && v.length >= min && v.length <= maxLength;
+      }
+      case 'integer':
+        return lengthBound ? undefined : (v) => Number.isInteger(v) && (v as number) >= minimum && (v as number) <= maximum;
+      case 'number':
+        return lengthBound ? undefined : (v) => typeof v === 'number' && Number.isFinite(v) && v >= minimum && v <= maximum;
+      case 'array': {
+        if (lengthBound || range || s['items'] === undefined) return undefined;
+        const items = this.resolve('', s['items']);
+        const item = items === null ? undefined : this.quickAccept(items[1]);
+        if (item === undefined) return undefined;
+        return (v) => {
+          if (!Array.isArray(v)) return false;
+          for (let i = 0; i < v.length; i++) if (!item(v[i])) return false;
+          return true;
+        };
+      }
+      default:
+        return undefined;
+    }
   }
 
   /** Follows a lone $ref inside this schema; null for anything else ($ref beside other keywords, remote refs). */
