@@ -286,10 +286,14 @@ export class Checkpointer {
     }
     const body: RegistryFileV1 = { version: 1, input: this.opts.inputId, written: new Date(now).toISOString(), entries };
     if (this.saved.length > 0) body.suspicions = this.saved;
+    // Now, not after the awaits: the entries are the objects advance() goes on updating, and the
+    // suspicions were taken above (an entry moved to a copy's inode next to the truncation that copy
+    // explained is a state that never was; the next start would alert it).
+    const text = JSON.stringify(body);
     await ensureDir(this.opts.stateDir);
     await ensureDir(this.dir);
     try {
-      await writeFileAtomic(this.file, JSON.stringify(body));
+      await writeFileAtomic(this.file, text);
     } catch (err) {
       this.dirty = true;
       throw new FileError(this.file, `cannot write checkpoints: ${(err as Error).message}`, undefined, { cause: err });

@@ -396,8 +396,6 @@ export class FileSource {
     if (this.loaded) return;
     this.firstRun = !(await this.checkpointer.load());
     this.loaded = true;
-    // Suspicions a stop or a crash left undecided: decided in this run, after one more grace.
-    this.tamper.restore(this.checkpointer.suspicions, this.clock.now());
   }
 
   async start(): Promise<void> {
@@ -517,6 +515,9 @@ export class FileSource {
     const files = await this.paths.scan();
     const now = this.clock.now();
     const initial = this.scans === 0 && this.firstRun;
+    // Suspicions a stop or a crash left undecided: decided in this run, one grace after its first scan
+    // (from load(), a first scan that came later decided them before the copies had their turn).
+    if (this.scans === 0) this.tamper.restore(this.checkpointer.suspicions, now);
     this.listedBefore = this.listed;
     this.listed = new Map(files.map((f) => [f.path, inodeKey(f.dev, f.ino)]));
     this.scans++;
@@ -876,7 +877,10 @@ export class FileSource {
           s = this.newStream(t, fingerprint(h), true, h, readPos);
         } else if (d.own) {
           // Same head as a file still being read, and it never became its copy: read it under its own identity.
-          s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), true, h, 0);
+          // A head shorter than a fingerprint grows as a short file's does, and its checkpoint records it
+          // (fixed short, the entry recorded none, and every restart read the file again from 0).
+          const whole = h.length === FINGERPRINT_BYTES;
+          s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), whole, whole ? h : NO_BYTES, 0);
           if (!d.cut) {
             this.deps.counters.add('source_duplicate_heads_read');
             // At a live path this is content read before put back (not a rotation copy: those land on rotated names).
@@ -916,6 +920,11 @@ export class FileSource {
           break;
         }
       }
+      // This very inode read before: its own checkpoint, before a file being read with the same first
+      // bytes makes it look like a copy (else of two logs with one banner, the one classified second
+      // was parked, then read again from 0 with a `replaced` alert, at every restart).
+      const mine = this.ownInodeEntry(t, h);
+      if (mine) return mine;
       for (const u of this.tracked.values()) {
         if (u === t || !u.stream || u.state === 'parked' || u.state === 'new' || u.stream.identity === t.cutFrom) continue;
         const uh = u.stream.head;
@@ -1004,6 +1013,35 @@ export class FileSource {
   }
 
   /**
+   * The checkpoint this inode was read under, its head still the one recorded: a whole head (the
+   * fingerprint's entry, or one read under its own identity), or a short file's. Not the stream this
+   * inode lost to a truncation, nor one that lives on (read, or orphaned): that is no restart.
+   */
+  private ownInodeEntry(t: Tracked, h: Buffer): Decision | undefined {
+    const taken = (id: string): boolean =>
+      id === t.cutFrom || this.orphans.has(id) || [...this.tracked.values()].some((u) => u !== t && u.stream?.identity === id);
+    const dev = String(t.dev);
+    const ino = String(t.ino);
+    if (h.length === FINGERPRINT_BYTES) {
+      const fp = fingerprint(h);
+      if (fp === t.cutFrom) return undefined;
+      const own = this.ownEntry(t, h);
+      if (own) return { kind: 'resume', identity: own.id, full: true, offset: own.offset, key: own.id };
+      const e = this.checkpointer.get(fp);
+      if (e && e.dev === dev && e.inode === ino && !taken(fp)) return { kind: 'resume', identity: fp, full: true, offset: e.offset, key: fp };
+    }
+    // A short file grown past the fingerprint while we were away: the fingerprint's entry, if any (the
+    // queue tail may have raised it past this one's offset), is taken below as before.
+    if (h.length === FINGERPRINT_BYTES && this.checkpointer.get(fingerprint(h))) return undefined;
+    for (const [id, e] of this.checkpointer.all()) {
+      if (!isProvisional(id) || e.headLen === undefined || e.headHash === undefined || e.headLen >= FINGERPRINT_BYTES) continue;
+      if (e.dev !== dev || e.inode !== ino || taken(id)) continue;
+      if (e.headLen <= h.length && headHash(h.subarray(0, e.headLen)) === e.headHash) return this.resumeProvisional(id, h, e.offset);
+    }
+    return undefined;
+  }
+
+  /**
    * Whether the file still holds, before the entry's offset, the bytes read there (the hash of the
    * tail recorded with the checkpoint). An entry without one (older registry) is trusted as before.
    * The inode the entry was read from, at a live path, shorter than the offset lost bytes that were
@@ -1011,8 +1049,11 @@ export class FileSource {
    * read (copytruncate): resumed as before.
    */
   private async holdsWhatWasRead(fh: FileHandle, t: Tracked, e: CheckpointEntry, size: number): Promise<boolean> {
-    const sameInode = e.dev === String(t.dev) && e.inode === String(t.ino);
-    if (sameInode && e.tailHash !== undefined && this.isLive(t.path) && size < e.offset) return false;
+    // Whichever inode it is: at a live path no copy is made (copytruncate's lands on a rotated name).
+    // Another inode there shorter than the offset is an edited copy put in place (sed -i) or a new file
+    // with the same banner (rotated by rename while we were away): resumed, its lines below the old
+    // offset were skipped.
+    if (e.tailHash !== undefined && this.isLive(t.path) && size < e.offset) return false;
     return (await this.tailState(fh, e, size)) !== 'mismatch';
   }
 
@@ -1066,6 +1107,10 @@ export class FileSource {
         this.tamper.truncated({ path: t.path, identity: key, sizeBefore: Math.max(e.size ?? 0, e.offset), sizeAfter: size, offset: e.offset }, now);
         this.cutWhileAway.set(key, t.path);
       }
+    } else if (t.startup && this.isLive(t.path) && !isProvisional(key)) {
+      // Another inode at a live path with the head read there but not the bytes (sed -i, an editor, a
+      // banner log rotated while we were away): what classify raises for it while we run.
+      this.tamper.now({ kind: 'replaced', path: t.path, identity: key, offset: e.offset, sizeAfter: size });
     }
     const full = h.length === FINGERPRINT_BYTES;
     this.attach(t, this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), full, full ? h : NO_BYTES, 0));
@@ -1316,9 +1361,37 @@ export class FileSource {
       tr.reportAt = now + tr.reportGapMs;
       tr.unreported = 0;
     }
-    if (tr.failures >= RELEASE_AFTER_FAILURES && t.fh && t.state !== 'gone' && (await this.pathNames(t))) {
+    if (tr.failures >= RELEASE_AFTER_FAILURES && t.fh && t.state !== 'gone') {
+      // Opened again by path now, not at the next try: in between, a rotation may take the path away,
+      // and with it the only way to the bytes not read yet. A new handle that reads is kept in place
+      // of the old; one that fails too is no better (the file fails, not the handle): both closed.
+      // The inode is checked on the new handle itself (a path checked first may be renamed before the close).
+      const fresh = await this.reopenReading(t);
+      if (fresh === 'gone') return;
+      if (fresh === undefined && !(await this.pathNames(t))) return;
       await this.closeFd(t);
+      if (fresh !== undefined) t.fh = fresh;
       this.deps.counters.add('source_fd_releases_on_error');
+    }
+  }
+
+  /**
+   * A new descriptor on t's inode by its path, within the budget, if a read through it works. 'gone':
+   * the path names another inode (or nothing). undefined: none (budget full, open failed, the read
+   * failed too).
+   */
+  private async reopenReading(t: Tracked): Promise<FileHandle | 'gone' | undefined> {
+    if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict(t))) return undefined;
+    const b = await this.borrow(t);
+    if (b === 'gone') return 'gone';
+    if (b === 'failed') return undefined;
+    try {
+      await b.read(Buffer.alloc(1), 0, 1, t.stream?.readPos ?? 0);
+      return b;
+    } catch (err) {
+      if (!(err instanceof Error)) throw err;
+      await this.closeHandle(b);
+      return undefined;
     }
   }
 

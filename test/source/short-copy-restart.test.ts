@@ -1,0 +1,52 @@
+/**
+ * A copytruncate copy made while the log was shorter than what was read of it, and shorter than a
+ * fingerprint, is adopted once (1566e8b). After a restart it is no longer recognised: its head is
+ * too short for the fingerprint's entry and matches no short file's recorded head (the entry
+ * recorded the longer head read from the original), so the copy is read again from 0. Known, not
+ * fixed by the review's diff (marked todo): what is read twice is under 256 bytes per copy.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { harness, setup, type Harness } from './copy-fixture.js';
+import { Collector, waitFor } from './file-fixture.js';
+
+async function run(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> {
+  const c = new Collector();
+  const h = harness(dir, logs, c);
+  await h.src.start();
+  try {
+    await during(c, h);
+  } finally {
+    await h.src.stop();
+  }
+  return c;
+}
+
+test('a short copytruncate copy adopted before a restart is not read again after it', { todo: 'short copies carry no head of their own in the registry' }, async () => {
+  const { dir, cleanup, logs, live } = setup();
+  try {
+    writeFileSync(live, 'one short line\n');
+    const first = await run(dir, logs, async (c, h) => {
+      await waitFor(() => c.records.length === 1, 'the live file');
+      copyFileSync(live, join(logs, 'app.log.1'));
+      await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
+      appendFileSync(live, 'second line\n'); // read before logrotate truncates: the copy lacks it
+      await waitFor(() => c.records.length === 2, 'the second line');
+      truncateSync(live, 0);
+      await waitFor(() => c.counters.get('source_copies_adopted') >= 1, 'the copy adopted');
+      await h.graceRound();
+      await h.graceRound();
+    });
+    assert.deepEqual(first.alerts, []);
+    const c = await run(dir, logs, async (_c, h) => {
+      await h.graceRound();
+      await h.graceRound();
+      await h.graceRound();
+    });
+    assert.deepEqual({ read: c.records.map((r) => r.bytes.toString()), alerts: c.alerts }, { read: [], alerts: [] });
+  } finally {
+    cleanup();
+  }
+});
