@@ -890,6 +890,9 @@ export class FileSource {
           s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), false, atEnd ? h : Buffer.alloc(0), readPos);
         }
         this.attach(t, s);
+        // start_at end skips what the file held at the first start, on purpose: its checkpoint says so now, or a
+        // run that read nothing of it left no entry, and the next start (registry there: not a first run) read it from 0.
+        if (readPos > 0) this.checkpointer.advance(s.identity, readPos, this.meta(s, s.identity, readPos));
         return true;
       }
     }
