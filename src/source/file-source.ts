@@ -907,6 +907,10 @@ export class FileSource {
         if (h.length >= oh.length && startsWith(h, oh)) {
           // An old backup waits: the rotation's own copy may not be classified yet.
           if (this.staleCopy(t, now)) return { kind: 'park' };
+          // As truncated() hands the stream to the largest parked copy: when both copies were mid-way back from
+          // parked at the truncation, the first classified (a smaller backup) took it, and the copy holding it
+          // all was then read from 0 (a flaky test under load showed it).
+          if (this.largerCopyWaiting(t, oh, now)) return { kind: 'park' };
           return { kind: 'adopt', orphan: o };
         }
         // A short copy made when the file was short: all of it is the start of what was read.
@@ -1324,6 +1328,15 @@ export class FileSource {
       return;
     }
     this.orphans.set(s.identity, { stream: s, since: now });
+  }
+
+  /** Another copy at a rotated name, not classified yet, larger than t and starting with `head`: it takes an orphan first. */
+  private largerCopyWaiting(t: Tracked, head: Buffer, now: number): boolean {
+    for (const p of this.tracked.values()) {
+      if (p === t || p.stream || (p.state !== 'new' && p.state !== 'parked') || p.size <= t.size || this.isLive(p.path)) continue;
+      if (p.parkHead && p.parkHead.length >= head.length && startsWith(p.parkHead, head) && !this.staleCopy(p, now)) return true;
+    }
+    return false;
   }
 
   private async readFailed(t: Tracked, err: unknown, now: number): Promise<boolean> {
