@@ -479,22 +479,6 @@ function luhnBefore(v: string, end: number): boolean {
   return sum % 10 === 0;
 }
 
-/** Luhn mod-10 over a string of digits. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  let double = false;
-  for (let i = digits.length - 1; i >= 0; i--) {
-    let d = digits.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return sum % 10 === 0;
-}
-
 /** True when the digits carry a known issuer prefix with a length that issuer uses. */
 export function panIssuerValid(d: string): boolean {
   // Every issuer wants 12 digits or more, so a string that does not begin with four names none.

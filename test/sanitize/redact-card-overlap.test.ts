@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createRedactor, createReferenceRedactor, luhnValid, REDACT_KINDS } from '../../src/sanitize/redact.js';
+import { createRedactor, createReferenceRedactor, REDACT_KINDS } from '../../src/sanitize/redact.js';
+import { luhnValid } from './luhn.js';
 
 const ALL = { builtin: [...REDACT_KINDS], custom: [] };
 

@@ -11,7 +11,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createRedactor, createReferenceRedactor, luhnValid, REDACT_KINDS, type RedactKind } from '../../src/sanitize/redact.js';
+import { createRedactor, createReferenceRedactor, REDACT_KINDS, type RedactKind } from '../../src/sanitize/redact.js';
+import { luhnValid } from './luhn.js';
 
 const ALL = { builtin: [...REDACT_KINDS], custom: [] };
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';

@@ -177,3 +177,19 @@ export async function hookHandles(method: 'read' | 'stat', f: (path: string | un
     proto[method] = orig;
   };
 }
+
+/**
+ * One run of a source over the test's directory, from start to stop (the next call is a restart
+ * with the registry this run left). `frozen`: graces run out by graceRound only.
+ */
+export async function runOnce(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>, frozen = true): Promise<Collector> {
+  const c = new Collector();
+  const h = harness(dir, logs, c, {}, { frozen });
+  await h.src.start();
+  try {
+    await during(c, h);
+  } finally {
+    await h.src.stop();
+  }
+  return c;
+}

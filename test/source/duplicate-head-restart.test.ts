@@ -12,22 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, last, setup, type Harness } from './copy-fixture.js';
-import { Collector, lines, waitFor } from './file-fixture.js';
+import { body, last, runOnce, setup } from './copy-fixture.js';
+import { lines, waitFor } from './file-fixture.js';
 
 const BANNER = '# banner: this log is produced by the payments service; fields: ts host level msg '.repeat(4) + '\n';
-
-async function run(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> {
-  const c = new Collector();
-  const h = harness(dir, logs, c, {}, { frozen: true });
-  await h.src.start();
-  try {
-    await during(c, h);
-  } finally {
-    await h.src.stop();
-  }
-  return c;
-}
 
 test('two live logs with the same banner: a restart reads only the lines appended while away, and raises nothing', async () => {
   const { dir, cleanup, logs, live } = setup();
@@ -36,7 +24,7 @@ test('two live logs with the same banner: a restart reads only the lines appende
     assert.ok(BANNER.length > 256);
     writeFileSync(live, BANNER + body(lines('a', 0, 50)));
     writeFileSync(other, BANNER + body(lines('o', 0, 50)));
-    await run(dir, logs, async (c, h) => {
+    await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('a', 50)), 'app.log');
       await h.graceRound();
       await h.graceRound();
@@ -44,7 +32,7 @@ test('two live logs with the same banner: a restart reads only the lines appende
     });
     appendFileSync(live, body(lines('b', 0, 5)));
     appendFileSync(other, body(lines('p', 0, 5)));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('b', 5)), 'the lines appended to app.log while away');
       await h.graceRound();
       await h.graceRound();
@@ -65,7 +53,7 @@ test('a log that first held only the first line of another: a restart reads only
   const other = join(logs, 'other.log');
   try {
     writeFileSync(live, 'service started\n' + body(lines('a', 0, 20)));
-    await run(dir, logs, async (c, h) => {
+    await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('a', 20)), 'app.log');
       writeFileSync(other, 'service started\n'); // another service, quiet after its first line
       await h.graceRound();
@@ -77,7 +65,7 @@ test('a log that first held only the first line of another: a restart reads only
       await waitFor(() => c.has(last('o', 20)), 'the lines other.log went on with');
     });
     appendFileSync(other, body(lines('p', 0, 2)));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await h.graceRound();
       await h.graceRound();
       await h.graceRound();

@@ -12,20 +12,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { body, harness, last, setup, type Harness } from './copy-fixture.js';
+import { body, last, runOnce, setup } from './copy-fixture.js';
 import { Collector, lines, waitFor } from './file-fixture.js';
-
-async function run(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> {
-  const c = new Collector();
-  const h = harness(dir, logs, c, {}, { frozen: true });
-  await h.src.start();
-  try {
-    await during(c, h);
-  } finally {
-    await h.src.stop();
-  }
-  return c;
-}
 
 const alerts = (c: Collector): string[] => c.alerts.map((a) => `${a.kind} ${a.path}`);
 
@@ -33,12 +21,12 @@ test('a live log edited with sed -i while the agent was away (a new inode, head 
   const { dir, cleanup, logs, live } = setup();
   try {
     writeFileSync(live, body(lines('a', 0, 500)));
-    await run(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
+    await runOnce(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
     const ino = statSync(live).ino;
     execFileSync('sed', ['-i', '/^a 0000100 /d', live]); // the intruder's line removed
     assert.notEqual(statSync(live).ino, ino, 'sed -i writes a new inode');
     appendFileSync(live, body(lines('w', 0, 5)));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('w', 5)), 'the lines written after the edit');
       await h.graceRound();
       await h.graceRound();
@@ -53,11 +41,11 @@ test('a live log cut short with sed -i while the agent was away, then written on
   const { dir, cleanup, logs, live } = setup();
   try {
     writeFileSync(live, body(lines('a', 0, 500)));
-    await run(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
+    await runOnce(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
     execFileSync('sed', ['-i', '/^a 00001/d', live]); // 100 lines removed: shorter than the checkpoint's offset
     const w = lines('w', 0, 50);
     appendFileSync(live, body(w));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await h.graceRound();
       await h.graceRound();
       await h.graceRound();
@@ -74,13 +62,13 @@ test('a log with a fixed banner rotated by rename while the agent was away: the 
   try {
     assert.ok(banner.length > 256);
     writeFileSync(live, banner + body(lines('a', 0, 100)));
-    await run(dir, logs, async (c) => waitFor(() => c.has(last('a', 100)), 'the live file'));
+    await runOnce(dir, logs, async (c) => waitFor(() => c.has(last('a', 100)), 'the live file'));
     const b = lines('b', 0, 5);
     const n = lines('n', 0, 20);
     appendFileSync(live, body(b));
     renameSync(live, join(logs, 'app.log.1')); // logrotate (create) while the agent is away
     writeFileSync(live, banner + body(n));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       for (let i = 0; i < 5; i++) await h.graceRound();
       await waitFor(() => c.has(last('b', 5)), 'the rest of the rotated file');
     });

@@ -11,23 +11,10 @@ import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CheckpointEntry } from '../../src/source/checkpoint.js';
-import { body, harness, last, setup, type Harness } from './copy-fixture.js';
-import { Collector, lines, options, waitFor } from './file-fixture.js';
+import { body, last, runOnce, setup } from './copy-fixture.js';
+import { lines, options, waitFor } from './file-fixture.js';
 
 const { pollIntervalMs: POLL } = options('/');
-
-/** One run of the source over the test's directory (a frozen clock: graces run out by graceRound only). */
-async function run(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> {
-  const c = new Collector();
-  const h = harness(dir, logs, c, {}, { frozen: true });
-  await h.src.start();
-  try {
-    await during(c, h);
-  } finally {
-    await h.src.stop();
-  }
-  return c;
-}
 
 test('a live log rewritten in place while the agent was away, head kept: truncated alert, read again from 0, no line lost', async () => {
   const { dir, cleanup, logs, live } = setup();
@@ -35,10 +22,10 @@ test('a live log rewritten in place while the agent was away, head kept: truncat
     const a = lines('a', 0, 500);
     const w = lines('w', 0, 20);
     writeFileSync(live, body(a));
-    await run(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
+    await runOnce(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
     // Away: 10 lines removed from the middle, the file rewritten in place (same inode), the writer goes on.
     writeFileSync(live, body([...a.slice(0, 100), ...a.slice(110), ...w]));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('w', 20)), 'the last line written');
       await h.graceRound();
       await h.graceRound();
@@ -61,7 +48,7 @@ test('after a live rewrite in place, a restart resumes the rewritten file where 
     const w = lines('w', 0, 20);
     const z = lines('z', 0, 20);
     writeFileSync(live, body(a));
-    const first = await run(dir, logs, async (c, h) => {
+    const first = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.records.length === 500, 'the live file');
       writeFileSync(live, body([...a.slice(0, 100), ...a.slice(110)])); // same inode, head kept
       h.advance((POLL ?? 0) + 1);
@@ -74,7 +61,7 @@ test('after a live rewrite in place, a restart resumes the rewritten file where 
     });
     assert.deepEqual(first.alerts.map((x) => x.kind), ['truncated'], 'the live rewrite');
     appendFileSync(live, body(z)); // while the agent is away
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('z', 20)), 'the lines written while away');
       await h.graceRound();
       await h.graceRound();
@@ -93,10 +80,10 @@ test('a live log copied, then rewritten in place while the agent was away: repla
   try {
     const a = lines('a', 0, 500);
     writeFileSync(live, body(a));
-    await run(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
+    await runOnce(dir, logs, async (c) => waitFor(() => c.records.length === 500, 'the live file'));
     copyFileSync(live, join(logs, 'app.log.1'));
     writeFileSync(live, body([...a.slice(0, 100), ...a.slice(110)]));
-    const c = await run(dir, logs, async (c, h) => {
+    const c = await runOnce(dir, logs, async (c, h) => {
       await waitFor(() => c.has(last('a', 500)), 'the rewritten file');
       await h.graceRound();
       await h.graceRound();
@@ -115,7 +102,7 @@ test('a checkpoint registry written before tail hashes resumes at its offsets as
     const b = lines('b', 0, 10);
     writeFileSync(live, body(a));
     let file = '';
-    await run(dir, logs, async (c, h) => {
+    await runOnce(dir, logs, async (c, h) => {
       file = h.src.checkpointer.file;
       await waitFor(() => c.records.length === 200, 'the live file');
     });
@@ -129,7 +116,7 @@ test('a checkpoint registry written before tail hashes resumes at its offsets as
     }
     writeFileSync(file, JSON.stringify(reg));
     appendFileSync(live, body(b));
-    const c = await run(dir, logs, async (c) => waitFor(() => c.has(last('b', 10)), 'the new lines'));
+    const c = await runOnce(dir, logs, async (c) => waitFor(() => c.has(last('b', 10)), 'the new lines'));
     assert.deepEqual(c.records.map((r) => r.bytes.toString()), b);
     assert.deepEqual(c.alerts, []);
   } finally {

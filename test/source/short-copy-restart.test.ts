@@ -9,26 +9,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { harness, setup, type Harness } from './copy-fixture.js';
+import { type Harness, runOnce, setup } from './copy-fixture.js';
 import { Collector, waitFor } from './file-fixture.js';
 
-async function run(dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> {
-  const c = new Collector();
-  const h = harness(dir, logs, c);
-  await h.src.start();
-  try {
-    await during(c, h);
-  } finally {
-    await h.src.stop();
-  }
-  return c;
-}
+const runThawed = (dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> => runOnce(dir, logs, during, false);
 
 test('a short copytruncate copy adopted before a restart is not read again after it', { todo: 'short copies carry no head of their own in the registry' }, async () => {
   const { dir, cleanup, logs, live } = setup();
   try {
     writeFileSync(live, 'one short line\n');
-    const first = await run(dir, logs, async (c, h) => {
+    const first = await runThawed(dir, logs, async (c, h) => {
       await waitFor(() => c.records.length === 1, 'the live file');
       copyFileSync(live, join(logs, 'app.log.1'));
       await waitFor(() => c.counters.get('source_files_parked') >= 1, 'the copy parked');
@@ -40,7 +30,7 @@ test('a short copytruncate copy adopted before a restart is not read again after
       await h.graceRound();
     });
     assert.deepEqual(first.alerts, []);
-    const c = await run(dir, logs, async (_c, h) => {
+    const c = await runThawed(dir, logs, async (_c, h) => {
       await h.graceRound();
       await h.graceRound();
       await h.graceRound();
