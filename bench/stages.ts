@@ -16,11 +16,12 @@ const { RecordProcessor } = (await import(new URL('processor.js', base).href)) a
 const { encodeEvent } = (await import(new URL('encode/validate.js', base).href)) as { encodeEvent: typeof EncodeEventType };
 
 const N = Number(process.env.BENCH_LINES ?? 200_000);
+const FORMAT = (process.env.BENCH_FORMAT ?? 'ecs') as 'ecs' | 'cef';
 const buffers = Array.from({ length: N }, (_, i) => Buffer.from(corpusLine(i)));
 const raw = (i: number) => ({ bytes: buffers[i]!, source: { input: 'bench', identity: 'bench-file', path: '/var/log/bench.log', offset: i * 150, end: i * 150 + 150 } });
 const counters = new Counters();
 const p = new RecordProcessor({
-  agentId: 'bench-01', parser: 'auto', format: 'ecs', cef: { vendor: 'logward', product: 'logward' },
+  agentId: 'bench-01', parser: 'auto', format: FORMAT, cef: { vendor: 'logward', product: 'logward' },
   redact: { builtin: ['pan', 'national_id', 'password', 'credentials', 'api_keys', 'private_keys'], custom: [] },
   maxLineBytes: 64 * 1024, counters, timeZone: 'UTC', host: { name: 'bench-01', ips: ['192.0.2.10'] },
 });
@@ -36,9 +37,9 @@ function time(name: string, fn: (i: number) => unknown): void {
 time('whole (process)', (i) => p.process(raw(i)));
 time('toEvent', (i) => p.toEvent(raw(i)));
 const events: LogEvent[] = Array.from({ length: N }, (_, i) => p.toEvent(raw(i)));
-const ctx = { counters };
+const ctx = { counters, cef: { vendor: 'logward', product: 'logward', version: '0.1.0' } };
 // The builder alone: the processor's last step, on what the stages before it made.
 const builder = (p as unknown as { builder: { build: (input: unknown) => LogEvent } }).builder;
 const inputs = events.map((ev) => ({ raw: raw(0), original: ev.fields['event.original'] as string, parsed: { parser: 'auth', message: ev.fields['message'] as string, fields: { 'source.ip': ev.fields['source.ip'], 'user.name': ev.fields['user.name'], 'event.category': ['authentication'], 'event.outcome': 'failure', 'process.name': 'sshd', 'process.pid': 812, 'source.port': 5000, 'event.action': 'authn_login_fail', 'log.syslog.hostname': 'web' } }, tags: [], now: new Date() }));
 time('build (auth-like fields)', (i) => builder.build(inputs[i]!));
-time('encodeEvent ecs', (i) => encodeEvent(events[i]!, 'ecs', ctx));
+time(`encodeEvent ${FORMAT}`, (i) => encodeEvent(events[i]!, FORMAT, ctx));

@@ -183,27 +183,60 @@ export function withoutDanglingJoiner(cut: string): string {
   }
 }
 
-interface KeyInfo {
+/** An extension key, with what the text policies need to know of it. */
+export interface CefKey {
+  readonly name: string;
+  /** Dictionary length in code points; Infinity for a typed key (IP, integer, time), which is never cut. */
+  readonly limit: number;
   /** For a label key (cs1Label), the key whose value it labels (cs1). */
-  readonly labelOf?: string;
+  readonly labelOf: string | undefined;
+  /**
+   * 2^i for the i-th key the ECS mapping writes, 0 for any other: the keys of a
+   * mapped event, summed, name its key set, so that what the schema says of the
+   * keys alone is settled once per set (src/encode/validate.ts).
+   */
+  readonly bit: number;
+  /** i for the i-th key the mapping writes (MAPPED_KEY_NAMES), -1 for any other. */
+  readonly index: number;
 }
 
+function makeKey(name: string, index: number): CefKey {
+  const label = LABEL_RE.exec(name);
+  return {
+    name,
+    limit: TYPED_KEYS.has(name) ? Infinity : (EXT_LIMITS[name] ?? DEFAULT_EXT_LIMIT),
+    labelOf: label === null ? undefined : `${label[1]}${label[2]}`,
+    bit: index < 0 ? 0 : 2 ** index,
+    index,
+  };
+}
+
+/** Every key buildCef can write, in the order it writes them. */
+export const MAPPED_KEY_NAMES = [
+  'rt', 'src', 'c6a2Label', 'c6a2', 'spt', 'dst', 'c6a3Label', 'c6a3', 'dpt', 'shost', 'dhost', 'suser', 'duser', 'duid', 'suid',
+  'act', 'outcome', 'cat', 'reason', 'app', 'proto', 'requestMethod', 'request', 'cn1Label', 'cn1', 'requestClientApplication',
+  'requestContext', 'dvchost', 'deviceExternalId', 'deviceProcessName', 'dvcpid', 'filePath', 'fname', 'externalId', 'msg',
+  'cs1Label', 'cs1', 'cs2Label', 'cs2', 'cs3Label', 'cs3', 'cs4Label', 'cs4',
+] as const;
+type MappedKeyName = (typeof MAPPED_KEY_NAMES)[number];
+// 2^52 is the last power of two a double sums exactly with all smaller ones.
+if (MAPPED_KEY_NAMES.length > 52) throw new Error('cef: too many mapped keys for a key-set number');
+const MAPPED: Readonly<Record<MappedKeyName, CefKey>> = Object.fromEntries(
+  MAPPED_KEY_NAMES.map((name, i) => [name, makeKey(name, i)]),
+) as Record<MappedKeyName, CefKey>;
+
 const MAX_KNOWN_KEYS = 1024;
-const knownKeys = new Map<string, KeyInfo | null>();
+const knownKeys = new Map<string, CefKey | null>();
 
 /**
  * What the policies need to know about an extension key, or null when it is
  * not a valid key. Keys come from a small fixed dictionary, so the answer is
  * remembered instead of running two regexes per key per event.
  */
-function keyInfo(key: string): KeyInfo | null {
+function keyInfo(key: string): CefKey | null {
   let info = knownKeys.get(key);
   if (info === undefined) {
-    if (!KEY_RE.test(key)) info = null;
-    else {
-      const label = LABEL_RE.exec(key);
-      info = label === null ? {} : { labelOf: `${label[1]}${label[2]}` };
-    }
+    info = KEY_RE.test(key) ? makeKey(key, -1) : null;
     // Bounded: keys of hand-built CefEvents (tests, callers) must not grow it without end.
     if (knownKeys.size >= MAX_KNOWN_KEYS) knownKeys.clear();
     knownKeys.set(key, info);
@@ -214,6 +247,12 @@ function keyInfo(key: string): KeyInfo | null {
 function guard(s: string): string {
   return replaceUnsafe(s);
 }
+
+/**
+ * Printable ASCII without "\" and "|": a header field that needs no guard, no
+ * space for TAB/CR/LF and no escape.
+ */
+const HEADER_NEEDS_WORK = /[^\x20-\x5b\x5d-\x7b\x7d\x7e]/;
 
 /** A header field as it will be on the wire, before escaping. */
 export function headerText(s: string, limit: number): string {
@@ -243,60 +282,118 @@ export function extensionText(key: string, s: string): string {
 }
 
 /**
- * The event with every text policy applied, the extension as parallel arrays
- * in wire order. normalizeCef and serializeCef both start here, so they agree
- * by construction; arrays instead of an object because building an object key
- * by computed key costs a runtime call per key, twice per event.
+ * Printable ASCII without "=" and "\": an extension value that needs no guard,
+ * no TAB replacement and no escape. With no space at either end and no longer
+ * than its key's limit, it is on the wire as it is, which is what most values are.
  */
-interface Normalized {
-  readonly header: Omit<CefEvent, 'extension'>;
-  readonly keys: readonly string[];
-  readonly values: readonly string[];
+const EXT_NEEDS_WORK = /[^\x20-\x3c\x3e-\x5b\x5d-\x7e]/;
+
+function plainExtension(s: string, limit: number): boolean {
+  const n = s.length;
+  return n !== 0 && n <= limit && s.charCodeAt(0) !== 32 && s.charCodeAt(n - 1) !== 32 && !EXT_NEEDS_WORK.test(s);
 }
 
-function normalize(ev: CefEvent): Normalized {
-  const sev = ev.severity;
+/**
+ * A CEF event before the text policies, its extension as parallel arrays in
+ * wire order: what buildCef makes and serializeCef writes. Arrays instead of
+ * an object because storing an object key by computed name costs a runtime
+ * call per key, and reading it back another.
+ */
+export interface CefDraft {
+  readonly header: Omit<CefEvent, 'extension'>;
+  readonly keys: CefKey[];
+  /** Values as given (not yet guarded, trimmed, cut or escaped). */
+  readonly values: string[];
+  /** The sum of the keys' bits, when every key is one the mapping writes (each once); -1 otherwise. */
+  keySet: number;
+}
+
+/** The draft of an event in object form; throws EncodeError on a key that is not [A-Za-z0-9]+. */
+export function cefDraftOf(ev: CefEvent): CefDraft {
+  const keys: CefKey[] = [];
+  const values: string[] = [];
+  for (const key of Object.keys(ev.extension)) {
+    const info = keyInfo(key);
+    if (info === null) throw new EncodeError(`extension.${key}`, 'CEF keys must match ^[A-Za-z0-9]+$');
+    keys.push(info);
+    values.push(String(ev.extension[key]));
+  }
+  const { extension: _, ...header } = ev;
+  return { header, keys, values, keySet: -1 };
+}
+
+/** The object form of a draft, keys in wire order. */
+export function cefEventOf(d: CefDraft): CefEvent {
+  const extension: Record<string, string> = {};
+  for (let i = 0; i < d.keys.length; i++) extension[(d.keys[i] as CefKey).name] = d.values[i] as string;
+  return { ...d.header, extension };
+}
+
+function checkSeverity(sev: CefSeverity): void {
   if (typeof sev === 'number' ? !Number.isInteger(sev) || sev < 0 || sev > 10 : !CEF_SEVERITY_WORDS.includes(sev)) {
     throw new EncodeError('severity', `not a CEF severity: ${String(sev)}`);
   }
-  const present: string[] = [];
-  const texts: string[] = [];
-  for (const key of Object.keys(ev.extension)) {
-    if (keyInfo(key) === null) throw new EncodeError(`extension.${key}`, 'CEF keys must match ^[A-Za-z0-9]+$');
-    const v = extensionText(key, String(ev.extension[key]));
-    if (v !== '') {
-      present.push(key);
-      texts.push(v);
+}
+
+/**
+ * The extension with every text policy applied: values in wire order, or
+ * undefined where a value (or the label of an omitted value) is omitted.
+ * Escaped for the wire when `escape`; a plain value (plainExtension) needs
+ * neither policy nor escape and is passed through as it is.
+ */
+function extensionTexts(d: CefDraft, escape: boolean): (string | undefined)[] {
+  const { keys, values } = d;
+  const texts = new Array<string | undefined>(keys.length);
+  let omitted = false;
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as CefKey;
+    const v = values[i] as string;
+    if (plainExtension(v, k.limit)) {
+      texts[i] = v;
+      continue;
     }
+    const t = extensionText(k.name, v);
+    if (t === '') omitted = true;
+    else texts[i] = escape ? escapeExtension(t) : t;
   }
-  const keys: string[] = [];
-  const values: string[] = [];
-  for (let i = 0; i < present.length; i++) {
-    const key = present[i] as string;
-    // A label (cs1Label) goes when the value it labels (cs1) was omitted.
-    const labelled = keyInfo(key)?.labelOf;
-    if (labelled !== undefined && !present.includes(labelled)) continue;
-    keys.push(key);
-    values.push(texts[i] as string);
+  // A label (cs1Label) goes when the value it labels (cs1) is not there. The mapping writes a
+  // label only with its value, so with nothing omitted a mapped draft has no label to drop.
+  if (!omitted && d.keySet >= 0) return texts;
+  for (let i = 0; i < keys.length; i++) {
+    const of = (keys[i] as CefKey).labelOf;
+    if (of === undefined || texts[i] === undefined) continue;
+    let kept = false;
+    for (let j = 0; j < keys.length && !kept; j++) kept = texts[j] !== undefined && (keys[j] as CefKey).name === of;
+    if (!kept) texts[i] = undefined;
   }
-  const header = {
-    version: ev.version,
-    vendor: headerText(ev.vendor, HEADER_LIMITS.vendor),
-    product: headerText(ev.product, HEADER_LIMITS.product),
-    deviceVersion: headerText(ev.deviceVersion, HEADER_LIMITS.deviceVersion),
-    classId: headerText(ev.classId, HEADER_LIMITS.classId),
-    name: headerText(ev.name, HEADER_LIMITS.name),
-    severity: sev,
-  };
-  return { header, keys, values };
+  return texts;
+}
+
+function headerField(s: string, limit: number): string {
+  return s.length <= limit && !HEADER_NEEDS_WORK.test(s) ? s : escapeHeader(headerText(s, limit));
 }
 
 /** The event as it will be on the wire, before escaping: every text policy applied. Throws EncodeError on a bad key or severity. */
 export function normalizeCef(ev: CefEvent): CefEvent {
-  const n = normalize(ev);
+  checkSeverity(ev.severity);
+  const d = cefDraftOf(ev);
+  const texts = extensionTexts(d, false);
   const extension: Record<string, string> = {};
-  for (let i = 0; i < n.keys.length; i++) extension[n.keys[i] as string] = n.values[i] as string;
-  return { ...n.header, extension };
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (t !== undefined) extension[(d.keys[i] as CefKey).name] = t;
+  }
+  const h = d.header;
+  return {
+    version: h.version,
+    vendor: headerText(h.vendor, HEADER_LIMITS.vendor),
+    product: headerText(h.product, HEADER_LIMITS.product),
+    deviceVersion: headerText(h.deviceVersion, HEADER_LIMITS.deviceVersion),
+    classId: headerText(h.classId, HEADER_LIMITS.classId),
+    name: headerText(h.name, HEADER_LIMITS.name),
+    severity: h.severity,
+    extension,
+  };
 }
 
 // ---------------------------------------------------------------- escaping
@@ -311,16 +408,41 @@ function escapeExtension(s: string): string {
   return /[\\=\r\n]/.test(s) ? s.replace(/[\\=\r\n]/g, (c) => EXT_ESCAPES[c] as string) : s;
 }
 
-/** The CEF line (no trailing newline) of an event in object form. Throws EncodeError on a bad key or severity. */
-export function serializeCef(ev: CefEvent): string {
-  const { header: h, keys, values } = normalize(ev);
-  let line =
-    `CEF:${h.version}|${escapeHeader(h.vendor)}|${escapeHeader(h.product)}|${escapeHeader(h.deviceVersion)}|` +
-    `${escapeHeader(h.classId)}|${escapeHeader(h.name)}|${h.severity}|`;
-  for (let i = 0; i < keys.length; i++) {
-    line += `${i === 0 ? '' : ' '}${keys[i] as string}=${escapeExtension(values[i] as string)}`;
+/** The last "CEF:0|vendor|product|version|" written: the same three fields on every event of an agent. */
+let lastPrefix: { vendor: string; product: string; deviceVersion: string; version: number; text: string } | undefined;
+
+function headerPrefix(h: Omit<CefEvent, 'extension'>): string {
+  const p = lastPrefix;
+  if (p !== undefined && p.vendor === h.vendor && p.product === h.product && p.deviceVersion === h.deviceVersion && p.version === h.version) {
+    return p.text;
+  }
+  const text =
+    `CEF:${h.version}|${headerField(h.vendor, HEADER_LIMITS.vendor)}|${headerField(h.product, HEADER_LIMITS.product)}|` +
+    `${headerField(h.deviceVersion, HEADER_LIMITS.deviceVersion)}|`;
+  lastPrefix = { vendor: h.vendor, product: h.product, deviceVersion: h.deviceVersion, version: h.version, text };
+  return text;
+}
+
+/** The CEF line (no trailing newline) of a draft. Throws EncodeError on a bad severity. */
+export function serializeCefDraft(d: CefDraft): string {
+  const h = d.header;
+  checkSeverity(h.severity);
+  let line = `${headerPrefix(h)}${headerField(h.classId, HEADER_LIMITS.classId)}|${headerField(h.name, HEADER_LIMITS.name)}|${h.severity}|`;
+  const texts = extensionTexts(d, true);
+  let first = true;
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (t === undefined) continue;
+    line += first ? `${(d.keys[i] as CefKey).name}=${t}` : ` ${(d.keys[i] as CefKey).name}=${t}`;
+    first = false;
   }
   return line;
+}
+
+/** The CEF line (no trailing newline) of an event in object form. Throws EncodeError on a bad key or severity. */
+export function serializeCef(ev: CefEvent): string {
+  checkSeverity(ev.severity);
+  return serializeCefDraft(cefDraftOf(ev));
 }
 
 // ---------------------------------------------------------------- ECS -> CEF
@@ -336,27 +458,37 @@ function hasAuth(v: FieldValue | undefined): boolean {
   return v === 'authentication' || (Array.isArray(v) && (v as unknown[]).includes('authentication'));
 }
 
-type Extension = Record<string, string>;
+interface DraftBuilder {
+  keys: CefKey[];
+  values: string[];
+  keySet: number;
+}
 
-function put(x: Extension, key: string, v: FieldValue | undefined): void {
+function add(x: DraftBuilder, k: CefKey, t: string): void {
+  x.keys.push(k);
+  x.values.push(t);
+  x.keySet += k.bit;
+}
+
+function put(x: DraftBuilder, k: CefKey, v: FieldValue | undefined): void {
   const t = text(v);
-  if (t !== undefined && t !== '') x[key] = t;
+  if (t !== undefined && t !== '') add(x, k, t);
 }
 
 /** A custom key with its label (csN/cnN/c6aN); both or neither. */
-function custom(x: Extension, key: string, label: string, v: FieldValue | undefined): void {
+function custom(x: DraftBuilder, label: CefKey, key: CefKey, labelText: string, v: FieldValue | undefined): void {
   const t = text(v);
   if (t === undefined || t === '') return;
-  x[`${key}Label`] = label;
-  x[key] = t;
+  add(x, label, labelText);
+  add(x, key, t);
 }
 
 /** An IPv4 address to its own key; IPv6 (CEF:0 has no IPv6 src/dst) to a c6a custom key. */
-function ip(x: Extension, v4key: string, v6key: string, label: string, v: FieldValue | undefined): void {
+function ip(x: DraftBuilder, v4: CefKey, v6label: CefKey, v6: CefKey, labelText: string, v: FieldValue | undefined): void {
   const t = text(v);
   if (t === undefined || t === '') return;
-  if (t.includes(':')) custom(x, v6key, label, t);
-  else x[v4key] = t;
+  if (t.includes(':')) custom(x, v6label, v6, labelText, t);
+  else add(x, v4, t);
 }
 
 /** A process id as CEF's dvcpid can hold it (a 32-bit Integer, and a pid is never negative), else undefined. */
@@ -366,73 +498,96 @@ function pidText(v: FieldValue | undefined): string | undefined {
   return undefined;
 }
 
-/** Maps an event to the CEF object form (unescaped, policies not yet applied). */
-export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
+/** The last @timestamp parsed, and its epoch milliseconds: lines of one second share it. */
+let lastTs = '';
+let lastMs = NaN;
+
+function epochMs(ts: string): number {
+  if (ts !== lastTs) {
+    lastMs = Date.parse(ts);
+    lastTs = ts;
+  }
+  return lastMs;
+}
+
+const K = MAPPED;
+
+/** Maps an event to the CEF draft (unescaped, policies not yet applied): the keys in wire order. */
+export function cefDraft(ev: LogEvent, opts: CefOptions): CefDraft {
   const f: Readonly<EcsFields> = ev.fields;
-  const x: Extension = {};
+  const x: DraftBuilder = { keys: [], values: [], keySet: 0 };
 
   const ts = f['@timestamp'];
   if (typeof ts === 'string') {
-    const ms = Date.parse(ts);
-    if (eventTimeFits(ms)) x['rt'] = String(ms);
+    const ms = epochMs(ts);
+    if (eventTimeFits(ms)) add(x, K.rt, String(ms));
   }
-  ip(x, 'src', 'c6a2', 'source.ip', f['source.ip']);
-  put(x, 'spt', f['source.port']);
-  ip(x, 'dst', 'c6a3', 'destination.ip', f['destination.ip']);
-  put(x, 'dpt', f['destination.port']);
-  put(x, 'shost', f['source.domain']);
-  put(x, 'dhost', f['destination.domain']);
+  ip(x, K.src, K.c6a2Label, K.c6a2, 'source.ip', f['source.ip']);
+  put(x, K.spt, f['source.port']);
+  ip(x, K.dst, K.c6a3Label, K.c6a3, 'destination.ip', f['destination.ip']);
+  put(x, K.dpt, f['destination.port']);
+  put(x, K.shost, f['source.domain']);
+  put(x, K.dhost, f['destination.domain']);
   const auth = hasAuth(f['event.category']);
   if (auth) {
-    put(x, 'suser', f['source.user.name']);
-    put(x, 'duser', f['user.name']);
-    put(x, 'duid', f['user.id']);
+    put(x, K.suser, f['source.user.name']);
+    put(x, K.duser, f['user.name']);
+    put(x, K.duid, f['user.id']);
   } else {
-    put(x, 'suser', f['user.name']);
-    put(x, 'suid', f['user.id']);
-    put(x, 'duser', f['user.effective.name'] ?? f['user.target.name'] ?? f['destination.user.name']);
+    put(x, K.suser, f['user.name']);
+    put(x, K.suid, f['user.id']);
+    put(x, K.duser, f['user.effective.name'] ?? f['user.target.name'] ?? f['destination.user.name']);
   }
-  put(x, 'act', f['event.action']);
-  put(x, 'outcome', f['event.outcome']);
-  put(x, 'cat', f['event.category']);
-  put(x, 'reason', f['event.reason'] ?? f['error.message']);
-  put(x, 'app', f['network.protocol']);
-  put(x, 'proto', f['network.transport']);
-  put(x, 'requestMethod', f['http.request.method']);
-  put(x, 'request', f['url.original']);
-  custom(x, 'cn1', 'http.response.status_code', f['http.response.status_code']);
-  put(x, 'requestClientApplication', f['user_agent.original']);
-  put(x, 'requestContext', f['http.request.referrer']);
-  put(x, 'dvchost', f['host.name']);
+  put(x, K.act, f['event.action']);
+  put(x, K.outcome, f['event.outcome']);
+  put(x, K.cat, f['event.category']);
+  put(x, K.reason, f['event.reason'] ?? f['error.message']);
+  put(x, K.app, f['network.protocol']);
+  put(x, K.proto, f['network.transport']);
+  put(x, K.requestMethod, f['http.request.method']);
+  put(x, K.request, f['url.original']);
+  custom(x, K.cn1Label, K.cn1, 'http.response.status_code', f['http.response.status_code']);
+  put(x, K.requestClientApplication, f['user_agent.original']);
+  put(x, K.requestContext, f['http.request.referrer']);
+  put(x, K.dvchost, f['host.name']);
   // `logward verify` reads the agent from this sealed id, never from the SD label (src/seal/README.md).
-  put(x, 'deviceExternalId', f['agent.id']);
-  put(x, 'deviceProcessName', f['process.name']);
+  put(x, K.deviceExternalId, f['agent.id']);
+  put(x, K.deviceProcessName, f['process.name']);
   const pid = pidText(f['process.pid']);
-  if (pid !== undefined) x['dvcpid'] = pid;
-  put(x, 'filePath', f['log.file.path']);
-  put(x, 'fname', f['file.name']);
-  put(x, 'externalId', f['event.id']);
-  put(x, 'msg', f['message']);
-  custom(x, 'cs1', 'tags', f['tags']);
-  custom(x, 'cs2', 'event.original', f['event.original']);
-  if (auth) custom(x, 'cs3', 'user.effective.name', f['user.effective.name']);
-  custom(x, 'cs4', 'event.dataset', f['event.dataset']);
+  if (pid !== undefined) add(x, K.dvcpid, pid);
+  put(x, K.filePath, f['log.file.path']);
+  put(x, K.fname, f['file.name']);
+  put(x, K.externalId, f['event.id']);
+  put(x, K.msg, f['message']);
+  custom(x, K.cs1Label, K.cs1, 'tags', f['tags']);
+  custom(x, K.cs2Label, K.cs2, 'event.original', f['event.original']);
+  if (auth) custom(x, K.cs3Label, K.cs3, 'user.effective.name', f['user.effective.name']);
+  custom(x, K.cs4Label, K.cs4, 'event.dataset', f['event.dataset']);
 
   return {
-    version: 0,
-    vendor: opts.vendor,
-    product: opts.product,
-    deviceVersion: opts.version,
-    classId: ev.classId,
-    name: ev.name,
-    severity: cefSeverity(ev.severity),
-    extension: x,
+    header: {
+      version: 0,
+      vendor: opts.vendor,
+      product: opts.product,
+      deviceVersion: opts.version,
+      classId: ev.classId,
+      name: ev.name,
+      severity: cefSeverity(ev.severity),
+    },
+    keys: x.keys,
+    values: x.values,
+    keySet: x.keySet,
   };
+}
+
+/** Maps an event to the CEF object form (unescaped, policies not yet applied). */
+export function buildCef(ev: LogEvent, opts: CefOptions): CefEvent {
+  return cefEventOf(cefDraft(ev, opts));
 }
 
 /** The CEF line of an event (no validation: see encodeEvent in validate.ts). */
 export function encodeCef(ev: LogEvent, opts: CefOptions): string {
-  return serializeCef(buildCef(ev, opts));
+  return serializeCefDraft(cefDraft(ev, opts));
 }
 
 // ---------------------------------------------------------------- decoding

@@ -51,7 +51,7 @@ import { LogwardError } from '../errors.js';
 import type { EcsFields, FieldValue, LogEvent } from '../event/types.js';
 import type { Counters } from '../monitor/counters.js';
 import { eventTimeFits } from '../parse/field-ranges.js';
-import { buildCef, serializeCef, type CefOptions } from './cef.js';
+import { buildCef, cefDraft, cefEventOf, MAPPED_KEY_NAMES, serializeCef, serializeCefDraft, type CefDraft, type CefKey, type CefOptions } from './cef.js';
 import { ecsPlan, nestEcs, segmentsOf, stringifyEcs, withEcsVersion, type EcsPlan } from './ecs.js';
 import { checkCategorization, ECS_ALLOWED } from './ecs-allowed.js';
 import { EncodeError } from './encode-error.js';
@@ -79,6 +79,11 @@ export interface Validators {
   validateEcsFields(fields: Readonly<EcsFields>, plan: EcsPlan): ValidationResult;
   /** A CEF event in object form (what buildCef returns). */
   validateCef(obj: unknown): ValidationResult;
+  /**
+   * True when validateCef(cefEventOf(d)) would accept the draft; by value for
+   * the key sets of the mapping seen before (CefDraftValidation).
+   */
+  acceptsCefDraft(d: CefDraft): boolean;
 }
 
 type JsonObject = { [key: string]: unknown };
@@ -233,8 +238,10 @@ export function createValidators(): Validators {
   const fast = newFastAjv(formats);
   const ecsCore = forCoreEngine(ecs);
   const ecsFast = fast.compile(ecsCore);
-  const cefFast = fast.compile(forCoreEngine(cef));
+  const cefCore = forCoreEngine(cef);
+  const cefFast = fast.compile(cefCore);
   const leaves = new LeafValidation(fast, formats, ecsCore);
+  const cefDrafts = new CefDraftValidation(new LeafValidation(fast, formats, cefCore), cefCore, (obj) => cefFast(obj, NO_CONTEXT));
   // The explaining instances are compiled on first failure: most runs never need them.
   let ecsFull: ValidateFunction | undefined;
   let cefFull: ValidateFunction | undefined;
@@ -259,8 +266,11 @@ export function createValidators(): Validators {
       return pairing === null ? OK : { ok: false, errors: pairing };
     },
     validateCef(obj: unknown): ValidationResult {
-      if (cefFast(obj)) return OK;
+      if (cefFast(obj, NO_CONTEXT)) return OK;
       return { ok: false, errors: explain((cefFull ??= full().compile(cef)), obj) };
+    },
+    acceptsCefDraft(d: CefDraft): boolean {
+      return cefDrafts.accepts(d);
     },
   };
 }
@@ -359,13 +369,7 @@ class LeafValidation {
       const pointer = this.leafPointer(segmentsOf(name));
       if (pointer === null) return null;
       if (pointer === undefined) continue;
-      let check = this.byPointer.get(pointer);
-      if (check === undefined) {
-        const fn = this.ajv.compile({ $ref: `${this.id}#${pointer}` });
-        const quick = this.quickAccept(this.at(pointer));
-        check = quick === undefined ? (v) => fn(v, NO_CONTEXT) : (v) => quick(v) || fn(v, NO_CONTEXT);
-        this.byPointer.set(pointer, check);
-      }
+      const check = this.check(pointer);
       // The field name goes in as a JSON string literal, never as code. One function per
       // shape keeps every property load monomorphic (a loop over names would be megamorphic).
       terms.push(`(a[${checks.length}] === (x = f[${JSON.stringify(name)}]) || k(${checks.length}, x))`);
@@ -385,6 +389,18 @@ class LeafValidation {
       k: (i: number, x: unknown) => boolean,
     ) => LeafChecks;
     return make(accepted, judge);
+  }
+
+  /** The check of the subschema at a JSON pointer of this schema, compiled once. */
+  check(pointer: string): Check {
+    let check = this.byPointer.get(pointer);
+    if (check === undefined) {
+      const fn = this.ajv.compile({ $ref: `${this.id}#${pointer}` });
+      const quick = this.quickAccept(this.at(pointer));
+      check = quick === undefined ? (v) => fn(v, NO_CONTEXT) : (v) => quick(v) || fn(v, NO_CONTEXT);
+      this.byPointer.set(pointer, check);
+    }
+    return check;
   }
 
   /**
@@ -543,6 +559,82 @@ class LeafValidation {
   }
 }
 
+/** What a CEF header field holds, by name: the draft's header has exactly these and `extension`. */
+const CEF_HEADER_FIELDS = ['version', 'vendor', 'product', 'deviceVersion', 'classId', 'name', 'severity'] as const;
+/** Keywords of the CEF root and extension objects that judge only which keys are there. */
+const CEF_KEY_ONLY_KEYWORDS = new Set([...KEY_ONLY_KEYWORDS, 'dependentRequired']);
+const MAX_CEF_KEY_SETS = 4096;
+
+/**
+ * Validation by value of the CEF drafts the mapping makes, as LeafValidation
+ * does for ECS shapes. A CEF event is two objects (the root and its
+ * extension) whose keywords, apart from each value's own subschema, judge only
+ * which keys are there (checked once, at construction; any other keyword and
+ * every draft takes the whole schema). The mapping's drafts name their key set
+ * by a number (CefDraft.keySet); the first draft of a key set is validated
+ * whole, and when it passes, the key set is known to be accepted and later
+ * drafts of it are judged by their values, each by the subschema of its key
+ * (properties, else additionalProperties), compiled once by the same engine.
+ * Accepted key set AND every value valid under its subschema is what the
+ * whole-schema validator computes. A property test compares both.
+ */
+class CefDraftValidation {
+  private readonly acceptedSets = new Set<number>();
+  /** Per mapped key (by CefKey.index), the check of its value; undefined when by value is not possible. */
+  private readonly valueChecks: Check[] | undefined;
+  private readonly headerChecks: Check[] | undefined;
+
+  constructor(
+    leaves: LeafValidation,
+    schema: JsonObject,
+    private readonly whole: (obj: unknown) => boolean,
+  ) {
+    const extension = (schema['properties'] as JsonObject | undefined)?.['extension'];
+    const rootProps = schema['properties'] as JsonObject | undefined;
+    const keyOnly = (o: unknown): o is JsonObject =>
+      typeof o === 'object' && o !== null && o['type' as keyof typeof o] === 'object' && Object.keys(o).every((k) => CEF_KEY_ONLY_KEYWORDS.has(k));
+    const names = [...CEF_HEADER_FIELDS, 'extension'];
+    if (!keyOnly(schema) || !keyOnly(extension) || rootProps === undefined || schema['additionalProperties'] !== false) return;
+    if (Object.keys(rootProps).length !== names.length || !names.every((n) => Object.hasOwn(rootProps, n))) return;
+    this.headerChecks = CEF_HEADER_FIELDS.map((n) => leaves.check(`/properties/${n}`));
+    const props = (extension['properties'] ?? {}) as JsonObject;
+    const additional = extension['additionalProperties'];
+    this.valueChecks = MAPPED_KEY_NAMES.map((k) =>
+      Object.hasOwn(props, k)
+        ? leaves.check(`/properties/extension/properties/${escapePointer(k)}`)
+        : typeof additional === 'object' && additional !== null
+          ? leaves.check('/properties/extension/additionalProperties')
+          : ANYTHING, // false: the key set would not have been accepted; absent or true: anything goes
+    );
+  }
+
+  accepts(d: CefDraft): boolean {
+    const values = this.valueChecks;
+    const header = this.headerChecks;
+    if (values === undefined || header === undefined || d.keySet < 0) return this.whole(cefEventOf(d));
+    if (!this.acceptedSets.has(d.keySet)) {
+      if (!this.whole(cefEventOf(d))) return false;
+      // Bounded: the mapping has a few dozen key sets; a flood of odd events must not grow this without end.
+      if (this.acceptedSets.size >= MAX_CEF_KEY_SETS) this.acceptedSets.clear();
+      this.acceptedSets.add(d.keySet);
+      return true;
+    }
+    const h = d.header;
+    if (
+      !(header[0] as Check)(h.version) || !(header[1] as Check)(h.vendor) || !(header[2] as Check)(h.product) ||
+      !(header[3] as Check)(h.deviceVersion) || !(header[4] as Check)(h.classId) || !(header[5] as Check)(h.name) ||
+      !(header[6] as Check)(h.severity)
+    ) {
+      return false;
+    }
+    const keys = d.keys;
+    for (let i = 0; i < keys.length; i++) {
+      if (!(values[(keys[i] as CefKey).index] as Check)(d.values[i])) return false;
+    }
+    return true;
+  }
+}
+
 function escapePointer(seg: string): string {
   return seg.replace(/~/g, '~0').replace(/\//g, '~1');
 }
@@ -604,9 +696,14 @@ export function encodeEvent(ev: LogEvent, format: EncodeFormat, ctx: EncodeConte
       if (r.ok) return { payload: plan.serialize(fields), valid: true };
       errors = r.errors;
     } else {
-      const obj = buildCef(ev, cefOptions(ctx));
-      const r = validators.validateCef(obj);
+      const draft = cefDraft(ev, cefOptions(ctx));
       const categorization = checkCategorization(ev.fields);
+      // rt is the draft's first key when there is one.
+      if (categorization === null && draft.keys[0]?.name === 'rt' && validators.acceptsCefDraft(draft)) {
+        return { payload: serializeCefDraft(draft), valid: true };
+      }
+      const obj = cefEventOf(draft);
+      const r = validators.validateCef(obj);
       const rt = obj.extension['rt'] === undefined ? ['@timestamp: missing or not a date (CEF rt)'] : null;
       if (r.ok && categorization === null && rt === null) return { payload: serializeCef(obj), valid: true };
       errors = [...(r.ok ? [] : r.errors), ...(categorization ?? []), ...(rt ?? [])];
