@@ -53,6 +53,14 @@
  * stream is a FRESH START: the agent started over, so the end of its stream
  * before that point cannot be checked. A failure unless accepted
  * (`acceptFreshStarts`: a state directory the operator knows was rebuilt).
+ * Which sessions come before it is what the seal proves (src/seal/verify.ts
+ * streamOrder), not where the file stores them (`cat day2 day1`).
+ *
+ * Under a key not in the key file nothing of a record can be checked: its
+ * records are FORGED in the stream they are checked in, and one UNKNOWN KEY
+ * line per key id says so once. A start event under such a key whose message
+ * names another agent than its label was edited all the same (the agent
+ * writes its own id in both): ALTERED START, in every mode.
  */
 import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
@@ -62,7 +70,16 @@ import { ConfigError } from '../errors.js';
 import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
 import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, sealedAgentOf, type RecordPlace, type StoredRecord } from '../seal/received.js';
-import { verifyStream, type Declaration, type Finding, type SealedEntry, type SessionSummary, type VerifyContext, type VerifyReport } from '../seal/verify.js';
+import {
+  verifyStream,
+  type Declaration,
+  type Finding,
+  type SameTime,
+  type SealedEntry,
+  type SessionSummary,
+  type VerifyContext,
+  type VerifyReport,
+} from '../seal/verify.js';
 
 export const EXIT_INTACT = 0;
 export const EXIT_FAILED = 1;
@@ -328,6 +345,17 @@ async function collect(
           out(`RELABELLED ${place(r.at)} (session=${p.entry.session}): a start event sealed by agent "${sealed}" labelled "${label}"`);
         }
         const owner = sealed ?? label;
+        // Under a key not in the file the MAC cannot be checked, so the id in the message is not believed
+        // (the label places it, as for another agent's own key). But the agent writes the same id in both:
+        // a message and a label that disagree prove one of them was edited, whatever the key, in every mode.
+        if (seal === 'unknown' && p.entry.sealedAgent !== undefined && p.entry.sealedAgent !== label) {
+          c.alteredStarts++;
+          out(
+            `ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${label}"): its message names agent "${p.entry.sealedAgent}"; ` +
+              `the agent writes its own id in both, so the label or the message was edited in the stored file ` +
+              `(its key id "${p.entry.kid}" is not in the key file, so which one cannot be told)`,
+          );
+        }
         c.agents.set(label, (c.agents.get(label) ?? 0) + 1);
         // The label is outside the MAC: what holds a session to one agent is checked on every record,
         // whichever agent is checked (a run deleted in the middle and the rest relabelled as an agent
@@ -553,7 +581,12 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
         const before = bounds.get(f.previousSession);
         lines.push(
           `UNDECLARED RESTART session=${f.session} (first seq received ${now?.min ?? '?'}) after session=${f.previousSession} ` +
-            `(last seq received ${before?.max ?? '?'}): no start event declares the boundary`,
+            `(last seq received ${before?.max ?? '?'}): no start event declares the boundary` +
+            (f.sameTime ? `; ${sameTimeText(f.sameTime, f.session)}` : '') +
+            (f.undatedBefore !== undefined
+              ? `; nothing sealed dates it before the fresh start of session ${f.undatedBefore} (only ECS records carry the time the agent read them, ` +
+                `and a session's first record in the data cannot be checked): if the file begins inside it, check the part from that fresh start on separately`
+              : ''),
         );
         break;
       }
@@ -582,19 +615,63 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
             `its start event declares no previous session, but this stream holds session ${f.after} before it` +
             (f.overlaps !== undefined ? ` and shares seqs with session ${f.overlaps}` : '') +
             `: the agent started over (its state directory lost or reset, or a second sender with this agent id and key), ` +
-            `so the end of the stream before it cannot be checked`,
+            `so the end of the stream before it cannot be checked` +
+            (f.sameTime ? `; ${sameTimeText(f.sameTime, f.session)}` : ''),
         );
         break;
       case 'renamed':
         lines.push(
-          `RENAMED declared: session ${f.session} continues the stream of agent "${f.from}" ` +
+          `RENAMED ${f.undeclared ? 'undeclared' : 'declared'}: session ${f.session} continues the stream of agent "${f.from}" ` +
             `(session ${f.previousSession ?? '?'} ended at seq ${f.lastSeq ?? 'none'})` +
-            (f.held ? '' : `; no record of agent "${f.from}" before it in this file to hold that against`),
+            (f.held ? '' : `; no record of agent "${f.from}" before it in this file to hold that against`) +
+            (f.undeclared
+              ? `; its start event names that session but not the rename (agent-name.json in the state directory lost, or not saved before the agent stopped), ` +
+                `so a whole run deleted at such a rename would not be seen`
+              : ''),
         );
         break;
     }
   }
+  lines.push(...unknownKeys(findings, unit, c.where));
   return lines;
+}
+
+/**
+ * One line per key id that records of the stream name and the key file lacks, after their FORGED
+ * lines: a whole agent sealed with its own key (another host using this agent id, an old key left
+ * out of the file) gives one FORGED line per record, which says what but not why.
+ */
+function unknownKeys(findings: readonly Finding[], unit: string, where: readonly number[]): string[] {
+  const byKid = new Map<string, { records: number; sessions: Set<string>; first: number; last: number }>();
+  for (const f of findings) {
+    if (f.kind !== 'forged' || f.kid === undefined) continue;
+    const n = where[f.index] ?? 0;
+    const k = byKid.get(f.kid);
+    if (!k) byKid.set(f.kid, { records: 1, sessions: new Set([f.session]), first: n, last: n });
+    else {
+      k.records++;
+      k.sessions.add(f.session);
+      k.first = Math.min(k.first, n);
+      k.last = Math.max(k.last, n);
+    }
+  }
+  return [...byKid].map(
+    ([kid, k]) =>
+      `UNKNOWN KEY id "${kid}": ${plural(k.records, 'record')} (${plural(k.sessions.size, 'session')}, ` +
+      `${k.first === k.last ? `${unit} ${k.first}` : `${unit}s ${k.first}..${k.last}`}) name a key that is not in the key file, so they are not checked: ` +
+      `made without the key, or sealed with a key the file lacks (an old key removed from it, or another host sending as this agent with its own key); ` +
+      `add that key to the key file (a key ring) to check them`,
+  );
+}
+
+/** Two sessions that sealed records at the same time, said in one clause (SameTime in src/seal/verify.ts). */
+function sameTimeText(t: SameTime, session: string): string {
+  const iso = (ms: number): string => new Date(ms).toISOString();
+  return (
+    `sessions ${t.other} (records sealed ${iso(t.otherSpan[0])} to ${iso(t.otherSpan[1])}) and ${session} (${iso(t.span[0])} to ${iso(t.span[1])}) ` +
+    `ran at the same time by the agent's clock, which one agent never does: two senders use this agent id ` +
+    `(another host with the same agent.id, or a copy of its state directory); give each its own agent.id`
+  );
 }
 
 function declaredRestarts(r: VerifyReport): number {

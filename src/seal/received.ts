@@ -258,6 +258,44 @@ export function sealedAgentOf(msg: Buffer | string): { agent: string } | 'none' 
   return agent !== undefined ? { agent } : 'unnamed';
 }
 
+/**
+ * The agent's clock at a record, read from inside the MAC (epoch ms), or
+ * undefined: ECS `event.created`, which the agent sets on every event when it
+ * reads the line or makes the event (src/event/build.ts, internal.ts; parsers
+ * cannot set it: src/parse/reserved-fields.ts), and on a start event CEF `rt`
+ * (an internal event's own time). A CEF log event's `rt` is the time the log
+ * line states, which says nothing about when the agent sealed it. Whether the
+ * MAC holds is the caller's business (src/seal/verify.ts asks only of records
+ * it checked).
+ */
+export function sealedTimeOf(e: SealedEntry): number | undefined {
+  const text = typeof e.msg === 'string' ? e.msg : e.msg.toString('utf8');
+  if (text.startsWith('{')) {
+    let doc: { event?: { created?: unknown } };
+    try {
+      doc = JSON.parse(text) as typeof doc;
+    } catch (err) {
+      if (err instanceof SyntaxError) return undefined;
+      throw err;
+    }
+    const created = doc.event?.created;
+    const ms = typeof created === 'string' ? Date.parse(created) : NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  if (text.startsWith('CEF:') && e.declares !== undefined) {
+    let rt: string | undefined;
+    try {
+      rt = decodeCef(text).extension['rt'];
+    } catch (err) {
+      if (err instanceof CefDecodeError) return undefined;
+      throw err;
+    }
+    const ms = rt !== undefined && /^\d{1,15}$/.test(rt) ? Number(rt) : NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  return undefined;
+}
+
 /** One RFC 5424 (or templated) line as a string; kept for callers that hold strings. */
 export function parseReceivedLine(line: string, sdId: string): ReceivedLine {
   const r = parseSealedRecord(Buffer.from(line, 'utf8'), sdId);

@@ -13,7 +13,8 @@
  * fewer records received than declared is a gap (a lost tail), more is
  * `undeclared_records`, a new session without a declaration is
  * `undeclared_restart`. Sessions are ordered by their lowest seq (seqs are
- * global), not by where the file stores them. When the declared previous session was not received
+ * global), not by where the file stores them; across a fresh start (below) by
+ * what proves the order (streamOrder). When the declared previous session was not received
  * at all, the received session right before (by seq) is held to the
  * declaration instead: deleting a whole run is a gap. A start that declares
  * the stream was sealed under another agent id before (a rename) and whose
@@ -25,12 +26,18 @@
  * anchor its first record: `unanchored` (information, not a failure).
  *
  * A start that declares no previous session is the first start of a stream
- * ever. Anywhere but at the head of the stream (by seq) it is `fresh_start`:
+ * ever. Anywhere but at the head of the stream it is `fresh_start`:
  * the agent started over (its state directory was lost or reset, or a second
  * sender uses this agent id and key), so nothing declares where the stream
  * before it ended, and records deleted at that end cannot be told from an
  * end. A failure unless the operator accepts it (`acceptFreshStarts`: then
- * `accepted_fresh_start`, information).
+ * `accepted_fresh_start`, information). Its seqs start from 0 again, so seqs
+ * order nothing across it: the fresh starts' streams are put in the order of
+ * their start events' sealed times, and a run without its start in the data
+ * goes before them (the old stream a file begins inside) only when its
+ * records' sealed read times put it there (streamOrder). Two sessions whose
+ * sealed times overlap are said to be two senders (`sameTime`), with the
+ * failure they cause.
  *
  * Inside a session, a record may declare that the seqs right before it were
  * sealed and never written (src/seal/declaration.ts): `lost` (information)
@@ -45,6 +52,7 @@
  */
 import { computeChain, ZERO_CHAIN_HEX } from './chain.js';
 import type { DeclaredLoss, DeclaredStart } from './declaration.js';
+import { sealedTimeOf } from './received.js';
 
 /** What an agent-start event declares about the previous run (declaration.ts readStartText). */
 export type Declaration = DeclaredStart;
@@ -100,10 +108,15 @@ export type Finding =
   | { kind: 'gap'; session: string; from: bigint; to: bigint; missing: bigint }
   | { kind: 'reorder'; session: string; seq: bigint; index: number }
   | { kind: 'altered'; session: string; seq: bigint; index: number }
-  | { kind: 'forged'; session: string; seq: bigint; index: number; reason: string }
+  /** `kid`: the key id the record names (outside the MAC), when no key of the file has it. */
+  | { kind: 'forged'; session: string; seq: bigint; index: number; reason: string; kid?: string }
   | { kind: 'replay'; session: string; seq: bigint; index: number }
   | { kind: 'restart'; session: string; previousSession?: string; lastSeq: bigint | null; firstSeq: bigint }
-  | { kind: 'undeclared_restart'; session: string; previousSession: string }
+  /**
+   * `undatedBefore`: a fresh start of this stream that the session may have come before (the data
+   * beginning inside it), had anything sealed dated it (streamOrder).
+   */
+  | { kind: 'undeclared_restart'; session: string; previousSession: string; undatedBefore?: string; sameTime?: SameTime }
   | { kind: 'undeclared_records'; session: string; from: bigint; to: bigint }
   | { kind: 'seq_reused'; session: string; seq: bigint; previousSession: string }
   | { kind: 'unanchored'; session: string; seq: bigint }
@@ -114,16 +127,40 @@ export type Finding =
   /**
    * Information: the session's start event declares that the stream it continues was sealed under
    * agent id `from` (a rename), and the previous session is not in this stream. `held` says whether
-   * records of `from` were there to hold the declaration against.
+   * records of `from` were there to hold the declaration against. `undeclared`: the start event does not
+   * declare that rename; its previous session was found among `from`'s records by its id.
    */
-  | { kind: 'renamed'; session: string; from: string; previousSession?: string; lastSeq: bigint | null; held: boolean }
+  | { kind: 'renamed'; session: string; from: string; previousSession?: string; lastSeq: bigint | null; held: boolean; undeclared?: true }
   /**
    * A start declaring no previous session, after `after` (the session before it by seq, or the one at the
    * head when this one sorts first): the stream started over, its end before this point is unprovable.
    * `overlaps`: a session of this stream whose seqs this one's range shares (seqs are never reused
    * by one state directory: the state was lost, or two senders share the id). `accepted_*`: accepted by the operator.
    */
-  | { kind: 'fresh_start' | 'accepted_fresh_start'; session: string; seq: bigint; index: number; after: string; overlaps?: string };
+  | {
+      kind: 'fresh_start' | 'accepted_fresh_start';
+      session: string;
+      seq: bigint;
+      index: number;
+      after: string;
+      overlaps?: string;
+      sameTime?: SameTime;
+    };
+
+/**
+ * Two sessions of one stream that sealed records at the same time, by the agent's clock (the
+ * sealed times of their first and last records, MAC checked: ECS event.created, a CEF start event's
+ * rt). One state directory runs one session at a time (its run lock), so two senders use this
+ * agent id: another host with the same agent.id, or a copy of the state directory. Said with an
+ * undeclared restart or a fresh start, the failure it explains (a clock stepped back at a restart
+ * could show the same; the verdict does not depend on it).
+ */
+export interface SameTime {
+  /** The other session, and when each sealed records (epoch ms, first and last). */
+  other: string;
+  otherSpan: readonly [number, number];
+  span: readonly [number, number];
+}
 
 /** Kinds that mean the stream is not intact (`logward verify` exits 1). */
 export const FAILURES: ReadonlySet<Finding['kind']> = new Set([
@@ -255,6 +292,7 @@ function renamedPredecessor(
     if (ownBefore && (!p || ownBefore.minSeq > p.minSeq)) return undefined;
   }
   const info: Finding = { kind: 'renamed', session: s.name, from, lastSeq: decl.lastSeq, held: p !== undefined };
+  if (decl.renamedFrom !== from) info.undeclared = true;
   if (decl.previousSession !== undefined) info.previousSession = decl.previousSession;
   findings.push(info);
   if (p && !p.anchored) {
@@ -281,6 +319,138 @@ function sessionBefore(head: bigint, own: readonly SessionView[], others: readon
   return earlier?.name;
 }
 
+/** The order sessions are checked in, and what it could not prove. */
+interface StreamOrder {
+  sessions: SessionView[];
+  /**
+   * Sessions of a run without its start event, left after the fresh starts because nothing sealed
+   * dates them (CEF; a session of one record): the first fresh start, which they may have come before.
+   */
+  undated: Map<SessionView, SessionView>;
+}
+
+/** The first copy of a session's first record. */
+function headOf(s: SessionView): Candidate {
+  return (s.bySeq.get(s.minSeq) as Candidate[])[0] as Candidate;
+}
+
+/**
+ * The copy of the record at `seq` whose MAC holds: on a copy of the record before it, or (a start
+ * event, a lost-range declaration) on the chain it declares. Undefined when none does, or when
+ * nothing before it was received: its content is then not proven.
+ */
+function checkedAt(s: SessionView, seq: bigint): Candidate | undefined {
+  const before = s.bySeq.get(seq - 1n) ?? [];
+  return (s.bySeq.get(seq) ?? []).find((c) => {
+    const { e } = c;
+    if (e.declares && seq === s.minSeq && computeChain(c.key, e.declares.lastChain, e.session, e.seq, e.msg) === e.chain) return true;
+    if (e.declaresLost && computeChain(c.key, e.declaresLost.lastChain, e.session, e.seq, e.msg, 'loss_declaration') === e.chain) return true;
+    return before.some((p) => computeChain(c.key, p.e.chain, e.session, e.seq, e.msg) === e.chain);
+  });
+}
+
+/** The agent's clock (sealed, MAC checked) at the record at `seq`, or undefined. */
+function timeAt(s: SessionView, seq: bigint): number | undefined {
+  const c = checkedAt(s, seq);
+  return c && sealedTimeOf(c.e);
+}
+
+const spans = new WeakMap<SessionView, { span: [number, number] | undefined }>();
+
+/** When a session sealed records, by its first and last records that can be dated (MAC checked), or undefined. */
+function spanOf(s: SessionView): [number, number] | undefined {
+  const known = spans.get(s);
+  if (known) return known.span;
+  const first = timeAt(s, s.minSeq) ?? timeAt(s, s.minSeq + 1n);
+  const last = timeAt(s, s.maxSeq);
+  const span: [number, number] | undefined = first !== undefined && last !== undefined && first <= last ? [first, last] : undefined;
+  spans.set(s, { span });
+  return span;
+}
+
+/** Whether `s` and `other` sealed records at the same time (SameTime). */
+function sameTime(s: SessionView, other: SessionView): SameTime | undefined {
+  const span = spanOf(s);
+  const otherSpan = span && spanOf(other);
+  if (!span || !otherSpan || !(span[0] < otherSpan[1] && otherSpan[0] < span[1])) return undefined;
+  return { other: other.name, otherSpan, span };
+}
+
+/**
+ * Sessions in the order they ran, as far as the data proves it. Seqs are global to one state
+ * directory, so without a fresh start (a start declaring no previous session) that is the order
+ * of their lowest seq. A fresh start begins a new stream, its seqs from 0 again: seqs then order
+ * nothing across the two. What does:
+ * - a start event's declared previous session: a session comes after the one it declares
+ *   (lineages: a fresh start and the sessions that declare it, then theirs);
+ * - the start events' sealed times (ECS event.created, CEF rt: the agent's clock, inside the MAC):
+ *   the fresh starts' lineages in that order (without a time on each: by seq, then by place in the
+ *   file, the first taken for the head);
+ * - a lineage without a first start (the data begins inside one of its runs, or a run's start event
+ *   was deleted) goes before every fresh start only when the last record of each of its sessions
+ *   is dated before the first fresh start (its read time, MAC checked: ECS only). That is the old
+ *   stream of a file that begins before the state directory was wiped. Else it is checked after
+ *   the last fresh start, by seq, where a session without its start is an undeclared restart: the
+ *   place a run's records are stored in proves nothing, and a run whose start was deleted with the
+ *   run before it must not pass as the old stream.
+ */
+function streamOrder(all: readonly SessionView[]): StreamOrder {
+  const place = new Map(all.map((s, i) => [s, i] as const));
+  const seqOrder = (a: SessionView, b: SessionView): number =>
+    a.minSeq < b.minSeq ? -1 : a.minSeq > b.minSeq ? 1 : (place.get(a) as number) - (place.get(b) as number);
+  const fresh = all.filter(startsFresh);
+  if (fresh.length === 0) return { sessions: [...all].sort(seqOrder), undated: new Map() };
+  const byName = new Map(all.map((s) => [s.name, s] as const));
+  const lineages = new Map<SessionView, SessionView[]>();
+  const rootOf = new Map<SessionView, SessionView>();
+  for (const s of all) {
+    // Back along declared previous sessions that were received, to a root already known or one that
+    // declares none received (a loop of edited declarations ends where it closes).
+    const path = new Set<SessionView>();
+    let at = s;
+    let root = rootOf.get(at);
+    while (root === undefined) {
+      path.add(at);
+      const prev = headOf(at).e.declares?.previousSession;
+      const p = prev === undefined ? undefined : byName.get(prev);
+      if (!p || path.has(p)) root = at;
+      else {
+        at = p;
+        root = rootOf.get(at);
+      }
+    }
+    for (const x of path) rootOf.set(x, root);
+    const members = lineages.get(root);
+    if (members) members.push(s);
+    else lineages.set(root, [s]);
+  }
+  const starts = new Map(fresh.map((f) => [f, timeAt(f, f.minSeq)] as const));
+  const times = [...starts.values()];
+  const dated = times.every((t) => t !== undefined);
+  const time = (f: SessionView): number => starts.get(f) as number;
+  const roots = [...fresh].sort((a, b) => (dated ? time(a) - time(b) : 0) || seqOrder(a, b));
+  const firstStart = dated ? time(roots[0] as SessionView) : undefined;
+  const head: SessionView[] = [];
+  const late: SessionView[] = [];
+  const undated = new Map<SessionView, SessionView>();
+  for (const [root, members] of lineages) {
+    if (starts.has(root)) continue;
+    const ends = members.map((m) => timeAt(m, m.maxSeq));
+    if (firstStart !== undefined && ends.every((t) => t !== undefined && t < firstStart)) {
+      head.push(...members);
+      continue;
+    }
+    late.push(...members);
+    if (firstStart === undefined || ends.some((t) => t === undefined)) for (const m of members) undated.set(m, roots[0] as SessionView);
+  }
+  const groups = roots.map((r) => {
+    const rest = (lineages.get(r) as SessionView[]).filter((s) => s !== r);
+    if (r === roots[roots.length - 1]) rest.push(...late);
+    return [r, ...rest.sort(seqOrder)];
+  });
+  return { sessions: [...head.sort(seqOrder), ...groups.flat()], undated };
+}
+
 /** Whether the session's first record declares no previous session: the first start of a stream ever. */
 function startsFresh(s: SessionView): boolean {
   const decl = s.bySeq.get(s.minSeq)?.[0]?.e.declares;
@@ -290,14 +460,20 @@ function startsFresh(s: SessionView): boolean {
 /**
  * A start that declares no previous session (the first start of a stream ever), in a stream that
  * holds other sessions. Two first starts in one stream prove that it started over. Reported after
- * the session before it by seq; at the head of the stream only when a session that is not a first
- * start shares its seqs (with two first starts at the same seqs, after a state directory was lost,
- * the later by seq or, on a tie, by place in the file is the one reported). Else the sessions after
- * it are its own later runs, or sessions without a start (undeclared restarts already).
+ * the sessions before it in streamOrder's order (the later of two first starts by their sealed
+ * times, or by seq and place in the file without them); at the head of the stream only when a
+ * session that is not a first start shares its seqs. Else the sessions after it are its own later
+ * runs, or sessions without a start (undeclared restarts already). With a session before it that
+ * sealed records at the same time, it says so (`sameTime`: a second sender, not a state directory
+ * rebuilt).
  */
 function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], context: VerifyContext): Finding | undefined {
   const overlap = ordered.find((o) => o !== s && o.minSeq <= s.maxSeq && s.minSeq <= o.maxSeq);
-  const before = ordered[i - 1];
+  // Of the sessions before it, the one right before it by seq (the stream it shares seqs with, after a
+  // state directory was lost), else the last one (a new stream's seqs below the old one's).
+  let before: SessionView | undefined;
+  for (const o of ordered.slice(0, i)) if (o.minSeq <= s.minSeq && (!before || o.minSeq >= before.minSeq)) before = o;
+  before ??= ordered[i - 1];
   const after = before ?? (overlap && !startsFresh(overlap) ? overlap : undefined);
   if (!after) return undefined;
   const accept = context.acceptFreshStarts;
@@ -305,6 +481,13 @@ function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], 
   const head = (s.bySeq.get(s.minSeq) as Candidate[])[0] as Candidate;
   const f: Finding = { kind: accepted ? 'accepted_fresh_start' : 'fresh_start', session: s.name, seq: s.minSeq, index: head.index, after: after.name };
   if (overlap) f.overlaps = overlap.name;
+  for (const o of i > 0 ? ordered.slice(0, i).reverse() : [after]) {
+    const same = sameTime(s, o);
+    if (same) {
+      f.sameTime = same;
+      break;
+    }
+  }
   return f;
 }
 
@@ -323,7 +506,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   entries.forEach((e, index) => {
     const key = keys.get(e.kid);
     if (!key) {
-      findings.push({ kind: 'forged', session: e.session, seq: e.seq, index, reason: `unknown key id "${e.kid}"` });
+      findings.push({ kind: 'forged', session: e.session, seq: e.seq, index, reason: `unknown key id "${e.kid}"`, kid: e.kid });
       return;
     }
     const id = `${e.session}\u0000${e.seq}`;
@@ -348,10 +531,11 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     else s.bySeq.set(e.seq, [{ e, index, key }]);
   });
 
-  // Pass 2: per session, in seq order; sessions by their lowest seq, never by where their
-  // records sit in the file: seqs are global, so only the earliest session may start without
-  // a declaration (a stream that begins mid-session), whatever order the file was stored in.
-  const ordered = [...sessions.values()].sort((a, b) => (a.minSeq < b.minSeq ? -1 : a.minSeq > b.minSeq ? 1 : 0));
+  // Pass 2: per session, in seq order; sessions in the order streamOrder proves, never by where
+  // their records sit in the file: only the head of the stream may start without a declaration
+  // (a stream that begins mid-session), whatever order the file was stored in.
+  const order = streamOrder([...sessions.values()]);
+  const ordered = order.sessions;
   let first = true;
   let restarts = 0;
   for (const s of ordered) {
@@ -408,7 +592,13 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     const decl = head?.declares;
     if (!decl) {
       const before = ordered[i - 1];
-      if (before) findings.push({ kind: 'undeclared_restart', session: s.name, previousSession: before.name });
+      if (!before) return;
+      const f: Finding = { kind: 'undeclared_restart', session: s.name, previousSession: before.name };
+      const fresh = order.undated.get(s);
+      if (fresh) f.undatedBefore = fresh.name;
+      const same = sameTime(s, before);
+      if (same) f.sameTime = same;
+      findings.push(f);
       return;
     }
     restarts++;

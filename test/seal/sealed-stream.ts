@@ -142,3 +142,33 @@ export function writeKeyFile(dir: string, name: string, content: string | Buffer
   chmodSync(f, mode);
   return f;
 }
+
+export interface TimedOptions extends AgentOptions {
+  /** When the run starts (the start event's time); each log event is read one second after the one before. */
+  at: Date;
+}
+
+/**
+ * pipelineRun with the agent's clock in it, as src/pipeline.ts seals it: the start event made at
+ * `opts.at`, and every log event carrying `event.created` (when the agent read it: src/event/build.ts),
+ * `at` plus i seconds. Those times are inside the MAC (ECS event.created; CEF rt on the start event).
+ */
+export function timedRun(key: Buffer, count: number, opts: TimedOptions, state: RecoveredSealState = FRESH): Run {
+  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
+  const d = sealer.startDeclaration();
+  const internal = new InternalEvents({ id: opts.agent, version: VERSION, hostName: 'host-1', ecsVersion: '9.4.0', session: d.session });
+  const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
+  const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
+  const sealEvent = (ev: LogEvent): Buffer => {
+    const enc = encodeEvent(ev, opts.format, ctx);
+    if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
+    return Buffer.from(sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message);
+  };
+  const records = [sealEvent(internal.make(startSpec(d, VERSION, { recordsKept: 0, bytesCut: 0 }, opts.renamedFrom), opts.at))];
+  for (let i = 1; i <= count; i++) {
+    const created = new Date(opts.at.getTime() + i * 1000).toISOString();
+    const ev = event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2`, i, { 'agent.id': opts.agent, 'host.name': 'host-1', 'event.created': created });
+    records.push(sealEvent({ ...ev, fields: { ...ev.fields, 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure' } }));
+  }
+  return { sealer, records };
+}
