@@ -19,13 +19,19 @@
  *    again from the file. Entries written without them (older registries, a
  *    position no bytes are remembered for) resume as before;
  *  - tamper suspicions still in their grace are saved with the registry
- *    (`suspicions`), so that a stop or a crash does not drop them.
+ *    (`suspicions`), so that a stop or a crash does not drop them;
+ *  - an entry whose stream a copytruncate copy shorter than the stream's head
+ *    took over (the copy made while the log was short, before more was read
+ *    of it) names that copy and records its own first bytes (copyHeadLen,
+ *    copyHeadHash): they match neither the fingerprint nor the head read from
+ *    the original, and without them the copy was read again from 0 at the
+ *    next start.
  * On-disk layout: <stateDir>/checkpoints/<input>.json, directory 0700, file
  * 0600. A new format adds a version; unknown versions are refused, not
  * overwritten. Fields added since version 1 are optional and ignored by an
- * older agent (tail*, suspicions): the version stays 1.
+ * older agent (tail*, suspicions, copyHead*): the version stays 1.
  */
-import { chmod, readFile } from 'node:fs/promises';
+import { chmod, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { FileError } from '../errors.js';
@@ -53,6 +59,12 @@ export interface CheckpointEntry {
   tailEnd?: number;
   tailLen?: number;
   tailHash?: string;
+  /**
+   * The file at dev/inode is a copy shorter than the stream's head (adopted by copytruncate): its first
+   * copyHeadLen bytes hash to copyHeadHash. A restart finds the copy by them.
+   */
+  copyHeadLen?: number;
+  copyHeadHash?: string;
 }
 
 /** Bytes read just before `end`, as the reader still holds them. */
@@ -68,6 +80,9 @@ export interface CheckpointMeta {
   size?: number;
   headLen?: number;
   headHash?: string;
+  /** The file is a copy shorter than the stream's head: its own head (CheckpointEntry.copyHeadLen). */
+  copyHeadLen?: number;
+  copyHeadHash?: string;
   /** Absent: the entry keeps the tail it had (an earlier position, still before the offset). */
   tail?: CheckpointTail;
 }
@@ -163,6 +178,19 @@ export class Checkpointer {
     this.timer.unref();
   }
 
+  /**
+   * Writes the registry now if it changed (a decided suspicion: the sooner it leaves the registry, the
+   * shorter the window in which a crash makes the next start raise it again). Only while started: a
+   * stopped checkpointer's file may belong to its successor already (a reload).
+   */
+  flushSoon(): void {
+    if (this.timer === undefined) return;
+    void this.flush().catch(() => {
+      // As a periodic write that failed: retried at the next tick.
+      this.dirty = true;
+    });
+  }
+
   /** Stops the timer and writes the registry one last time. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
@@ -200,6 +228,8 @@ export class Checkpointer {
       e.lastSeen = now;
       e.headLen = meta.headLen;
       e.headHash = meta.headHash;
+      e.copyHeadLen = meta.copyHeadLen;
+      e.copyHeadHash = meta.copyHeadHash;
     } else {
       const { tail: _tail, ...rest } = meta;
       this.entries.set(identity, { offset, ...rest, lastSeen: now });
@@ -212,6 +242,17 @@ export class Checkpointer {
       if (meta.tail.bytes.length >= had || meta.tail.bytes.length === meta.tail.end) this.tails.set(identity, meta.tail);
     }
     this.dirty = true;
+  }
+
+  /**
+   * What an entry says of its file changed while its offset did not (a copy took the stream over, or
+   * the stream's head became whole): the entry says it now, not at the next advance (a short copy
+   * holds nothing more to read; a stop may come before the next line is complete). No entry (nothing
+   * emitted yet): nothing to update, the next start reads the file from 0.
+   */
+  updateMeta(identity: string, meta: Omit<CheckpointMeta, 'tail'>): void {
+    const e = this.entries.get(identity);
+    if (e) this.advance(identity, e.offset, meta);
   }
 
   /** Raises an identity's offset from what the queue tail says was durable (takes the max). */
@@ -315,6 +356,82 @@ function isSuspicion(x: unknown): x is Suspicion {
     KINDS.has(a.kind) &&
     [a.sizeBefore, a.sizeAfter, a.offset].every((n) => n === undefined || typeof n === 'number')
   );
+}
+
+/** Saved suspicions of an input that is no longer configured (strandedSuspicions). */
+export interface StrandedSuspicions {
+  readonly input: string;
+  readonly file: string;
+  /** Marked `unchecked: 'input_removed'`: no source will decide them. */
+  readonly alerts: readonly TamperAlert[];
+  /** Removes the suspicions from the registry, its entries kept (the input added again resumes them). Call once the alerts are durable. */
+  clear(): Promise<void>;
+}
+
+/**
+ * The tamper suspicions saved in the registries of file inputs that are not configured any more
+ * (removed, renamed, or now of another type), which no source loads, so that they are reported rather
+ * than lost: a truncation or a deletion seen by the last run, that run stopped before deciding it.
+ * `fileInputs`: the ids of the file inputs configured now. Registries of other versions, journal
+ * cursors (`<input>.cursor.json`) and files that are no registry are left alone.
+ */
+export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlySet<string>): Promise<StrandedSuspicions[]> {
+  const dir = join(stateDir, 'checkpoints');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new FileError(dir, `cannot list checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  const out: StrandedSuspicions[] = [];
+  for (const name of names.sort()) {
+    if (!name.endsWith('.json')) continue;
+    const file = join(dir, name);
+    const reg = await readRegistry(file);
+    // The name must be the one this input's registry has: a journal cursor of an input named like it is not one.
+    if (!reg || fileInputs.has(reg.input) || `${encodeURIComponent(reg.input)}.json` !== name) continue;
+    const saved = Array.isArray(reg.suspicions) ? reg.suspicions.filter(isSuspicion) : [];
+    if (saved.length === 0) continue;
+    out.push({
+      input: reg.input,
+      file,
+      alerts: saved.map((s) => ({ ...s.alert, unchecked: 'input_removed' })),
+      clear: async () => {
+        const now = await readRegistry(file);
+        if (!now?.suspicions) return;
+        delete now.suspicions;
+        try {
+          await writeFileAtomic(file, JSON.stringify(now));
+        } catch (err) {
+          throw new FileError(file, `cannot write checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+        }
+      },
+    });
+  }
+  return out;
+}
+
+/** A registry of this version, or undefined (gone, not JSON, another version or shape: not ours to judge here). */
+async function readRegistry(file: string): Promise<RegistryFileV1 | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new FileError(file, `cannot read checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+  const reg = parsed as Partial<RegistryFileV1> | null;
+  if (typeof reg !== 'object' || reg === null || reg.version !== CHECKPOINT_VERSION) return undefined;
+  if (typeof reg.input !== 'string' || typeof reg.entries !== 'object' || reg.entries === null) return undefined;
+  return reg as RegistryFileV1;
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -30,6 +30,8 @@ export interface DiscoveredFile {
 
 export interface PathsProvider {
   scan(): Promise<DiscoveredFile[]>;
+  /** Whether a scan would list this path if a file were there (globs and excludes). Absent: every path. */
+  covers?(path: string): boolean;
   start?(): Promise<void>;
   stop?(): Promise<void>;
 }
@@ -130,6 +132,10 @@ export class Discovery implements PathsProvider {
   async stop(): Promise<void> {
     await this.watcher?.close();
     this.watcher = undefined;
+  }
+
+  covers(path: string): boolean {
+    return this.matcher.matches(resolve(path));
   }
 
   async scan(): Promise<DiscoveredFile[]> {

@@ -74,7 +74,7 @@ import {
 } from './identity.js';
 import { MultilineJoiner, type MultilineOptions, type RecordSink } from './multiline.js';
 import { LineSplitter, type LineSink } from './reader.js';
-import { TamperWatch, isLivePath, type TamperAlert } from './tamper.js';
+import { TamperWatch, isLivePath, mayBeUndated, type TamperAlert } from './tamper.js';
 
 export interface FileSourceOptions {
   readonly inputId: string;
@@ -105,7 +105,12 @@ export interface Clock {
 export interface FileSourceDeps {
   /** Resolves only when the batch is durable downstream. */
   readonly emit: (batch: RawRecord[]) => Promise<void>;
-  readonly alert: (a: TamperAlert) => void;
+  /**
+   * A promise, if returned, resolves once the alert is durable downstream: until then a decided
+   * suspicion stays saved with the checkpoints, so that a crash makes the next start raise it again
+   * instead of losing it. Returning nothing: taken as durable at once.
+   */
+  readonly alert: (a: TamperAlert) => void | Promise<void>;
   /** A failure the source recovers from by retrying (a scan, a file's read, or a hand-over that failed); the pipeline reports it. */
   readonly error?: (what: 'scan' | 'read' | 'emit', err: Error) => void;
   readonly counters: Counters;
@@ -139,6 +144,13 @@ const COPY_COMPARE_STEP = 16 * COPY_COMPARE_CHUNK;
  */
 const STALE_COPY_MS = 5 * 60_000;
 
+/**
+ * How long a path a scan listed keeps its dated names (app.log-2026-11-23) rotated copies after it is
+ * missing (logrotate's nocreate: the writer makes it again when it next opens its log). At least 10
+ * rescan intervals: logrotate deletes and compresses old copies right after its rename.
+ */
+const UNDATED_MEMORY_MS = 5 * 60_000;
+
 /** Bytes before a checkpoint's offset whose hash it records (a restart compares them). */
 const TAIL_BYTES = 256;
 
@@ -167,6 +179,11 @@ class Stream implements LineSink, RecordSink {
   private ringEnd = 0;
   /** headHash of a whole head (it no longer changes), for the checkpoints of a provisional identity. */
   wholeHeadHash: string | undefined;
+  /**
+   * The file holding this stream is a copy shorter than its head (copytruncate made it while the log
+   * was short): the copy's own first bytes, recorded with the checkpoint so that a restart finds it.
+   */
+  copyHead: { len: number; hash: string } | undefined;
 
   constructor(
     private readonly input: string,
@@ -301,8 +318,11 @@ interface Orphan {
 type Decision =
   | { kind: 'adopt'; orphan: Orphan }
   | { kind: 'park' }
-  /** key: the checkpoint entry resumed (its tail is checked); from: a short file's entry re-keyed to its fingerprint. */
-  | { kind: 'resume'; identity: string; full: boolean; offset: number; key: string; from?: string }
+  /**
+   * key: the checkpoint entry resumed (its tail is checked); from: a short file's entry re-keyed to its
+   * fingerprint; copyHead: the file is the short copy the entry records (its head shorter than the stream's).
+   */
+  | { kind: 'resume'; identity: string; full: boolean; offset: number; key: string; from?: string; copyHead?: { len: number; hash: string } }
   | { kind: 'new'; own: boolean; holder?: Tracked; cut?: boolean }
   | { kind: 'wait' };
 
@@ -313,6 +333,8 @@ export class FileSource {
   /** Path -> inode key of what the last scan listed, and the scan before (what tells a dated rotated copy from a live file). */
   private listed = new Map<string, string>();
   private listedBefore = new Map<string, string>();
+  /** Clock time a scan last listed each path that may have dated copies (isLive: nocreate's window). */
+  private readonly undatedSeen = new Map<string, number>();
   /** Identities found rewritten in place while the agent was away (a copy of them found later: replaced, as live). */
   private readonly cutWhileAway = new Map<string, string>();
   private lastPaths = new Map<string, { identity: string; size: number }>();
@@ -375,11 +397,12 @@ export class FileSource {
     this.tamper = new TamperWatch(
       opts.rescanIntervalMs,
       (a) => {
-        deps.counters.add(`source_tamper_${a.kind}`);
-        deps.alert(a);
+        deps.counters.add(a.unchecked ? 'source_tamper_unchecked' : `source_tamper_${a.kind}`);
+        return deps.alert(a);
       },
       (p) => this.isLive(p),
       () => this.checkpointer.setSuspicions(this.tamper.pending()),
+      () => this.checkpointer.flushSoon(),
     );
   }
 
@@ -445,9 +468,21 @@ export class FileSource {
     for (const t of this.tracked.values()) await this.closeFd(t);
   }
 
-  /** Live or rotated, given what the last scan listed (a dashed date is rotated next to its undated file). */
+  /** Live or rotated, given what the last scan listed (a dashed date is rotated next to its undated file, listed now or lately). */
   private isLive(path: string): boolean {
-    return isLivePath(path, this.listed);
+    return isLivePath(path, this.listed, this.listedLately);
+  }
+
+  private readonly listedLately = (path: string): boolean => {
+    const at = this.undatedSeen.get(path);
+    return at !== undefined && this.clock.now() - at <= Math.max(UNDATED_MEMORY_MS, 10 * this.opts.rescanIntervalMs);
+  };
+
+  /** Remembers the names that may have dated copies this scan listed, and forgets those missing for long. */
+  private rememberUndated(now: number): void {
+    for (const p of this.listed.keys()) if (mayBeUndated(p)) this.undatedSeen.set(p, now);
+    const keep = Math.max(UNDATED_MEMORY_MS, 10 * this.opts.rescanIntervalMs);
+    for (const [p, at] of this.undatedSeen) if (now - at > keep) this.undatedSeen.delete(p);
   }
 
   private requestScan(): void {
@@ -517,9 +552,11 @@ export class FileSource {
     const initial = this.scans === 0 && this.firstRun;
     // Suspicions a stop or a crash left undecided: decided in this run, one grace after its first scan
     // (from load(), a first scan that came later decided them before the copies had their turn).
-    if (this.scans === 0) this.tamper.restore(this.checkpointer.suspicions, now);
+    // A path the input no longer covers (its globs changed) cannot be decided: reported as such at once.
+    if (this.scans === 0) this.tamper.restore(this.checkpointer.suspicions, now, (p) => this.paths.covers?.(p) ?? true);
     this.listedBefore = this.listed;
     this.listed = new Map(files.map((f) => [f.path, inodeKey(f.dev, f.ino)]));
+    this.rememberUndated(now);
     this.scans++;
     const seen = new Set<string>();
     const byPath = new Map<string, Tracked>();
@@ -570,7 +607,7 @@ export class FileSource {
       } else if (!seen.has(key)) {
         if (t.path !== f.path) {
           // The old name as the scan that listed it saw it (a dated copy is rotated next to its live file).
-          if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path, this.listedBefore) && this.isLive(f.path)) {
+          if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path, this.listedBefore, this.listedLately) && this.isLive(f.path)) {
             this.tamper.now({ kind: 'replaced', path: f.path, identity: t.stream.identity, offset: t.stream.readPos });
           }
           t.path = f.path;
@@ -820,6 +857,7 @@ export class FileSource {
         this.tamper.copyFound(d.orphan.stream.identity);
         this.attach(t, d.orphan.stream);
         t.copyShort = true;
+        if (h.length < d.orphan.stream.head.length) this.shortCopy(d.orphan.stream, h);
         this.deps.counters.add('source_copies_adopted');
         return true;
       }
@@ -840,6 +878,7 @@ export class FileSource {
         const s = this.newStream(t, d.identity, d.full, head, d.offset);
         if (size < d.offset) t.copyShort = true;
         this.attach(t, s);
+        s.copyHead = d.copyHead;
         // A short file that grew past the fingerprint length while we were away: re-key its entry.
         if (d.from !== undefined) this.checkpointer.rekey(d.from, d.identity);
         return true;
@@ -1036,6 +1075,14 @@ export class FileSource {
       if (own) return { kind: 'resume', identity: own.id, full: true, offset: own.offset, key: own.id };
       const e = this.checkpointer.get(fp);
       if (e && e.dev === dev && e.inode === ino && !taken(fp)) return { kind: 'resume', identity: fp, full: true, offset: e.offset, key: fp };
+    }
+    // The short copy an entry's stream moved to (shortCopy): found by its own first bytes, which are
+    // shorter than the head read before (the fingerprint's or a short file's), at the inode recorded.
+    for (const [id, e] of this.checkpointer.all()) {
+      const len = e.copyHeadLen;
+      if (typeof len !== 'number' || typeof e.copyHeadHash !== 'string' || e.dev !== dev || e.inode !== ino || taken(id)) continue;
+      if (!(len > 0 && len <= h.length) || headHash(h.subarray(0, len)) !== e.copyHeadHash) continue;
+      return { kind: 'resume', identity: id, full: !isProvisional(id), offset: e.offset, key: id, copyHead: { len, hash: e.copyHeadHash } };
     }
     // A short file grown past the fingerprint while we were away: the fingerprint's entry, if any (the
     // queue tail may have raised it past this one's offset), is taken below as before.
@@ -1258,6 +1305,7 @@ export class FileSource {
     s.dev = t.dev;
     s.ino = t.ino;
     t.stream = s;
+    s.copyHead = undefined;
     t.state = 'active';
     t.cutFrom = undefined;
     t.headCheckedCtimeMs = -1;
@@ -1265,20 +1313,61 @@ export class FileSource {
     t.parkedSince = 0;
   }
 
-  /** A short file reached FINGERPRINT_BYTES: its identity becomes the fingerprint. */
+  /**
+   * A copy shorter than the stream's head took the stream over (copytruncate made it while the log was
+   * short, and more was read from the log before the truncation). Its head matches neither the
+   * fingerprint nor the head the checkpoint records (read from the original), so the entry moves to
+   * the copy now, with the copy's own first bytes: else the next start read the copy again from 0
+   * (it holds nothing more to read, so no advance would ever move the entry).
+   */
+  private shortCopy(s: Stream, copyHead: Buffer): void {
+    s.copyHead = { len: copyHead.length, hash: headHash(copyHead) };
+    const { tail: _tail, ...m } = this.meta(s, s.identity, -1);
+    this.checkpointer.updateMeta(s.identity, m);
+  }
+
+  /**
+   * A short file reached FINGERPRINT_BYTES: its identity becomes the fingerprint, unless that identity
+   * is someone else's (ownHead).
+   */
   private upgrade(s: Stream): void {
     const fp = fingerprint(s.head);
     s.full = true;
     for (const u of this.tracked.values()) {
       if (u.stream !== s && u.stream?.identity === fp) {
         this.deps.counters.add('source_identity_conflicts');
+        this.ownHead(s);
         return;
       }
     }
-    if (this.orphans.has(fp)) return;
+    if (this.orphans.has(fp)) {
+      this.ownHead(s);
+      return;
+    }
+    if (this.checkpointer.get(fp)) {
+      // An entry recorded before under this head (this log before a truncation that kept its first
+      // lines, or another file with the same banner) is not this stream's: re-keyed into it, the records
+      // went on under an identity whose offsets other lines had (one event.id for two lines), and the
+      // entry kept its larger offset, where the next start resumed (the lines up to it lost, or, the
+      // file shorter, all of it read again with a second alert).
+      this.deps.counters.add('source_identity_conflicts');
+      this.ownHead(s);
+      return;
+    }
     const old = s.identity;
     s.identity = fp;
     this.checkpointer.rekey(old, fp);
+  }
+
+  /**
+   * A stream whose head became whole keeps its own identity (the fingerprint is another stream's or
+   * entry's). Its entry records the whole head now, not at its next advance (a stop before a line is
+   * complete): a restart finds it by that head (ownEntry) before the fingerprint's entry, which may
+   * name this very inode (its content before a truncation).
+   */
+  private ownHead(s: Stream): void {
+    const { tail: _tail, ...m } = this.meta(s, s.identity, -1);
+    this.checkpointer.updateMeta(s.identity, m);
   }
 
   /** Same inode, fewer bytes or other head bytes: the content we were reading is gone from this file. */
@@ -1321,8 +1410,10 @@ export class FileSource {
     }
     if (copy) {
       this.tamper.copyFound(s.identity);
+      const copyHead = copy.parkHead as Buffer; // attach forgets it
       this.attach(copy, s);
       copy.copyShort = true;
+      if (copyHead.length < s.head.length) this.shortCopy(s, copyHead);
       copy.changed = true;
       this.deps.counters.add('source_copies_adopted');
       return;
@@ -1570,6 +1661,10 @@ export class FileSource {
     } else if (isProvisional(identity) && s.head.length === FINGERPRINT_BYTES) {
       m.headLen = FINGERPRINT_BYTES;
       m.headHash = s.wholeHeadHash ??= headHash(s.head);
+    }
+    if (s.copyHead) {
+      m.copyHeadLen = s.copyHead.len;
+      m.copyHeadHash = s.copyHead.hash;
     }
     const tail = s.tailBefore(end);
     if (tail) m.tail = tail;

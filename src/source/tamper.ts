@@ -7,7 +7,10 @@
  * undated name as another file: logrotate keeps the live file next to its
  * copies, while a writer that puts the date in its live file's name
  * (`rotatelogs access_log-%Y-%m-%d`, rsyslog dynafiles) leaves no undated
- * file, and that live file keeps its alerts.
+ * file, and that live file keeps its alerts. An undated name listed by a recent
+ * scan counts too: logrotate's `nocreate` renames the live file and makes no
+ * new one (the writer does, when it next opens its log), and in between the
+ * copies it deletes or compresses in the same run looked live.
  *
  *  - truncated:  a live file shrank (or its head changed) and no copy with its
  *                content appeared within the rescan interval (a copytruncate
@@ -24,7 +27,16 @@
  * within the grace) are saved with the checkpoints and restored at the next
  * start, where they get one more grace: the copy that cancels a truncation
  * resumes its checkpoint in the first turns, a deleted path found again
- * cancels its suspicion.
+ * cancels its suspicion. A saved suspicion whose path the input no longer
+ * covers (its globs changed) cannot be decided (neither the copy nor the path
+ * back would be listed): it is raised at once, marked `unchecked`, instead of
+ * being confirmed, or dropped, on what a scan that cannot see it finds.
+ *
+ * A decided suspicion stays saved until its alert is durable, when `raise`
+ * says so (it returns a promise): a kill -9 before that makes the next start
+ * raise it again (at least once, never lost); after that, `decided` asks for
+ * the registry to be written at once, which shrinks the window in which the
+ * next start raises it a second time to one registry write.
  */
 import { basename } from 'node:path';
 
@@ -37,7 +49,15 @@ export interface TamperAlert {
   readonly sizeBefore?: number;
   readonly sizeAfter?: number;
   readonly offset?: number;
+  /**
+   * A suspicion saved by an earlier run that can no longer be decided: 'not_covered' (its input's globs
+   * no longer match the path), 'input_removed' (its input is no longer configured: strandedSuspicions).
+   * What the kind says was seen (a shrink, a path gone); whether a rotation explained it is unknown.
+   */
+  readonly unchecked?: UncheckedReason;
 }
+
+export type UncheckedReason = 'not_covered' | 'input_removed';
 
 const ROTATED = /(?:\.\d+|[-_.]\d{6,14}|\.old|\.bak|\.gz|\.xz|\.bz2|\.zst|\.lz4|\.z)(?:\.gz|\.xz|\.bz2|\.zst)?$/i;
 
@@ -47,15 +67,27 @@ const DASHED_DATE = /[-_.]\d{4}-\d{2}(?:-\d{2}(?:[-_T]\d{2}(?:[-:.]?\d{2}){0,2})
 /**
  * True for a name a writer appends to (not a rotated copy). `listed`: path -> inode key of what the
  * scan found; without it a dashed-date name counts as live (nothing says a live file sits next to it).
+ * `recent`: whether a path was listed by a recent scan (an undated name missing now: nocreate).
  */
-export function isLivePath(path: string, listed?: ReadonlyMap<string, string>): boolean {
+export function isLivePath(path: string, listed?: ReadonlyMap<string, string>, recent?: (path: string) => boolean): boolean {
   const name = basename(path);
   if (ROTATED.test(name)) return false;
   const m = DASHED_DATE.exec(name);
   if (!m || m.index === 0 || !listed) return true;
-  const undated = listed.get(path.slice(0, path.length - m[0].length));
+  const undatedPath = path.slice(0, path.length - m[0].length);
+  const undated = listed.get(undatedPath);
+  // Gone a moment ago: renamed to one of these names (whichever inode it was), not made again yet.
+  if (undated === undefined) return !(recent?.(undatedPath) ?? false);
   // The undated name naming this very inode (rotatelogs -L links the current file there) is no sibling.
-  return undated === undefined || undated === listed.get(path);
+  return undated === listed.get(path);
+}
+
+/** A name that may have dated copies next to it (neither rotated by its form nor dated itself): worth remembering as listed. */
+export function mayBeUndated(path: string): boolean {
+  const name = basename(path);
+  if (ROTATED.test(name)) return false;
+  const m = DASHED_DATE.exec(name);
+  return !m || m.index === 0;
 }
 
 /** A suspicion not decided yet, as saved with the checkpoints (deadline: clock ms). */
@@ -68,14 +100,19 @@ export interface Suspicion {
 export class TamperWatch {
   private readonly missing = new Map<string, Suspicion>();
   private readonly truncations = new Map<string, Suspicion>();
+  /** Decided and raised, the alert not durable yet (or never: a rejection keeps it here, for the next start). */
+  private readonly raising = new Set<Suspicion>();
 
   constructor(
     private readonly graceMs: number,
-    private readonly raise: (a: TamperAlert) => void,
+    /** A promise, when given, resolves once the alert is durable downstream. */
+    private readonly raise: (a: TamperAlert) => void | Promise<void>,
     /** Which paths are live (the source knows what the scan listed). */
     private readonly live: (path: string) => boolean = (p) => isLivePath(p),
     /** The suspicions changed (the source saves them with its checkpoints). */
     private readonly changed: () => void = () => undefined,
+    /** A decided suspicion's alert is durable: the saved suspicions should be written now. */
+    private readonly decided: () => void = () => undefined,
   ) {}
 
   pathMissing(path: string, identity: string, sizeBefore: number, now: number): void {
@@ -105,25 +142,57 @@ export class TamperWatch {
   /** Immediate alerts (replaced, unreadable). */
   now(alert: TamperAlert): void {
     if (alert.kind !== 'unreadable' && !this.live(alert.path)) return;
-    this.raise(alert);
+    const done: unknown = this.raise(alert);
+    // Nothing is saved for these (no suspicion): a failure to make it durable is the pipeline's to count.
+    if (done instanceof Promise) done.catch(() => undefined);
   }
 
-  /** Called after each scan's turn, with the scan's time: raises what is still unexplained past its deadline. */
+  /**
+   * Called after each scan's turn, with the scan's time: raises what is still unexplained past its
+   * deadline. A deletion is asked again whether its path is live: a dated name the scan took for a live
+   * file (its undated name missing for a moment) and now knows for a rotated copy was no tampering.
+   */
   confirm(now: number): void {
     for (const map of [this.missing, this.truncations]) {
       for (const [k, p] of map) {
         if (now >= p.deadline) {
           map.delete(k);
           this.changed();
-          this.raise(p.alert);
+          if (map === this.missing && !this.live(p.alert.path)) continue;
+          this.raiseSaved(p, p.alert);
         }
       }
     }
   }
 
-  /** What is still in its grace or waits for its decision. */
+  /**
+   * Raises the alert of a decided suspicion. Until `raise` says it is durable the suspicion stays
+   * among the pending ones (saved): a crash before then must not lose it. `raise` returning nothing
+   * is taken as durable at once.
+   */
+  private raiseSaved(p: Suspicion, alert: TamperAlert): void {
+    const done: unknown = this.raise(alert);
+    if (!(done instanceof Promise)) {
+      this.decided();
+      return;
+    }
+    this.raising.add(p);
+    this.changed();
+    void done.then(
+      () => {
+        this.raising.delete(p);
+        this.changed();
+        this.decided();
+      },
+      () => {
+        // Not durable (the queue failed for good): it stays saved, and the next start raises it again.
+      },
+    );
+  }
+
+  /** What is still in its grace or waits for its decision, and what was raised but is not durable yet. */
   pending(): Suspicion[] {
-    return [...this.missing.values(), ...this.truncations.values()].map((p) => ({ alert: p.alert, deadline: p.deadline }));
+    return [...this.missing.values(), ...this.truncations.values(), ...this.raising].map((p) => ({ alert: p.alert, deadline: p.deadline }));
   }
 
   /**
@@ -131,11 +200,18 @@ export class TamperWatch {
    * explain it (the copy, the path back) have their first turns before it is decided (and a clock
    * set back meanwhile cannot hold it for longer).
    */
-  restore(saved: readonly Suspicion[], now: number): void {
+  restore(saved: readonly Suspicion[], now: number, covered: (path: string) => boolean = () => true): void {
+    const unchecked: Suspicion[] = [];
     for (const { alert } of saved) {
       const p = { alert, deadline: now + this.graceMs };
-      if (alert.kind === 'deleted' && !this.missing.has(alert.path)) this.missing.set(alert.path, p);
+      // Not listed by any scan of this input any more: neither the copy nor the path back can be found,
+      // and the silence of the scans proves nothing (confirmed, a path still there was alerted deleted).
+      if (!covered(alert.path)) unchecked.push(p);
+      else if (alert.kind === 'deleted' && !this.missing.has(alert.path)) this.missing.set(alert.path, p);
       else if (alert.kind === 'truncated' && !this.truncations.has(alert.identity)) this.truncations.set(alert.identity, p);
     }
+    if (unchecked.length === 0) return;
+    this.changed();
+    for (const p of unchecked) this.raiseSaved(p, { ...p.alert, unchecked: 'not_covered' });
   }
 }

@@ -2,8 +2,9 @@
  * A copytruncate copy made while the log was shorter than what was read of it, and shorter than a
  * fingerprint, is adopted once (1566e8b). After a restart it is no longer recognised: its head is
  * too short for the fingerprint's entry and matches no short file's recorded head (the entry
- * recorded the longer head read from the original), so the copy is read again from 0. Known, not
- * fixed by the review's diff (marked todo): what is read twice is under 256 bytes per copy.
+ * recorded the longer head read from the original), so the copy was read again from 0. The entry
+ * now moves to the copy at the adoption and records the copy's own first bytes (copyHeadLen,
+ * copyHeadHash), by which the next start finds it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { Collector, waitFor } from './file-fixture.js';
 
 const runThawed = (dir: string, logs: string, during: (c: Collector, h: Harness) => Promise<void>): Promise<Collector> => runOnce(dir, logs, during, false);
 
-test('a short copytruncate copy adopted before a restart is not read again after it', { todo: 'short copies carry no head of their own in the registry' }, async () => {
+test('a short copytruncate copy adopted before a restart is not read again after it', async () => {
   const { dir, cleanup, logs, live } = setup();
   try {
     writeFileSync(live, 'one short line\n');
