@@ -352,7 +352,14 @@ function checkedAt(s: SessionView, seq: bigint): Candidate | undefined {
 /** The agent's clock (sealed, MAC checked) at the record at `seq`, or undefined. */
 function timeAt(s: SessionView, seq: bigint): number | undefined {
   const c = checkedAt(s, seq);
-  return c && sealedTimeOf(c.e);
+  if (!c) return undefined;
+  const { declares, ...rest } = c.e;
+  // CEF carries the agent's clock on its start event only (rt of an internal event), and a start event is
+  // its session's first record, sealed on the chain it declares. `declares` is read from the MSG text: a
+  // log line holding a start text for its own session and seq has one too, checked on the record before
+  // it, and its rt is the time the line states, not the agent's clock.
+  const start = declares !== undefined && seq === s.minSeq && computeChain(c.key, declares.lastChain, c.e.session, c.e.seq, c.e.msg) === c.e.chain;
+  return sealedTimeOf(start ? c.e : rest);
 }
 
 const spans = new WeakMap<SessionView, { span: [number, number] | undefined }>();
@@ -627,7 +634,9 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
       const earlier = sessionBefore(named.minSeq, [], [declaredOld(decl, context.otherAgents ?? new Map())]);
       if (earlier) findings.push({ kind: 'undeclared_restart', session: named.name, previousSession: earlier });
     }
-    if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) p = renamedPredecessor(s, decl, ordered[i - 1], ordered, context, findings);
+    // The sessions before it in the order proven, not all of them by seq: after a fresh start the new stream's
+    // seqs are below the old name's, and its sessions, sealed later, would pass for sessions before that one.
+    if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) p = renamedPredecessor(s, decl, ordered[i - 1], ordered.slice(0, i), context, findings);
     const before = ordered[i - 1];
     if (!p && before) p = ownPredecessor(before);
     if (!p) return;
