@@ -23,6 +23,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ECS_VERSION as EcsVersion } from './ecs/generated.js';
 
 import type { Config, DestinationConfig, HostPort, InputConfig } from './config/types.js';
+import { LogwardError } from './errors.js';
 import { syslogParts, type SyslogOptions, type SyslogParts } from './encode/rfc5424.js';
 import { encodeEvent } from './encode/validate.js';
 import { SEVERITY } from './event/classify.js';
@@ -51,6 +52,7 @@ import { backoffDelayMs, type RetryDelays } from './sink/backoff.js';
 import { SyslogSink } from './sink/sink.js';
 import type { FrameSource, SinkEvent, SinkLogger, SinkOptions } from './sink/types.js';
 import { CursorStore } from './source/cursor-store.js';
+import { strandedSuspicions } from './source/checkpoint.js';
 import { FileSource } from './source/file-source.js';
 import { JournaldSource } from './source/journald.js';
 import { VERSION } from './version.js';
@@ -70,6 +72,11 @@ const INTERNAL_RETRY: RetryDelays = { minDelayMs: 100, maxDelayMs: 5000 };
 const APPEND_SLICE: SliceLimits = { records: 512, bytes: 1024 * 1024 };
 
 type SealedAppend = Extract<AppendRecord, { seal: unknown }>;
+/** How an internal event's caller hears that it is stored, or never will be. */
+interface Settle {
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 /** One macrotask turn: the queue's writer (microtasks, then fs callbacks) gets to run. */
 function yieldToQueue(): Promise<void> {
@@ -137,7 +144,7 @@ export class Pipeline {
   /** The start event is durable: events of this session may be sealed after it. */
   private anchored = false;
   /** Internal events raised before the start event was written (raise()), with the time they were raised. */
-  private readonly deferred: { spec: InternalEventSpec; at: Date }[] = [];
+  private readonly deferred: { spec: InternalEventSpec; at: Date; done: Settle | undefined }[] = [];
   /** Aborted when stop() begins: an internal event waiting out its backoff is tried again at once. */
   private readonly stopBegun = new AbortController();
   /** Aborted just before stop() closes the queue: internal events stop being appended again. */
@@ -180,9 +187,10 @@ export class Pipeline {
       // stop() may have run before the queue existed (SIGTERM before or during queue.open()): close it here.
       await this.queue?.close().catch((e: unknown) => this.log.error({ err: e }, 'closing the queue after a stopped start failed'));
       // Raised before a start event that never came: the journal is all that is left of them.
-      for (const { spec } of this.deferred.splice(0)) {
+      for (const { spec, done } of this.deferred.splice(0)) {
         this.counters.add('internal_events_failed');
         this.log.error({ action: spec.action, message: spec.message }, 'internal event not queued: the session never started');
+        done?.reject(new LogwardError(`internal event ${spec.action} not queued: the session never started`));
       }
       throw err;
     }
@@ -265,7 +273,8 @@ export class Pipeline {
 
     if (this.reload) await this.announceReload(this.reload.weakened);
     this.anchored = true;
-    for (const d of this.deferred.splice(0)) this.raise(d.spec, true, d.at);
+    for (const d of this.deferred.splice(0)) this.raise(d.spec, true, d.at, d.done);
+    this.reportStrandedSuspicions(cfg);
 
 
     const rules = effectiveRules(cfg.alerts);
@@ -516,7 +525,8 @@ export class Pipeline {
           deletedFileMaxHoldMs: cfg.sources.deletedFileMaxHoldMs,
           checkpointExpiryMs: cfg.sources.checkpointExpiryMs,
         },
-        { emit, alert: (a) => this.raise(tamperSpec(a, input.id)), error: (what, err) => this.inputError(input.id, what, err), counters: this.counters },
+        // The promise tells the source when the alert is stored: its suspicion stays saved until then.
+        { emit, alert: (a) => this.raiseStored(tamperSpec(a, input.id)), error: (what, err) => this.inputError(input.id, what, err), counters: this.counters },
       );
       await src.load();
       // A crash after the queue's fsync and before the checkpoint write: the queue knows better.
@@ -615,7 +625,7 @@ export class Pipeline {
   }
 
   /** Internal events: never dropped by drop_oldest, allowed into the queue's headroom. */
-  private raise(spec: InternalEventSpec, noted = false, at?: Date): void {
+  private raise(spec: InternalEventSpec, noted = false, at?: Date, done?: Settle): void {
     if (!this.anchored || !this.queue || !this.internal) {
       // Nothing of this session may be sealed before its start event, which anchors it (the sink,
       // the queue's recovery and its full-disk alerts speak earlier): held until that event is in.
@@ -633,18 +643,52 @@ export class Pipeline {
           if (seen.has(action)) i = k;
           else seen.add(action);
         }
-        const lost = i === -1 ? spec : (this.deferred.splice(i, 1)[0] as { spec: InternalEventSpec }).spec;
+        const lost = i === -1 ? { spec, done } : (this.deferred.splice(i, 1)[0] as { spec: InternalEventSpec; done: Settle | undefined });
         this.counters.add('internal_events_failed');
-        this.log.error({ action: lost.action, message: lost.message }, 'internal event not queued: too many raised before the start event');
+        this.log.error({ action: lost.spec.action, message: lost.spec.message }, 'internal event not queued: too many raised before the start event');
+        lost.done?.reject(new LogwardError(`internal event ${lost.spec.action} not queued: too many raised before the start event`));
         if (i === -1) return;
       }
-      this.deferred.push({ spec, at: at ?? new Date() });
+      this.deferred.push({ spec, at: at ?? new Date(), done });
       return;
     }
-    const p = this.appendInternal(spec, true, noted, at).catch((err: unknown) => {
-      this.counters.add('internal_events_failed');
-      this.log.error({ err, action: spec.action }, 'internal event not queued');
-    });
+    const p = this.appendInternal(spec, true, noted, at).then(
+      () => done?.resolve(),
+      (err: unknown) => {
+        this.counters.add('internal_events_failed');
+        this.log.error({ err, action: spec.action }, 'internal event not queued');
+        done?.reject(err);
+      },
+    );
+    this.internalWrites.add(p);
+    void p.finally(() => this.internalWrites.delete(p));
+  }
+
+  /** As raise(), and settled when the event is in the queue (durable as the queue's fsync policy makes it), or for good not. */
+  private raiseStored(spec: InternalEventSpec): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.raise(spec, false, undefined, { resolve, reject }));
+  }
+
+  /**
+   * Tamper suspicions that a file input's last run saved and could not decide, in the registry of an
+   * input that is no longer configured (removed or renamed): no source loads that registry, so they are
+   * raised here, marked unchecked, and cleared from it once stored (a crash before: raised again).
+   */
+  private reportStrandedSuspicions(cfg: Config): void {
+    const fileInputs = new Set(cfg.inputs.filter((i) => i.type === 'file').map((i) => i.id));
+    const p = strandedSuspicions(cfg.agent.stateDir, fileInputs)
+      .then(async (stranded) => {
+        for (const s of stranded) {
+          this.log.warn({ input: s.input, suspicions: s.alerts.length }, 'tamper suspicions of an input no longer configured: raised unchecked');
+          await Promise.all(s.alerts.map((a) => this.raiseStored(tamperSpec(a, s.input))));
+          await s.clear();
+        }
+      })
+      .catch((err: unknown) => {
+        // Kept in the registry: the next start reports them again.
+        this.counters.add('source_stranded_suspicions_failed');
+        this.log.error({ err }, 'tamper suspicions of removed inputs not reported');
+      });
     this.internalWrites.add(p);
     void p.finally(() => this.internalWrites.delete(p));
   }

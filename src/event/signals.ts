@@ -27,7 +27,7 @@ export function tamperSpec(a: TamperAlert, input: string): InternalEventSpec {
     category: ['file'],
     type,
     severity: SEVERITY.alert,
-    message: `Log file ${a.path} ${text}` + sizes(a),
+    message: a.unchecked === undefined ? `Log file ${a.path} ${text}` + sizes(a) : unchecked(a),
     fields: {
       'file.path': a.path,
       ...(a.sizeAfter !== undefined ? { 'file.size': a.sizeAfter } : {}),
@@ -35,8 +35,24 @@ export function tamperSpec(a: TamperAlert, input: string): InternalEventSpec {
       ...(a.offset !== undefined ? { 'logward.tamper.offset': a.offset } : {}),
       'logward.tamper.identity': a.identity,
       'logward.tamper.input': input,
+      ...(a.unchecked !== undefined ? { 'logward.tamper.unchecked': a.unchecked } : {}),
     },
   };
+}
+
+/**
+ * A suspicion the previous run saw and could not decide, that this run cannot decide either: say what
+ * was seen, not what it meant (a rotation may explain it; nothing can check that any more).
+ */
+function unchecked(a: TamperAlert): string {
+  const seen: Record<TamperAlert['kind'], string> = {
+    truncated: 'shrank',
+    deleted: 'disappeared',
+    replaced: 'held content already read',
+    unreadable: 'could not be read',
+  };
+  const why = a.unchecked === 'input_removed' ? 'its input is no longer configured' : "its input's paths no longer cover it";
+  return `Log file ${a.path} ${seen[a.kind]} while the previous run was deciding whether a rotation explains it${sizes(a)}; it cannot be checked now: ${why}`;
 }
 
 function sizes(a: TamperAlert): string {
