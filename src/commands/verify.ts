@@ -27,7 +27,9 @@
  * deviceExternalId) once its own MAC holds, and one whose label disagrees
  * fails (RELABELLED): the run after a deleted one cannot be relabelled away
  * with its declaration of the deleted run. One sealed by a key of the file
- * whose MAC no longer holds fails every check (ALTERED START). A start that
+ * whose MAC no longer holds fails every check (ALTERED START). A start event
+ * is the agent's own (src/seal/received.ts startDeclaration): a log line
+ * holding a start text is an ordinary record, in every stream. A start that
  * declares a rename (renamed from agent OLD) is held against OLD's records in
  * the same file (src/seal/README.md "Renamed agents").
  * Without --agent, a file holding several agents' records checks each agent's
@@ -545,9 +547,16 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
         break;
       case 'altered':
         lines.push(
-          f.index >= 0
-            ? `ALTERED session=${f.session} seq=${f.seq} (${at(f.index)}: its chain does not match its content and predecessor)`
-            : `ALTERED session=${f.session} seq=${f.seq} (the next session's start event declares a different chain for it)`,
+          f.copyOf !== undefined
+            ? `ALTERED session=${f.session} seq=${f.seq} (${at(f.index)}: a second, different record with the session and seq of ${at(f.copyOf)}; ` +
+                `the agent seals one record per seq, so ` +
+                (f.byNext
+                  ? `this one was inserted or edited (the next record is chained on ${at(f.copyOf)})`
+                  : `one of the two was inserted or edited (nothing received before them tells which)`) +
+                ')'
+            : f.index >= 0
+              ? `ALTERED session=${f.session} seq=${f.seq} (${at(f.index)}: its chain does not match its content and predecessor)`
+              : `ALTERED session=${f.session} seq=${f.seq} (the next session's start event declares a different chain for it)`,
         );
         break;
       case 'forged':

@@ -31,6 +31,9 @@
  * - The start declaration, and a lost-range declaration (declaration.ts),
  *   are read from MSG (which the chain covers), never from SD (which it does
  *   not), and only when their text names this record's own session and seq.
+ *   A start declaration only from the agent's start event (its event.module
+ *   and action, CEF class id), at the head of its message: a log line can
+ *   hold the same text and is sealed as an ordinary record.
  *   A start event's agent id (ECS agent.id, CEF deviceExternalId) and the
  *   agent it was renamed from are read from the decoded payload: an id may
  *   hold a quote, a backslash or "=", escaped on the wire.
@@ -38,9 +41,10 @@
  *   part of the record. A leading UTF-8 BOM of MSG is dropped, as RFC 5424
  *   parsing does (our sender never writes one).
  */
-import { CefDecodeError, decodeCef } from '../encode/cef.js';
+import { CefDecodeError, decodeCef, type CefEvent } from '../encode/cef.js';
+import { AGENT_PARSER } from '../event/classify.js';
 import { FrameDecoder } from '../sink/framing.js';
-import { readLossText, readStartText, START_HINT as START_HINT_TEXT } from './declaration.js';
+import { declarationBytes, readLossText, readStartText, START_HINT as START_HINT_TEXT } from './declaration.js';
 import type { Declaration, SealedEntry } from './verify.js';
 
 const START_HINT = Buffer.from(START_HINT_TEXT);
@@ -191,31 +195,59 @@ export function parseSealedRecord(record: Buffer, sdId: string): RecordParse {
 /**
  * The declaration of an agent-start event, read from its MSG; undefined for
  * any other record. Sets `e.sealedAgent` from the same MSG.
+ *
+ * Only the agent's own start event declares (src/event/internal.ts startSpec):
+ * ECS `event.module` "logward" and `event.action` "agent_started", CEF class id
+ * "logward:agent_started", its message beginning with the declaration. A log
+ * line may hold the same text for its own session and seq (whoever writes a
+ * line the agent reads can read both off the SIEM), and the agent seals it as
+ * an ordinary record: its event.module is its parser's name, never "logward"
+ * (a line cannot set it: src/parse/reserved-fields.ts; parsers are named in
+ * config.schema.json), and so is its CEF class id's prefix (classify.ts). All
+ * of it is inside the MAC. Taken for a start event, such a line failed intact
+ * files: ALTERED START under `verify --agent` for another agent (its seal does
+ * not verify on the chain its text declares), ALTERED at the head of the data
+ * (found by review). An edited record that no longer looks like a start event
+ * is one whose start text was edited away, as before: a session without its
+ * start. A payload that does not decode (edited, or another format than the
+ * agent's) is read as raw text, as before.
  */
 function startDeclaration(msg: Buffer, e: SealedEntry): Declaration | undefined {
   if (msg.indexOf(START_HINT) === -1) return undefined;
   const raw = msg.toString('utf8');
-  // Session, seqs and chains are hex and digits: the raw bytes hold them as written, in any format.
-  const declared = readStartText(raw, e.session, e.seq);
-  if (!declared) return undefined;
   const payload = decodedPayload(raw);
-  if (payload?.agent !== undefined) e.sealedAgent = payload.agent;
-  // The renamed agent id is any printable ASCII: read it from the decoded message, never from escaped bytes.
-  const renamedFrom = payload === undefined ? declared.renamedFrom : payload.message === undefined ? undefined : readStartText(payload.message, e.session, e.seq)?.renamedFrom;
-  delete declared.renamedFrom;
-  if (renamedFrom !== undefined) declared.renamedFrom = renamedFrom;
+  // Session, seqs and chains are hex and digits: the raw bytes hold them as written, in any format.
+  if (payload === undefined) return readStartText(raw, e.session, e.seq);
+  if (!payload.start || payload.message === undefined) return undefined;
+  // The declaration at the head of the decoded message (ASCII: its bytes are its characters). The renamed
+  // agent id is any printable ASCII: read from the decoded message, never from escaped bytes.
+  const declared = readStartText(payload.message.slice(0, declarationBytes(payload.message)), e.session, e.seq);
+  if (!declared) return undefined;
+  if (payload.agent !== undefined) e.sealedAgent = payload.agent;
   return declared;
 }
 
+/** What decodedPayload reads of an ECS or CEF payload (all of it inside the MAC). */
+interface Payload {
+  agent?: string;
+  message?: string;
+  /** The agent's own start event (ECS event.module "logward" and event.action "agent_started"; CEF class id "logward:agent_started"). */
+  start: boolean;
+}
+
+/** An internal event's class id (src/event/classify.ts: "logward:<action>"). */
+const START_CLASS_ID = `${AGENT_PARSER}:agent_started`;
+
 /**
- * The agent id and message an ECS or CEF payload carries, decoded (both inside
- * the MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (every
- * event since 2026-11-23, the start event before: src/encode/cef.ts) and `msg`. Undefined when the MSG
- * is neither (another format, or not one that parses).
+ * The agent id and message an ECS or CEF payload carries, decoded (inside the
+ * MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (every event
+ * since 2026-11-23, the start event before: src/encode/cef.ts) and `msg`; and
+ * whether it is the agent's start event. Undefined when the MSG is neither
+ * (another format, or not one that parses).
  */
-function decodedPayload(text: string): { agent?: string; message?: string } | undefined {
+function decodedPayload(text: string): Payload | undefined {
   if (text.startsWith('{')) {
-    let doc: { agent?: { id?: unknown }; message?: unknown };
+    let doc: { agent?: { id?: unknown }; message?: unknown; event?: { module?: unknown; action?: unknown } };
     try {
       doc = JSON.parse(text) as typeof doc;
     } catch (err) {
@@ -223,20 +255,21 @@ function decodedPayload(text: string): { agent?: string; message?: string } | un
       if (err instanceof SyntaxError) return undefined;
       throw err;
     }
-    const out: { agent?: string; message?: string } = {};
+    const out: Payload = { start: doc.event?.module === AGENT_PARSER && doc.event.action === 'agent_started' };
     if (typeof doc.agent?.id === 'string') out.agent = doc.agent.id;
     if (typeof doc.message === 'string') out.message = doc.message;
     return out;
   }
   if (text.startsWith('CEF:')) {
-    let ext: Record<string, string>;
+    let cef: CefEvent;
     try {
-      ext = decodeCef(text).extension;
+      cef = decodeCef(text);
     } catch (err) {
       if (err instanceof CefDecodeError) return undefined;
       throw err;
     }
-    const out: { agent?: string; message?: string } = {};
+    const ext = cef.extension;
+    const out: Payload = { start: cef.classId === START_CLASS_ID };
     if (ext['deviceExternalId'] !== undefined) out.agent = ext['deviceExternalId'];
     if (ext['msg'] !== undefined) out.message = ext['msg'];
     return out;

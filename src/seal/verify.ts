@@ -24,6 +24,12 @@
  * A record right after a gap cannot be checked (its predecessor's chain is
  * unknown); the gap is the finding. A stream that starts mid-session cannot
  * anchor its first record: `unanchored` (information, not a failure).
+ * Different records with one session and seq (not identical copies, which are
+ * replays) are an edit wherever they are, the head of the data and after a gap
+ * too: the agent seals one record per seq, so at most one is on the chain. The
+ * copy the next record is chained on stands, the others are `altered`
+ * (`copyOf`); at a session's head, a start event whose MAC holds on the chain
+ * it declares stands for the session, wherever the file stores it.
  *
  * A start that declares no previous session is the first start of a stream
  * ever. Anywhere but at the head of the stream it is `fresh_start`:
@@ -107,7 +113,12 @@ export interface VerifyContext {
 export type Finding =
   | { kind: 'gap'; session: string; from: bigint; to: bigint; missing: bigint }
   | { kind: 'reorder'; session: string; seq: bigint; index: number }
-  | { kind: 'altered'; session: string; seq: bigint; index: number }
+  /**
+   * `copyOf`: a second, different record with this session and seq, where nothing received before them
+   * checks either (the head of the data, after a gap): the agent seals one record per seq, so at most one
+   * is on the chain. The copy at `copyOf` stands, proven so when `byNext` (the next record is chained on it).
+   */
+  | { kind: 'altered'; session: string; seq: bigint; index: number; copyOf?: number; byNext?: boolean }
   /** `kid`: the key id the record names (outside the MAC), when no key of the file has it. */
   | { kind: 'forged'; session: string; seq: bigint; index: number; reason: string; kid?: string }
   | { kind: 'replay'; session: string; seq: bigint; index: number }
@@ -399,7 +410,11 @@ function sameTime(s: SessionView, other: SessionView): SameTime | undefined {
  *   stream of a file that begins before the state directory was wiped. Else it is checked after
  *   the last fresh start, by seq, where a session without its start is an undeclared restart: the
  *   place a run's records are stored in proves nothing, and a run whose start was deleted with the
- *   run before it must not pass as the old stream.
+ *   run before it must not pass as the old stream. A lineage that begins with its start event (its
+ *   MAC holds on the chain it declares; the session it declares is not in this stream: a file that
+ *   begins at a restart, a renamed agent's first run) goes there too when that start event's sealed
+ *   time (ECS event.created, CEF rt) is before the first fresh start's: it began before the stream
+ *   started over, and the fresh start is reported after it.
  */
 function streamOrder(all: readonly SessionView[]): StreamOrder {
   const place = new Map(all.map((s, i) => [s, i] as const));
@@ -443,7 +458,14 @@ function streamOrder(all: readonly SessionView[]): StreamOrder {
   for (const [root, members] of lineages) {
     if (starts.has(root)) continue;
     const ends = members.map((m) => timeAt(m, m.maxSeq));
-    if (firstStart !== undefined && ends.every((t) => t !== undefined && t < firstStart)) {
+    // A lineage that begins with its start event (its MAC holds on the chain it declares; its previous session is
+    // not in this stream: a daily file that begins at a restart, a rename) began, by the agent's clock sealed in
+    // that event (CEF too: rt of a start event), before the first fresh start: the stream started over after it.
+    // Put after the fresh starts (CEF log events date nothing), it was held against a session of the new stream
+    // (a false ALTERED or UNDECLARED RECORDS of an intact file), and the fresh start after a renamed run went
+    // unreported: the end of that run was unchecked without --accept-fresh-start (found by review).
+    const begun = headOf(root).e.declares !== undefined ? timeAt(root, root.minSeq) : undefined;
+    if (firstStart !== undefined && ((begun !== undefined && begun < firstStart) || ends.every((t) => t !== undefined && t < firstStart))) {
       head.push(...members);
       continue;
     }
@@ -498,6 +520,11 @@ function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], 
   return f;
 }
 
+/** Whether a copy received of the next record (`next`) is chained on `c`: its MAC holds on c's chain. */
+function chainedOn(c: Candidate, next: readonly Candidate[] | undefined): boolean {
+  return next !== undefined && next.some((n) => computeChain(n.key, c.e.chain, n.e.session, n.e.seq, n.e.msg) === n.e.chain);
+}
+
 function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
   if (typeof a === 'string' && typeof b === 'string') return a === b;
   return Buffer.from(a).equals(Buffer.from(b));
@@ -506,7 +533,8 @@ function sameMsg(a: Buffer | string, b: Buffer | string): boolean {
 export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<string, Buffer>, context: VerifyContext = {}): VerifyReport {
   const findings: Finding[] = [];
   const sessions = new Map<string, SessionView>();
-  const seen = new Map<string, SealedEntry>();
+  /** The different copies received of each session and seq (`session\0seq`). */
+  const seen = new Map<string, SealedEntry[]>();
   let replays = 0;
 
   // Pass 1: received order.
@@ -517,18 +545,20 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
       return;
     }
     const id = `${e.session}\u0000${e.seq}`;
-    const prior = seen.get(id);
-    if (prior !== undefined && prior.chain === e.chain && sameMsg(prior.msg, e.msg)) {
+    const copies = seen.get(id);
+    // Identical to any copy received before (not only the first): a replay of an inserted copy is no second finding.
+    if (copies?.some((prior) => prior.chain === e.chain && sameMsg(prior.msg, e.msg))) {
       replays++;
       findings.push({ kind: 'replay', session: e.session, seq: e.seq, index });
       return;
     }
-    if (prior === undefined) seen.set(id, e);
+    if (copies === undefined) seen.set(id, [e]);
+    else copies.push(e);
     let s = sessions.get(e.session);
     if (!s) {
       s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, minSeq: e.seq, chains: new Map() };
       sessions.set(e.session, s);
-    } else if (e.seq < s.maxSeq && prior === undefined) {
+    } else if (e.seq < s.maxSeq && copies === undefined) {
       findings.push({ kind: 'reorder', session: e.session, seq: e.seq, index });
     }
     if (e.seq > s.maxSeq) s.maxSeq = e.seq;
@@ -537,6 +567,16 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     if (list) list.push({ e, index, key });
     else s.bySeq.set(e.seq, [{ e, index, key }]);
   });
+
+  // A session's head: of different copies, a start event whose MAC holds on the chain it declares stands for
+  // it (in the order, the declarations and pass 2), wherever it is stored: a record stored before it with its
+  // session and seq is the edit (pass 2), not the head.
+  for (const s of sessions.values()) {
+    const cands = s.bySeq.get(s.minSeq) as Candidate[];
+    if (cands.length < 2) continue;
+    const i = cands.findIndex((c) => c.e.declares !== undefined && computeChain(c.key, c.e.declares.lastChain, c.e.session, c.e.seq, c.e.msg) === c.e.chain);
+    if (i > 0) cands.unshift(...cands.splice(i, 1));
+  }
 
   // Pass 2: per session, in seq order; sessions in the order streamOrder proves, never by where
   // their records sit in the file: only the head of the stream may start without a declaration
@@ -569,21 +609,33 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
         findings.push({ kind: 'gap', session: s.name, from: prevSeq + 1n, to: seq - 1n, missing: seq - prevSeq - 1n });
       }
       let accepted: Candidate | undefined;
+      // A session's first record received that is no start event: only the zero chain of the first event ever
+      // (at the head of the stream) could anchor it.
+      const unanchoredHead = prevSeq === null && !cands[0]?.e.declares;
       if (anchor !== null) {
         const a: string = anchor;
         accepted = cands.find((c) => computeChain(c.key, a, c.e.session, c.e.seq, c.e.msg) === c.e.chain);
-        for (const c of cands) {
-          if (c === accepted) continue;
-          if (prevSeq === null && !cands[0]?.e.declares) findings.push({ kind: 'unanchored', session: s.name, seq });
-          else findings.push({ kind: 'altered', session: s.name, seq, index: c.index });
-        }
-      } else {
+      }
+      if (anchor === null || (unanchoredHead && !accepted)) {
         if (prevSeq === null) findings.push({ kind: 'unanchored', session: s.name, seq });
-        // After a gap nothing anchors this record; conflicting copies are still a finding, and so
-        // is a declaration that does not verify on its own declared chain (it would excuse the gap).
-        const one = cands[0] as Candidate;
-        if (one.e.declaresLost && prevSeq !== null) findings.push({ kind: 'altered', session: s.name, seq, index: one.index });
-        for (const c of cands.slice(1)) findings.push({ kind: 'altered', session: s.name, seq, index: c.index });
+        // Nothing received before this record checks it (the head of the data, or after a gap). Different
+        // copies are still an edit: the agent seals one record per seq, so at most one is on the chain (each
+        // was reported UNANCHORED at the head and the file passed: found by review). So is a declaration that
+        // does not verify on its own declared chain (it would excuse the gap).
+        const next = s.bySeq.get(seq + 1n);
+        const kept = cands.length > 1 ? (cands.find((c) => chainedOn(c, next)) ?? (cands[0] as Candidate)) : (cands[0] as Candidate);
+        if (kept.e.declaresLost && prevSeq !== null) findings.push({ kind: 'altered', session: s.name, seq, index: kept.index });
+        if (cands.length > 1) {
+          // Proven by the next record when it is chained on the copy kept and on no other (a copy with the same
+          // chain and another MSG is not told apart by it).
+          const byNext = cands.every((c) => chainedOn(c, next) === (c === kept));
+          for (const c of cands) {
+            if (c !== kept) findings.push({ kind: 'altered', session: s.name, seq, index: c.index, copyOf: kept.index, ...(byNext ? { byNext } : {}) });
+          }
+        }
+        accepted = kept;
+      } else {
+        for (const c of cands) if (c !== accepted) findings.push({ kind: 'altered', session: s.name, seq, index: c.index });
       }
       const chosen: Candidate = accepted ?? (cands[0] as Candidate);
       s.chains.set(seq, chosen.e.chain);

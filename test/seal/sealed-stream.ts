@@ -172,3 +172,21 @@ export function timedRun(key: Buffer, count: number, opts: TimedOptions, state: 
   }
   return { sealer, records };
 }
+
+/**
+ * Seals onto a run one log event read from a line whose message is `message`, as pipelineRun
+ * and timedRun seal theirs (agent.id, encodeEvent in the format, labelled with the agent id):
+ * a line whoever can write a log the agent reads chooses (`logger`, an sshd user name).
+ * `read`: when the agent read it (ECS event.created), if given.
+ */
+export function sealLogLine(run: Run, message: string, opts: AgentOptions & { read?: Date }): void {
+  const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
+  const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
+  // As the plain parser reads a line (src/parse/plain.ts): event.module is the parser's name, so is the class id's prefix.
+  const extra: Record<string, string> = { 'agent.id': opts.agent, 'host.name': 'host-1', 'event.module': 'plain' };
+  if (opts.read !== undefined) extra['event.created'] = opts.read.toISOString();
+  const ev: LogEvent = { ...event(message, run.records.length, extra), classId: 'plain:event', name: 'Log line' };
+  const enc = encodeEvent(ev, opts.format, ctx);
+  if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
+  run.records.push(Buffer.from(run.sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message));
+}
