@@ -48,7 +48,15 @@
  *     masked with that group: the regex takes it as a fifth group.
  *   - US SSN only as ddd-dd-dddd, excluding areas 000, 666, 9xx, group 00,
  *     serial 0000. Bare 9-digit numbers are not masked: ports, pids, inodes and
- *     ids are 9 digits far more often than SSNs are.
+ *     ids are 9 digits far more often than SSNs are. Not inside a word, a
+ *     longer number or a dashed or dotted id (not after a digit, "_", "." or
+ *     "-"), except as for cards: inside a value a rule turned down, an SSN may
+ *     start glued to a letter or "_" of that value ("cvv=x123-45-6789" masks
+ *     "x[REDACTED:ssn]") unless "-" or "." and a letter or digit follow it (a
+ *     longer name: "PWD=/srv/rel123-45-6789-rc1"). Not masked (accepted): a
+ *     glued one outside such a value ("id=x123-45-6789", "ORD123-45-6789": one
+ *     word with its letters), and one after "x-" or "x." in a turned-down value
+ *     too ("PWD=/srv/parts/PN-123-45-6789": a dashed id, as everywhere).
  *   - Password keys (password, passwd, passphrase, any prefix such as
  *     db_/PG/MYSQL_ROOT_) are masked after "=", "%3D", "=>", and after ":" when
  *     the key or the value is quoted (JSON, Python, YAML with quotes). A bare
@@ -82,10 +90,13 @@
  *     --password=x" the password, "PWD=/srv/123-45-6789" the SSN). So is the rest
  *     of a card-rule match that fails Luhn ("1234 4111 1111 1111 1111"). Rescans
  *     of values longer than 32 characters stop once a line has rescanned about
- *     twice its length: turned-down values that nest ("cvv=cvv=cvv=…", each
- *     running to the same end) would make a crafted line quadratic. Past that
- *     point a long turned-down value is masked whole ([REDACTED:unscanned]):
- *     such a line was built to spend the budget and then hide something.
+ *     twice its length in such values: turned-down values that nest
+ *     ("cvv=cvv=cvv=…", each running to the same end) would make a crafted line
+ *     quadratic. Shorter ones (card candidates a run of digit groups offers at
+ *     every group start among them) cost a bounded amount each and spend none
+ *     of it. Past that point a long turned-down value is masked whole
+ *     ([REDACTED:unscanned]): such a line was built to spend the budget and
+ *     then hide something.
  *   - Command lines: --password/--token/--secret/--api-key/--cookie VALUE,
  *     mysql -pSECRET, sshpass -p SECRET, curl -u user:SECRET, docker/podman
  *     login -p SECRET, redis-cli -a SECRET, openssl -pass* pass:SECRET,
@@ -173,10 +184,11 @@ interface Rule {
   readonly rescanPrefix?: true;
   /**
    * True for a match that counts only where it starts inside a value a rule turned down and the
-   * scan looks at again (a card glued to the letters before it: "session_id=abc4111 1111 1111
-   * 1111", a session value too short to be one). Elsewhere, or when kind() turns it down, the
-   * match is passed over as if the regex had not matched there: the scan goes on one character
-   * later and spends no rescan budget, so what every other line gives is what it gave before.
+   * scan looks at again (a card or an SSN glued to the letters before it: "session_id=abc4111 1111
+   * 1111 1111", a session value too short to be one; "cvv=x123-45-6789"). Elsewhere, or when
+   * kind() turns it down, the match is passed over as if the regex had not matched there: the scan
+   * goes on one character later and spends no rescan budget, so what every other line gives is what
+   * it gave before.
    */
   readonly onlyInTurnedDown?: (g: Groups) => boolean;
 }
@@ -461,6 +473,28 @@ function isCardText(v: string): boolean {
 function gluedCard(g: Groups): boolean {
   return g['pan_n'] === undefined && (g['pan_a'] !== undefined || g['pan_b'] !== undefined);
 }
+
+/**
+ * A US SSN (ddd-dd-dddd) where it stands alone: not inside a word, a longer number, a decimal or a
+ * dashed or dotted id (its first digit not after a digit, "_", "." or "-", and after a letter only
+ * when that letter ends a terminal control sequence or an escape).
+ */
+const SSN_ALONE = `\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4}`;
+/**
+ * An SSN glued to a letter or "_" before it ("cvv=x123-45-6789"). It counts only inside a value a rule
+ * turned down (the glued rule's onlyInTurnedDown), as a glued card does, for the same reason:
+ * ddd-dd-dddd is how an SSN is written, and a key that names a secret (cvv) or a working directory
+ * ("PWD=/srv/claims/ab123-45-6789") turned down for its value's shape does not make the number in it
+ * any less of one. Elsewhere a glued one is one word with its letters ("id=x123-45-6789",
+ * "ORD123-45-6789"), as before. Not before "-" or "." and a letter or digit either: then it is a part
+ * of a longer dashed or dotted name ("rel123-45-6789-rc1", "job_123-45-6789.tar"), as PAN_NEXT says
+ * for a glued card. A rule of its own (no group telling the two apart): such a name is no match at all.
+ * The glue is looked for behind the whole number, not behind its first digit: most digits start no
+ * ddd-dd-dddd, and a look-behind at each of them cost a sudo line with a dashed path a fifth more.
+ */
+const SSN_GLUED = '\\d\\d\\d-\\d\\d-\\d{4}(?<=[a-z_]\\d{3}-\\d\\d-\\d{4})(?![a-z0-9_]|[.-][a-z0-9])';
+/** Areas 000, 666 and 9xx, group 00 and serial 0000 are never issued. */
+const SSN_VALID = /^(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}$/;
 
 /** Luhn mod-10 over the digits of v[0, end), separators skipped. */
 function luhnBefore(v: string, end: number): boolean {
@@ -858,8 +892,16 @@ function rules(): Rule[] {
     {
       id: 'ssn',
       family: 'national_id',
-      source: `(?<ssn_v>\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4})(?![a-z0-9_]|-\\d)`,
-      kind: (v) => (/^(?!000|666|9)\d{3}-(?!00)\d\d-(?!0000)\d{4}$/.test(v) ? 'ssn' : null),
+      source: `(?<ssn_v>${SSN_ALONE})(?![a-z0-9_]|-\\d)`,
+      kind: (v) => (SSN_VALID.test(v) ? 'ssn' : null),
+    },
+    {
+      id: 'ssng',
+      family: 'national_id',
+      bitOf: 'ssn',
+      source: `(?<ssng_v>${SSN_GLUED})`,
+      kind: (v) => (SSN_VALID.test(v) ? 'ssn' : null),
+      onlyInTurnedDown: () => true,
     },
   ];
 }
@@ -1139,20 +1181,18 @@ const MAX_CACHED_SUBSETS = 64;
 
 /**
  * Rescans of rejected values (replaceBuiltin): a value this short is always scanned again, even
- * past the line's budget below ("session=4111 …", "cvv=<card>", "cvv=<ssn>" all fit). The extra
- * work is at most this much per rejected match: with keys of four characters nested in one value
- * ("cvv=cvv=…cvv=x "), about four times the line's length at worst.
+ * past the line's budget below ("session=4111 …", "cvv=<card>", "cvv=<ssn>" all fit), and does
+ * not draw on that budget. The extra work is at most this much per rejected match, and match
+ * starts only move forward, so it is linear by itself: with keys of four characters nested in one
+ * value ("cvv=cvv=…cvv=x "), about four times the line's length at worst; on a run of digit groups
+ * every group start is a card-rule match that issuer, length or Luhn turns down, and each is
+ * scanned again from its next character (some 20 characters), about four times the line's length
+ * too. Such short rescans drew on the budget before: a benign line of a few hundred digit groups
+ * ("stats 2345 6789 …", a list of ids) spent it on card candidates, and a long turned-down value
+ * after them (a sudo line's PWD=) was masked whole as [REDACTED:unscanned].
  */
 const RESCAN_FREE = 32;
 
-/**
- * Characters of longer rejected values a line may scan again. Rescans are not free: a value
- * holding the next key ("cvv=cvv=cvv=…", "PWD=/PWD=/…") ends where that key's value ends, so each
- * nested match runs to the same end and rescanning them all is quadratic (64 KiB of "cvv=" would be
- * some 500 million characters). Ordinary lines rescan about their own length at most; past the
- * budget, a long rejected value is masked whole as [REDACTED:unscanned] (only a crafted line gets
- * there, and its author chose what the value hides).
- */
 /**
  * What a long turned-down value becomes once the line's rescan budget is spent: it is not scanned
  * again, so it is not shipped either (a crafted line spends the budget on nested values, then
@@ -1160,6 +1200,14 @@ const RESCAN_FREE = 32;
  */
 const UNSCANNED = '[REDACTED:unscanned]';
 
+/**
+ * Characters of rejected values longer than RESCAN_FREE a line may scan again. These rescans are
+ * not free: a value holding the next key ("cvv=cvv=cvv=…", "PWD=/PWD=/…") ends where that key's
+ * value ends, so each nested match runs to the same end and rescanning them all is quadratic (64 KiB
+ * of "cvv=" would be some 500 million characters). Ordinary lines rescan about their own length at
+ * most; past the budget, a long rejected value is masked whole as [REDACTED:unscanned] (only a
+ * crafted line gets there, and its author chose what the value hides).
+ */
 function rescanBudget(textLength: number): number {
   return 4096 + 2 * textLength;
 }
@@ -1264,6 +1312,10 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     rules: rs.map((rule) => ({ rule, vGroup: `${rule.id}_v`, pGroup: `${rule.id}_p` })),
   });
   const everything = active.length === 0 ? null : compile(active);
+  // The glued SSN rule counts only inside a value a rule turned down, with a letter in it. The card and
+  // SSN rules turn down only digits and separators: a line that wakes no other rule (an order number
+  // "ORD123-45-6789") runs without it, and is not slowed by a match of it passed over.
+  const digitShapeBits = (ruleBit.get('pan') ?? 0) | (ruleBit.get('ssn') ?? 0);
   const combinedByMask = new Map<number, Combined>();
   const combinedFor = (mask: number): Combined => {
     let c = combinedByMask.get(mask);
@@ -1273,7 +1325,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       if (combinedByMask.size >= MAX_CACHED_SUBSETS && everything !== null) return everything;
       // Global rule order is kept, so the leftmost-then-first-rule choice is the
       // same whichever subset runs.
-      c = compile(active.filter((r) => ((ruleBit.get(r.id) ?? 0) & mask) !== 0));
+      const gluedSsn = (mask & ~digitShapeBits) !== 0;
+      c = compile(active.filter((r) => ((ruleBit.get(r.id) ?? 0) & mask) !== 0 && (r.id !== 'ssng' || gluedSsn)));
       combinedByMask.set(mask, c);
     }
     return c;
@@ -1461,7 +1514,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         }
         const again = at + len - from;
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
-          budget -= again;
+          // Only long values draw on the budget: see RESCAN_FREE.
+          if (again > RESCAN_FREE) budget -= again;
           re.lastIndex = from;
           if (from > downEnd) downStart = from;
           downEnd = Math.max(downEnd, at + len);
@@ -1521,7 +1575,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         const head = rejectedPrefix ?? match.slice(0, next - at);
         grown += head.length - (next - at);
         if (again > 0 && (again <= RESCAN_FREE || again <= budget)) {
-          budget -= again;
+          if (again > RESCAN_FREE) budget -= again;
           resume = next;
           cut = next + grown;
           if (next > downEnd) downStart = next;
