@@ -28,6 +28,9 @@
  *     prefix AND length AND Luhn must agree,
  *     and the run must stand alone (not inside a word, a longer number, a
  *     decimal or a dashed id): a card starts only where a digit group starts.
+ *     An escape's last character is no letter or digit of a word: after
+ *     nginx's \x22 or a URL's %22, %20, %3D, %3A, %2C a number stands alone
+ *     ("{\x22pan\x22:\x224111…", "ssn%3D123-45-6789"), for SSNs too.
  *     Inside a value a rule turned down (below), a card written in groups
  *     may also start glued to a letter or "_" of that value:
  *     "session_id=abc4111 1111 1111 1111" (the value "abc4111" is too short
@@ -404,10 +407,18 @@ const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,40}';
  * redaction sees JSON lines as written, so "charge declined:\\t4111…" or a message's second line
  * "…\\n4111 1111 1111 1111" is a card after a TAB or a newline, not inside the word "t4111" (it shipped).
  */
-const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt]))`;
+const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f](?=[a-f]))`;
+/**
+ * Before the digit that may stand right before a card's or an SSN's first digit: the "2" of an escape
+ * that ends in a digit, nginx's \\x22 (a quote in a logged request body) or a URL's %22, %20, %26
+ * ("{\\x22ssn\\x22:\\x22123-45-6789\\x22}", "%22pan%22%3A%224111…"): the number starts after the
+ * escape, not inside a longer number (it shipped). An escape that ends in a letter (%3D, %3A, %2C,
+ * \\x0A) is LETTER_ENDS_ESCAPE's. The pre-screen already counts such a run from its "2".
+ */
+const DIGIT_NOT_ESCAPE = '(?<!(?:%|\\\\x)2)';
 
 const PAN_BOUNDARY =
-  `(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_]\\d|\\d[.-]\\d|(?<![.,]\\d*|\\d{12})\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
+  `(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|${DIGIT_NOT_ESCAPE}\\d\\d|_\\d|\\d[.-]\\d|(?<![.,]\\d*|\\d{12})\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
 /** The digits after a card's first: contiguous, or the grouped forms with one separator throughout. */
 const PAN_REST =
   '(?:\\d{12,18}' +
@@ -479,7 +490,7 @@ function gluedCard(g: Groups): boolean {
  * dashed or dotted id (its first digit not after a digit, "_", "." or "-", and after a letter only
  * when that letter ends a terminal control sequence or an escape).
  */
-const SSN_ALONE = `\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|[0-9_.-]\\d)\\d\\d-\\d\\d-\\d{4}`;
+const SSN_ALONE = `\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|${DIGIT_NOT_ESCAPE}\\d\\d|[_.-]\\d)\\d\\d-\\d\\d-\\d{4}`;
 /**
  * An SSN glued to a letter or "_" before it ("cvv=x123-45-6789"). It counts only inside a value a rule
  * turned down (the glued rule's onlyInTurnedDown), as a glued card does, for the same reason:
@@ -1351,6 +1362,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     rejectedValue = -1;
     rejectedPrefix = null;
     passedOver = false;
+    rejectedMask = false;
     for (const r of rs) {
       const v = g[r.vGroup];
       if (v === undefined) continue;
@@ -1366,9 +1378,15 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       // after it), "[REDACTED:api_key]\" (a card the mask was widened over, then a backslash).
       // Also behind the brackets, quotes and backslashes of a value's own opening: a second pass
       // over "Authorization:[[REDACTED:authorization]" must not take "[[REDACTED:...]" for a value.
-      const kind = v === '' || maskOrPlaceholder(v) ? null : r.rule.kind(v, g);
+      const already = v === '' || maskOrPlaceholder(v);
+      const kind = already ? null : r.rule.kind(v, g);
       if (kind === null) {
-        if (!onlyThere) return keptWithPrefixMasked(g, r, v);
+        if (!onlyThere) {
+          keptWithPrefixMasked(g, r, v);
+          // After the prefix pass, which runs replacement() on matches of its own.
+          rejectedMask = already;
+          return null;
+        }
         passedOver = true;
         return null;
       }
@@ -1400,6 +1418,12 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   // When replacement() returns null: true for a match to pass over (onlyInTurnedDown), as if the
   // regex had not matched there; false for a rejected match, whose value is scanned again.
   let passedOver = false;
+  // When replacement() returns null for a rejected match: true when its value was already masked (a
+  // mask or a placeholder, or one of our masks and what follows it: "--token [REDACTED:token]/x123-
+  // 45-6789" on a second pass, where the first pass read the value "4111" and widened its mask over
+  // the card). It is scanned again, but is no value a rule turned down for onlyInTurnedDown: what
+  // follows the mask was in no value on the first pass, and a second pass must not mask it.
+  let rejectedMask = false;
   // The rule of the value replacement() masked last: read right after it returns.
   let maskedRule = '';
   // When replacement() returns null: the length of the rejected value, which ends the match (a
@@ -1517,8 +1541,10 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           // Only long values draw on the budget: see RESCAN_FREE.
           if (again > RESCAN_FREE) budget -= again;
           re.lastIndex = from;
-          if (from > downEnd) downStart = from;
-          downEnd = Math.max(downEnd, at + len);
+          if (!rejectedMask) {
+            if (from > downEnd) downStart = from;
+            downEnd = Math.max(downEnd, at + len);
+          }
         } else if (again > RESCAN_FREE) {
           // Past the budget only a crafted line gets here, and what such a value hides is
           // exactly what its author wants shipped: closed, not open.
@@ -1578,8 +1604,10 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           if (again > RESCAN_FREE) budget -= again;
           resume = next;
           cut = next + grown;
-          if (next > downEnd) downStart = next;
-          downEnd = Math.max(downEnd, at + match.length);
+          if (!rejectedMask) {
+            if (next > downEnd) downStart = next;
+            downEnd = Math.max(downEnd, at + match.length);
+          }
         } else if (again > RESCAN_FREE) {
           note('unscanned');
           grown += UNSCANNED.length - again;
