@@ -313,6 +313,11 @@ interface Trouble {
 interface Orphan {
   stream: Stream;
   since: number;
+  /**
+   * The size the file was last seen with before its truncation (at least what was read): a copy of a
+   * stream whose head is shorter than a fingerprint larger than this waits for one that is not (fits).
+   */
+  sizeBefore: number;
 }
 
 type Decision =
@@ -341,6 +346,8 @@ export class FileSource {
   private readonly orphans = new Map<string, Orphan>();
   /** Provisional registry entries whose inode no longer starts with their head (truncated while we were away). */
   private readonly staleProvisional = new Set<string>();
+  /** The inodes (inodeKey) the checkpoint entries named at the first scan, before this run moved any. */
+  private startupInodes: ReadonlySet<string> = new Set();
   private flushQueue: Stream[] = [];
   private readonly paths: PathsProvider;
   private readonly tamper: TamperWatch;
@@ -553,7 +560,11 @@ export class FileSource {
     // Suspicions a stop or a crash left undecided: decided in this run, one grace after its first scan
     // (from load(), a first scan that came later decided them before the copies had their turn).
     // A path the input no longer covers (its globs changed) cannot be decided: reported as such at once.
-    if (this.scans === 0) this.tamper.restore(this.checkpointer.suspicions, now, (p) => this.paths.covers?.(p) ?? true);
+    if (this.scans === 0) {
+      this.tamper.restore(this.checkpointer.suspicions, now, (p) => this.paths.covers?.(p) ?? true);
+      // As inodeKey writes them (decimal dev:ino); an entry's fields are kept as strings, never parsed here.
+      this.startupInodes = new Set([...this.checkpointer.all()].map(([, e]) => `${e.dev}:${e.inode}`));
+    }
     this.listedBefore = this.listed;
     this.listed = new Map(files.map((f) => [f.path, inodeKey(f.dev, f.ino)]));
     this.rememberUndated(now);
@@ -662,8 +673,16 @@ export class FileSource {
     let flushed = false;
     for (const [id, o] of this.orphans) {
       if (now - o.since >= this.opts.rescanIntervalMs) {
-        // No copy appeared: what was pending is flushed; TamperWatch decides on the alert.
         this.orphans.delete(id);
+        // A stream read only a line or two into, and no copy that fits appeared (fits): the largest of
+        // those that did not, as truncated() hands a stream to its largest parked copy. Before the alert
+        // is decided: it had a copy.
+        const late = o.stream.head.length < FINGERPRINT_BYTES ? this.parkedCopy(o.stream, now, Infinity, true) : undefined;
+        if (late) {
+          this.handOver(late, o.stream);
+          continue;
+        }
+        // No copy appeared: what was pending is flushed; TamperWatch decides on the alert.
         o.stream.flushDue(now, 0, true);
         if (o.stream.batch.length > 0) {
           this.flushQueue.push(o.stream);
@@ -783,6 +802,7 @@ export class FileSource {
       s.flushDue(now, this.opts.partialLineTimeoutMs, false);
       return s.batch.length > 0 ? this.emitBatch(s) : false;
     }
+    const seen = t.size;
     t.size = size;
     const want = Math.min(this.chunkBytes, size - pos);
     const buf = Buffer.allocUnsafe(want);
@@ -802,7 +822,7 @@ export class FileSource {
       if (!h.equals(s.head)) {
         // Truncated and regrown (possibly past our offset): the chunk is not ours.
         const st = await fh.stat({ bigint: true });
-        await this.truncated(t, Number(st.size), now);
+        await this.truncated(t, Number(st.size), now, seen);
         return true;
       }
     }
@@ -885,9 +905,12 @@ export class FileSource {
       }
       case 'new': {
         if (d.own && d.holder && !this.isLive(t.path)) {
-          const { rel, holderSize } = await this.comparedWithHolder(t, size, st.ctimeNs, d.holder);
+          const { rel, holderSize } = await this.comparedWithHolder(t, h, size, st.ctimeNs, d.holder);
           if (rel === 'uncompared') t.uncomparedOf = d.holder.stream?.identity;
-          else if (rel !== 'other') {
+          else if (rel === 'fuller') {
+            await this.takeOver(t, d.holder, h, now);
+            return true;
+          } else if (rel !== 'other') {
             // At a rotated name and still what the file being read holds: a copytruncate copy whose
             // truncation is late (logrotate fsyncs the copy before it truncates, and a loaded disk
             // stretches that past any grace), or a plain copy. Read, it would only repeat lines; it
@@ -946,21 +969,33 @@ export class FileSource {
         if (h.length >= oh.length && startsWith(h, oh)) {
           // An old backup waits: the rotation's own copy may not be classified yet.
           if (this.staleCopy(t, now)) return { kind: 'park' };
+          // A stream read only a line or two into: another log starting with that line (its rotated file
+          // next to this one) matches as well as the copy. Larger than this log was seen to be, it waits
+          // for a copy that fits, and takes the orphan only if none comes (expire).
+          if (!this.fits(o, t.size)) return { kind: 'park' };
           // As truncated() hands the stream to the largest parked copy: when both copies were mid-way back from
           // parked at the truncation, the first classified (a smaller backup) took it, and the copy holding it
           // all was then read from 0 (a flaky test under load showed it).
-          if (this.largerCopyWaiting(t, oh, now)) return { kind: 'park' };
+          if (this.largerCopyWaiting(t, o, now)) return { kind: 'park' };
           return { kind: 'adopt', orphan: o };
         }
-        // A short copy made when the file was short: all of it is the start of what was read.
-        if (startsWith(oh, h) && h.length === t.size && !this.isLive(t.path)) return { kind: 'adopt', orphan: o };
+        // A short copy made when the file was short: all of it is the start of what was read. Unless a
+        // backup (unchanged for long), as truncated() decides for a short parked copy: it keeps the alert.
+        if (startsWith(oh, h) && h.length === t.size && !this.isLive(t.path)) {
+          return this.staleCopy(t, now) ? { kind: 'park' } : { kind: 'adopt', orphan: o };
+        }
         if (startsWith(oh, h)) return this.parkOrOwn(t, now);
       }
       if (t.startup && !this.isLive(t.path)) {
         // At start-up a rotated name waits for the live files not classified yet: else a same-head copy listed
         // first takes the live file's checkpoint (or start_at end) and the live file is read again from 0.
+        // And, named by no checkpoint entry itself, for the rotated files an entry names (a stream that
+        // moved to a copy, takeOver): else a shorter backup listed first, with no entry of its own, was
+        // read from 0 before that copy resumed the stream its bytes are the start of.
+        const named = this.startupInodes;
         for (const u of this.tracked.values()) {
-          if (u === t || !u.startup || u.state !== 'new' || u.stream || u.size === 0 || !this.isLive(u.path)) continue;
+          if (u === t || !u.startup || u.state !== 'new' || u.stream || u.size === 0) continue;
+          if (!this.isLive(u.path) && (named.has(t.key) || !named.has(u.key))) continue;
           const since = t.parkedSince === 0 ? now : t.parkedSince;
           if (now - since < this.opts.rescanIntervalMs) return { kind: 'wait' };
           break;
@@ -1203,10 +1238,11 @@ export class FileSource {
    */
   private async comparedWithHolder(
     t: Tracked,
+    h: Buffer,
     size: number,
     ctimeNs: bigint,
     u: Tracked,
-  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'later' | 'truncated' | 'uncompared' | 'other'; holderSize: number }> {
+  ): Promise<{ rel: 'copy' | 'pending' | 'changing' | 'later' | 'truncated' | 'uncompared' | 'fuller' | 'other'; holderSize: number }> {
     const us = u.stream;
     const fh = t.fh;
     if (!us || !fh || this.tracked.get(u.key) !== u) return { rel: 'other', holderSize: 0 };
@@ -1233,12 +1269,26 @@ export class FileSource {
       const cut = async (): Promise<{ size: number; cut: boolean }> => {
         const n = (await holder.stat()).size;
         if (n < us.readPos && !u.copyShort) return { size: n, cut: true };
-        return { size: n, cut: us.head.length > 0 && !(await readHead(holder, us.head.length)).equals(us.head) };
+        if (us.head.length === 0) return { size: n, cut: false };
+        const hh = await readHead(holder, us.head.length);
+        // A holder adopted as a copy made while the file was shorter than the stream's head holds only
+        // the start of that head, as serve() takes it: no truncation (taken for one, the short copy was
+        // orphaned and read again from 0 when a same-head file was compared with it).
+        const shortCopy = u.copyShort && hh.length === n && hh.length < us.head.length && startsWith(us.head, hh);
+        return { size: n, cut: !shortCopy && !hh.equals(us.head) };
       };
       const first = await cut();
       const holderSize = first.size;
       if (first.cut) return { rel: 'truncated', holderSize };
-      if (holderSize < size) return { rel: 'other', holderSize };
+      // A holder that is a copy adopted short (it ends before the stream's position, so nothing was read
+      // from it), smaller than t: t may be a fuller copy of that stream (the rotation's copy listed after
+      // a recent backup took the stream at the truncation, or a restart that gave the backup the
+      // checkpoint). Compared over the holder's bytes; t must also hold the bytes read just before the
+      // position. Only for a stream whose head is a whole fingerprint, and t's first bytes are that head:
+      // another log starting with a shorter head's line or two would match too.
+      const fuller = holderSize < size && u.copyShort && holderSize < us.readPos && this.wholeHeadOf(us, h);
+      if (holderSize < size && !fuller) return { rel: 'other', holderSize };
+      const end = fuller ? holderSize : size;
       // ctime, not mtime: a rewrite keeps the size and may keep the mtime (same ms, cp -p, touch -r); it moves the ctime.
       let known = t.copyOf;
       if (!known || known.holder !== u.key || known.size !== size || known.ctimeNs !== ctimeNs) {
@@ -1246,7 +1296,7 @@ export class FileSource {
         known = t.copyOf = { holder: u.key, size, ctimeNs, at: 0 };
         if (restarted) return { rel: 'changing', holderSize };
       }
-      const stop = Math.min(size, known.at + COPY_COMPARE_STEP);
+      const stop = Math.min(end, known.at + COPY_COMPARE_STEP);
       const mine = Buffer.allocUnsafe(Math.min(Math.max(stop - known.at, 1), COPY_COMPARE_CHUNK));
       const theirs = Buffer.allocUnsafe(mine.length);
       for (let at = known.at; at < stop; at += mine.length) {
@@ -1260,10 +1310,74 @@ export class FileSource {
         }
       }
       known.at = stop;
-      return { rel: stop >= size ? 'copy' : 'pending', holderSize };
+      if (stop < end) return { rel: 'pending', holderSize };
+      if (!fuller) return { rel: 'copy', holderSize };
+      return { rel: (await this.holdsReadTail(fh, us, size)) ? 'fuller' : 'other', holderSize };
     } finally {
       if (borrowed) await this.closeHandle(ufh);
     }
+  }
+
+  /**
+   * Whether h, a file's first bytes, is the whole head of stream s: s's head, when it holds a whole one,
+   * else (a restart that resumed the stream in a copy shorter than its head: s.head is that copy's) the
+   * bytes s's fingerprint identity was taken from.
+   */
+  private wholeHeadOf(s: Stream, h: Buffer): boolean {
+    if (h.length !== FINGERPRINT_BYTES) return false;
+    if (s.head.length === FINGERPRINT_BYTES) return h.equals(s.head);
+    return s.full && !isProvisional(s.identity) && startsWith(h, s.head) && fingerprint(h) === s.identity;
+  }
+
+  /**
+   * Whether a file (fh, size) holds the bytes the stream read just before its position: from the
+   * stream's memory of them, else its checkpoint's tail. A file ending before the position: true (a
+   * copy made before the end was read, as holdsWhatWasRead takes it).
+   */
+  private async holdsReadTail(fh: FileHandle, s: Stream, size: number): Promise<boolean> {
+    if (size < s.readPos) return true;
+    const tail = s.tailBefore(s.readPos);
+    if (!tail) {
+      const e = this.checkpointer.get(s.identity);
+      return !e || (await this.tailState(fh, e, size)) !== 'mismatch';
+    }
+    const bytes = Buffer.allocUnsafe(tail.bytes.length);
+    let got = 0;
+    while (got < bytes.length) {
+      const { bytesRead } = await fh.read(bytes, got, bytes.length - got, tail.end - bytes.length + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === bytes.length && bytes.equals(tail.bytes);
+  }
+
+  /**
+   * t holds all that u, a copy adopted short, holds of u's stream, and more: t goes on with the stream
+   * at its position (nothing was read from u), and u becomes a parked copy (of t, from now on). The
+   * checkpoint names t now, with t's own first bytes when t too is shorter than the stream's head
+   * (shortCopy): it named u, and with u's copy head a restart resumed the stream in u again.
+   */
+  private async takeOver(t: Tracked, u: Tracked, h: Buffer, now: number): Promise<void> {
+    const s = u.stream as Stream;
+    u.stream = undefined;
+    u.copyShort = false;
+    u.copyOf = undefined;
+    u.state = 'parked';
+    u.parkHead = h.subarray(0, Math.min(h.length, u.size));
+    u.parkedSince = now;
+    u.changed = true;
+    await this.closeFd(u);
+    this.attach(t, s);
+    t.copyShort = true;
+    // A stream resumed in a copy shorter than its head had that copy's bytes for its head: t holds the whole one (wholeHeadOf).
+    if (h.length === FINGERPRINT_BYTES && s.head.length < FINGERPRINT_BYTES) s.head = h;
+    if (h.length < s.head.length) {
+      this.shortCopy(s, h);
+    } else {
+      const { tail: _tail, ...m } = this.meta(s, s.identity, -1);
+      this.checkpointer.updateMeta(s.identity, m);
+    }
+    this.deps.counters.add('source_copies_adopted');
   }
 
   /**
@@ -1370,10 +1484,15 @@ export class FileSource {
     this.checkpointer.updateMeta(s.identity, m);
   }
 
-  /** Same inode, fewer bytes or other head bytes: the content we were reading is gone from this file. */
-  private async truncated(t: Tracked, sizeAfter: number, now: number): Promise<void> {
+  /**
+   * Same inode, fewer bytes or other head bytes: the content we were reading is gone from this file.
+   * seen: the size the file was last seen with before the turn that found it (t.size, unless that turn
+   * recorded what it found already).
+   */
+  private async truncated(t: Tracked, sizeAfter: number, now: number, seen = t.size): Promise<void> {
     const s = t.stream as Stream;
     const sizeBefore = Math.max(t.size, s.readPos);
+    const orphan: Orphan = { stream: s, since: now, sizeBefore: Math.max(seen, s.readPos) };
     // Whatever it holds now was written after this (an adopted copy rewritten too: a copy merely
     // shorter than the head is no truncation, serve()).
     t.cutFrom = s.identity;
@@ -1396,35 +1515,69 @@ export class FileSource {
       // Unless a backup (unchanged for long), as for a parked copy below.
       if (p !== t && p.uncomparedOf === s.identity && !this.staleCopy(p, now)) this.tamper.copyFound(s.identity);
     }
-    // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most.
+    // Of several parked copies (a backup and a fresh copytruncate copy), the one holding the most, of
+    // those that fit (a stream whose head is shorter than a fingerprint: fits).
+    const copy = this.parkedCopy(s, now, s.head.length < FINGERPRINT_BYTES ? orphan.sizeBefore : Infinity, false);
+    if (copy) {
+      this.handOver(copy, s);
+      return;
+    }
+    this.orphans.set(s.identity, orphan);
+  }
+
+  /**
+   * Of the parked copies of stream s (its first bytes, or all of them its first bytes: copied while the
+   * file was short), the largest of at most `bound` bytes. A backup (unchanged for long) is no copy of
+   * a truncation: the stream is orphaned, for the rotation's copy a scan may not have classified yet;
+   * the backup waits. orBack: also a copy back from parked and not classified again yet (expire).
+   */
+  private parkedCopy(s: Stream, now: number, bound: number, orBack: boolean): Tracked | undefined {
     let copy: Tracked | undefined;
     for (const p of this.tracked.values()) {
-      if (p.state !== 'parked' || !p.parkHead) continue;
+      if (!p.parkHead || p.stream || p.cutFrom === s.identity || p.size > bound) continue;
+      if (p.state !== 'parked' && !(orBack && p.state === 'new')) continue;
       const same =
         p.parkHead.length >= s.head.length
           ? startsWith(p.parkHead, s.head)
           : p.parkHead.length === p.size && startsWith(s.head, p.parkHead); // copied while the file was short
-      // A backup (unchanged for long) is no copy of this truncation: the
-      // stream is orphaned, for the rotation's copy a scan may not have classified yet; the backup waits.
       if (same && !this.staleCopy(p, now) && (!copy || p.size > copy.size)) copy = p;
     }
-    if (copy) {
-      this.tamper.copyFound(s.identity);
-      const copyHead = copy.parkHead as Buffer; // attach forgets it
-      this.attach(copy, s);
-      copy.copyShort = true;
-      if (copyHead.length < s.head.length) this.shortCopy(s, copyHead);
-      copy.changed = true;
-      this.deps.counters.add('source_copies_adopted');
-      return;
-    }
-    this.orphans.set(s.identity, { stream: s, since: now });
+    return copy;
   }
 
-  /** Another copy at a rotated name, not classified yet, larger than t and starting with `head`: it takes an orphan first. */
-  private largerCopyWaiting(t: Tracked, head: Buffer, now: number): boolean {
+  /** A parked copy of an orphaned or truncated stream goes on with it, at its position. */
+  private handOver(copy: Tracked, s: Stream): void {
+    this.orphans.delete(s.identity);
+    this.tamper.copyFound(s.identity);
+    const copyHead = copy.parkHead as Buffer; // attach forgets it
+    this.attach(copy, s);
+    copy.copyShort = true;
+    if (copyHead.length < s.head.length) this.shortCopy(s, copyHead);
+    copy.changed = true;
+    this.deps.counters.add('source_copies_adopted');
+  }
+
+  /**
+   * Whether a file of `size` bytes may be orphan o's copy: any, for a stream whose head is a whole
+   * fingerprint. A stream read only a line or two into (a quiet log holding its first line) shares that
+   * head with any log starting with the same line (a service's "started" line): its copy holds no more
+   * than the log was seen to (copytruncate copies what the log holds when it truncates it). Lines
+   * written after the last look and before the copy make the copy larger: it gets the orphan at its
+   * expiry then, as a copy that does not fit (expire).
+   */
+  private fits(o: Orphan, size: number): boolean {
+    return o.stream.head.length >= FINGERPRINT_BYTES || size <= o.sizeBefore;
+  }
+
+  /**
+   * Another copy at a rotated name, not classified yet, larger than t, that fits orphan o and starts
+   * with its head: it takes the orphan first.
+   */
+  private largerCopyWaiting(t: Tracked, o: Orphan, now: number): boolean {
+    const head = o.stream.head;
     for (const p of this.tracked.values()) {
       if (p === t || p.stream || (p.state !== 'new' && p.state !== 'parked') || p.size <= t.size || this.isLive(p.path)) continue;
+      if (!this.fits(o, p.size)) continue;
       if (p.parkHead && p.parkHead.length >= head.length && startsWith(p.parkHead, head) && !this.staleCopy(p, now)) return true;
     }
     return false;
