@@ -346,6 +346,12 @@ export class FileSource {
   private readonly orphans = new Map<string, Orphan>();
   /** Provisional registry entries whose inode no longer starts with their head (truncated while we were away). */
   private readonly staleProvisional = new Set<string>();
+  /**
+   * Truncations a stop or a crash left undecided (restored at the first scan): identity -> clock time
+   * the last run saw it. A copy resuming the checkpoint at start-up cancels one only if it was not
+   * already unchanged for long then (a backup: its ctime tells, the scans of that run are gone).
+   */
+  private readonly restoredCuts = new Map<string, number>();
   /** The inodes (inodeKey) the checkpoint entries named at the first scan, before this run moved any. */
   private startupInodes: ReadonlySet<string> = new Set();
   private flushQueue: Stream[] = [];
@@ -562,6 +568,9 @@ export class FileSource {
     // A path the input no longer covers (its globs changed) cannot be decided: reported as such at once.
     if (this.scans === 0) {
       this.tamper.restore(this.checkpointer.suspicions, now, (p) => this.paths.covers?.(p) ?? true);
+      for (const { alert, deadline } of this.checkpointer.suspicions) {
+        if (alert.kind === 'truncated') this.restoredCuts.set(alert.identity, deadline - this.opts.rescanIntervalMs);
+      }
       // As inodeKey writes them (decimal dev:ino); an entry's fields are kept as strings, never parsed here.
       this.startupInodes = new Set([...this.checkpointer.all()].map(([, e]) => `${e.dev}:${e.inode}`));
     }
@@ -893,7 +902,7 @@ export class FileSource {
       case 'resume': {
         const e = this.checkpointer.get(d.key);
         if (e && !(await this.holdsWhatWasRead(fh, t, e, size))) return this.readAgain(t, d.key, e, h, size, now);
-        if (e && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) this.copyResumed(d.key, t, e);
+        if (e && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) this.copyResumed(d.key, t, e, st.ctimeNs);
         const head = d.full ? h : h.subarray(0, Math.min(d.offset, h.length));
         const s = this.newStream(t, d.identity, d.full, head, d.offset);
         if (size < d.offset) t.copyShort = true;
@@ -931,7 +940,7 @@ export class FileSource {
             return true;
           }
         }
-        if (d.own && !d.cut && !this.isLive(t.path) && h.length === FINGERPRINT_BYTES && (await this.resumedCopy(t, fh, h, size))) return true;
+        if (d.own && !d.cut && !this.isLive(t.path) && h.length === FINGERPRINT_BYTES && (await this.resumedCopy(t, fh, h, size, st.ctimeNs))) return true;
         const atEnd = t.initial && this.opts.startAt === 'end';
         const readPos = atEnd ? size : 0;
         let s: Stream;
@@ -967,6 +976,9 @@ export class FileSource {
         const oh = o.stream.head;
         if (oh.length === 0) continue;
         if (h.length >= oh.length && startsWith(h, oh)) {
+          // A head of a line or two at a live path: another log starting with that line (no copytruncate
+          // copy lands on a live name); read under its own identity, as any new file.
+          if (oh.length < FINGERPRINT_BYTES && this.isLive(t.path)) continue;
           // An old backup waits: the rotation's own copy may not be classified yet.
           if (this.staleCopy(t, now)) return { kind: 'park' };
           // A stream read only a line or two into: another log starting with that line (its rotated file
@@ -1056,7 +1068,10 @@ export class FileSource {
         this.deps.counters.add('source_copies_adopted');
         return this.resumeProvisional(id, h, e.offset);
       }
-      if (this.staleProvisional.has(id) || (holder.stream !== undefined && holder.stream.identity !== id)) {
+      // At a live path, as with the original gone: another log starting with the same line or two, read from 0.
+      const holderCut = this.staleProvisional.has(id) || (holder.stream !== undefined && holder.stream.identity !== id);
+      if (holderCut && this.isLive(t.path)) continue;
+      if (holderCut) {
         this.staleProvisional.delete(id);
         this.tamper.copyFound(id);
         this.deps.counters.add('source_copies_adopted');
@@ -1168,14 +1183,14 @@ export class FileSource {
    * before (at a restart, next to a live file found rewritten in place with its head kept). It
    * resumes that checkpoint rather than being read again.
    */
-  private async resumedCopy(t: Tracked, fh: FileHandle, h: Buffer, size: number): Promise<boolean> {
+  private async resumedCopy(t: Tracked, fh: FileHandle, h: Buffer, size: number, ctimeNs: bigint): Promise<boolean> {
     const fp = fingerprint(h);
     const e = this.checkpointer.get(fp);
     if (!e || fp === t.cutFrom || this.orphans.has(fp) || [...this.tracked.values()].some((u) => u.stream?.identity === fp)) return false;
     if ((await this.tailState(fh, e, size)) !== 'match') return false;
     this.attach(t, this.newStream(t, fp, true, h, e.offset));
     if (size < e.offset) t.copyShort = true;
-    this.copyResumed(fp, t, e);
+    this.copyResumed(fp, t, e, ctimeNs);
     return true;
   }
 
@@ -1211,8 +1226,13 @@ export class FileSource {
    * its grace (one saved by the last run: the copy was found only after the restart). A copy of a
    * file found rewritten in place at start-up: that live path holds content read before, as live.
    */
-  private copyResumed(key: string, t: Tracked, e: CheckpointEntry): void {
+  private copyResumed(key: string, t: Tracked, e: CheckpointEntry, ctimeNs: bigint): void {
+    // A truncation the last run saw and did not decide: a file unchanged for long before it (a backup)
+    // is no copy of it, as staleCopy decides while running.
+    const seen = this.restoredCuts.get(key);
+    if (seen !== undefined && Number(ctimeNs / 1_000_000n) < seen - Math.max(STALE_COPY_MS, 10 * this.opts.rescanIntervalMs)) return;
     if (!this.tamper.copyFound(key)) return;
+    this.restoredCuts.delete(key);
     const path = this.cutWhileAway.get(key);
     if (path === undefined) return;
     this.cutWhileAway.delete(key);
@@ -1535,6 +1555,8 @@ export class FileSource {
     let copy: Tracked | undefined;
     for (const p of this.tracked.values()) {
       if (!p.parkHead || p.stream || p.cutFrom === s.identity || p.size > bound) continue;
+      // A stream read only a line or two into: a live file starting with it is another log (classify).
+      if (s.head.length < FINGERPRINT_BYTES && this.isLive(p.path)) continue;
       if (p.state !== 'parked' && !(orBack && p.state === 'new')) continue;
       const same =
         p.parkHead.length >= s.head.length
