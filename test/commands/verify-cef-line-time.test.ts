@@ -18,34 +18,21 @@
  * intact; it must fail (f3's start declares f2, which is not there).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
+import { type VerifyOptions } from '../../src/commands/verify.js';
+import { verifyKeyAWith, type Verified } from './verify-lines.js';
 import { encodeEvent } from '../../src/encode/validate.js';
 import { syslogParts } from '../../src/encode/rfc5424.js';
 import type { LogEvent } from '../../src/event/types.js';
 import { Counters } from '../../src/monitor/counters.js';
 import { VERSION } from '../../src/version.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, SD_ID, tempDir, timedRun, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import { after, KEY_A, SD_ID, tempDir, timedRun, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-review-cef-line-time-');
 afterAll(root.cleanup);
 
-let n = 0;
-
-async function verify(lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verify = (lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> => verifyKeyAWith(root.dir, lines, opts);
 
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 const day = (d: number, h = 0): Date => new Date(Date.UTC(2026, 4, d, h));

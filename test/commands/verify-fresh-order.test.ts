@@ -17,30 +17,20 @@
  *   that happens to be stored second.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after as afterAll, test } from 'node:test';
 
 import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
+import { verifyKeyAWith, type Verified } from './verify-lines.js';
 import { Collect } from '../helpers/collect.js';
 import { after, KEY_A, tempDir, timedRun, writeKeyFile, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-fresh-order-');
 afterAll(root.cleanup);
 
-let n = 0;
-
-async function verify(lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verify = (lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> => verifyKeyAWith(root.dir, lines, opts);
 
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 const session = (r: Run): string => r.sealer.session;
@@ -146,8 +136,7 @@ for (const format of ['ecs', 'cef'] as const) {
       assert.equal(accepted.code, 0, accepted.out);
       // The same on stdin.
       const out = new Collect();
-      const dir = join(root.dir, `stdin-${++n}`);
-      mkdirSync(dir);
+      const dir = mkdtempSync(join(root.dir, 'stdin-'));
       const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
       const code = await runVerify(
         { keyFile, file: '-', acceptFreshStarts: [session(fresh)] },

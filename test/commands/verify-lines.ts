@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { runVerify } from '../../src/commands/verify.js';
+import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
 import { Collect } from '../helpers/collect.js';
 import { KEY_A, writeKeyFile } from '../seal/sealed-stream.js';
 
@@ -16,10 +16,15 @@ let n = 0;
 
 /** Verifies `lines`, written to a new file in `dir`, with `keyFile` (and `--agent` when given). */
 export async function verifyLines(dir: string, keyFile: string, lines: readonly string[], agent?: string): Promise<Verified> {
+  return verifyLinesWith(dir, keyFile, lines, agent !== undefined ? { agent } : {});
+}
+
+/** The same with any of verify's options (`--accept-fresh-start`, `--agent`, …). */
+export async function verifyLinesWith(dir: string, keyFile: string, lines: readonly string[], opts: Partial<VerifyOptions>): Promise<Verified> {
   const file = join(dir, `check-${++n}.log`);
   writeFileSync(file, lines.map((l) => l + '\n').join(''));
   const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...(agent !== undefined ? { agent } : {}) }, { stdout: out, stderr: out });
+  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
   return { code, out: out.text };
 }
 
@@ -28,4 +33,11 @@ export async function verifyKeyA(root: string, lines: readonly string[], agent?:
   const dir = join(root, `case-${++n}`);
   mkdirSync(dir);
   return verifyLines(dir, writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n'), lines, agent);
+}
+
+/** verifyKeyA with any of verify's options. */
+export async function verifyKeyAWith(root: string, lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> {
+  const dir = join(root, `case-${++n}`);
+  mkdirSync(dir);
+  return verifyLinesWith(dir, writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n'), lines, opts);
 }

@@ -15,29 +15,16 @@
  * run relabelled as a whole (its start event deleted) still names its agent.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import { type VerifyOptions } from '../../src/commands/verify.js';
+import { verifyKeyAWith, type Verified } from './verify-lines.js';
+import { after, KEY_A, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-relabelled-run-');
 afterAll(root.cleanup);
 
-let n = 0;
-
-async function verify(lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verify = (lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> => verifyKeyAWith(root.dir, lines, opts);
 
 const lines = (r: Run): string[] => r.records.map((b) => b.toString());
 

@@ -34,33 +34,18 @@
  * the new stream: ALTERED, an intact file failing.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { after, KEY_A, pipelineRun, tempDir, timedRun, writeKeyFile, type Run } from '../seal/sealed-stream.js';
-import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { verifyKeyA } from './verify-lines.js';
+import { after, KEY_A, pipelineRun, tempDir, timedRun, type Run } from '../seal/sealed-stream.js';
+import { type VerifyOptions } from '../../src/commands/verify.js';
+import { verifyKeyA, verifyKeyAWith, type Verified } from './verify-lines.js';
 
 const root = tempDir('lw-review-rename-first-run-');
 afterAll(root.cleanup);
 
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 
-let n = 0;
-
-/** verify with options (--accept-fresh-start), KEY_A in the key file. */
-async function verify(lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `opts-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verify = (lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> => verifyKeyAWith(root.dir, lines, opts);
 const day = (d: number, h = 0): Date => new Date(Date.UTC(2026, 4, d, h));
 
 /** db-01's records before and after `lines`, numbered from 0 as every agent's are (a SIEM's file). */
