@@ -69,25 +69,37 @@ export interface AgentOptions {
   renamedFrom?: string;
 }
 
-/**
- * One agent run as src/pipeline.ts makes it: the start event from
- * InternalEvents and startSpec, every event encoded by encodeEvent in the
- * given format, labelled with the agent id, then `count` log events.
- */
-export function pipelineRun(key: Buffer, count: number, opts: AgentOptions, state: RecoveredSealState = FRESH): Run {
-  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
-  const d = sealer.startDeclaration();
-  const internal = new InternalEvents({ id: opts.agent, version: VERSION, hostName: 'host-1', ecsVersion: '9.4.0', session: d.session });
+/** Encodes an event as the pipeline does (encodeEvent in the agent's format, labelled with its id) and seals it. */
+function agentSealer(sealer: Sealer, opts: AgentOptions): (ev: LogEvent) => Buffer {
   const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
   const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
-  const sealEvent = (ev: LogEvent): Buffer => {
+  return (ev) => {
     const enc = encodeEvent(ev, opts.format, ctx);
     if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
     return Buffer.from(sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message);
   };
-  const records = [sealEvent(internal.make(startSpec(d, VERSION, { recordsKept: 0, bytesCut: 0 }, opts.renamedFrom)))];
+}
+
+/**
+ * One agent run as src/pipeline.ts makes it: the start event from
+ * InternalEvents and startSpec, every event encoded by encodeEvent in the
+ * given format, labelled with the agent id, then `count` log events. With
+ * `opts.at`, the agent's clock is in it, as the pipeline seals it: the start
+ * event made at `at`, and every log event carrying `event.created` (when the
+ * agent read it: src/event/build.ts), `at` plus i seconds. Those times are
+ * inside the MAC (ECS event.created; CEF rt on the start event).
+ */
+export function pipelineRun(key: Buffer, count: number, opts: AgentOptions & { at?: Date }, state: RecoveredSealState = FRESH): Run {
+  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
+  const d = sealer.startDeclaration();
+  const internal = new InternalEvents({ id: opts.agent, version: VERSION, hostName: 'host-1', ecsVersion: '9.4.0', session: d.session });
+  const sealEvent = agentSealer(sealer, opts);
+  const at = opts.at;
+  const records = [sealEvent(internal.make(startSpec(d, VERSION, { recordsKept: 0, bytesCut: 0 }, opts.renamedFrom), at))];
   for (let i = 1; i <= count; i++) {
-    const ev = event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2`, i, { 'agent.id': opts.agent, 'host.name': 'host-1' });
+    const extra: Record<string, string> = { 'agent.id': opts.agent, 'host.name': 'host-1' };
+    if (at !== undefined) extra['event.created'] = new Date(at.getTime() + i * 1000).toISOString();
+    const ev = event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2`, i, extra);
     records.push(sealEvent({ ...ev, fields: { ...ev.fields, 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure' } }));
   }
   return { sealer, records };
@@ -148,29 +160,9 @@ export interface TimedOptions extends AgentOptions {
   at: Date;
 }
 
-/**
- * pipelineRun with the agent's clock in it, as src/pipeline.ts seals it: the start event made at
- * `opts.at`, and every log event carrying `event.created` (when the agent read it: src/event/build.ts),
- * `at` plus i seconds. Those times are inside the MAC (ECS event.created; CEF rt on the start event).
- */
+/** pipelineRun with the agent's clock in it (`opts.at` required). */
 export function timedRun(key: Buffer, count: number, opts: TimedOptions, state: RecoveredSealState = FRESH): Run {
-  const sealer = new Sealer({ key, state, persistent: false, assemble: assembleSyslog });
-  const d = sealer.startDeclaration();
-  const internal = new InternalEvents({ id: opts.agent, version: VERSION, hostName: 'host-1', ecsVersion: '9.4.0', session: d.session });
-  const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
-  const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
-  const sealEvent = (ev: LogEvent): Buffer => {
-    const enc = encodeEvent(ev, opts.format, ctx);
-    if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
-    return Buffer.from(sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message);
-  };
-  const records = [sealEvent(internal.make(startSpec(d, VERSION, { recordsKept: 0, bytesCut: 0 }, opts.renamedFrom), opts.at))];
-  for (let i = 1; i <= count; i++) {
-    const created = new Date(opts.at.getTime() + i * 1000).toISOString();
-    const ev = event(`Failed password for alice from 10.0.0.${i % 250} port 22 ssh2`, i, { 'agent.id': opts.agent, 'host.name': 'host-1', 'event.created': created });
-    records.push(sealEvent({ ...ev, fields: { ...ev.fields, 'event.category': ['authentication'], 'event.type': ['start'], 'event.outcome': 'failure' } }));
-  }
-  return { sealer, records };
+  return pipelineRun(key, count, opts, state);
 }
 
 /**
@@ -180,13 +172,9 @@ export function timedRun(key: Buffer, count: number, opts: TimedOptions, state: 
  * `read`: when the agent read it (ECS event.created), if given.
  */
 export function sealLogLine(run: Run, message: string, opts: AgentOptions & { read?: Date }): void {
-  const syslog = { sdId: SD_ID, msgId: opts.format === 'ecs' ? ('ECS' as const) : ('CEF' as const), agentId: opts.agent, hostname: opts.agent };
-  const ctx = { counters: new Counters(), cef: { vendor: 'logward', product: 'logward', version: VERSION } };
   // As the plain parser reads a line (src/parse/plain.ts): event.module is the parser's name, so is the class id's prefix.
   const extra: Record<string, string> = { 'agent.id': opts.agent, 'host.name': 'host-1', 'event.module': 'plain' };
   if (opts.read !== undefined) extra['event.created'] = opts.read.toISOString();
   const ev: LogEvent = { ...event(message, run.records.length, extra), classId: 'plain:event', name: 'Log line' };
-  const enc = encodeEvent(ev, opts.format, ctx);
-  if (!enc.valid) throw new Error(`invalid ${opts.format} event: ${enc.payload}`);
-  run.records.push(Buffer.from(run.sealer.sealBytes(syslogParts(ev, enc.payload, syslog)).message));
+  run.records.push(agentSealer(run.sealer, opts)(ev));
 }
