@@ -37,7 +37,12 @@ export async function verifyKeyA(root: string, lines: readonly string[], agent?:
 
 /** verifyKeyA with any of verify's options. */
 export async function verifyKeyAWith(root: string, lines: readonly string[], opts: Partial<VerifyOptions> = {}): Promise<Verified> {
+  return verifyWithKeys(root, lines, [KEY_A], opts);
+}
+
+/** Verifies `lines` in a new case directory under `root`, the key file holding `keys` (a ring: one per line). */
+export async function verifyWithKeys(root: string, lines: readonly string[], keys: readonly Buffer[], opts: Partial<VerifyOptions> = {}): Promise<Verified> {
   const dir = join(root, `case-${++n}`);
   mkdirSync(dir);
-  return verifyLinesWith(dir, writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n'), lines, opts);
+  return verifyLinesWith(dir, writeKeyFile(dir, 'hmac.key', keys.map((k) => k.toString('hex')).join('\n') + '\n'), lines, opts);
 }

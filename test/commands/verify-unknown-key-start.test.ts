@@ -13,30 +13,18 @@
  * saying which key the file lacks.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
+import { type VerifyOptions } from '../../src/commands/verify.js';
+import { verifyWithKeys, type Verified } from './verify-lines.js';
 import { keyIdOf } from '../../src/seal/chain.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, KEY_B, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import { after, KEY_A, KEY_B, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-unknown-key-');
 afterAll(root.cleanup);
 
-let n = 0;
-
-async function verify(lines: readonly string[], keys: readonly Buffer[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', keys.map((k) => k.toString('hex')).join('\n') + '\n');
-  const file = join(dir, 'received.log');
-  writeFileSync(file, lines.map((l) => l + '\n').join(''));
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verify = (lines: readonly string[], keys: readonly Buffer[], opts: Partial<VerifyOptions> = {}): Promise<Verified> =>
+  verifyWithKeys(root.dir, lines, keys, opts);
 
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 const KID_B = keyIdOf(KEY_B);
