@@ -211,7 +211,7 @@ function makeKey(name: string, index: number): CefKey {
   };
 }
 
-/** Every key buildCef can write, in the order it writes them. */
+/** Every key buildCef can write (each at most once per event: its bit goes into the key-set number). */
 export const MAPPED_KEY_NAMES = [
   'rt', 'src', 'c6a2Label', 'c6a2', 'spt', 'dst', 'c6a3Label', 'c6a3', 'dpt', 'shost', 'dhost', 'suser', 'duser', 'duid', 'suid',
   'act', 'outcome', 'cat', 'reason', 'app', 'proto', 'requestMethod', 'request', 'cn1Label', 'cn1', 'requestClientApplication',

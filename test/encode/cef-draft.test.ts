@@ -28,7 +28,7 @@ const POOLS: Record<string, (FieldValue | undefined)[]> = {
   '@timestamp': ['2024-05-20T10:13:20.000Z', '2024-05-20T10:13:21.000Z', '0001-01-01T00:00:00.000Z', 'not a date', '+275760-09-13T00:00:00.000Z'],
   'source.ip': ['203.0.113.7', 'fe80::1', '999.1.1.1', 'x:y', '', undefined],
   'source.port': [22, 65535, 70000, -1, '22', undefined],
-  'destination.ip': ['198.51.100.2', '::1', '1.2.3', undefined],
+  'destination.ip': ['198.51.100.2', '::1', '1.2.3', '1::2::3', undefined],
   'destination.port': [443, 65536, undefined],
   'source.domain': HOSTILE_TEXT,
   'user.name': [...HOSTILE_TEXT, undefined],
@@ -94,6 +94,10 @@ test('property: the CEF line and verdict of encodeEvent are the object form\'s, 
         for (const [picks, extra] of rounds) {
           const ev = eventOf(present, picks, extra);
           const obj = referenceBuildCef(ev, cef);
+          // The key set is named by a sum of bits: a key written twice would name another set.
+          const draft = cefDraft(ev, cef);
+          assert.equal(new Set(draft.keys.map((k) => k.name)).size, draft.keys.length);
+          assert.equal(draft.keySet, draft.keys.reduce((sum, k) => sum + k.bit, 0));
           // The object form is the same object, keys in the same order.
           assert.deepEqual(Object.entries(buildCef(ev, cef).extension), Object.entries(obj.extension));
           const expectedValid =
@@ -132,6 +136,11 @@ test('a key set accepted once still rejects a later event of that set whose valu
   assert.equal(encodeEvent(ev({ ...base, 'source.ip': '999.1.1.1' }), 'cef', { counters, cef, validators }).valid, false);
   assert.equal(encodeEvent(ev({ ...base, 'source.port': 70000 }), 'cef', { counters, cef, validators }).valid, false);
   assert.equal(encodeEvent(ev(base), 'cef', { counters, cef, validators }).valid, true);
+  // Every typed key the mapping writes, by value: an IPv6 key (c6a3) and a long (cn1) past what they hold.
+  const v6 = { ...base, 'destination.ip': '::1', 'http.response.status_code': 200 };
+  assert.equal(encodeEvent(ev(v6), 'cef', { counters, cef, validators }).valid, true);
+  assert.equal(encodeEvent(ev({ ...v6, 'destination.ip': '1::2::3' }), 'cef', { counters, cef, validators }).valid, false);
+  assert.equal(encodeEvent(ev({ ...v6, 'http.response.status_code': 2 ** 64 }), 'cef', { counters, cef, validators }).valid, false);
   // A severity the header cannot hold (syslog 9 maps to -1).
   assert.equal(encodeEvent({ ...ev(base), severity: 9 }, 'cef', { counters, cef, validators }).valid, false);
 });
