@@ -68,6 +68,7 @@ import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 
 import { checkSdId } from '../encode/rfc5424.js';
+import { replaceUnsafe, token } from '../encode/unsafe-chars.js';
 import { ConfigError } from '../errors.js';
 import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
@@ -211,8 +212,13 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
 }
 
+/**
+ * An agent id as printed. Labels are outside the MAC and a start event's id under an unknown key is
+ * unchecked: whoever edited the file chose them, so no control character (ESC, CR, LF in a frame, C1,
+ * bidi) reaches the operator's terminal raw: each is shown as {U+XXXX}, as the neutralizer does.
+ */
 function agentName(owner: string): string {
-  return owner === '' ? '(none)' : owner;
+  return owner === '' ? '(none)' : replaceUnsafe(owner.replace(/[\t\n\r]/g, (ch) => token(ch.charCodeAt(0))));
 }
 
 /**
@@ -344,7 +350,7 @@ async function collect(
         const sealed = seal === 'verified' ? p.entry.sealedAgent : undefined;
         if (sealed !== undefined && sealed !== label) {
           c.relabelled++;
-          out(`RELABELLED ${place(r.at)} (session=${p.entry.session}): a start event sealed by agent "${sealed}" labelled "${label}"`);
+          out(`RELABELLED ${place(r.at)} (session=${p.entry.session}): a start event sealed by agent "${agentName(sealed)}" labelled "${agentName(label)}"`);
         }
         const owner = sealed ?? label;
         // Under a key not in the file the MAC cannot be checked, so the id in the message is not believed
@@ -353,7 +359,7 @@ async function collect(
         if (seal === 'unknown' && p.entry.sealedAgent !== undefined && p.entry.sealedAgent !== label) {
           c.alteredStarts++;
           out(
-            `ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${label}"): its message names agent "${p.entry.sealedAgent}"; ` +
+            `ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${agentName(label)}"): its message names agent "${agentName(p.entry.sealedAgent)}"; ` +
               `the agent writes its own id in both, so the label or the message was edited in the stored file ` +
               `(its key id "${p.entry.kid}" is not in the key file, so which one cannot be told)`,
           );
@@ -373,7 +379,7 @@ async function collect(
           // check, not only its label's (in the stream checked, the verifier reports it as altered).
           if (seal === 'altered') {
             c.alteredStarts++;
-            out(`ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${label}"): its seal does not verify on the chain it declares, so the agent it names is unknown`);
+            out(`ALTERED START ${place(r.at)} (session=${p.entry.session}, labelled "${agentName(label)}"): its seal does not verify on the chain it declares, so the agent it names is unknown`);
           }
           continue;
         }
@@ -465,8 +471,8 @@ class SealedOwnerCheck {
     if (sealed === 'unnamed') return true;
     if (sealed !== 'none' && sealed.agent !== x.label) {
       this.report(
-        `RELABELLED ${place(x.at)} (session=${e.session}): a record sealed by agent "${sealed.agent}" (its MAC holds on the record before it) ` +
-          `labelled "${x.label}": its session was moved to another agent in the stored file`,
+        `RELABELLED ${place(x.at)} (session=${e.session}): a record sealed by agent "${agentName(sealed.agent)}" (its MAC holds on the record before it) ` +
+          `labelled "${agentName(x.label)}": its session was moved to another agent in the stored file`,
       );
     }
     return true;
@@ -630,9 +636,9 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
         break;
       case 'renamed':
         lines.push(
-          `RENAMED ${f.undeclared ? 'undeclared' : 'declared'}: session ${f.session} continues the stream of agent "${f.from}" ` +
+          `RENAMED ${f.undeclared ? 'undeclared' : 'declared'}: session ${f.session} continues the stream of agent "${agentName(f.from)}" ` +
             `(session ${f.previousSession ?? '?'} ended at seq ${f.lastSeq ?? 'none'})` +
-            (f.held ? '' : `; no record of agent "${f.from}" before it in this file to hold that against`) +
+            (f.held ? '' : `; no record of agent "${agentName(f.from)}" before it in this file to hold that against`) +
             (f.undeclared
               ? `; its start event names that session but not the rename (agent-name.json in the state directory lost, or not saved before the agent stopped), ` +
                 `so a whole run deleted at such a rename would not be seen`

@@ -350,11 +350,17 @@ function headOf(s: SessionView): Candidate {
  * event, a lost-range declaration) on the chain it declares. Undefined when none does, or when
  * nothing before it was received: its content is then not proven.
  */
+/** Whether `c` is a start event whose MAC holds on the chain it declares (it can be checked alone). */
+function holdsAsStart(c: Candidate): boolean {
+  const { e } = c;
+  return e.declares !== undefined && computeChain(c.key, e.declares.lastChain, e.session, e.seq, e.msg) === e.chain;
+}
+
 function checkedAt(s: SessionView, seq: bigint): Candidate | undefined {
   const before = s.bySeq.get(seq - 1n) ?? [];
   return (s.bySeq.get(seq) ?? []).find((c) => {
     const { e } = c;
-    if (e.declares && seq === s.minSeq && computeChain(c.key, e.declares.lastChain, e.session, e.seq, e.msg) === e.chain) return true;
+    if (seq === s.minSeq && holdsAsStart(c)) return true;
     if (e.declaresLost && computeChain(c.key, e.declaresLost.lastChain, e.session, e.seq, e.msg, 'loss_declaration') === e.chain) return true;
     return before.some((p) => computeChain(c.key, p.e.chain, e.session, e.seq, e.msg) === e.chain);
   });
@@ -369,8 +375,7 @@ function timeAt(s: SessionView, seq: bigint): number | undefined {
   // its session's first record, sealed on the chain it declares. `declares` is read from the MSG text: a
   // log line holding a start text for its own session and seq has one too, checked on the record before
   // it, and its rt is the time the line states, not the agent's clock.
-  const start = declares !== undefined && seq === s.minSeq && computeChain(c.key, declares.lastChain, c.e.session, c.e.seq, c.e.msg) === c.e.chain;
-  return sealedTimeOf(start ? c.e : rest);
+  return sealedTimeOf(seq === s.minSeq && declares !== undefined && holdsAsStart(c) ? c.e : rest);
 }
 
 const spans = new WeakMap<SessionView, { span: [number, number] | undefined }>();
@@ -574,7 +579,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   for (const s of sessions.values()) {
     const cands = s.bySeq.get(s.minSeq) as Candidate[];
     if (cands.length < 2) continue;
-    const i = cands.findIndex((c) => c.e.declares !== undefined && computeChain(c.key, c.e.declares.lastChain, c.e.session, c.e.seq, c.e.msg) === c.e.chain);
+    const i = cands.findIndex(holdsAsStart);
     if (i > 0) cands.unshift(...cands.splice(i, 1));
   }
 
