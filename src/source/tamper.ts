@@ -94,6 +94,8 @@ export function mayBeUndated(path: string): boolean {
 export interface Suspicion {
   readonly alert: TamperAlert;
   readonly deadline: number;
+  /** Decided by the run that saved it (raised, not durable yet): raised again at once, never given another grace. */
+  readonly decided?: boolean;
 }
 
 /** Holds suspicions until a scan confirms them after the grace period. */
@@ -192,7 +194,8 @@ export class TamperWatch {
 
   /** What is still in its grace or waits for its decision, and what was raised but is not durable yet. */
   pending(): Suspicion[] {
-    return [...this.missing.values(), ...this.truncations.values(), ...this.raising].map((p) => ({ alert: p.alert, deadline: p.deadline }));
+    const waiting = [...this.missing.values(), ...this.truncations.values()].map((p) => ({ alert: p.alert, deadline: p.deadline }));
+    return [...waiting, ...[...this.raising].map((p) => ({ alert: p.alert, deadline: p.deadline, decided: true }))];
   }
 
   /**
@@ -202,8 +205,14 @@ export class TamperWatch {
    */
   restore(saved: readonly Suspicion[], now: number, covered: (path: string) => boolean = () => true): void {
     const unchecked: Suspicion[] = [];
-    for (const { alert } of saved) {
+    for (const { alert, decided } of saved) {
       const p = { alert, deadline: now + this.graceMs };
+      // Decided last run (confirmed, its alert not durable before the stop or crash): a path back or a copy
+      // found now does not undo that decision; raised again as it was.
+      if (decided === true) {
+        this.raiseSaved(p, alert);
+        continue;
+      }
       // Not listed by any scan of this input any more: neither the copy nor the path back can be found,
       // and the silence of the scans proves nothing (confirmed, a path still there was alerted deleted).
       if (!covered(alert.path)) unchecked.push(p);
