@@ -66,7 +66,9 @@ function sleep(ms: number): Promise<void> {
 
 function startAgent(config: string): ChildProcess {
   const { args } = agentCommand();
-  const child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // The malloc settings the installed wrapper (install.sh) gives the agent, unless the caller sets its own.
+  const env = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', ...process.env };
+  const child = spawn(process.execPath, [...AGENT_NODE_ARGS, ...args, 'run', '-c', config], { stdio: ['ignore', 'ignore', 'pipe'], env });
   child.stderr!.resume();
   return child;
 }

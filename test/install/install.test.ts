@@ -121,6 +121,16 @@ function assertWrapperRuns(destdir: string, version = VERSION): void {
   assert.match(flagged.stderr, /--no-such-flag-xyz/);
   const sized = run(join(destdir, 'opt/logward/bin/logward'), ['--version'], { env: { ...process.env, LOGWARD_NODE_ARGS: '--max-semi-space-size=4 --heap-growing-percent=50' } });
   assert.equal(sized.status, 0, sized.stderr);
+  // The malloc settings reach node (node -p prints what it got), and the environment overrides them.
+  const probe = { LOGWARD_NODE_ARGS: '-p [process.env.MALLOC_ARENA_MAX,process.env.MALLOC_MMAP_THRESHOLD_].join()' };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...probe };
+  delete env.MALLOC_ARENA_MAX;
+  delete env.MALLOC_MMAP_THRESHOLD_;
+  const malloc = run(join(destdir, 'opt/logward/bin/logward'), ['--version'], { env });
+  assert.equal(malloc.status, 0, malloc.stderr);
+  assert.equal(malloc.stdout.trim(), '2,131072');
+  const chosen = run(join(destdir, 'opt/logward/bin/logward'), ['--version'], { env: { ...env, MALLOC_ARENA_MAX: '4', MALLOC_MMAP_THRESHOLD_: '65536' } });
+  assert.equal(chosen.stdout.trim(), '4,65536');
 }
 
 function assertUninstallKeeps(destdir: string, key: string): void {
