@@ -131,6 +131,11 @@ const EXT_LIMITS: Readonly<Record<string, number>> = {
 };
 /** Every other string key: msg, request, cat, suser, labels, … are 1023 in the dictionary. */
 const DEFAULT_EXT_LIMIT = 1023;
+
+/** Own keys only: a key named "constructor" or "toString" must not find Object.prototype's members as its limit (and go uncut). */
+function extLimit(key: string): number {
+  return Object.hasOwn(EXT_LIMITS, key) ? (EXT_LIMITS[key] as number) : DEFAULT_EXT_LIMIT;
+}
 const TYPED_KEYS = new Set([
   'rt', 'start', 'end', 'src', 'dst', 'dvc', 'spt', 'dpt', 'dvcpid', 'spid', 'dpid', 'cnt', 'fsize', 'in', 'out',
   'cn1', 'cn2', 'cn3', 'c6a1', 'c6a2', 'c6a3', 'c6a4', 'deviceDirection',
@@ -204,7 +209,7 @@ function makeKey(name: string, index: number): CefKey {
   const label = LABEL_RE.exec(name);
   return {
     name,
-    limit: TYPED_KEYS.has(name) ? Infinity : (EXT_LIMITS[name] ?? DEFAULT_EXT_LIMIT),
+    limit: TYPED_KEYS.has(name) ? Infinity : extLimit(name),
     labelOf: label === null ? undefined : `${label[1]}${label[2]}`,
     bit: index < 0 ? 0 : 2 ** index,
     index,
@@ -277,7 +282,7 @@ export function extensionText(key: string, s: string): string {
   if (t.includes('\t')) t = t.replace(/\t/g, ' ');
   t = trimSpaces(t);
   if (TYPED_KEYS.has(key)) return t;
-  const cut = truncateCodePoints(t, EXT_LIMITS[key] ?? DEFAULT_EXT_LIMIT);
+  const cut = truncateCodePoints(t, extLimit(key));
   return cut === t ? t : trimSpaces(cut);
 }
 

@@ -173,6 +173,14 @@ test('act is cut to 63 and msg to 1023 code points before escaping', () => {
   assert.ok(!line.endsWith('\\'), 'an escape is never cut in half');
 });
 
+test('a key named like an Object member (constructor, toString) is cut at 1023 like any other string key', () => {
+  const long = 'a'.repeat(1500);
+  for (const key of ['constructor', 'toString', 'hasOwnProperty']) {
+    const back = decodeCef(serializeCef(ev({ extension: { [key]: long } })));
+    assert.equal(back.extension[key], 'a'.repeat(1023), key);
+  }
+});
+
 test('header fields are cut to 63/63/31/1023/512 code points', () => {
   const long = '\\|'.repeat(600);
   const back = decodeCef(serializeCef(ev({ vendor: long, product: long, deviceVersion: long, classId: long, name: long })));
