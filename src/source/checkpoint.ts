@@ -19,7 +19,8 @@
  *    again from the file. Entries written without them (older registries, a
  *    position no bytes are remembered for) resume as before;
  *  - tamper suspicions still in their grace are saved with the registry
- *    (`suspicions`), so that a stop or a crash does not drop them;
+ *    (`suspicions`), so that a stop or a crash does not drop them, and so are
+ *    alerts raised and not stored yet (`decided`);
  *  - an entry whose stream a copytruncate copy shorter than the stream's head
  *    took over (the copy made while the log was short, before more was read
  *    of it) names that copy and records its own first bytes (copyHeadLen,
@@ -27,8 +28,8 @@
  *    the original, and without them the copy was read again from 0 at the
  *    next start.
  * On-disk layout: <stateDir>/checkpoints/<input>.json, directory 0700, file
- * 0600. A new format adds a version; unknown versions are refused, not
- * overwritten. Fields added since version 1 are optional and ignored by an
+ * 0600 (journal cursors are in <stateDir>/checkpoints/journal/: cursor-store.ts).
+ * A new format adds a version; unknown versions are refused, not overwritten. Fields added since version 1 are optional and ignored by an
  * older agent (tail*, suspicions, copyHead*): the version stays 1.
  */
 import { chmod, readdir, readFile } from 'node:fs/promises';
@@ -37,6 +38,7 @@ import { join } from 'node:path';
 import { FileError } from '../errors.js';
 import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
+import { legacyCursorOf, moveLegacyCursor } from './cursor-store.js';
 import { headHash } from './identity.js';
 import type { Suspicion, TamperAlert } from './tamper.js';
 
@@ -123,24 +125,26 @@ export class Checkpointer {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Reads the registry. Returns false when none existed (the input's first run). */
+  /**
+   * Reads the registry. Returns false when none existed (the input's first run). A journal cursor an
+   * older version saved under this name (a journald input named as this one less `.cursor`: the two
+   * names were the same) is no registry of this input: it is moved where this version keeps cursors
+   * (cursor-store.ts) before this registry can be written over it, and this input has its first run.
+   */
   async load(): Promise<boolean> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw new FileError(this.file, `cannot read checkpoints: ${(err as Error).message}`, undefined, { cause: err });
+    const read = await readRegistryJson(this.file);
+    if (read === undefined) return false;
+    if ('notJson' in read) {
+      throw new FileError(this.file, `checkpoint registry is not JSON: ${read.notJson.message}`, undefined, { cause: read.notJson });
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      throw new FileError(this.file, `checkpoint registry is not JSON: ${(err as Error).message}`, undefined, { cause: err });
-    }
-    const reg = parsed as Partial<RegistryFileV1>;
-    if (typeof reg !== 'object' || reg === null || reg.version !== CHECKPOINT_VERSION || typeof reg.entries !== 'object') {
-      throw new FileError(this.file, `unsupported checkpoint registry version ${String(reg?.version)}`);
+    const reg = registryOf(read.json);
+    if (!reg) {
+      const cursor = legacyCursorOf(this.opts.stateDir, this.file, read.json);
+      if (cursor) {
+        await moveLegacyCursor(this.opts.stateDir, cursor);
+        return false;
+      }
+      throw new FileError(this.file, `unsupported checkpoint registry version ${String((read.json as Partial<RegistryFileV1> | null)?.version)}`);
     }
     this.entries.clear();
     this.tails.clear();
@@ -342,9 +346,16 @@ export class Checkpointer {
   }
 }
 
+/** Kinds a suspicion waits with (a grace, then a decision). */
 const KINDS: ReadonlySet<TamperAlert['kind']> = new Set(['truncated', 'deleted']);
 
-/** A saved suspicion as this version can decide it (anything else is dropped: a registry is no place to fail a start over). */
+/** Kinds raised at once (no grace): saved only as decided, raised and not stored yet (TamperWatch.now). */
+const DECIDED_KINDS: ReadonlySet<TamperAlert['kind']> = new Set(['replaced', 'unreadable']);
+
+/**
+ * A saved suspicion as this version can decide it (anything else is dropped: a registry is no place to
+ * fail a start over). An older version drops the decided `replaced` and `unreadable` ones this way too.
+ */
 function isSuspicion(x: unknown): x is Suspicion {
   const s = x as Partial<Suspicion> | null;
   const a = s?.alert as Partial<TamperAlert> | undefined;
@@ -353,7 +364,7 @@ function isSuspicion(x: unknown): x is Suspicion {
     typeof a?.path === 'string' &&
     typeof a.identity === 'string' &&
     a.kind !== undefined &&
-    KINDS.has(a.kind) &&
+    (KINDS.has(a.kind) || (DECIDED_KINDS.has(a.kind) && s.decided === true)) &&
     [a.sizeBefore, a.sizeAfter, a.offset].every((n) => n === undefined || typeof n === 'number')
   );
 }
@@ -362,7 +373,10 @@ function isSuspicion(x: unknown): x is Suspicion {
 export interface StrandedSuspicions {
   readonly input: string;
   readonly file: string;
-  /** Marked `unchecked: 'input_removed'`: no source will decide them. */
+  /**
+   * Marked `unchecked: 'input_removed'`: no source will decide them. Not those the last run decided
+   * (raised, not stored before it stopped): raised again as they were, as TamperWatch.restore does.
+   */
   readonly alerts: readonly TamperAlert[];
   /** Removes the suspicions from the registry, its entries kept (the input added again resumes them). Call once the alerts are durable. */
   clear(): Promise<void>;
@@ -371,9 +385,11 @@ export interface StrandedSuspicions {
 /**
  * The tamper suspicions saved in the registries of file inputs that are not configured any more
  * (removed, renamed, or now of another type), which no source loads, so that they are reported rather
- * than lost: a truncation or a deletion seen by the last run, that run stopped before deciding it.
- * `fileInputs`: the ids of the file inputs configured now. Registries of other versions, journal
- * cursors (`<input>.cursor.json`) and files that are no registry are left alone.
+ * than lost: a truncation or a deletion seen by the last run, that run stopped before deciding it (or
+ * an alert it raised and the pipeline did not store). `fileInputs`: the ids of the file inputs
+ * configured now. Registries of other versions, journal cursors of older versions
+ * (`<input>.cursor.json`; this version's are in the `journal` directory, never listed here) and files
+ * that are no registry are left alone.
  */
 export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlySet<string>): Promise<StrandedSuspicions[]> {
   const dir = join(stateDir, 'checkpoints');
@@ -396,7 +412,7 @@ export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlyS
     out.push({
       input: reg.input,
       file,
-      alerts: saved.map((s) => ({ ...s.alert, unchecked: 'input_removed' })),
+      alerts: saved.map((s) => (s.decided === true ? s.alert : { ...s.alert, unchecked: 'input_removed' })),
       clear: async () => {
         const now = await readRegistry(file);
         if (!now?.suspicions) return;
@@ -414,6 +430,22 @@ export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlyS
 
 /** A registry of this version, or undefined (gone, not JSON, another version or shape: not ours to judge here). */
 async function readRegistry(file: string): Promise<RegistryFileV1 | undefined> {
+  const read = await readRegistryJson(file);
+  if (read === undefined) return undefined;
+  if ('notJson' in read) {
+    if (read.notJson instanceof SyntaxError) return undefined;
+    throw read.notJson;
+  }
+  const reg = registryOf(read.json);
+  if (!reg || typeof reg.input !== 'string' || reg.entries === null) return undefined;
+  return reg as RegistryFileV1;
+}
+
+/**
+ * A registry file's JSON (Checkpointer.load and readRegistry): undefined when there is none, the
+ * parse error when its text is no JSON (each caller judges that), a read error thrown.
+ */
+async function readRegistryJson(file: string): Promise<{ readonly json: unknown } | { readonly notJson: Error } | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -421,17 +453,18 @@ async function readRegistry(file: string): Promise<RegistryFileV1 | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new FileError(file, `cannot read checkpoints: ${(err as Error).message}`, undefined, { cause: err });
   }
-  let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    return { json: JSON.parse(text) as unknown };
   } catch (err) {
-    if (err instanceof SyntaxError) return undefined;
-    throw err;
+    return { notJson: err as Error };
   }
-  const reg = parsed as Partial<RegistryFileV1> | null;
-  if (typeof reg !== 'object' || reg === null || reg.version !== CHECKPOINT_VERSION) return undefined;
-  if (typeof reg.input !== 'string' || typeof reg.entries !== 'object' || reg.entries === null) return undefined;
-  return reg as RegistryFileV1;
+}
+
+/** The registry in a file's JSON when this version reads it (its version, an entries object), else undefined. */
+function registryOf(json: unknown): Partial<RegistryFileV1> | undefined {
+  const reg = json as Partial<RegistryFileV1> | null;
+  if (typeof reg !== 'object' || reg === null || reg.version !== CHECKPOINT_VERSION || typeof reg.entries !== 'object') return undefined;
+  return reg;
 }
 
 async function ensureDir(dir: string): Promise<void> {

@@ -340,7 +340,10 @@ export class FileSource {
   private listedBefore = new Map<string, string>();
   /** Clock time a scan last listed each path that may have dated copies (isLive: nocreate's window). */
   private readonly undatedSeen = new Map<string, number>();
-  /** Identities found rewritten in place while the agent was away (a copy of them found later: replaced, as live). */
+  /**
+   * Identities found rewritten in place while the agent was away -> the live path (a copy of them found
+   * within the truncation's grace: replaced, as live). Dropped once that truncation is decided (pruneCuts).
+   */
   private readonly cutWhileAway = new Map<string, string>();
   private lastPaths = new Map<string, { identity: string; size: number }>();
   private readonly orphans = new Map<string, Orphan>();
@@ -350,6 +353,7 @@ export class FileSource {
    * Truncations a stop or a crash left undecided (restored at the first scan): identity -> clock time
    * the last run saw it. A copy resuming the checkpoint at start-up cancels one only if it was not
    * already unchanged for long then (a backup: its ctime tells, the scans of that run are gone).
+   * Dropped once that truncation is decided (pruneCuts).
    */
   private readonly restoredCuts = new Map<string, number>();
   /** The inodes (inodeKey) the checkpoint entries named at the first scan, before this run moved any. */
@@ -416,6 +420,9 @@ export class FileSource {
       (p) => this.isLive(p),
       () => this.checkpointer.setSuspicions(this.tamper.pending()),
       () => this.checkpointer.flushSoon(),
+      // Not stored (rejected, at stop or for good): TamperWatch keeps it saved for the next start; counted
+      // per source (the pipeline's internal_events_failed counts every internal event it lost).
+      () => deps.counters.add('source_tamper_alerts_unstored'),
     );
   }
 
@@ -628,7 +635,7 @@ export class FileSource {
         if (t.path !== f.path) {
           // The old name as the scan that listed it saw it (a dated copy is rotated next to its live file).
           if (t.stream && t.stream.readPos > 0 && !isLivePath(t.path, this.listedBefore, this.listedLately) && this.isLive(f.path)) {
-            this.tamper.now({ kind: 'replaced', path: f.path, identity: t.stream.identity, offset: t.stream.readPos });
+            this.tamper.now({ kind: 'replaced', path: f.path, identity: t.stream.identity, offset: t.stream.readPos }, now);
           }
           t.path = f.path;
           if (t.stream) t.stream.path = f.path;
@@ -700,7 +707,23 @@ export class FileSource {
       }
     }
     this.tamper.confirm(now);
+    this.pruneCuts();
     return flushed;
+  }
+
+  /**
+   * restoredCuts and cutWhileAway speak of a truncation while it waits for its copy: both are read
+   * only by copyResumed, and only once copyFound has cancelled a truncation of that identity still in
+   * its grace (the backup test before it, the `replaced` alert after). An entry whose identity has no
+   * such truncation any more (confirmed and raised, cancelled by another copy, or never restored: not
+   * covered, decided) can no longer do either: dropped, so that neither map grows with every
+   * rewrite found at a resume. A truncation of that identity seen later is another one: readAgain
+   * records its own entry, and a live one's copy takes its stream through the orphan, not through
+   * copyResumed (a stale entry there would have named the old path in a `replaced` alert).
+   */
+  private pruneCuts(): void {
+    for (const k of this.restoredCuts.keys()) if (!this.tamper.awaitsCopy(k)) this.restoredCuts.delete(k);
+    for (const k of this.cutWhileAway.keys()) if (!this.tamper.awaitsCopy(k)) this.cutWhileAway.delete(k);
   }
 
   // ---- serving ------------------------------------------------------------
@@ -955,7 +978,7 @@ export class FileSource {
           if (!d.cut) {
             this.deps.counters.add('source_duplicate_heads_read');
             // At a live path this is content read before put back (not a rotation copy: those land on rotated names).
-            this.tamper.now({ kind: 'replaced', path: t.path, identity: fingerprint(h), sizeAfter: size });
+            this.tamper.now({ kind: 'replaced', path: t.path, identity: fingerprint(h), sizeAfter: size }, now);
           }
         } else {
           s = this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), false, atEnd ? h : Buffer.alloc(0), readPos);
@@ -1041,7 +1064,7 @@ export class FileSource {
       const e = this.checkpointer.get(fp);
       if (e) {
         if (!t.startup && (e.dev !== String(t.dev) || e.inode !== String(t.ino))) {
-          this.tamper.now({ kind: 'replaced', path: t.path, identity: fp, offset: e.offset, sizeAfter: t.size });
+          this.tamper.now({ kind: 'replaced', path: t.path, identity: fp, offset: e.offset, sizeAfter: t.size }, now);
         }
         return { kind: 'resume', identity: fp, full: true, offset: e.offset, key: fp };
       }
@@ -1206,7 +1229,7 @@ export class FileSource {
     if (e.dev === String(t.dev) && e.inode === String(t.ino) && this.isLive(t.path)) {
       this.deps.counters.add('source_truncations');
       if ([...this.tracked.values()].some((u) => u !== t && u.stream?.identity === key)) {
-        this.tamper.now({ kind: 'replaced', path: t.path, identity: key, sizeAfter: size });
+        this.tamper.now({ kind: 'replaced', path: t.path, identity: key, sizeAfter: size }, now);
       } else {
         this.tamper.truncated({ path: t.path, identity: key, sizeBefore: Math.max(e.size ?? 0, e.offset), sizeAfter: size, offset: e.offset }, now);
         this.cutWhileAway.set(key, t.path);
@@ -1214,7 +1237,7 @@ export class FileSource {
     } else if (t.startup && this.isLive(t.path) && !isProvisional(key)) {
       // Another inode at a live path with the head read there but not the bytes (sed -i, an editor, a
       // banner log rotated while we were away): what classify raises for it while we run.
-      this.tamper.now({ kind: 'replaced', path: t.path, identity: key, offset: e.offset, sizeAfter: size });
+      this.tamper.now({ kind: 'replaced', path: t.path, identity: key, offset: e.offset, sizeAfter: size }, now);
     }
     const full = h.length === FINGERPRINT_BYTES;
     this.attach(t, this.newStream(t, provisionalIdentity(t.dev, t.ino, t.btime), full, full ? h : NO_BYTES, 0));
@@ -1236,7 +1259,7 @@ export class FileSource {
     const path = this.cutWhileAway.get(key);
     if (path === undefined) return;
     this.cutWhileAway.delete(key);
-    this.tamper.now({ kind: 'replaced', path, identity: key, offset: e.offset, sizeAfter: t.size });
+    this.tamper.now({ kind: 'replaced', path, identity: key, offset: e.offset, sizeAfter: t.size }, this.clock.now());
   }
 
   /** A parked file that has not changed for long: a backup or snapshot, not a rotation's copy. */
@@ -1660,7 +1683,8 @@ export class FileSource {
   /**
    * A new descriptor on t's inode by its path, within the budget, if a read through it works. 'gone':
    * the path names another inode (or nothing). undefined: none (budget full, open failed, the read
-   * failed too).
+   * failed too). A throw that is no Error is rethrown (as borrow does), the new descriptor closed first:
+   * whatever the read throws, it is never kept nor left open.
    */
   private async reopenReading(t: Tracked): Promise<FileHandle | 'gone' | undefined> {
     if (this.openCount >= this.opts.maxOpenFiles && !(await this.evict(t))) return undefined;
@@ -1671,8 +1695,8 @@ export class FileSource {
       await b.read(Buffer.alloc(1), 0, 1, t.stream?.readPos ?? 0);
       return b;
     } catch (err) {
-      if (!(err instanceof Error)) throw err;
       await this.closeHandle(b);
+      if (!(err instanceof Error)) throw err;
       return undefined;
     }
   }
@@ -1699,7 +1723,7 @@ export class FileSource {
     t.retryAt = now + this.opts.rescanIntervalMs;
     if (t.unreadable) return;
     t.unreadable = true;
-    this.tamper.now({ kind: 'unreadable', path: t.path, identity: t.stream?.identity ?? '', offset: t.stream?.readPos });
+    this.tamper.now({ kind: 'unreadable', path: t.path, identity: t.stream?.identity ?? '', offset: t.stream?.readPos }, now);
   }
 
   // ---- descriptors --------------------------------------------------------

@@ -36,7 +36,10 @@
  * says so (it returns a promise): a kill -9 before that makes the next start
  * raise it again (at least once, never lost); after that, `decided` asks for
  * the registry to be written at once, which shrinks the window in which the
- * next start raises it a second time to one registry write.
+ * next start raises it a second time to one registry write. The alerts raised
+ * at once (`replaced`, `unreadable`) are kept the same way until stored: one
+ * the pipeline rejects (at stop) is counted (`unstored`) and raised again by
+ * the next start.
  */
 import { basename } from 'node:path';
 
@@ -115,6 +118,8 @@ export class TamperWatch {
     private readonly changed: () => void = () => undefined,
     /** A decided suspicion's alert is durable: the saved suspicions should be written now. */
     private readonly decided: () => void = () => undefined,
+    /** `raise` rejected an alert (not stored: the pipeline stopping, the queue failed for good): kept saved, to be counted. */
+    private readonly unstored: (alert: TamperAlert, err: unknown) => void = () => undefined,
   ) {}
 
   pathMissing(path: string, identity: string, sizeBefore: number, now: number): void {
@@ -141,12 +146,20 @@ export class TamperWatch {
     return true;
   }
 
-  /** Immediate alerts (replaced, unreadable). */
-  now(alert: TamperAlert): void {
+  /** Whether a truncation of this identity waits for its copy (copyFound would cancel it). */
+  awaitsCopy(identity: string): boolean {
+    return this.truncations.has(identity);
+  }
+
+  /**
+   * Immediate alerts (replaced, unreadable), at clock time `at`. Decided at once, and kept as a decided
+   * suspicion while `raise` has not said it is stored, like a confirmed one: an alert the pipeline
+   * rejects (at stop, or the queue failed for good) is evidence, saved with the checkpoints and raised
+   * again by the next start, never dropped.
+   */
+  now(alert: TamperAlert, at: number): void {
     if (alert.kind !== 'unreadable' && !this.live(alert.path)) return;
-    const done: unknown = this.raise(alert);
-    // Nothing is saved for these (no suspicion): a failure to make it durable is the pipeline's to count.
-    if (done instanceof Promise) done.catch(() => undefined);
+    this.raiseSaved({ alert, deadline: at, decided: true }, alert, false);
   }
 
   /**
@@ -170,12 +183,18 @@ export class TamperWatch {
   /**
    * Raises the alert of a decided suspicion. Until `raise` says it is durable the suspicion stays
    * among the pending ones (saved): a crash before then must not lose it. `raise` returning nothing
-   * is taken as durable at once.
+   * is taken as durable at once. `saved`: the suspicion was saved before (in its grace, or by the
+   * last run), so the registry is written again once it is gone.
    */
-  private raiseSaved(p: Suspicion, alert: TamperAlert): void {
+  private raiseSaved(p: Suspicion, alert: TamperAlert, saved = true): void {
     const done: unknown = this.raise(alert);
     if (!(done instanceof Promise)) {
-      this.decided();
+      // Durable at once: no longer pending. `changed` too, for a restored one (nothing else says the
+      // saved list lost it, and the checkpoints kept it, raised again at every start).
+      if (saved) {
+        this.changed();
+        this.decided();
+      }
       return;
     }
     this.raising.add(p);
@@ -186,8 +205,10 @@ export class TamperWatch {
         this.changed();
         this.decided();
       },
-      () => {
-        // Not durable (the queue failed for good): it stays saved, and the next start raises it again.
+      (err: unknown) => {
+        // Not durable (the pipeline stopping, the queue failed for good): counted; it stays saved, and
+        // the next start raises it again.
+        this.unstored(alert, err);
       },
     );
   }
