@@ -96,15 +96,15 @@ export function buildProgram(): Command {
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .argument('<received>', 'file a receiver stored, or - for stdin')
-    .action(async (received: string, o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean; agent?: string; acceptFreshStart: string[] }) => {
+    .argument('<received...>', 'file(s) a receiver stored, or - for stdin; several (daily files, oldest first) are checked as one stream')
+    .action(async (received: string[], o: { key: string; sdId: string; format: VerifyFormat; verbose: boolean; agent?: string; acceptFreshStart: string[] }) => {
       const { runVerify } = await import('./commands/verify.js');
       const fresh = o.acceptFreshStart;
       const acceptFreshStarts = fresh.includes('all') ? ('all' as const) : fresh.length > 0 ? fresh : undefined;
       process.exitCode = await runVerify(
         {
           keyFile: o.key,
-          file: received,
+          file: received.length === 1 ? (received[0] as string) : received,
           sdId: o.sdId,
           format: o.format,
           verbose: o.verbose,

@@ -63,8 +63,20 @@
  * line per key id says so once. A start event under such a key whose message
  * names another agent than its label was edited all the same (the agent
  * writes its own id in both): ALTERED START, in every mode.
+ *
+ * Several files (`verify --key K day1 day2 day3`, a receiver's daily files)
+ * are read one after the other, in the order given (oldest first: received
+ * order is what REORDERED is judged by), and checked as one stream: records
+ * that continue from one file into the next are no gap, and a file left out
+ * between two is the GAP it is. Each finding names the file and the line
+ * (or frame) in it, numbered from 1 in each file; a GAP says after and
+ * before which records. The order of the files is the operator's word, not
+ * sealed: it decides nothing that the seal does not (src/seal/README.md
+ * "Verifier"). With one file the output is what it always was.
  */
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
 import { checkSdId } from '../encode/rfc5424.js';
@@ -72,8 +84,9 @@ import { replaceUnsafe, token } from '../encode/unsafe-chars.js';
 import { ConfigError } from '../errors.js';
 import { computeChain } from '../seal/chain.js';
 import { KeyFileError, loadHmacKeyRing, type HmacKeyRing } from '../seal/key.js';
-import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, sealedAgentOf, type RecordPlace, type StoredRecord } from '../seal/received.js';
+import { looksUnsealedLogward, parseSealedRecord, RecordSplitter, sealedAgentOf, type RecordPlace, type StoredForm, type StoredRecord } from '../seal/received.js';
 import {
+  AgentSessions,
   verifyStream,
   type Declaration,
   type Finding,
@@ -93,8 +106,11 @@ export type VerifyFormat = 'auto' | 'lines' | 'frames';
 
 export interface VerifyOptions {
   keyFile: string;
-  /** A path, or '-' for stdin. */
-  file: string;
+  /**
+   * A path, or '-' for stdin; or several (stdin at most once), read in the order given and checked
+   * as one stream: a receiver's daily files, oldest first.
+   */
+  file: string | readonly string[];
   sdId?: string;
   format?: VerifyFormat;
   /** Also list foreign lines (no SD element of ours). */
@@ -113,12 +129,28 @@ export interface VerifyIo {
 
 const CHUNK = 1024 * 1024;
 
+/** One input read (a file, or stdin): its name as given, and the form its records were stored in. */
+interface InputFile {
+  name: string;
+  form: StoredForm;
+}
+
+/** Entries and where each was read: its record number (line or frame) in its input, and which input. */
+interface Places {
+  entries: readonly SealedEntry[];
+  where: readonly number[];
+  input: readonly number[];
+  inputs: readonly InputFile[];
+}
+
 /** What was read from the stored data, before verification. */
-interface Collected {
+interface Collected extends Places {
   entries: SealedEntry[];
-  /** Record number (line or frame) of each entry. */
+  /** Record number (line or frame) of each entry, counted from 1 in each input. */
   where: number[];
-  form: 'lines' | 'frames';
+  /** The input (an index into inputs) of each entry. */
+  input: number[];
+  inputs: InputFile[];
   foreign: number;
   /** Sealed records of other agents, left out by --agent. */
   otherAgents: number;
@@ -140,10 +172,10 @@ interface Collected {
   owners: string[];
   verifiedStarts: boolean[];
   /**
-   * Per session, the agents its records belong to (owner as above, in every mode), with the first
+   * Per session, the agents its records belong to (owner as above, in every mode), with the place of the first
    * record of each. One session is one agent's (agent.id cannot change while it runs), so two are an edit.
    */
-  sessionOwners: Map<string, Map<string, number>>;
+  sessionOwners: Map<string, Map<string, string>>;
   /** Sessions whose records were found under two agents: labels edited in the stored file. */
   splitSessions: number;
   /** Sessions labelled as another agent than the one an ECS record of theirs, MAC checked, was sealed by. */
@@ -164,6 +196,12 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
     throw err;
   }
   if (!['auto', 'lines', 'frames'].includes(format)) return usage(`--format must be auto, lines or frames, not "${format}"`);
+  const files = typeof opts.file === 'string' ? [opts.file] : [...opts.file];
+  if (files.length === 0) return usage('no file to verify');
+  if (files.filter((f) => f === '-').length > 1) return usage('stdin (-) can be read once');
+  // The same file twice would pass as one long replay of itself.
+  const twice = files.find((f, i) => f !== '-' && files.findIndex((g) => g !== '-' && resolve(g) === resolve(f)) !== i);
+  if (twice !== undefined) return usage(`${twice} is given twice`);
   let ring: HmacKeyRing;
   try {
     ring = loadHmacKeyRing(opts.keyFile);
@@ -175,13 +213,30 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   const out = (line: string): void => {
     io.stdout.write(line + '\n');
   };
+  /** The input being read, for an error reading it. */
+  const reading = { file: files[0] as string };
+  const readError = (err: unknown): number => {
+    const e = err as NodeJS.ErrnoException;
+    if (typeof e.code === 'string' && e.syscall !== undefined) return usage(`${reading.file}: ${e.message}`);
+    throw err;
+  };
+  if (files.length > 1) {
+    // Every file readable before any is read: a typo in the last name is not found after pages of findings.
+    try {
+      for (const f of files) {
+        reading.file = f;
+        if (f !== '-') await access(f, constants.R_OK);
+      }
+    } catch (err) {
+      return readError(err);
+    }
+    out(`NOTE: ${files.length} files checked as one stream, in the order given (oldest first): ${files.map(inputName).join(', ')}`);
+  }
   let collected: Collected;
   try {
-    collected = await collect(opts, io, sdId, format, ring.all, out);
+    collected = await collect(files, reading, opts, io, sdId, format, ring.all, out);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (typeof e.code === 'string' && e.syscall !== undefined) return usage(`${opts.file}: ${e.message}`);
-    throw err;
+    return readError(err);
   }
 
   const c = collected;
@@ -196,9 +251,10 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   if (c.entries.length === 0) {
     const whose = opts.agent !== undefined ? ` for agent "${opts.agent}"` : '';
     const seen = opts.agent !== undefined && names.length > 0 ? `; agents in the file: ${names.join(', ')}` : '';
-    out(`FAILED: no record sealed with ${sdId}${whose} in ${opts.file === '-' ? 'stdin' : opts.file}${c.foreign > 0 ? ` (${plural(c.foreign, 'foreign line')})` : ''}${seen}`);
+    out(`FAILED: no record sealed with ${sdId}${whose} in ${files.map(inputName).join(', ')}${c.foreign > 0 ? ` (${plural(c.foreign, 'foreign line')})` : ''}${seen}`);
     return EXIT_FAILED;
   }
+  for (const line of orderHints(c)) out(line);
   const accept = opts.acceptFreshStarts;
   const context: VerifyContext = {};
   if (accept !== undefined) context.acceptFreshStarts = accept === 'all' ? true : new Set(accept);
@@ -213,12 +269,59 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
 }
 
 /**
+ * An input as named in the output: the path as given, stdin for '-'. Neutralized as agent names are: a
+ * glob over a SIEM's directory passes names that whoever can write there chose (an ESC in one could
+ * repaint the lines printed before it).
+ */
+function inputName(file: string): string {
+  return file === '-' ? 'stdin' : printable(file);
+}
+
+/**
+ * Several files given newest first: a session whose records in one file all come before, by seq,
+ * its records in the file given before it. Received order is what REORDERED is judged by, so each
+ * such record is REORDERED; one line says why.
+ */
+function orderHints(c: Collected): string[] {
+  if (c.inputs.length < 2) return [];
+  const spans = c.inputs.map(() => new Map<string, { min: bigint; max: bigint }>());
+  c.entries.forEach((e, i) => {
+    const m = spans[c.input[i] as number] as Map<string, { min: bigint; max: bigint }>;
+    const x = m.get(e.session);
+    if (!x) m.set(e.session, { min: e.seq, max: e.seq });
+    else {
+      if (e.seq < x.min) x.min = e.seq;
+      if (e.seq > x.max) x.max = e.seq;
+    }
+  });
+  const hints: string[] = [];
+  for (let k = 1; k < spans.length; k++) {
+    const before = spans[k - 1] as Map<string, { min: bigint; max: bigint }>;
+    for (const [session, x] of spans[k] as Map<string, { min: bigint; max: bigint }>) {
+      const y = before.get(session);
+      if (!y || x.max >= y.min) continue;
+      hints.push(
+        `HINT: session ${session}'s records in ${(c.inputs[k] as InputFile).name} come before its records in ${(c.inputs[k - 1] as InputFile).name} by seq: ` +
+          `give the files oldest first (records are checked in the order received, so each of them is REORDERED)`,
+      );
+      break;
+    }
+  }
+  return hints;
+}
+
+/**
  * An agent id as printed. Labels are outside the MAC and a start event's id under an unknown key is
  * unchecked: whoever edited the file chose them, so no control character (ESC, CR, LF in a frame, C1,
  * bidi) reaches the operator's terminal raw: each is shown as {U+XXXX}, as the neutralizer does.
  */
 function agentName(owner: string): string {
-  return owner === '' ? '(none)' : replaceUnsafe(owner.replace(/[\t\n\r]/g, (ch) => token(ch.charCodeAt(0))));
+  return owner === '' ? '(none)' : printable(owner);
+}
+
+/** Text from outside the MAC or the operator's control as printed: each control character as {U+XXXX}, as the neutralizer does. */
+function printable(s: string): string {
+  return replaceUnsafe(s.replace(/[\t\n\r]/g, (ch) => token(ch.charCodeAt(0))));
 }
 
 /**
@@ -237,7 +340,11 @@ function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyC
     if (list) list.push(i);
     else indices.set(owner, [i]);
   });
-  const owners = [...indices.keys()].sort((a, b) => (agentName(a) < agentName(b) ? -1 : agentName(a) > agentName(b) ? 1 : 0));
+  const nameOf = new Map([...indices.keys()].map((o) => [o, agentName(o)] as const));
+  const name = (o: string): string => nameOf.get(o) as string;
+  const owners = [...indices.keys()].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
+  // Each agent is checked against the others' sessions: one index for all, not a map per agent (quadratic in agents).
+  const agentSessions = new AgentSessions(new Map([...summaries].map(([owner, sessions]) => [owner, [...sessions.values()]] as const)));
   const shown = owners.map(agentName);
   out(
     `NOTE: records of ${owners.length} agents (${shown.slice(0, 10).join(', ')}${shown.length > 10 ? ', …' : ''}): each agent numbers its own, ` +
@@ -248,11 +355,14 @@ function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyC
   const total = { records: 0, sessions: 0, restarts: 0, replays: 0 };
   for (const owner of owners) {
     const idx = indices.get(owner) as number[];
-    const one = { entries: idx.map((i) => c.entries[i] as SealedEntry), where: idx.map((i) => c.where[i] as number), form: c.form };
-    const otherAgents = new Map<string, SessionSummary[]>();
-    for (const [o, sessions] of summaries) if (o !== owner) otherAgents.set(o, [...sessions.values()]);
-    const report = verifyStream(one.entries, keys, { ...base, otherAgents });
-    const name = agentName(owner);
+    const one: Places = {
+      entries: idx.map((i) => c.entries[i] as SealedEntry),
+      where: idx.map((i) => c.where[i] as number),
+      input: idx.map((i) => c.input[i] as number),
+      inputs: c.inputs,
+    };
+    const report = verifyStream(one.entries, keys, { ...base, agents: { all: agentSessions, self: owner } });
+    const name = nameOf.get(owner) as string;
     out(`AGENT ${name}`);
     for (const line of describe(report.findings, one)) out(line);
     const f = facts(report, 0, 0);
@@ -283,14 +393,14 @@ function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyC
   return EXIT_FAILED;
 }
 
-async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer> {
-  if (opts.file === '-') {
+async function* chunks(file: string, io: VerifyIo): AsyncGenerator<Buffer> {
+  if (file === '-') {
     if (!io.stdin) throw new Error('no stdin to read from');
     // Copied: records are kept as views of their chunk, and a stream may reuse its buffers.
     for await (const chunk of io.stdin) yield Buffer.from(chunk as Buffer);
     return;
   }
-  const fh = await open(opts.file, 'r');
+  const fh = await open(file, 'r');
   try {
     for (;;) {
       // A fresh buffer per read: records are views into it and outlive the loop.
@@ -305,6 +415,8 @@ async function* chunks(opts: VerifyOptions, io: VerifyIo): AsyncGenerator<Buffer
 }
 
 async function collect(
+  files: readonly string[],
+  reading: { file: string },
   opts: VerifyOptions,
   io: VerifyIo,
   sdId: string,
@@ -312,11 +424,11 @@ async function collect(
   keys: ReadonlyMap<string, Buffer>,
   out: (l: string) => void,
 ): Promise<Collected> {
-  const splitter = new RecordSplitter(format);
   const c: Collected = {
     entries: [],
     where: [],
-    form: 'lines',
+    input: [],
+    inputs: [],
     foreign: 0,
     otherAgents: 0,
     others: new Map(),
@@ -336,6 +448,10 @@ async function collect(
     c.relabelledRuns++;
     out(line);
   });
+  // With several files, a place names its file ("day2.log line 14"); with one, it is as it always was.
+  let file = 0;
+  let prefix = '';
+  const place = (at: RecordPlace): string => prefix + recordPlace(at);
   const take = (records: StoredRecord[]): void => {
     for (const r of records) {
       if (r.bytes.length === 0) continue;
@@ -370,8 +486,8 @@ async function collect(
         // nobody runs would otherwise leave two intact streams: found by review).
         let owners = c.sessionOwners.get(p.entry.session);
         if (!owners) c.sessionOwners.set(p.entry.session, (owners = new Map()));
-        if (!owners.has(owner)) owners.set(owner, r.at.n);
-        sealedOwner.add(p.entry, label, r.at);
+        if (!owners.has(owner)) owners.set(owner, place(r.at));
+        sealedOwner.add(p.entry, label, r.at, prefix);
         if (opts.agent !== undefined && owner !== opts.agent) {
           c.otherAgents++;
           summarize(c.others, owner, p.entry, seal === 'verified');
@@ -385,6 +501,7 @@ async function collect(
         }
         c.entries.push(p.entry);
         c.where.push(r.at.n);
+        c.input.push(file);
         if (opts.agent === undefined) {
           c.owners.push(owner);
           c.verifiedStarts.push(seal === 'verified');
@@ -401,18 +518,24 @@ async function collect(
       }
     }
   };
-  for await (const chunk of chunks(opts, io)) take(splitter.push(chunk));
-  take(splitter.end());
-  for (const p of splitter.problems) {
-    c.unreadable++;
-    out(`UNREADABLE ${place(p.at)}: ${p.reason}`);
+  for (; file < files.length; file++) {
+    const name = files[file] as string;
+    reading.file = name;
+    prefix = files.length > 1 ? `${inputName(name)} ` : '';
+    // Each file on its own: its own form (auto-detected), its records numbered from 1.
+    const splitter = new RecordSplitter(format);
+    for await (const chunk of chunks(name, io)) take(splitter.push(chunk));
+    take(splitter.end());
+    for (const p of splitter.problems) {
+      c.unreadable++;
+      out(`UNREADABLE ${place(p.at)}: ${p.reason}`);
+    }
+    c.inputs.push({ name: inputName(name), form: splitter.detected ?? 'lines' });
   }
-  c.form = splitter.detected ?? 'lines';
-  const unit = c.form === 'lines' ? 'line' : 'frame';
   for (const [session, owners] of c.sessionOwners) {
     if (owners.size < 2) continue;
     c.splitSessions++;
-    const which = [...owners].map(([o, n]) => `"${agentName(o)}" (from ${unit} ${n})`).join(', ');
+    const which = [...owners].map(([o, at]) => `"${agentName(o)}" (from ${at})`).join(', ');
     out(`SPLIT session=${session}: its records are labelled as agents ${which}; one session is one agent's, so the labels were edited in the stored file`);
   }
   return c;
@@ -430,7 +553,7 @@ const MAX_UNNAMED = 8;
  * start events only: nothing to check there. Records are kept only until their session is settled.
  */
 class SealedOwnerCheck {
-  private readonly pending = new Map<string, Map<bigint, { e: SealedEntry; label: string; at: RecordPlace }>>();
+  private readonly pending = new Map<string, Map<bigint, { e: SealedEntry; label: string; at: RecordPlace; file: string }>>();
   private readonly settled = new Set<string>();
   /** Records whose MAC held but that name no agent (ECS stand-ins for lines that could not be built), per session. */
   private readonly unnamed = new Map<string, number>();
@@ -440,14 +563,15 @@ class SealedOwnerCheck {
     private readonly report: (line: string) => void,
   ) {}
 
-  add(e: SealedEntry, label: string, at: RecordPlace): void {
+  /** `file`: what names the record's file before its place ("day2.log "), or '' with one file. */
+  add(e: SealedEntry, label: string, at: RecordPlace, file: string): void {
     // Another agent's key: its MAC cannot be checked here.
     if (this.settled.has(e.session) || !this.keys.has(e.kid)) return;
     let held = this.pending.get(e.session);
     if (!held) this.pending.set(e.session, (held = new Map()));
     // A replay: the first copy stands.
     if (held.has(e.seq)) return;
-    const x = { e, label, at };
+    const x = { e, label, at, file };
     held.set(e.seq, x);
     const before = held.get(e.seq - 1n);
     if (before && this.settle(before.e.chain, x)) return;
@@ -455,7 +579,7 @@ class SealedOwnerCheck {
     if (next) this.settle(e.chain, next);
   }
 
-  private settle(previousChain: string, x: { e: SealedEntry; label: string; at: RecordPlace }): boolean {
+  private settle(previousChain: string, x: { e: SealedEntry; label: string; at: RecordPlace; file: string }): boolean {
     const { e } = x;
     if (computeChain(this.keys.get(e.kid) as Buffer, previousChain, e.session, e.seq, e.msg) !== e.chain) return false;
     const sealed = sealedAgentOf(e.msg);
@@ -471,7 +595,7 @@ class SealedOwnerCheck {
     if (sealed === 'unnamed') return true;
     if (sealed !== 'none' && sealed.agent !== x.label) {
       this.report(
-        `RELABELLED ${place(x.at)} (session=${e.session}): a record sealed by agent "${agentName(sealed.agent)}" (its MAC holds on the record before it) ` +
+        `RELABELLED ${x.file}${recordPlace(x.at)} (session=${e.session}): a record sealed by agent "${agentName(sealed.agent)}" (its MAC holds on the record before it) ` +
           `labelled "${agentName(x.label)}": its session was moved to another agent in the stored file`,
       );
     }
@@ -516,8 +640,28 @@ function summarize(others: Map<string, Map<string, SessionSummary>>, owner: stri
   }
 }
 
-function place(at: RecordPlace): string {
+function recordPlace(at: RecordPlace): string {
   return `${at.form === 'lines' ? 'line' : 'frame'} ${at.n}`;
+}
+
+/** Where the entry at `index` was read: "line 14", or "day2.log line 14" with several files; '' when unknown. */
+function placeOf(c: Places, index: number): string {
+  const n = index >= 0 ? c.where[index] : undefined;
+  if (n === undefined) return '';
+  const input = c.inputs[c.input[index] as number] as InputFile;
+  const at = `${input.form === 'lines' ? 'line' : 'frame'} ${n}`;
+  return c.inputs.length > 1 ? `${input.name} ${at}` : at;
+}
+
+/** The places of two entries as a range: "lines 3..7", "day2.log lines 3..7", or "day1.log line 90..day2.log line 2". */
+function placeRange(c: Places, from: number, to: number): string {
+  if (from === to) return placeOf(c, from);
+  const a = c.input[from] as number;
+  const b = c.input[to] as number;
+  if (a !== b) return `${placeOf(c, from)}..${placeOf(c, to)}`;
+  const input = c.inputs[a] as InputFile;
+  const units = `${input.form === 'lines' ? 'line' : 'frame'}s ${c.where[from]}..${c.where[to]}`;
+  return c.inputs.length > 1 ? `${input.name} ${units}` : units;
 }
 
 function plural(n: number | bigint, word: string): string {
@@ -529,9 +673,32 @@ function range(from: bigint, to: bigint): string {
 }
 
 /** One line per finding, replays of consecutive seqs folded into one line. */
-export function describe(findings: readonly Finding[], c: Pick<Collected, 'entries' | 'where' | 'form'>): string[] {
-  const unit = c.form === 'lines' ? 'line' : 'frame';
-  const at = (index: number): string => (index >= 0 && c.where[index] !== undefined ? `${unit} ${c.where[index]}` : '');
+export function describe(findings: readonly Finding[], c: Places): string[] {
+  const at = (index: number): string => placeOf(c, index);
+  const several = c.inputs.length > 1;
+  /** With several files, the first entry of each session and seq: where gaps are (built at the first one asked for). */
+  let firsts: Map<string, number> | undefined;
+  const firstAt = (session: string, seq: bigint | undefined): number => {
+    if (!firsts) {
+      firsts = new Map();
+      for (let i = 0; i < c.entries.length; i++) {
+        const e = c.entries[i] as SealedEntry;
+        const id = `${e.session}\u0000${e.seq}`;
+        if (!firsts.has(id)) firsts.set(id, i);
+      }
+    }
+    return seq === undefined ? -1 : (firsts.get(`${session}\u0000${seq}`) ?? -1);
+  };
+  const gapPlaces = (session: string, from: bigint, to: bigint): string => {
+    // After the record right before it and before the one right after it, when they were received: a file
+    // left out between two shows as "between day1.log line 90 and day3.log line 1".
+    const before = firstAt(session, from - 1n);
+    const after = firstAt(session, to + 1n);
+    if (before >= 0 && after >= 0) return `, between ${at(before)} and ${at(after)}`;
+    if (before >= 0) return `, after ${at(before)}`;
+    if (after >= 0) return `, before ${at(after)}`;
+    return '';
+  };
   const bounds = new Map<string, { min: bigint; max: bigint }>();
   for (const e of c.entries) {
     const b = bounds.get(e.session);
@@ -546,7 +713,7 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
     const f = findings[i] as Finding;
     switch (f.kind) {
       case 'gap':
-        lines.push(`GAP session=${f.session} ${range(f.from, f.to)} (${f.missing} missing)`);
+        lines.push(`GAP session=${f.session} ${range(f.from, f.to)} (${f.missing} missing${several ? gapPlaces(f.session, f.from, f.to) : ''})`);
         break;
       case 'reorder':
         lines.push(`REORDERED session=${f.session} seq=${f.seq} (${at(f.index)}: arrived after a later seq of its session)`);
@@ -578,7 +745,7 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
           j++;
         }
         const last = findings[j] as Finding & { kind: 'replay' };
-        const where = j === i ? at(f.index) : `${unit}s ${c.where[f.index]}..${c.where[last.index]}`;
+        const where = placeRange(c, f.index, last.index);
         const count = j - i + 1;
         lines.push(`REPLAY session=${f.session} ${range(f.seq, last.seq)} (${count === 1 ? '' : `${count} records `}identical, at-least-once delivery; ${where})`);
         i = j;
@@ -594,14 +761,22 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
       case 'undeclared_restart': {
         const now = bounds.get(f.session);
         const before = bounds.get(f.previousSession);
+        // With several files, where: a file left out between two often holds a run's start event.
+        const nowAt = several ? at(firstAt(f.session, now?.min)) : '';
+        const beforeAt = several ? at(firstAt(f.previousSession, before?.max)) : '';
         lines.push(
-          `UNDECLARED RESTART session=${f.session} (first seq received ${now?.min ?? '?'}) after session=${f.previousSession} ` +
-            `(last seq received ${before?.max ?? '?'}): no start event declares the boundary` +
+          `UNDECLARED RESTART session=${f.session} (first seq received ${now?.min ?? '?'}${nowAt ? `, ${nowAt}` : ''}) after session=${f.previousSession} ` +
+            `(last seq received ${before?.max ?? '?'}${beforeAt ? `, ${beforeAt}` : ''}): no start event declares the boundary` +
             (f.sameTime ? `; ${sameTimeText(f.sameTime, f.session)}` : '') +
-            (f.undatedBefore !== undefined
-              ? `; nothing sealed dates it before the fresh start of session ${f.undatedBefore} (only ECS records carry the time the agent read them, ` +
-                `and a session's first record in the data cannot be checked): if the file begins inside it, check the part from that fresh start on separately`
-              : ''),
+            (f.undatedBefore === undefined
+              ? ''
+              : several
+                ? `; nothing sealed dates it before the fresh start of session ${f.undatedBefore} (ECS records carry the time the agent read them, ` +
+                  `CEF only the agent's own events, such as agent_stopped at a clean stop; a session's first record in the data cannot be checked): ` +
+                  `if the first file begins inside it, check the records from that fresh start on in a separate verify run (the files of one run are one stream, ` +
+                  `and their order is not sealed)`
+                : `; nothing sealed dates it before the fresh start of session ${f.undatedBefore} (only ECS records carry the time the agent read them, ` +
+                  `and a session's first record in the data cannot be checked): if the file begins inside it, check the part from that fresh start on separately`),
         );
         break;
       }
@@ -647,7 +822,7 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
         break;
     }
   }
-  lines.push(...unknownKeys(findings, unit, c.where));
+  for (const line of unknownKeys(findings, c)) lines.push(line);
   return lines;
 }
 
@@ -656,24 +831,24 @@ export function describe(findings: readonly Finding[], c: Pick<Collected, 'entri
  * lines: a whole agent sealed with its own key (another host using this agent id, an old key left
  * out of the file) gives one FORGED line per record, which says what but not why.
  */
-function unknownKeys(findings: readonly Finding[], unit: string, where: readonly number[]): string[] {
+function unknownKeys(findings: readonly Finding[], c: Places): string[] {
+  // First and last by the entries' order, which is the order read (files in the order given, records in each file).
   const byKid = new Map<string, { records: number; sessions: Set<string>; first: number; last: number }>();
   for (const f of findings) {
     if (f.kind !== 'forged' || f.kid === undefined) continue;
-    const n = where[f.index] ?? 0;
     const k = byKid.get(f.kid);
-    if (!k) byKid.set(f.kid, { records: 1, sessions: new Set([f.session]), first: n, last: n });
+    if (!k) byKid.set(f.kid, { records: 1, sessions: new Set([f.session]), first: f.index, last: f.index });
     else {
       k.records++;
       k.sessions.add(f.session);
-      k.first = Math.min(k.first, n);
-      k.last = Math.max(k.last, n);
+      k.first = Math.min(k.first, f.index);
+      k.last = Math.max(k.last, f.index);
     }
   }
   return [...byKid].map(
     ([kid, k]) =>
       `UNKNOWN KEY id "${kid}": ${plural(k.records, 'record')} (${plural(k.sessions.size, 'session')}, ` +
-      `${k.first === k.last ? `${unit} ${k.first}` : `${unit}s ${k.first}..${k.last}`}) name a key that is not in the key file, so they are not checked: ` +
+      `${placeRange(c, k.first, k.last)}) name a key that is not in the key file, so they are not checked: ` +
       `made without the key, or sealed with a key the file lacks (an old key removed from it, or another host sending as this agent with its own key); ` +
       `add that key to the key file (a key ring) to check them`,
   );

@@ -214,10 +214,9 @@ export function parseSealedRecord(record: Buffer, sdId: string): RecordParse {
  */
 function startDeclaration(msg: Buffer, e: SealedEntry): Declaration | undefined {
   if (msg.indexOf(START_HINT) === -1) return undefined;
-  const raw = msg.toString('utf8');
-  const payload = decodedPayload(raw);
+  const payload = payloadOf(msg);
   // Session, seqs and chains are hex and digits: the raw bytes hold them as written, in any format.
-  if (payload === undefined) return readStartText(raw, e.session, e.seq);
+  if (payload === undefined) return readStartText(msg.toString('utf8'), e.session, e.seq);
   if (!payload.start || payload.message === undefined) return undefined;
   // The declaration at the head of the decoded message (ASCII: its bytes are its characters). The renamed
   // agent id is any printable ASCII: read from the decoded message, never from escaped bytes.
@@ -233,21 +232,48 @@ interface Payload {
   message?: string;
   /** The agent's own start event (ECS event.module "logward" and event.action "agent_started"; CEF class id "logward:agent_started"). */
   start: boolean;
+  /** The agent's clock at the event (epoch ms): sealedTimeOf. */
+  time?: number;
 }
 
 /** An internal event's class id (src/event/classify.ts: "logward:<action>"). */
 const START_CLASS_ID = `${AGENT_PARSER}:agent_started`;
+/** The class ids of the agent's own events: a line's begins with its parser's name, never this. */
+const AGENT_CLASS_PREFIX = `${AGENT_PARSER}:`;
+
+/** The formats decodedPayload reads, by the MSG's first bytes. */
+function payloadFormat(msg: Buffer | string): 'ecs' | 'cef' | undefined {
+  if (typeof msg === 'string') return msg.startsWith('{') ? 'ecs' : msg.startsWith('CEF:') ? 'cef' : undefined;
+  return msg[0] === 0x7b ? 'ecs' : msg.length >= 4 && msg.toString('latin1', 0, 4) === 'CEF:' ? 'cef' : undefined;
+}
 
 /**
- * The agent id and message an ECS or CEF payload carries, decoded (inside the
- * MAC): ECS `agent.id` and `message`; CEF `deviceExternalId` (every event
- * since 2026-11-23, the start event before: src/encode/cef.ts) and `msg`; and
- * whether it is the agent's start event. Undefined when the MSG is neither
- * (another format, or not one that parses).
+ * Each MSG's decoded payload, decoded once: a start event's is read when it is parsed (its declaration
+ * and agent id), again for its agent's sealed id (the command's owner check) and for its time (the
+ * verifier orders sessions by it). Keyed by the MSG buffer a SealedEntry holds (a view of the data read,
+ * never written to afterwards); a MSG held as a string is decoded each time.
+ */
+const payloads = new WeakMap<Buffer, Payload | null>();
+
+function payloadOf(msg: Buffer | string): Payload | undefined {
+  if (typeof msg === 'string') return decodedPayload(msg);
+  const known = payloads.get(msg);
+  if (known !== undefined) return known ?? undefined;
+  const p = payloadFormat(msg) === undefined ? undefined : decodedPayload(msg.toString('utf8'));
+  payloads.set(msg, p ?? null);
+  return p;
+}
+
+/**
+ * The agent id, message and time an ECS or CEF payload carries, decoded (inside the MAC): ECS
+ * `agent.id`, `message` and `event.created`; CEF `deviceExternalId` (every event since 2026-11-23,
+ * the start event before: src/encode/cef.ts), `msg`, and `rt` of the agent's own events; and
+ * whether it is the agent's start event. Undefined when the MSG is neither (another format, or
+ * not one that parses).
  */
 function decodedPayload(text: string): Payload | undefined {
   if (text.startsWith('{')) {
-    let doc: { agent?: { id?: unknown }; message?: unknown; event?: { module?: unknown; action?: unknown } };
+    let doc: { agent?: { id?: unknown }; message?: unknown; event?: { module?: unknown; action?: unknown; created?: unknown } };
     try {
       doc = JSON.parse(text) as typeof doc;
     } catch (err) {
@@ -258,6 +284,9 @@ function decodedPayload(text: string): Payload | undefined {
     const out: Payload = { start: doc.event?.module === AGENT_PARSER && doc.event.action === 'agent_started' };
     if (typeof doc.agent?.id === 'string') out.agent = doc.agent.id;
     if (typeof doc.message === 'string') out.message = doc.message;
+    const created = doc.event?.created;
+    const ms = typeof created === 'string' ? Date.parse(created) : NaN;
+    if (Number.isFinite(ms)) out.time = ms;
     return out;
   }
   if (text.startsWith('CEF:')) {
@@ -272,6 +301,12 @@ function decodedPayload(text: string): Payload | undefined {
     const out: Payload = { start: cef.classId === START_CLASS_ID };
     if (ext['deviceExternalId'] !== undefined) out.agent = ext['deviceExternalId'];
     if (ext['msg'] !== undefined) out.message = ext['msg'];
+    // rt is the event's @timestamp: for the agent's own events (src/event/internal.ts make) its clock when
+    // it made them, the same as event.created; for a log event, the time its line states, which whoever
+    // writes the line chooses (a review showed a line stating an old time passing a deleted run).
+    const rt = cef.classId.startsWith(AGENT_CLASS_PREFIX) ? ext['rt'] : undefined;
+    const ms = rt !== undefined && /^\d{1,15}$/.test(rt) ? Number(rt) : NaN;
+    if (Number.isFinite(ms)) out.time = ms;
     return out;
   }
   return undefined;
@@ -285,9 +320,8 @@ function decodedPayload(text: string): Payload | undefined {
  * before every event named its agent), so another record of the session may say.
  */
 export function sealedAgentOf(msg: Buffer | string): { agent: string } | 'none' | 'unnamed' {
-  const text = typeof msg === 'string' ? msg : msg.toString('utf8');
-  if (!text.startsWith('{') && !text.startsWith('CEF:')) return 'none';
-  const agent = decodedPayload(text)?.agent;
+  if (payloadFormat(msg) === undefined) return 'none';
+  const agent = payloadOf(msg)?.agent;
   return agent !== undefined ? { agent } : 'unnamed';
 }
 
@@ -295,38 +329,16 @@ export function sealedAgentOf(msg: Buffer | string): { agent: string } | 'none' 
  * The agent's clock at a record, read from inside the MAC (epoch ms), or
  * undefined: ECS `event.created`, which the agent sets on every event when it
  * reads the line or makes the event (src/event/build.ts, internal.ts; parsers
- * cannot set it: src/parse/reserved-fields.ts), and on a start event CEF `rt`
- * (an internal event's own time). A CEF log event's `rt` is the time the log
- * line states, which says nothing about when the agent sealed it. Whether the
- * MAC holds is the caller's business (src/seal/verify.ts asks only of records
- * it checked).
+ * cannot set it: src/parse/reserved-fields.ts); CEF `rt` of the agent's own
+ * events (class id "logward:<action>": its start and stop events, heartbeats,
+ * alerts), which is the time it made them. A CEF log event's `rt` is the time
+ * the log line states, which says nothing about when the agent sealed it (and
+ * a log line holding a start text is no start event: its class id is its
+ * parser's). Whether the MAC holds is the caller's business
+ * (src/seal/verify.ts asks only of records it checked).
  */
-export function sealedTimeOf(e: SealedEntry): number | undefined {
-  const text = typeof e.msg === 'string' ? e.msg : e.msg.toString('utf8');
-  if (text.startsWith('{')) {
-    let doc: { event?: { created?: unknown } };
-    try {
-      doc = JSON.parse(text) as typeof doc;
-    } catch (err) {
-      if (err instanceof SyntaxError) return undefined;
-      throw err;
-    }
-    const created = doc.event?.created;
-    const ms = typeof created === 'string' ? Date.parse(created) : NaN;
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  if (text.startsWith('CEF:') && e.declares !== undefined) {
-    let rt: string | undefined;
-    try {
-      rt = decodeCef(text).extension['rt'];
-    } catch (err) {
-      if (err instanceof CefDecodeError) return undefined;
-      throw err;
-    }
-    const ms = rt !== undefined && /^\d{1,15}$/.test(rt) ? Number(rt) : NaN;
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  return undefined;
+export function sealedTimeOf(msg: Buffer | string): number | undefined {
+  return payloadOf(msg)?.time;
 }
 
 /** One RFC 5424 (or templated) line as a string; kept for callers that hold strings. */

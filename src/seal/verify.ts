@@ -55,6 +55,12 @@
  * it declares excuses nothing: the record is checked like any other (a
  * log line quoting a declaration is an ordinary record), so the missing seqs
  * stay a gap and the record, if nothing else anchors it, is `altered`.
+ *
+ * Time: O(n log n) in records and sessions, whatever the data holds. What a
+ * session is compared with across the stream (FreshStartPlaces, OtherSessions,
+ * OwnPrefix, AgentSessions) is looked up in indexes, never by scanning every
+ * session for each: a file stuffed with one-record sessions, which needs no
+ * key, made those scans quadratic (minutes for 20,000 sessions).
  */
 import { computeChain, ZERO_CHAIN_HEX } from './chain.js';
 import type { DeclaredLoss, DeclaredStart } from './declaration.js';
@@ -103,6 +109,8 @@ export interface SessionSummary {
 export interface VerifyContext {
   /** Other agents' sessions in the same file, by agent id (verify --agent): where a renamed agent's stream came from. */
   otherAgents?: ReadonlyMap<string, readonly SessionSummary[]>;
+  /** Instead of otherAgents: every agent's sessions in the file, this stream's own (`self`) among them, which are left out. */
+  agents?: { all: AgentSessions; self: string };
   /**
    * Fresh starts after the head of the stream that the operator knows of (a state directory
    * rebuilt): `true` for all, or the sessions accepted. Reported as `accepted_fresh_start`, not a failure.
@@ -274,31 +282,25 @@ function renamedPredecessor(
   s: SessionView,
   decl: Declaration,
   ownBefore: SessionView | undefined,
-  ownSessions: readonly SessionView[],
-  context: VerifyContext,
+  ownSessions: OwnPrefix,
+  others: OtherSessions,
   findings: Finding[],
 ): Predecessor | undefined {
-  const owners = context.otherAgents ?? new Map<string, readonly SessionSummary[]>();
   let from = decl.renamedFrom;
-  let theirs = from !== undefined ? (owners.get(from) ?? []) : [];
-  let p: SessionSummary | undefined = theirs.find((x) => x.session === decl.previousSession);
+  let p: SessionSummary | undefined = from !== undefined && decl.previousSession !== undefined ? others.find(from, decl.previousSession) : undefined;
   if (!p && decl.previousSession !== undefined) {
     // Session ids are unique: the session named, under whichever name its records are, is the run before.
     // So a rename left undeclared (agent-name.json not saved: a stop or crash right after the start event, a
     // failed write; or lost) is no false gap when both names are in the file.
-    for (const [owner, list] of owners) {
-      const x = list.find((y) => y.session === decl.previousSession);
-      if (x) {
-        p = x;
-        from = owner;
-        theirs = list;
-        break;
-      }
+    const owner = others.ownerOf(decl.previousSession);
+    if (owner !== undefined) {
+      p = others.find(owner, decl.previousSession);
+      from = owner;
     }
   }
   if (from === undefined) return undefined;
   if (!p) {
-    for (const x of theirs) if (x.minSeq < s.minSeq && (!p || x.minSeq > p.minSeq)) p = x;
+    p = others.latestBefore(from, s.minSeq);
     // A later session of this stream's own comes between: the boundary with the old name is further back.
     if (ownBefore && (!p || ownBefore.minSeq > p.minSeq)) return undefined;
   }
@@ -311,23 +313,169 @@ function renamedPredecessor(
     // starts inside it). With a session before it of this stream, of the name it was found under or of the
     // name the start declares (the label is outside the MAC: an editor chooses the name it is found under),
     // its start was deleted (or it is forged).
-    const earlier = sessionBefore(p.minSeq, ownSessions, [theirs, declaredOld(decl, owners)]);
+    const earlier = sessionBefore(p.minSeq, ownSessions.latestBefore(p.minSeq), [others.latestBefore(from, p.minSeq), declaredOld(decl, others, p.minSeq)]);
     if (earlier) findings.push({ kind: 'undeclared_restart', session: p.session, previousSession: earlier });
   }
   return p && otherPredecessor(p);
 }
 
-/** The sessions of the old name a start declares it was renamed from (none when it declares no rename). */
-function declaredOld(decl: Declaration, owners: ReadonlyMap<string, readonly SessionSummary[]>): readonly SessionSummary[] {
-  return decl.renamedFrom !== undefined ? (owners.get(decl.renamedFrom) ?? []) : [];
+/** The latest session of the old name a start declares it was renamed from that begins before `head` (none without a rename). */
+function declaredOld(decl: Declaration, others: OtherSessions, head: bigint): SessionSummary | undefined {
+  return decl.renamedFrom !== undefined ? others.latestBefore(decl.renamedFrom, head) : undefined;
 }
 
-/** The latest session, of this stream's own or of the lists given, that begins before `head`; its name. */
-function sessionBefore(head: bigint, own: readonly SessionView[], others: readonly (readonly SessionSummary[])[]): string | undefined {
-  let earlier: { name: string; minSeq: bigint } | undefined;
-  for (const o of own) if (o.minSeq < head && (!earlier || o.minSeq > earlier.minSeq)) earlier = o;
-  for (const list of others) for (const x of list) if (x.minSeq < head && (!earlier || x.minSeq > earlier.minSeq)) earlier = { name: x.session, minSeq: x.minSeq };
+/**
+ * Of the latest session of this stream's own that begins before `head` and those of the lists
+ * (latestBefore of each), the one that begins last (the first given of those that begin together); its name.
+ */
+function sessionBefore(head: bigint, own: SessionView | undefined, others: readonly (SessionSummary | undefined)[]): string | undefined {
+  let earlier: { name: string; minSeq: bigint } | undefined = own && own.minSeq < head ? own : undefined;
+  for (const x of others) if (x && x.minSeq < head && (!earlier || x.minSeq > earlier.minSeq)) earlier = { name: x.session, minSeq: x.minSeq };
   return earlier?.name;
+}
+
+/** The index of the last of the sorted `values` below `v` (-1: none). */
+function lastBelow<T>(values: readonly T[], v: bigint, key: (x: T) => bigint): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (key(values[mid] as T) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+/** One agent's sessions, indexed: by id (the first of each), and by minSeq (stable: list order among equals). */
+interface IndexedList {
+  byId: Map<string, SessionSummary>;
+  byMinSeq: SessionSummary[];
+}
+
+/**
+ * Every agent's sessions in a file, by agent id, for checking each agent's stream against the
+ * others' (`VerifyContext.agents`: verify without --agent). The same as giving each agent's check
+ * `otherAgents` without its own entry, indexed once for all: built per agent, that map was
+ * quadratic in the number of agents (a file of 20,000 labels, which any sender to the SIEM can
+ * write, took over a minute).
+ */
+export class AgentSessions {
+  /** Per session id, the first two owners (in the map's order) with a session of that id. */
+  private owners: Map<string, string[]> | undefined;
+  /** Each owner's list, indexed when first asked for: once for every stream checked against it. */
+  private readonly indexes = new Map<string, IndexedList>();
+
+  constructor(private readonly lists: ReadonlyMap<string, readonly SessionSummary[]>) {}
+
+  /** `owner`'s sessions, indexed; undefined when the file holds none. */
+  of(owner: string): IndexedList | undefined {
+    let x = this.indexes.get(owner);
+    if (x) return x;
+    const list = this.lists.get(owner);
+    if (!list) return undefined;
+    const byId = new Map<string, SessionSummary>();
+    for (const y of list) if (!byId.has(y.session)) byId.set(y.session, y);
+    // Array.prototype.sort is stable: sessions that begin together stay in list order.
+    x = { byId, byMinSeq: [...list].sort((a, b) => (a.minSeq < b.minSeq ? -1 : a.minSeq > b.minSeq ? 1 : 0)) };
+    this.indexes.set(owner, x);
+    return x;
+  }
+
+  /** The first owner other than `self` holding a session with this id. */
+  ownerOf(session: string, self: string | undefined): string | undefined {
+    if (!this.owners) {
+      this.owners = new Map();
+      for (const [owner, list] of this.lists) {
+        for (const x of list) {
+          const at = this.owners.get(x.session);
+          if (!at) this.owners.set(x.session, [owner]);
+          else if (at.length < 2 && at[0] !== owner) at.push(owner);
+        }
+      }
+    }
+    return this.owners.get(session)?.find((o) => o !== self);
+  }
+}
+
+/**
+ * The other agents' sessions (context.otherAgents, or context.agents without this stream's own),
+ * indexed. A start declaring a rename, or a previous session that is not in this stream, scanned
+ * all of them, so a file stuffed with such starts (no key needed: they are read from the text)
+ * took time in starts times sessions. The answers are the scans': the first in each list.
+ */
+class OtherSessions {
+  private readonly all: AgentSessions;
+  private readonly self: string | undefined;
+
+  constructor(context: VerifyContext) {
+    if (context.agents) {
+      this.all = context.agents.all;
+      this.self = context.agents.self;
+    } else {
+      this.all = new AgentSessions(context.otherAgents ?? new Map());
+      this.self = undefined;
+    }
+  }
+
+  /** The first session of `owner` with this id. */
+  find(owner: string, session: string): SessionSummary | undefined {
+    return this.of(owner)?.byId.get(session);
+  }
+
+  /** The first other owner (in the map's order) holding a session with this id. */
+  ownerOf(session: string): string | undefined {
+    return this.all.ownerOf(session, this.self);
+  }
+
+  /** Of `owner`'s sessions that begin before `head`, the one that begins last (the first in its list of those that begin together). */
+  latestBefore(owner: string, head: bigint): SessionSummary | undefined {
+    const sorted = this.of(owner)?.byMinSeq;
+    if (!sorted) return undefined;
+    const i = lastBelow(sorted, head, (x) => x.minSeq);
+    if (i < 0) return undefined;
+    // The first of those beginning at that seq: sorted stably, it is the first in the list.
+    return sorted[lastBelow(sorted, (sorted[i] as SessionSummary).minSeq, (x) => x.minSeq) + 1];
+  }
+
+  private of(owner: string): IndexedList | undefined {
+    return owner === this.self ? undefined : this.all.of(owner);
+  }
+}
+
+/**
+ * The sessions before the i-th in the order, growing with i (`upTo`): of those that begin
+ * before a seq, the one that begins last, the first in the order of those that begin together.
+ * It scanned them all for each start that needed it.
+ */
+class OwnPrefix {
+  private readonly seqs: bigint[];
+  private readonly rank: Map<bigint, number>;
+  private readonly best: Extremes;
+  private added = 0;
+
+  constructor(private readonly ordered: readonly SessionView[]) {
+    this.rank = ranks(ordered.map((s) => s.minSeq));
+    this.seqs = [...this.rank.keys()];
+    this.best = new Extremes(this.seqs.length, Math.max, -Infinity);
+  }
+
+  /** Takes in the sessions before the i-th. */
+  upTo(i: number): void {
+    const n = this.ordered.length;
+    // rank * n + (n - 1 - j): the highest seq first, then the lowest place in the order.
+    for (; this.added < i; this.added++) {
+      const r = this.rank.get((this.ordered[this.added] as SessionView).minSeq) as number;
+      this.best.put(r, r * n + (n - 1 - this.added));
+    }
+  }
+
+  latestBefore(head: bigint): SessionView | undefined {
+    const below = lastBelow(this.seqs, head, (x) => x);
+    if (below < 0) return undefined;
+    const v = this.best.over(0, below);
+    const n = this.ordered.length;
+    return v === -Infinity ? undefined : this.ordered[n - 1 - (v % n)];
+  }
 }
 
 /** The order sessions are checked in, and what it could not prove. */
@@ -368,14 +516,11 @@ function checkedAt(s: SessionView, seq: bigint): Candidate | undefined {
 
 /** The agent's clock (sealed, MAC checked) at the record at `seq`, or undefined. */
 function timeAt(s: SessionView, seq: bigint): number | undefined {
+  // sealedTimeOf reads only what the agent wrote as its clock: ECS event.created, CEF rt of its own events (class
+  // id "logward:…", which no log line has). A log line holding a start text for its own session and seq is an
+  // ordinary record, checked on the record before it: its CEF rt is the time the line states (found by review).
   const c = checkedAt(s, seq);
-  if (!c) return undefined;
-  const { declares, ...rest } = c.e;
-  // CEF carries the agent's clock on its start event only (rt of an internal event), and a start event is
-  // its session's first record, sealed on the chain it declares. `declares` is read from the MSG text: a
-  // log line holding a start text for its own session and seq has one too, checked on the record before
-  // it, and its rt is the time the line states, not the agent's clock.
-  return sealedTimeOf(seq === s.minSeq && declares !== undefined && holdsAsStart(c) ? c.e : rest);
+  return c ? sealedTimeOf(c.e.msg) : undefined;
 }
 
 const spans = new WeakMap<SessionView, { span: [number, number] | undefined }>();
@@ -411,7 +556,8 @@ function sameTime(s: SessionView, other: SessionView): SameTime | undefined {
  *   file, the first taken for the head);
  * - a lineage without a first start (the data begins inside one of its runs, or a run's start event
  *   was deleted) goes before every fresh start only when the last record of each of its sessions
- *   is dated before the first fresh start (its read time, MAC checked: ECS only). That is the old
+ *   is dated before the first fresh start (MAC checked: ECS event.created, CEF rt of the agent's own
+ *   events, such as agent_stopped at a clean stop; sealedTimeOf). That is the old
  *   stream of a file that begins before the state directory was wiped. Else it is checked after
  *   the last fresh start, by seq, where a session without its start is an undeclared restart: the
  *   place a run's records are stored in proves nothing, and a run whose start was deleted with the
@@ -471,15 +617,16 @@ function streamOrder(all: readonly SessionView[]): StreamOrder {
     // unreported: the end of that run was unchecked without --accept-fresh-start (found by review).
     const begun = headOf(root).e.declares !== undefined ? timeAt(root, root.minSeq) : undefined;
     if (firstStart !== undefined && ((begun !== undefined && begun < firstStart) || ends.every((t) => t !== undefined && t < firstStart))) {
-      head.push(...members);
+      // One by one: spread as arguments, a lineage of some 100,000 sessions overflows the call stack.
+      for (const m of members) head.push(m);
       continue;
     }
-    late.push(...members);
+    for (const m of members) late.push(m);
     if (firstStart === undefined || ends.some((t) => t === undefined)) for (const m of members) undated.set(m, roots[0] as SessionView);
   }
   const groups = roots.map((r) => {
     const rest = (lineages.get(r) as SessionView[]).filter((s) => s !== r);
-    if (r === roots[roots.length - 1]) rest.push(...late);
+    if (r === roots[roots.length - 1]) for (const m of late) rest.push(m);
     return [r, ...rest.sort(seqOrder)];
   });
   return { sessions: [...head.sort(seqOrder), ...groups.flat()], undated };
@@ -499,15 +646,13 @@ function startsFresh(s: SessionView): boolean {
  * session that is not a first start shares its seqs. Else the sessions after it are its own later
  * runs, or sessions without a start (undeclared restarts already). With a session before it that
  * sealed records at the same time, it says so (`sameTime`: a second sender, not a state directory
- * rebuilt).
+ * rebuilt). What it looks up among the other sessions comes from `places` (FreshStartPlaces).
  */
-function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], context: VerifyContext): Finding | undefined {
-  const overlap = ordered.find((o) => o !== s && o.minSeq <= s.maxSeq && s.minSeq <= o.maxSeq);
+function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], places: FreshStartPlaces, context: VerifyContext): Finding | undefined {
+  const overlap = places.overlap(i);
   // Of the sessions before it, the one right before it by seq (the stream it shares seqs with, after a
   // state directory was lost), else the last one (a new stream's seqs below the old one's).
-  let before: SessionView | undefined;
-  for (const o of ordered.slice(0, i)) if (o.minSeq <= s.minSeq && (!before || o.minSeq >= before.minSeq)) before = o;
-  before ??= ordered[i - 1];
+  const before = places.before(i) ?? ordered[i - 1];
   const after = before ?? (overlap && !startsFresh(overlap) ? overlap : undefined);
   if (!after) return undefined;
   const accept = context.acceptFreshStarts;
@@ -515,14 +660,176 @@ function freshStart(s: SessionView, i: number, ordered: readonly SessionView[], 
   const head = (s.bySeq.get(s.minSeq) as Candidate[])[0] as Candidate;
   const f: Finding = { kind: accepted ? 'accepted_fresh_start' : 'fresh_start', session: s.name, seq: s.minSeq, index: head.index, after: after.name };
   if (overlap) f.overlaps = overlap.name;
-  for (const o of i > 0 ? ordered.slice(0, i).reverse() : [after]) {
-    const same = sameTime(s, o);
-    if (same) {
-      f.sameTime = same;
-      break;
+  // The latest session before it in the order that sealed records at the same time (at the head: the one it is reported after).
+  const same = i > 0 ? places.sameTime(i) : sameTime(s, after);
+  if (same) f.sameTime = same;
+  return f;
+}
+
+/**
+ * Max or min of integers over coordinates 0..size-1 (an iterative segment tree), two ways:
+ * `cover(lo, hi, v)` marks the coordinates lo..hi and `covering(p)` combines the marks on p
+ * (intervals stabbed by a point); `put(p, v)` and `over(lo, hi)` combine what was put at the
+ * coordinates lo..hi. O(log size) each; an empty range (lo > hi) gives `none`.
+ */
+class Extremes {
+  private readonly marks: Float64Array;
+  private readonly tree: Float64Array;
+
+  constructor(
+    private readonly size: number,
+    private readonly pick: (a: number, b: number) => number,
+    private readonly none: number,
+  ) {
+    this.marks = new Float64Array(2 * size).fill(none);
+    this.tree = new Float64Array(2 * size).fill(none);
+  }
+
+  cover(lo: number, hi: number, v: number): void {
+    for (let l = lo + this.size, r = hi + this.size + 1; l < r; l >>= 1, r >>= 1) {
+      if (l & 1) this.marks[l] = this.pick(this.marks[l++] as number, v);
+      if (r & 1) this.marks[--r] = this.pick(this.marks[r] as number, v);
     }
   }
-  return f;
+
+  covering(p: number): number {
+    let v = this.none;
+    for (let i = p + this.size; i >= 1; i >>= 1) v = this.pick(v, this.marks[i] as number);
+    return v;
+  }
+
+  put(p: number, v: number): void {
+    for (let i = p + this.size; i >= 1; i >>= 1) this.tree[i] = this.pick(this.tree[i] as number, v);
+  }
+
+  over(lo: number, hi: number): number {
+    let v = this.none;
+    for (let l = lo + this.size, r = hi + this.size + 1; l < r; l >>= 1, r >>= 1) {
+      if (l & 1) v = this.pick(v, this.tree[l++] as number);
+      if (r & 1) v = this.pick(v, this.tree[--r] as number);
+    }
+    return v;
+  }
+}
+
+/** Sorted distinct values and each one's rank: coordinates for Extremes. */
+function ranks<T extends number | bigint>(values: Iterable<T>): Map<T, number> {
+  const sorted = [...new Set(values)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return new Map(sorted.map((v, i) => [v, i] as const));
+}
+
+/**
+ * What freshStart looks up among the other sessions, for every fresh start of the stream, in
+ * O(n log n) for n sessions: it scanned every session before each fresh start, so a file stuffed
+ * with one-record fresh starts (no key needed: a start event that does not verify is still a
+ * session) took quadratic time. The answers are those scans' exactly:
+ * - `overlap(i)`: the first session in the order, other than the i-th, whose seqs (minSeq..maxSeq)
+ *   share one with its;
+ * - `before(i)`: of the sessions before the i-th in the order, the one with the highest minSeq not
+ *   above its (the last one of those in the order);
+ * - `sameTime(i)`: the last session before the i-th in the order that sealed records at the same
+ *   time (sameTime), or undefined.
+ * Built on first use: a stream without a fresh start after its head never pays for it.
+ */
+class FreshStartPlaces {
+  private overlaps: ((i: number) => number) | undefined;
+  private swept: Map<number, { before: number; same: number }> | undefined;
+
+  constructor(private readonly ordered: readonly SessionView[]) {}
+
+  overlap(i: number): SessionView | undefined {
+    this.overlaps ??= this.overlapIndex();
+    const j = this.overlaps(i);
+    return j === Infinity ? undefined : this.ordered[j];
+  }
+
+  before(i: number): SessionView | undefined {
+    const j = this.sweep().get(i)?.before ?? -1;
+    return j < 0 ? undefined : this.ordered[j];
+  }
+
+  sameTime(i: number): SameTime | undefined {
+    const j = this.sweep().get(i)?.same ?? -1;
+    const s = this.ordered[i];
+    const o = j < 0 ? undefined : this.ordered[j];
+    return s && o ? sameTime(s, o) : undefined;
+  }
+
+  /**
+   * Closed ranges [a, b] (a session's seqs) meeting [S, E] (the i-th's): those with a < S <= b
+   * (stabbed at S), those with a = S, and those with S < a <= E. The first in the order of each.
+   */
+  private overlapIndex(): (i: number) => number {
+    const list = this.ordered;
+    const rank = ranks(list.flatMap((s) => [s.minSeq, s.maxSeq]));
+    const pos = (q: bigint): number => rank.get(q) as number;
+    const t = new Extremes(rank.size, Math.min, Infinity);
+    /** Per minSeq, the first two sessions in the order that begin there (one of them may be the i-th itself). */
+    const starting = new Map<number, number[]>();
+    list.forEach((s, j) => {
+      const a = pos(s.minSeq);
+      const b = pos(s.maxSeq);
+      if (a + 1 <= b) t.cover(a + 1, b, j);
+      t.put(a, j);
+      const at = starting.get(a);
+      if (!at) starting.set(a, [j]);
+      else if (at.length < 2) at.push(j);
+    });
+    return (i) => {
+      const s = list[i] as SessionView;
+      const a = pos(s.minSeq);
+      const same = (starting.get(a) ?? []).find((j) => j !== i) ?? Infinity;
+      return Math.min(t.covering(a), same, t.over(a + 1, pos(s.maxSeq)));
+    };
+  }
+
+  /** before and sameTime of every fresh start after the head, in one pass over the order. */
+  private sweep(): Map<number, { before: number; same: number }> {
+    if (this.swept) return this.swept;
+    const list = this.ordered;
+    const n = list.length;
+    const queries = list.flatMap((s, i) => (i > 0 && startsFresh(s) ? [i] : []));
+    const seqRank = ranks(list.map((s) => s.minSeq));
+    // The highest minSeq not above the i-th's, the last such in the order: max of rank * n + index.
+    const bySeq = new Extremes(seqRank.size, Math.max, -Infinity);
+    // Sessions sealing records at the same time: their spans (epoch ms, first..last) meet, a < E and S < b,
+    // for [a, b] before it and [S, E] its own. Only when a fresh start has a span: spans cost MAC checks.
+    const timed = queries.some((i) => spanOf(list[i] as SessionView) !== undefined);
+    const spanList = timed ? list.map(spanOf) : [];
+    const timeRank = ranks(spanList.flatMap((x) => x ?? []));
+    const tpos = (ms: number): number => timeRank.get(ms) as number;
+    const byTime = new Extremes(timeRank.size, Math.max, -Infinity);
+    /** Per start time, the last session in the order that begins there and ends later. */
+    const lasting = new Map<number, number>();
+    const out = new Map<number, { before: number; same: number }>();
+    let q = 0;
+    for (let j = 0; j < n; j++) {
+      const s = list[j] as SessionView;
+      const sp = spanList[j];
+      if (queries[q] === j) {
+        q++;
+        const top = bySeq.over(0, seqRank.get(s.minSeq) as number);
+        let same = -1;
+        if (sp) {
+          const [a, b] = [tpos(sp[0]), tpos(sp[1])];
+          // Spans stabbed at S (a' < S < b'); then, for a span of its own length, those beginning at S that end
+          // later, and those beginning inside it (S < a' < E).
+          same = byTime.covering(a);
+          if (a < b) same = Math.max(same, lasting.get(a) ?? -1, byTime.over(a + 1, b - 1));
+        }
+        out.set(j, { before: top === -Infinity ? -1 : top % n, same: same === -Infinity ? -1 : same });
+      }
+      bySeq.put(seqRank.get(s.minSeq) as number, (seqRank.get(s.minSeq) as number) * n + j);
+      if (sp) {
+        const [a, b] = [tpos(sp[0]), tpos(sp[1])];
+        if (a + 1 <= b - 1) byTime.cover(a + 1, b - 1, j);
+        byTime.put(a, j);
+        if (a < b) lasting.set(a, j);
+      }
+    }
+    this.swept = out;
+    return out;
+  }
 }
 
 /** Whether a copy received of the next record (`next`) is chained on `c`: its MAC holds on c's chain. */
@@ -588,6 +895,9 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   // (a stream that begins mid-session), whatever order the file was stored in.
   const order = streamOrder([...sessions.values()]);
   const ordered = order.sessions;
+  const places = new FreshStartPlaces(ordered);
+  const others = new OtherSessions(context);
+  const ownPrefix = new OwnPrefix(ordered);
   let first = true;
   let restarts = 0;
   for (const s of ordered) {
@@ -670,7 +980,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     if (decl.previousSession !== undefined) r.previousSession = decl.previousSession;
     findings.push(r);
     if (decl.previousSession === undefined && ordered.length > 1) {
-      const fresh = freshStart(s, i, ordered, context);
+      const fresh = freshStart(s, i, ordered, places, context);
       if (fresh) findings.push(fresh);
     }
     if (decl.lastSeq !== null && s.minSeq <= decl.lastSeq) {
@@ -688,12 +998,15 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     // record relabelled to the new name (the label is outside the MAC), which would hide a run deleted at
     // the rename. A later own session without a start is an undeclared restart already.
     if (named && decl.renamedFrom !== undefined && named === ordered[0] && !named.bySeq.get(named.minSeq)?.[0]?.e.declares) {
-      const earlier = sessionBefore(named.minSeq, [], [declaredOld(decl, context.otherAgents ?? new Map())]);
+      const earlier = sessionBefore(named.minSeq, undefined, [declaredOld(decl, others, named.minSeq)]);
       if (earlier) findings.push({ kind: 'undeclared_restart', session: named.name, previousSession: earlier });
     }
     // The sessions before it in the order proven, not all of them by seq: after a fresh start the new stream's
     // seqs are below the old name's, and its sessions, sealed later, would pass for sessions before that one.
-    if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) p = renamedPredecessor(s, decl, ordered[i - 1], ordered.slice(0, i), context, findings);
+    if (!p && (decl.renamedFrom !== undefined || decl.previousSession !== undefined)) {
+      ownPrefix.upTo(i);
+      p = renamedPredecessor(s, decl, ordered[i - 1], ownPrefix, others, findings);
+    }
     const before = ordered[i - 1];
     if (!p && before) p = ownPredecessor(before);
     if (!p) return;
