@@ -30,7 +30,10 @@
  *     decimal or a dashed id): a card starts only where a digit group starts.
  *     An escape's last character is no letter or digit of a word: after
  *     nginx's \x22 or a URL's %22, %20, %3D, %3A, %2C a number stands alone
- *     ("{\x22pan\x22:\x224111…", "ssn%3D123-45-6789"), for SSNs too.
+ *     ("{\x22pan\x22:\x224111…", "ssn%3D123-45-6789"), for SSNs too; so it
+ *     does after an escaped control character, %00-%1F, \x00-\x1F, \u0000-
+ *     \u001F ("q=%094111…", "ssn%3D%09123-45-6789", "\u00194111…"). Not after
+ *     %30-%39: those encode digits, and the number goes on through them.
  *     Inside a value a rule turned down (below), a card written in groups
  *     may also start glued to a letter or "_" of that value:
  *     "session_id=abc4111 1111 1111 1111" (the value "abc4111" is too short
@@ -58,8 +61,14 @@
  *     "x[REDACTED:ssn]") unless "-" or "." and a letter or digit follow it (a
  *     longer name: "PWD=/srv/rel123-45-6789-rc1"). Not masked (accepted): a
  *     glued one outside such a value ("id=x123-45-6789", "ORD123-45-6789": one
- *     word with its letters), and one after "x-" or "x." in a turned-down value
- *     too ("PWD=/srv/parts/PN-123-45-6789": a dashed id, as everywhere).
+ *     word with its letters), and one after a letter and "-" or "." anywhere,
+ *     in a turned-down value too ("ref=x-123-45-6789", "cvv=x.123-45-6789",
+ *     "PWD=/srv/parts/PN-123-45-6789": a dashed or dotted id, whose scheme
+ *     writes its own letters before its number). Except where those letters are
+ *     "ssn" (any case, ending a word or the whole word) with or without one
+ *     "_", "." or "-": "ssn-123-45-6789", "applicant.SSN.123-45-6789",
+ *     "ssn_123-45-6789.pdf", "userSsn123-45-6789" are masked everywhere; the
+ *     label says what the number is, and no id scheme calls itself "ssn".
  *   - Password keys (password, passwd, passphrase, any prefix such as
  *     db_/PG/MYSQL_ROOT_) are masked after "=", "%3D", "=>", and after ":" when
  *     the key or the value is quoted (JSON, Python, YAML with quotes). A bare
@@ -113,6 +122,15 @@
  *   - PEM private keys are masked whole, BEGIN to END (also when the newlines
  *     are {U+000A} tokens or JSON "\n"); without an END, to the end of the text.
  *   - Session ids are masked like everything else (DESIGN), not keyed-hashed.
+ *   - Vendor tokens start a word ("xghp_…" is no token), except a token glued
+ *     to a letter whose own shape proves it (GLUED_TOKENS): a key pasted after
+ *     text with no separator ("tokenghp_…", "keyAKIA…", "BearereyJ…") is masked.
+ *     Glued, a classic GitHub token must look random (capitals, small letters,
+ *     many changes between them), a JWT have a JSON header naming its "alg", an
+ *     AWS key id a lower-case letter before its upper-case id, a Stripe key be a
+ *     live or restricted key or a webhook secret that looks random. Not masked (accepted): glued Stripe test
+ *     keys ("network_test_…" is a name), tokens glued to a digit or "_", and
+ *     glued Google, npm, OpenAI and SendGrid keys.
  *   - Not masked (accepted): an opaque token as a URL path segment
  *     (/api/token/<x>: no shape tells it from an id), key names spelled to hide
  *     (pass%77ord=, pass{U+200B}word=), URL passwords holding "/", "?", "#" or a
@@ -194,6 +212,13 @@ interface Rule {
    * it gave before.
    */
   readonly onlyInTurnedDown?: (g: Groups) => boolean;
+  /**
+   * The group a token rule sets when its prefix is glued to a letter before it (GLUED_TOKENS). Such a
+   * match that kind() turns down is passed over as onlyInTurnedDown's are: it was no match before
+   * glued tokens were looked for, and what follows it is scanned as it was then (no turned-down value,
+   * no rescan budget spent).
+   */
+  readonly glued?: string;
 }
 
 /** Values that already are masks (ours or the application's) or carry nothing. */
@@ -267,8 +292,21 @@ function tokenValue(chars: string, minLength = 1): string {
  * The "m" ending a colour code is no letter of a word: "{U+001B}[36mAuthorization".
  */
 function bounded(word: string, before = 'a-z0-9'): string {
+  return `${word}${notGlued(word, before)}`;
+}
+
+/** bounded()'s look-behind alone, read right after `word`: no character of `before` right before it. */
+function notGlued(word: string, before: string): string {
   // Neither is the "m" ending a colour code, nor the "2" of nginx's \x22 ("{\x22cookie\x22:…").
-  return `${word}(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16}|\\\\x2)[${before}]${word})`;
+  return `(?<!(?<!\\{U\\+001B\\}\\[[0-9;]{0,16}|\\\\x2)[${before}]${word})`;
+}
+
+/**
+ * Read right after `word`: a letter glued before it, captured in group `g` (a token rule's glued form,
+ * tried where notGlued() refused the word; see GLUED_TOKENS).
+ */
+function gluedTo(word: string, g: string): string {
+  return `(?<=(?<${g}>[a-z])${word})`;
 }
 
 // ---- key/value families -------------------------------------------------
@@ -407,15 +445,19 @@ const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,40}';
  * redaction sees JSON lines as written, so "charge declined:\\t4111…" or a message's second line
  * "…\\n4111 1111 1111 1111" is a card after a TAB or a newline, not inside the word "t4111" (it shipped).
  */
-const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f](?=[a-f]))`;
+const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f](?=[a-f])|\\\\u00[01](?=[a-f]))`;
 /**
- * Before the digit that may stand right before a card's or an SSN's first digit: the "2" of an escape
- * that ends in a digit, nginx's \\x22 (a quote in a logged request body) or a URL's %22, %20, %26
- * ("{\\x22ssn\\x22:\\x22123-45-6789\\x22}", "%22pan%22%3A%224111…"): the number starts after the
- * escape, not inside a longer number (it shipped). An escape that ends in a letter (%3D, %3A, %2C,
- * \\x0A) is LETTER_ENDS_ESCAPE's. The pre-screen already counts such a run from its "2".
+ * Before the digit that may stand right before a card's or an SSN's first digit: the first hex digit of
+ * an escape that ends in a digit. "2": nginx's \\x22 (a quote in a logged request body) or a URL's %22,
+ * %20, %26 ("{\\x22ssn\\x22:\\x22123-45-6789\\x22}", "%22pan%22%3A%224111…"). "0" and "1": a control
+ * character, a URL's %09 (TAB) or %0D%0A's neighbours %00-%19, nginx's \\x09, a JSON \\u0009 or \\u0019
+ * ("q=%094111…", "ssn%3D%09123-45-6789"). The number starts after the escape, not inside a longer number
+ * (it shipped). %30-%39 stay digits of the number: they encode digits. An escape that ends in a letter
+ * (%3D, %3A, %2C, %0A, \\x1b, \\u001f) is LETTER_ENDS_ESCAPE's. The pre-screen counts such a run from
+ * the escape's first hex digit (a "2" starts a card candidate anyway; a "0" or "1" does after "%", "\\x"
+ * or "\\u": escapeBefore).
  */
-const DIGIT_NOT_ESCAPE = '(?<!(?:%|\\\\x)2)';
+const DIGIT_NOT_ESCAPE = '(?<!(?:%|\\\\x)[0-2]|\\\\u00[01])';
 
 const PAN_BOUNDARY =
   `(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|${DIGIT_NOT_ESCAPE}\\d\\d|_\\d|\\d[.-]\\d|(?<![.,]\\d*|\\d{12})\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
@@ -486,11 +528,20 @@ function gluedCard(g: Groups): boolean {
 }
 
 /**
+ * Read right before an SSN's first digit, after a letter or "_", "." or "-" there: not "ssn", "ssn_",
+ * "ssn." or "ssn-" (any case, any word before: "applicant_ssn-", "userSSN."). An id scheme writes its own
+ * letters before its dashed number ("ORD-", "PN-", "x.", "rel"); "ssn" says what the number is. Cache
+ * and object keys, file names and dotted field paths write it so: "ssn_123-45-6789.pdf",
+ * "applicant.ssn.123-45-6789", "SSN-123-45-6789".
+ */
+const SSN_LABEL = '(?<!ssn[_.-]?)';
+/**
  * A US SSN (ddd-dd-dddd) where it stands alone: not inside a word, a longer number, a decimal or a
  * dashed or dotted id (its first digit not after a digit, "_", "." or "-", and after a letter only
- * when that letter ends a terminal control sequence or an escape).
+ * when that letter ends a terminal control sequence or an escape). Except after the word "ssn" itself,
+ * with or without one "_", "." or "-" (SSN_LABEL): a label that names the number is no id's letters.
  */
-const SSN_ALONE = `\\d(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|${DIGIT_NOT_ESCAPE}\\d\\d|[_.-]\\d)\\d\\d-\\d\\d-\\d{4}`;
+const SSN_ALONE = `\\d(?<!(?:${LETTER_ENDS_ESCAPE}[a-z]|[_.-])${SSN_LABEL}\\d|${DIGIT_NOT_ESCAPE}\\d\\d)\\d\\d-\\d\\d-\\d{4}`;
 /**
  * An SSN glued to a letter or "_" before it ("cvv=x123-45-6789"). It counts only inside a value a rule
  * turned down (the glued rule's onlyInTurnedDown), as a glued card does, for the same reason:
@@ -566,6 +617,74 @@ const DIGEST_QUOTED =
   `|(?<=[a-z0-9]=)\\\\"[^"\\\\,]{0,256}\\\\"` +
   // nginx writes a quote in a header as \x22: response=\x22<hash>\x22 is one parameter too.
   `|(?<=[a-z0-9]=)\\\\x22(?:(?!\\\\x22)[^",]){0,256}\\\\x22`;
+
+// ---- tokens glued to the word before them ----------------------------------
+// GLUED_TOKENS. A vendor token's prefix normally starts a word (bounded()): "xghp_…" inside a longer
+// word is no token. But a key pasted after text with no separator ("tokenghp_…", "keyAKIA…",
+// "BearereyJ…", a log call that concatenates a label and the key) is a key all the same, and shipped.
+// Glued to a letter (not a digit or "_": ids and snake_case names) a token is masked when its own shape
+// proves it, which is more than a word-start token must show: the check is in each rule's kind(),
+// and a glued match that fails it is passed over (Rule.glued), as if the regex had not matched there.
+//   - GitHub: "github_pat_" and its 22_59 characters; a classic gh[pousr]_ token of 36 or more
+//     characters that look random (randomLooking: a hex hash after "…highs_" has no capital, a
+//     camelCase name too few changes of case).
+//   - GitLab: the prefix in lower case, a digit or a capital in the value.
+//   - Slack: "xox" in lower case, then digits and a dash (a team id, "1-", "2-").
+//   - Stripe: sk_live_, rk_live_ and whsec_ with a random-looking value, digits in it too; never a
+//     glued test key ("network_test_…", "disk_live_MigrationStatus2026Final" are names).
+//   - AWS key ids: after a lower-case letter, the id in upper case ("keyAKIA…"); an upper-case run
+//     ("…EASTASIA…") or a lower-case one ("southeastasia…") is a name.
+//   - JWTs: the header's first key spelled out ({"alg", {"typ", {"kid", {"enc", {"cty", {"x5t"), and the
+//     header a JSON object with an "alg" (RFC 7515/7516 require one): "keyJsonSerializer.dump.x" is none.
+// Not glued (accepted, as before): Google, npm, OpenAI, SendGrid keys; tokens after a digit or "_".
+// Cost: a glued start is tried only at the prefix's literal, and where the value's characters include the
+// prefix's (JWT, GitLab, Slack) the glued value is bounded, so a line of repeated prefixes costs a
+// bounded scan per prefix, not one to the line's end each.
+const AWS_ID = '(?:AKIA|ASIA|ABIA|ACCA)';
+const GH_PREFIX = '(?:gh[pousr]_|github_pat_)';
+const GL_PREFIX = 'gl(?:pat|dt|rt|ptt|cbt|imt|oas|ft|soat)-';
+const SL_PREFIX = 'xox[abposre]-';
+const ST_PREFIX = '(?:[sr]k_(?:live|test)_|whsec_)';
+/** A glued JWT's header after "eyJ": its first key ("alg", "typ", "kid", "enc", "cty", "x5t") and a bounded rest. */
+const JWT_GLUED_HEADER = '(?:hbGci|0eXAi|raWQi|lbmMi|jdHki|4NXQi)Oi[a-z0-9_-]{1,240}';
+
+/**
+ * A JWT's header (v up to its first ".") is base64url of a JSON object naming its "alg": '{"' first
+ * (the regex has the 'i' flag, "EYJ…" decodes to bytes), '}' last, an "alg" with a string value. Read
+ * as text, not parsed: JSON.parse throws on every near miss, and a line of glued near misses would pay
+ * an exception each (eight times the cost of this check).
+ */
+function jwtHeaderNamesAlg(v: string): boolean {
+  const header = Buffer.from(v.slice(0, v.indexOf('.')), 'base64url').toString('latin1');
+  return header.startsWith('{"') && header.trimEnd().endsWith('}') && /"alg"\s*:\s*"[^"\\]+"/.test(header);
+}
+
+/**
+ * A token's value from `from` on looks like random base62, not a word, a hex hash or a camelCase name:
+ * it holds a capital and a small letter (and a digit, when asked), and changes between capitals, small
+ * letters and digits at more than a third of its characters (random base62 does at some 62% of them;
+ * "MigrationStatus2026Final" at 6 of 24, "ConnectionsPerSecond2xxTotal" at 9 of 28). Of random values,
+ * this turns down some 0.07% of 36 characters (a classic GitHub token) and 2% of 24 (a legacy Stripe
+ * key; most for want of a digit, which only Stripe's check asks for: its glued prefix follows names
+ * such as "disk_live_"), none of 99 (a current Stripe key).
+ */
+function randomLooking(v: string, from: number, digit: boolean): boolean {
+  let upper = false;
+  let lower = false;
+  let digits = false;
+  let changes = 0;
+  let prev = -1;
+  for (let i = from; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    const k = c >= 65 && c <= 90 ? 0 : c >= 97 && c <= 122 ? 1 : 2;
+    if (k === 0) upper = true;
+    else if (k === 1) lower = true;
+    else digits = true;
+    if (prev >= 0 && k !== prev) changes++;
+    prev = k;
+  }
+  return upper && lower && (digits || !digit) && changes * 3 > v.length - from;
+}
 
 /**
  * The rules, in priority order (at one position the first that matches wins;
@@ -796,9 +915,14 @@ function rules(): Rule[] {
         // In the first segment, an inner token right before "eyJ" ends the run: "eyJ{U+0001}"
         // repeated would otherwise start a match at every "eyJ" that runs on to the line's end
         // (quadratic: 5 s for 64 KiB). A JWT right after a control is still found.
-        `(?<jwt_v>${bounded('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}(?!eyJ)){8,}\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
+        // Glued to a letter: the header's first key is spelled out and its length bounded, so glued
+        // starts are few and each costs a bounded scan (GLUED_TOKENS).
+        `(?<jwt_v>eyJ(?:${notGlued('eyJ', 'a-z0-9_-')}(?:[a-z0-9_-]|${INNER_TOKEN}(?!eyJ)){8,}` +
+        `|${gluedTo('eyJ', 'jwt_g')}${JWT_GLUED_HEADER})` +
+        `\\.(?:[a-z0-9_-]|${INNER_TOKEN}){8,}` +
         `\\.(?:[a-z0-9_-]*(?:${INNER_TOKEN}(?:(?!\\{U\\+(?:000[9AD]|001B)\\})[^\\s"'])*)?))`,
-      kind: () => 'jwt',
+      kind: (v, g) => (g['jwt_g'] === undefined || jwtHeaderNamesAlg(v) ? 'jwt' : null),
+      glued: 'jwt_g',
     },
     {
       id: 'bb',
@@ -811,8 +935,13 @@ function rules(): Rule[] {
     {
       id: 'ak',
       family: 'api_keys',
-      source: `(?<ak_v>${bounded('(?:AKIA|ASIA|ABIA|ACCA)')}[A-Z0-9]{16})(?![a-z0-9])`,
-      kind: () => 'aws_access_key',
+      source: `(?<ak_v>${AWS_ID}(?:${notGlued(AWS_ID, 'a-z0-9')}|${gluedTo(AWS_ID, 'ak_g')})[A-Z0-9]{16})(?![a-z0-9])`,
+      // Glued: after a lower-case letter, upper case throughout (the regex has the 'i' flag).
+      kind: (v, g) => {
+        const glue = g['ak_g'];
+        return glue === undefined || (/^[a-z]$/.test(glue) && /^(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$/.test(v)) ? 'aws_access_key' : null;
+      },
+      glued: 'ak_g',
     },
     {
       id: 'gcp',
@@ -842,21 +971,39 @@ function rules(): Rule[] {
     {
       id: 'gh',
       family: 'api_keys',
-      source: `(?<gh_v>${bounded('(?:gh[pousr]_|github_pat_)', 'a-z0-9_')}[a-z0-9_]{22,255})(?![a-z0-9_])`,
-      kind: (v) => (/^gh[pousr]_[a-z0-9]{36,}$/i.test(v) || v.startsWith('github_pat_') ? 'github_token' : null),
+      source:
+        `(?<gh_v>${GH_PREFIX}(?:${notGlued(GH_PREFIX, 'a-z0-9_')}[a-z0-9_]{22,255}` +
+        // Glued: a classic token's 36 (or more) characters, or a fine-grained token's 22_59.
+        `|${gluedTo(GH_PREFIX, 'gh_g')}(?:(?<=h[pousr]_)[a-z0-9]{36,251}|(?<=_pat_)[a-z0-9_]{82})))(?![a-z0-9_])`,
+      kind: (v, g) => {
+        if (g['gh_g'] !== undefined) return v.startsWith('github_pat_') || (/^gh[pousr]_/.test(v) && randomLooking(v, 4, false)) ? 'github_token' : null;
+        return /^gh[pousr]_[a-z0-9]{36,}$/i.test(v) || v.startsWith('github_pat_') ? 'github_token' : null;
+      },
+      glued: 'gh_g',
     },
     {
       id: 'gl',
       family: 'api_keys',
       bitOf: 'gh',
-      source: `(?<gl_v>${bounded('gl(?:pat|dt|rt|ptt|cbt|imt|oas|ft|soat)-', 'a-z0-9_-')}[a-z0-9_-]{20,})`,
-      kind: () => 'gitlab_token',
+      source:
+        `(?<gl_v>${GL_PREFIX}(?:${notGlued(GL_PREFIX, 'a-z0-9_-')}[a-z0-9_-]{20,}` +
+        `|${gluedTo(GL_PREFIX, 'gl_g')}[a-z0-9_-]{20,64}(?![a-z0-9_-])))`,
+      // Glued: the prefix in lower case, and a digit or a capital in the value (no kebab-case name).
+      kind: (v, g) => (g['gl_g'] === undefined || (/^gl[a-z]+-.*[A-Z0-9]/.test(v)) ? 'gitlab_token' : null),
+      glued: 'gl_g',
     },
     {
       id: 'sl',
       family: 'api_keys',
-      source: `(?<sl_v>${bounded('xox[abposre]-', 'a-z0-9_-')}[a-z0-9-]{10,})`,
-      kind: () => 'slack_token',
+      source:
+        `(?<sl_v>${SL_PREFIX}(?:${notGlued(SL_PREFIX, 'a-z0-9_-')}[a-z0-9-]{10,}` +
+        // Glued: digits and a dash first, as every Slack token has them (a team id, "1-", "2-"); the rest
+        // bounded (refresh tokens, the longest, have some 150 characters) and no look-ahead at the end,
+        // so a rejected start backtracks through none of it.
+        `|${gluedTo(SL_PREFIX, 'sl_g')}\\d{1,13}-[a-z0-9-]{8,200}))`,
+      // Glued: "xox" in lower case, as Slack writes it.
+      kind: (v, g) => (g['sl_g'] === undefined || v.startsWith('xox') ? 'slack_token' : null),
+      glued: 'sl_g',
     },
     {
       id: 'slw',
@@ -868,8 +1015,14 @@ function rules(): Rule[] {
     {
       id: 'st',
       family: 'api_keys',
-      source: `(?<st_v>${bounded('(?:[sr]k_(?:live|test)_|whsec_)', 'a-z0-9_')}[a-z0-9]{10,})`,
-      kind: () => 'stripe_key',
+      source:
+        `(?<st_v>${ST_PREFIX}(?:${notGlued(ST_PREFIX, 'a-z0-9_')}[a-z0-9]{10,}` +
+        `|${gluedTo(ST_PREFIX, 'st_g')}[a-z0-9]{24,}))`,
+      // Glued: a live or restricted key or a webhook secret, of random characters ("disk_live_…",
+      // "network_test_…" are names); a test-mode key glued to a word is left as it is.
+      kind: (v, g) =>
+        g['st_g'] === undefined || (/^(?:[sr]k_live_|whsec_)/.test(v) && randomLooking(v, v.indexOf('_', 3) + 1, true)) ? 'stripe_key' : null,
+      glued: 'st_g',
     },
     {
       id: 'npm',
@@ -1031,6 +1184,18 @@ function ssnShapeAt(s: string, i: number): boolean {
 }
 
 /**
+ * At the start i of a digit run: is it a "0" or "1" that is the first hex digit of an escape of a control
+ * character, %0X or %1X, \\x0X or \\x1X, or of \\u00XX (the run is then "00XX…")?
+ */
+function escapeBefore(s: string, i: number): boolean {
+  if (s.charCodeAt(i) > 49) return false;
+  const b = s.charCodeAt(i - 1);
+  if (b === 37) return true; // %
+  // x, X, u or U after a backslash (the combined regex has the 'i' flag: "\\X09" is matched too).
+  return (b === 120 || b === 88 || b === 117 || b === 85) && s.charCodeAt(i - 2) === 92;
+}
+
+/**
  * Builds the per-redactor scanner: text -> bit mask of rules worth running.
  * A 128x128 table of the first two characters of every trigger word (in
  * either case) decides in one lookup whether a position is worth comparing at all.
@@ -1092,10 +1257,13 @@ function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnM
         // A run of digits, each group separated by ONE ' ' or '-', or by '.' after a group of
         // 4 or 6 digits (the only groups a dot follows in a card: 4.4.4.4, 4.6.5), so that an
         // IPv4 address, a version or a decimal ends its run at the first dot as it always did.
+        // After an escape's hex digits the first group has two more (%094111.…, 6: passes) or four
+        // more (\u00194111.…, 8: escapeBefore, read only at a dot after a group of another length).
         // Issuer prefixes start with 2..6, so a card candidate starts at a group beginning
         // with one of those (epoch-ms timestamps and ids starting 0/1/7/8/9 never wake the
         // card rule) and counts the digits from there to the end of the run.
         let cand = c >= 50 && c <= 54 ? 1 : -1;
+        const runStart = i;
         let afterSep = false;
         let groupStart = i;
         for (i++; i < n; i++) {
@@ -1104,7 +1272,12 @@ function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnM
             if (afterSep && cand < 0 && c >= 50 && c <= 54) cand = 0;
             if (cand >= 0) cand++;
             afterSep = false;
-          } else if (!afterSep && (c === 32 || c === 45 || (c === 46 && (i - groupStart === 4 || i - groupStart === 6)))) {
+          } else if (
+            !afterSep &&
+            (c === 32 ||
+              c === 45 ||
+              (c === 46 && (i - groupStart === 4 || i - groupStart === 6 || (i - runStart === 8 && escapeBefore(s, runStart)))))
+          ) {
             afterSep = true;
             groupStart = i + 1;
             if (c === 45 && ssnMask !== 0 && ssnShapeAt(s, i)) mask |= ssnMask;
@@ -1112,7 +1285,11 @@ function makeScanner(triggerWords: readonly TriggerWord[], panMask: number, ssnM
             break;
           }
         }
-        if (cand >= 13) mask |= panMask;
+        // A run after an escape's "%", "\\x" or "\\u" may hold a card from its second or fourth digit on
+        // (DIGIT_NOT_ESCAPE: "%094111…", "\\u00194111…"): then it has 15 characters or more. Looked at
+        // only then, at the run's end: a look at every run's start cost clean lines 9% (times, epochs
+        // and addresses start runs with "0" or "1" everywhere). A "2" there started a candidate anyway.
+        if (cand >= 13 || (i - runStart >= 15 && escapeBefore(s, runStart))) mask |= panMask;
         // s[i] ends the run: the main loop looks at it with no pair pending.
         prev = 0;
         i--;
@@ -1381,7 +1558,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       const already = v === '' || maskOrPlaceholder(v);
       const kind = already ? null : r.rule.kind(v, g);
       if (kind === null) {
-        if (!onlyThere) {
+        if (!onlyThere && (r.rule.glued === undefined || g[r.rule.glued] === undefined)) {
           keptWithPrefixMasked(g, r, v);
           // After the prefix pass, which runs replacement() on matches of its own.
           rejectedMask = already;

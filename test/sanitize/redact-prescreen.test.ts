@@ -29,6 +29,9 @@ const PIECES = [
   'Cookie: a=b6', 'x-api-key: abc123', 'X-Auth-Token: t7', 'api_key=abc', 'subscription-key=k8', 'token%3Dabc',
   'AccountKey=abcdefghijklmnopqrstuvwxyz', 'aws_secret_access_key=abcdefghijklmnopqrstuvwxyz', '?sig=abcdefghijklmnopqrst',
   'session_id=abcdefghij', 'hooks.slack.com/services/T000/B000/XXXXXXXX', 'xoxb-1234567890-abc',
+  // escapes of control characters before numbers, the SSN label, glued token shapes (a letter piece before)
+  '%09', '%19', '%0A', '\\x09', '\\u0019', 'ssn-', 'SSN.', 'ssn_', 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9', 'IOSFODNN7EXAMPLE',
+  '123456789012-1234567890123-', '4eC39HqLyjWDarjtT1zdp7dc',
 ];
 
 test('property: the pre-screened redactor and the unscreened reference agree on any text', () => {

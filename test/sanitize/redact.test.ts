@@ -232,6 +232,22 @@ function secretCorpus(): SecretCase[] {
   add(() => { const a = withLuhn('4', 16); const z = withLuhn('55', 16); return c(`retry ${a} then ${z}`, [a, z], 2, ['pan']); });
   add(() => c('applicant ssn=219-09-9999 dob=1970-01-01', ['219-09-9999'], 1, ['ssn'], ['dob=1970-01-01']));
   add(() => c('EMP-123456 opened ticket 4242', ['EMP-123456'], 1, ['employee_id'], ['opened ticket 4242']));
+
+  // Fixed literals from here on (no rand()): the values of every case above, and of the benign corpus
+  // built after this one, stay what they were.
+  // A card or an SSN after an escaped control character (%09, \x09, \u0019), after the label "ssn".
+  add(() => c('GET /s?q=%094111111111111111 HTTP/1.1', ['4111111111111111'], 1, ['pan'], ['q=%09', ' HTTP/1.1']));
+  add(() => c('data=ssn%3D%09123-45-6789%26x%3D1', ['123-45-6789'], 1, ['ssn'], ['%26x%3D1']));
+  add(() => c('{"msg":"card\\u00194111 1111 1111 1111"}', ['4111 1111 1111 1111'], 1, ['pan'], ['card\\u0019']));
+  add(() => c('cache miss key=ssn-078-05-1120 ttl=60', ['078-05-1120'], 1, ['ssn'], ['key=ssn-', 'ttl=60']));
+  add(() => c('s3 put s3://docs/applicants/ssn_219-09-9999.pdf', ['219-09-9999'], 1, ['ssn'], ['ssn_', '.pdf']));
+  // Vendor tokens glued to the word before them.
+  add(() => { const g = j('gh', 'p_', 'q8Xz2LkT0vBn5RmYc7WdA3sJ9hUe1GfP4iKo'); return c(`deploy: using token${g} for org acme`, [g], 1, ['github_token'], ['using token', ' for org acme']); });
+  add(() => { const a = j('AK', 'IA', 'IOSFODNN7EXAMPLE'); return c(`aws: key id${a} rejected`, [a], 1, ['aws_access_key'], ['key id']); });
+  add(() => { const k = j('sk', '_live_', '4eC39HqLyjWDarjtT1zdp7dc'); return c(`charge failed using key${k}`, [k], 1, ['stripe_key']); });
+  add(() => { const s = j('xox', 'b-', '123456789012-1234567890123-', 'Zq3mQk0J4mXc6v2yL1oAq9xP'); return c(`notify failed with bot${s}: not_authed`, [s], 1, ['slack_token'], [': not_authed']); });
+  add(() => { const g = j('glp', 'at-', 'x7Kq2mZ9vB4nR1tY8wLc'); return c(`runner registered with token${g}`, [g], 1, ['gitlab_token']); });
+  add(() => { const t = `${b64url('{"typ":"JWT","alg":"RS256"}')}.${b64url('{"sub":"42"}')}.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U`; return c(`upstream 401 for Bearer${t}`, [t], 1, ['jwt'], ['for Bearer']); });
   return cases;
 }
 
@@ -410,6 +426,14 @@ function benignCorpus(): string[] {
     'token expired for user bob',
     'tcp 0 0 0.0.0.0:22 0.0.0.0:* LISTEN 812/sshd: /usr/sbin',
     'load average: 0.52, 0.58, 0.59; mem 16384000 kB; swap 0 kB',
+    // Near misses of the escape, SSN-label and glued-token rules: numbers after percent signs and escapes
+    // of digits, dashed and dotted ids, token prefixes that end words.
+    'cpu=99%1732269600123 mem=12%0 a=%314111111111111111 b=%35123-45-6789',
+    'ref=x-123-45-6789 ref=x.123-45-6789 order ORD-123-45-6789 msn-123-45-6789',
+    'weekly_highs_da39a3ee5e6b4b0d3255bfef95601890afd80709 thighs_ComputeWeeklyAverageTemperatureNow1',
+    'network_test_connectivity123 disk_live_MigrationStatus2026Final network_live_ConnectionsPerSecond2xxTotal',
+    'region southeastasiaprodstorage01xy vm VMEASTASIAPRODUCTION000001',
+    'at com.example.keyJsonSerializer.deserialize(Foo.java:42)',
   ];
 
   // Numbers that look like cards but are not: built so the reason is certain.
