@@ -676,19 +676,26 @@ export class Pipeline {
    */
   private reportStrandedSuspicions(cfg: Config): void {
     const fileInputs = new Set(cfg.inputs.filter((i) => i.type === 'file').map((i) => i.id));
-    const p = strandedSuspicions(cfg.agent.stateDir, fileInputs)
+    // Kept in its registry, whatever failed: the next start reports them again.
+    const failed = (err: unknown, input?: string): void => {
+      this.counters.add('source_stranded_suspicions_failed');
+      this.log.error({ err, input }, 'tamper suspicions of removed inputs not reported');
+    };
+    const p = strandedSuspicions(cfg.agent.stateDir, fileInputs, (err) => failed(err))
       .then(async (stranded) => {
+        // Each registry on its own: one that cannot be cleared (ENOSPC on the state directory) or whose
+        // alert the queue refused must not keep the others' alerts back until the next start.
         for (const s of stranded) {
           this.log.warn({ input: s.input, suspicions: s.alerts.length }, 'tamper suspicions of an input no longer configured: raised unchecked');
-          await Promise.all(s.alerts.map((a) => this.raiseStored(tamperSpec(a, s.input))));
-          await s.clear();
+          try {
+            await Promise.all(s.alerts.map((a) => this.raiseStored(tamperSpec(a, s.input))));
+            await s.clear();
+          } catch (err) {
+            failed(err, s.input);
+          }
         }
       })
-      .catch((err: unknown) => {
-        // Kept in the registry: the next start reports them again.
-        this.counters.add('source_stranded_suspicions_failed');
-        this.log.error({ err }, 'tamper suspicions of removed inputs not reported');
-      });
+      .catch((err: unknown) => failed(err));
     this.internalWrites.add(p);
     void p.finally(() => this.internalWrites.delete(p));
   }

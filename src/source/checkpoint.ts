@@ -40,7 +40,7 @@ import { mkdirDurable, nodeFs } from '../queue/fs.js';
 import { writeFileAtomic } from '../state/atomic-file.js';
 import { legacyCursorOf, moveLegacyCursor } from './cursor-store.js';
 import { headHash } from './identity.js';
-import type { Suspicion, TamperAlert } from './tamper.js';
+import type { Suspicion, TamperAlert, UncheckedReason } from './tamper.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -348,6 +348,8 @@ export class Checkpointer {
 
 /** Kinds a suspicion waits with (a grace, then a decision). */
 const KINDS: ReadonlySet<TamperAlert['kind']> = new Set(['truncated', 'deleted']);
+/** Saved with a decided suspicion raised unchecked (TamperWatch.restore), so that it is raised again as it was. */
+const UNCHECKED: ReadonlySet<unknown> = new Set<UncheckedReason>(['not_covered', 'input_removed']);
 
 /** Kinds raised at once (no grace): saved only as decided, raised and not stored yet (TamperWatch.now). */
 const DECIDED_KINDS: ReadonlySet<TamperAlert['kind']> = new Set(['replaced', 'unreadable']);
@@ -365,6 +367,7 @@ function isSuspicion(x: unknown): x is Suspicion {
     typeof a.identity === 'string' &&
     a.kind !== undefined &&
     (KINDS.has(a.kind) || (DECIDED_KINDS.has(a.kind) && s.decided === true)) &&
+    (a.unchecked === undefined || UNCHECKED.has(a.unchecked)) &&
     [a.sizeBefore, a.sizeAfter, a.offset].every((n) => n === undefined || typeof n === 'number')
   );
 }
@@ -389,9 +392,10 @@ export interface StrandedSuspicions {
  * an alert it raised and the pipeline did not store). `fileInputs`: the ids of the file inputs
  * configured now. Registries of other versions, journal cursors of older versions
  * (`<input>.cursor.json`; this version's are in the `journal` directory, never listed here) and files
- * that are no registry are left alone.
+ * that are no registry are left alone. `unreadable`: told of a file that cannot be read, and
+ * the others are still listed (without it, that error is thrown).
  */
-export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlySet<string>): Promise<StrandedSuspicions[]> {
+export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlySet<string>, unreadable?: (err: FileError) => void): Promise<StrandedSuspicions[]> {
   const dir = join(stateDir, 'checkpoints');
   let names: string[];
   try {
@@ -404,7 +408,15 @@ export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlyS
   for (const name of names.sort()) {
     if (!name.endsWith('.json')) continue;
     const file = join(dir, name);
-    const reg = await readRegistry(file);
+    let reg: RegistryFileV1 | undefined;
+    try {
+      reg = await readRegistry(file);
+    } catch (err) {
+      // One file that cannot be read (EACCES, EIO) hides no other registry's suspicions; it is told, and tried at the next start.
+      if (!(err instanceof FileError) || unreadable === undefined) throw err;
+      unreadable(err);
+      continue;
+    }
     // The name must be the one this input's registry has: a journal cursor of an input named like it is not one.
     if (!reg || fileInputs.has(reg.input) || `${encodeURIComponent(reg.input)}.json` !== name) continue;
     const saved = Array.isArray(reg.suspicions) ? reg.suspicions.filter(isSuspicion) : [];
@@ -412,6 +424,7 @@ export async function strandedSuspicions(stateDir: string, fileInputs: ReadonlyS
     out.push({
       input: reg.input,
       file,
+      // One its last run decided (raised, not stored: a kill, a disk that refused it) was confirmed: raised as it was.
       alerts: saved.map((s) => (s.decided === true ? s.alert : { ...s.alert, unchecked: 'input_removed' })),
       clear: async () => {
         const now = await readRegistry(file);

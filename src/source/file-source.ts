@@ -108,7 +108,8 @@ export interface FileSourceDeps {
   /**
    * A promise, if returned, resolves once the alert is durable downstream: until then a decided
    * suspicion stays saved with the checkpoints, so that a crash makes the next start raise it again
-   * instead of losing it. Returning nothing: taken as durable at once.
+   * instead of losing it. Returning nothing: taken as durable at once. The promise must settle (rejected
+   * when the alert never will be stored): stop() waits for it before its last registry write.
    */
   readonly alert: (a: TamperAlert) => void | Promise<void>;
   /** A failure the source recovers from by retrying (a scan, a file's read, or a hand-over that failed); the pipeline reports it. */
@@ -458,6 +459,8 @@ export class FileSource {
   async stop(): Promise<void> {
     await this.halt();
     await this.flushOrphans();
+    // The last write says which decided alerts are still not stored: not before the stop had its chance to store them.
+    await this.tamper.settled();
     await this.checkpointer.stop();
   }
 

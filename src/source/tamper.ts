@@ -34,12 +34,14 @@
  *
  * A decided suspicion stays saved until its alert is durable, when `raise`
  * says so (it returns a promise): a kill -9 before that makes the next start
- * raise it again (at least once, never lost); after that, `decided` asks for
- * the registry to be written at once, which shrinks the window in which the
- * next start raises it a second time to one registry write. The alerts raised
- * at once (`replaced`, `unreadable`) are kept the same way until stored: one
- * the pipeline rejects (at stop) is counted (`unstored`) and raised again by
- * the next start.
+ * raise it again (at least once, never lost). `decided` asks for the registry
+ * to be written at once, twice: at the decision (saved as decided, the next
+ * start raises it as it was instead of giving it another grace, which a path
+ * recreated meanwhile would cancel), and once the alert is durable (which
+ * shrinks the window in which the next start raises it a second time to one
+ * registry write). The alerts raised at once (`replaced`, `unreadable`) are
+ * kept the same way until stored: one the pipeline rejects (at stop) is
+ * counted (`unstored`) and raised again by the next start.
  */
 import { basename } from 'node:path';
 
@@ -107,6 +109,8 @@ export class TamperWatch {
   private readonly truncations = new Map<string, Suspicion>();
   /** Decided and raised, the alert not durable yet (or never: a rejection keeps it here, for the next start). */
   private readonly raising = new Set<Suspicion>();
+  /** The raises of `raising` not settled yet: the source's last registry write waits for them (settled()). */
+  private readonly unsettled = new Set<Promise<void>>();
 
   constructor(
     private readonly graceMs: number,
@@ -116,7 +120,7 @@ export class TamperWatch {
     private readonly live: (path: string) => boolean = (p) => isLivePath(p),
     /** The suspicions changed (the source saves them with its checkpoints). */
     private readonly changed: () => void = () => undefined,
-    /** A decided suspicion's alert is durable: the saved suspicions should be written now. */
+    /** A suspicion was decided, or its alert is durable: the saved suspicions should be written now. */
     private readonly decided: () => void = () => undefined,
     /** `raise` rejected an alert (not stored: the pipeline stopping, the queue failed for good): kept saved, to be counted. */
     private readonly unstored: (alert: TamperAlert, err: unknown) => void = () => undefined,
@@ -199,7 +203,9 @@ export class TamperWatch {
     }
     this.raising.add(p);
     this.changed();
-    void done.then(
+    // Saved as decided now, not at the next periodic write: a kill -9 in between left it undecided.
+    this.decided();
+    const settled = done.then(
       () => {
         this.raising.delete(p);
         this.changed();
@@ -211,6 +217,18 @@ export class TamperWatch {
         this.unstored(alert, err);
       },
     );
+    this.unsettled.add(settled);
+    void settled.finally(() => this.unsettled.delete(settled));
+  }
+
+  /**
+   * Resolves once every alert raised so far is durable or has failed for good. A stop writes the
+   * registry after it: an alert stored by the stop itself (its append in flight at SIGTERM) is then no
+   * longer saved as decided, which the next start would raise a second time. Bounded by the caller's
+   * raise promises, which the pipeline settles by the end of shutdown_grace (closing the queue rejects them).
+   */
+  async settled(): Promise<void> {
+    while (this.unsettled.size > 0) await Promise.allSettled([...this.unsettled]);
   }
 
   /** What is still in its grace or waits for its decision, and what was raised but is not durable yet. */
@@ -242,6 +260,11 @@ export class TamperWatch {
     }
     if (unchecked.length === 0) return;
     this.changed();
-    for (const p of unchecked) this.raiseSaved(p, { ...p.alert, unchecked: 'not_covered' });
+    // Marked in the suspicion too: saved as decided until stored, it is raised again as it was (unchecked),
+    // not as a truncation or deletion some run confirmed.
+    for (const p of unchecked) {
+      const marked = { alert: { ...p.alert, unchecked: 'not_covered' as const }, deadline: p.deadline };
+      this.raiseSaved(marked, marked.alert);
+    }
   }
 }
