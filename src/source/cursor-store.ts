@@ -61,19 +61,33 @@ export function legacyCursorOf(stateDir: string, file: string, json: unknown): C
 }
 
 /**
- * Saves a cursor found under its old name (legacyCursorOf) under the new one, durably, unless a cursor
- * is there already (written by this version: never older than the old name's). The old file is left
- * to the caller.
+ * Saves a cursor found under its old name (legacyCursorOf) under the new one, durably, unless the cursor
+ * there was saved no earlier (updatedAt). Only an older version writes the old name: a cursor there
+ * saved after this version's is an agent rolled back since, and upgraded again (the newer one). The
+ * old file is left to the caller.
  */
 export async function moveLegacyCursor(stateDir: string, c: CursorFile): Promise<void> {
   const file = cursorFileOf(stateDir, c.input);
-  if ((await readText(file)) !== undefined) return;
+  const text = await readText(file);
+  if (text !== undefined && !savedBefore(text, c)) return;
   await writeCursor(file, c);
+}
+
+/** Whether a cursor file's text is a cursor saved before `c`. Anything it cannot tell (not JSON, no time) is kept. */
+function savedBefore(text: string, c: CursorFile): boolean {
+  let parsed: Partial<CursorFile> | null;
+  try {
+    parsed = JSON.parse(text) as Partial<CursorFile> | null;
+  } catch (err) {
+    if (err instanceof SyntaxError) return false;
+    throw err;
+  }
+  return typeof parsed?.updatedAt === 'string' && parsed.updatedAt < c.updatedAt;
 }
 
 export class CursorStore {
   readonly file: string;
-  /** The name older versions gave this cursor (read once, when `file` does not exist yet). */
+  /** The name older versions gave this cursor (read at load: moved when `file` does not exist yet, or is older). */
   readonly legacyFile: string;
   private pending: string | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -90,16 +104,16 @@ export class CursorStore {
 
   /**
    * The committed cursor, or undefined on the input's first run. A damaged file is an error, not a
-   * silent restart. An older version's cursor (legacyFile) is moved to `file` first.
+   * silent restart. An older version's cursor (legacyFile) is moved to `file` first, when `file` has
+   * none or one saved before it (an agent rolled back, then upgraded again).
    */
   async load(): Promise<string | undefined> {
     const text = await readText(this.file);
-    if (text !== undefined) return this.parse(this.file, text).cursor;
-    const old = await readText(this.legacyFile);
-    if (old === undefined) return undefined;
-    const c = this.parse(this.legacyFile, old, true);
-    // The registry of a file input named `<input>.cursor`: not ours, and so this input's first run.
-    if (c === undefined) return undefined;
+    const saved = text === undefined ? undefined : this.parse(this.file, text);
+    const c = saved === undefined ? await this.readLegacy() : await this.laterLegacy(saved);
+    // None, or the registry of a file input named `<input>.cursor` (not ours): this input's first run,
+    // or the cursor under the new name.
+    if (c === undefined) return saved?.cursor;
     // Under the new name before anything is read on: a file input `<input>.cursor` would write its
     // registry over the old one (a crash after that started this input again without its cursor).
     await writeCursor(this.file, c);
@@ -107,6 +121,30 @@ export class CursorStore {
     const still = await readText(this.legacyFile);
     if (still !== undefined && this.parse(this.legacyFile, still, true)?.cursor === c.cursor) await removeFile(this.legacyFile);
     return c.cursor;
+  }
+
+  /** The cursor under the old name when it is this input's (not the registry of a file input `<input>.cursor`). */
+  private async readLegacy(): Promise<CursorFile | undefined> {
+    const old = await readText(this.legacyFile);
+    return old === undefined ? undefined : this.parse(this.legacyFile, old, true);
+  }
+
+  /**
+   * This input's cursor under the old name when it was saved after `saved` (updatedAt), else undefined.
+   * Only an older version writes that name: such a cursor is an agent rolled back since (and upgraded
+   * again), and resuming `saved` would send again all it shipped. What else may be there (the moved
+   * cursor a crash kept from being removed, a file input's registry, a damaged file) does not matter
+   * now that the new name holds a cursor: no start is refused over it.
+   */
+  private async laterLegacy(saved: CursorFile): Promise<CursorFile | undefined> {
+    let old: CursorFile | undefined;
+    try {
+      old = await this.readLegacy();
+    } catch (err) {
+      if (err instanceof FileError) return undefined;
+      throw err;
+    }
+    return old !== undefined && old.updatedAt > saved.updatedAt ? old : undefined;
   }
 
   /**

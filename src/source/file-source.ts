@@ -577,8 +577,11 @@ export class FileSource {
     // (from load(), a first scan that came later decided them before the copies had their turn).
     // A path the input no longer covers (its globs changed) cannot be decided: reported as such at once.
     if (this.scans === 0) {
-      this.tamper.restore(this.checkpointer.suspicions, now, (p) => this.paths.covers?.(p) ?? true);
-      for (const { alert, deadline } of this.checkpointer.suspicions) {
+      // The list as loaded: restoring a decided or unchecked one raises it, and `changed` replaces the
+      // checkpointer's list with TamperWatch.pending(), whose deadlines are this start's, not the last run's.
+      const saved = this.checkpointer.suspicions;
+      this.tamper.restore(saved, now, (p) => this.paths.covers?.(p) ?? true);
+      for (const { alert, deadline } of saved) {
         if (alert.kind === 'truncated') this.restoredCuts.set(alert.identity, deadline - this.opts.rescanIntervalMs);
       }
       // As inodeKey writes them (decimal dev:ino); an entry's fields are kept as strings, never parsed here.
