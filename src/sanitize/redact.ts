@@ -445,7 +445,10 @@ const CSI_PARAMS = '(?:\\{U\\+001B\\}|\\\\u001b|\\\\x1b)\\[[0-9;?]{0,40}';
  * redaction sees JSON lines as written, so "charge declined:\\t4111…" or a message's second line
  * "…\\n4111 1111 1111 1111" is a card after a TAB or a newline, not inside the word "t4111" (it shipped).
  */
-const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f](?=[a-f])|\\\\u00[01](?=[a-f]))`;
+// A JSON \\u00XX of a printable character is as much an escape as %XX and \\xXX: .NET's System.Text.Json
+// writes "<", ">", "+" as \\u003C, \\u003E, \\u002B, Go's encoding/json "<", ">" as \\u003c, \\u003e ("\\u003e4111…"
+// shipped as a card glued to the letter "e").
+const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f](?=[a-f])|\\\\u00[0-7](?=[a-f]))`;
 /**
  * Before the digit that may stand right before a card's or an SSN's first digit: the first hex digit of
  * an escape that ends in a digit. "2": nginx's \\x22 (a quote in a logged request body) or a URL's %22,
@@ -457,7 +460,9 @@ const LETTER_ENDS_ESCAPE = `(?<!${CSI_PARAMS}|\\\\(?=[bfnrt])|(?:%|\\\\x)[0-9a-f
  * the escape's first hex digit (a "2" starts a card candidate anyway; a "0" or "1" does after "%", "\\x"
  * or "\\u": escapeBefore).
  */
-const DIGIT_NOT_ESCAPE = '(?<!(?:%|\\\\x)[0-2]|\\\\u00[01])';
+// \\u002X too, as %2X and \\x2X: .NET's System.Text.Json writes a quote, "&" and "'" as \\u0022, \\u0026,
+// \\u0027 ("{\\u0022pan\\u0022:\\u00224111…" shipped). The run is then "0022…", which escapeBefore() reads.
+const DIGIT_NOT_ESCAPE = '(?<!(?:%|\\\\x)[0-2]|\\\\u00[0-2])';
 
 const PAN_BOUNDARY =
   `(?<!${LETTER_ENDS_ESCAPE}[a-z]\\d|${DIGIT_NOT_ESCAPE}\\d\\d|_\\d|\\d[.-]\\d|(?<![.,]\\d*|\\d{12})\\d,\\d(?=\\d{12})(?![\\d .-]{12,22}[,\\]]))`;
@@ -987,7 +992,9 @@ function rules(): Rule[] {
       bitOf: 'gh',
       source:
         `(?<gl_v>${GL_PREFIX}(?:${notGlued(GL_PREFIX, 'a-z0-9_-')}[a-z0-9_-]{20,}` +
-        `|${gluedTo(GL_PREFIX, 'gl_g')}[a-z0-9_-]{20,64}(?![a-z0-9_-])))`,
+        // Glued: at most 64 characters of the run, with no look-ahead for its end: one requiring the run to
+        // end there shipped a longer run whole, and a second pass, where the mask ends the run, masked it.
+        `|${gluedTo(GL_PREFIX, 'gl_g')}[a-z0-9_-]{20,64}))`,
       // Glued: the prefix in lower case, and a digit or a capital in the value (no kebab-case name).
       kind: (v, g) => (g['gl_g'] === undefined || (/^gl[a-z]+-.*[A-Z0-9]/.test(v)) ? 'gitlab_token' : null),
       glued: 'gl_g',
