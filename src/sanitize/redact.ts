@@ -637,7 +637,7 @@ const DIGEST_QUOTED =
 //   - Slack: "xox" in lower case, then digits and a dash (a team id, "1-", "2-").
 //   - Stripe: sk_live_, rk_live_ and whsec_ with a random-looking value, digits in it too; never a
 //     glued test key ("network_test_…", "disk_live_MigrationStatus2026Final" are names).
-//   - AWS key ids: after a lower-case letter, the id in upper case ("keyAKIA…"); an upper-case run
+//   - AWS key ids: after a lower-case letter, the id in upper case ("keyAKIA…"), in the ids' own alphabet (A-Z, 2-7); an upper-case run
 //     ("…EASTASIA…") or a lower-case one ("southeastasia…") is a name.
 //   - JWTs: the header's first key spelled out ({"alg", {"typ", {"kid", {"enc", {"cty", {"x5t"), and the
 //     header a JSON object with an "alg" (RFC 7515/7516 require one): "keyJsonSerializer.dump.x" is none.
@@ -944,7 +944,7 @@ function rules(): Rule[] {
       // Glued: after a lower-case letter, upper case throughout (the regex has the 'i' flag).
       kind: (v, g) => {
         const glue = g['ak_g'];
-        return glue === undefined || (/^[a-z]$/.test(glue) && /^(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}$/.test(v)) ? 'aws_access_key' : null;
+        return glue === undefined || (/^[a-z]$/.test(glue) && /^(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}$/.test(v)) ? 'aws_access_key' : null;
       },
       glued: 'ak_g',
     },

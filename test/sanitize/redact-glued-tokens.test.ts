@@ -82,6 +82,8 @@ test('what only looks like a token inside a word stays: hashes, names, regions, 
     `task${j('_live_', 'migrationsnapshotsforvms0001')} desk_test_abcdefghijklmnop`,
     // AWS-looking ids inside region and resource names, in either case.
     'southeastasiaprodstorage01xy VMEASTASIAPRODUCTION000001 rg-eastasia',
+    // After a lower-case letter but with digits outside the key ids' alphabet (A-Z, 2-7): a name.
+    'eventASIAPACIFICREGION189 metricAKIAEXAMPLEBUCKET018',
     // "eyJ" inside a word: a class name, a header that names no alg, a JSON value's base64 that is no header.
     'com.example.keyJsonSerializer.deserialize.Foo',
     `x${j('eyJhb', 'GciOiJ9')}.abcdefgh.ijklmnop`,
