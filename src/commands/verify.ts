@@ -75,7 +75,7 @@
  * "Verifier"). With one file the output is what it always was.
  */
 import { constants } from 'node:fs';
-import { access, open } from 'node:fs/promises';
+import { access, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 
@@ -222,10 +222,18 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   };
   if (files.length > 1) {
     // Every file readable before any is read: a typo in the last name is not found after pages of findings.
+    // Twice is the same file, not the same spelling: a symlink or a hard link to a file given before (a daily
+    // file replaced by a link to the day before) would read as that day's replays (found by review).
+    const identities = new Set<string>();
     try {
       for (const f of files) {
         reading.file = f;
-        if (f !== '-') await access(f, constants.R_OK);
+        if (f === '-') continue;
+        await access(f, constants.R_OK);
+        const st = await stat(f, { bigint: true });
+        const identity = `${st.dev}:${st.ino}`;
+        if (identities.has(identity)) return usage(`${f} is given twice (the same file as one given before it)`);
+        identities.add(identity);
       }
     } catch (err) {
       return readError(err);
