@@ -14,29 +14,13 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 
 import { loadConfig } from '../../src/config/load.js';
-import { parseRfc5424 } from '../../src/encode/rfc5424.js';
 import { Pipeline } from '../../src/pipeline.js';
 import { makeAgentEnv, TestReceiver, until, writeAgentConfig } from '../helpers/agent.js';
 import { CrashFs } from '../queue/helpers.js';
+import { alerts, fileInputConfig } from './tamper-alerts.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-stranded-'));
 after(() => rmSync(root, { recursive: true, force: true }));
-
-interface Alert {
-  message?: string;
-  event?: { action?: string; id?: string };
-  logward?: { tamper?: { unchecked?: string; input?: string } };
-}
-
-/** Distinct by event.id: a restart sends again what the destination had not acknowledged (at-least-once). */
-function alerts(receiver: TestReceiver, action: string): Alert[] {
-  const byId = new Map<string | undefined, Alert>();
-  for (const r of receiver.records) {
-    const e = JSON.parse(parseRfc5424(r).msg ?? '{}') as Alert;
-    if (e.event?.action === action) byId.set(e.event.id, e);
-  }
-  return [...byId.values()];
-}
 
 test('a suspicion saved by an input removed from the config is raised unchecked at the next start, once', { timeout: 120_000 }, async () => {
   const env = await makeAgentEnv(join(root, 'removed'));
@@ -46,13 +30,7 @@ test('a suspicion saved by an input removed from the config is raised unchecked 
   const log = join(env.logs, 'app.log');
   writeFileSync(log, Array.from({ length: 20 }, (_, i) => `app line ${i}\n`).join(''));
   // A long rescan interval: the truncation's grace (waiting for a copy that would explain it) outlasts the stop.
-  const configFor = (inputId: string): string => {
-    const file = writeAgentConfig(env, port, {
-      inputs: `  - id: ${inputId}\n    type: file\n    paths: ["${env.logs}/*.log"]\n    parser: auto\n    start_at: beginning`,
-    });
-    writeFileSync(file, readFileSync(file, 'utf8').replace('rescan_interval: 1s', 'rescan_interval: 60s'));
-    return file;
-  };
+  const configFor = (inputId: string): string => fileInputConfig(env, port, { id: inputId, glob: '*.log', rescan: '60s' });
   const registry = join(env.state, 'checkpoints', 'web.json');
 
   const first = new Pipeline(await loadConfig(configFor('web')), { log: pino({ level: 'silent' }) });

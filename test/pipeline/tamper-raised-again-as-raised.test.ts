@@ -17,39 +17,17 @@ import { after, test } from 'node:test';
 import pino from 'pino';
 
 import { loadConfig } from '../../src/config/load.js';
-import { parseRfc5424 } from '../../src/encode/rfc5424.js';
 import { Pipeline } from '../../src/pipeline.js';
-import { makeAgentEnv, TestReceiver, until, writeAgentConfig, type AgentEnv } from '../helpers/agent.js';
+import { makeAgentEnv, TestReceiver, until, type AgentEnv } from '../helpers/agent.js';
 import { CrashFs } from '../queue/helpers.js';
+import { alerts, fileInputConfig } from './tamper-alerts.js';
 
 const root = mkdtempSync(join(tmpdir(), 'logward-tamper-again-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
-interface Alert {
-  message?: string;
-  event?: { action?: string; id?: string };
-  logward?: { tamper?: { unchecked?: string; input?: string } };
-}
-
-/** Distinct by event.id: a restart sends again what the destination had not acknowledged (at-least-once). */
-function alerts(receiver: TestReceiver, action: string): Alert[] {
-  const byId = new Map<string | undefined, Alert>();
-  for (const r of receiver.records) {
-    const e = JSON.parse(parseRfc5424(r).msg ?? '{}') as Alert;
-    if (e.event?.action === action) byId.set(e.event.id, e);
-  }
-  return [...byId.values()];
-}
-
-/** A config with one file input; `rescan` long: a suspicion's grace outlasts the run. */
-function configFile(env: AgentEnv, port: number, id: string, glob: string, rescan = '1s'): string {
-  const file = writeAgentConfig(env, port, {
-    shutdownGrace: '2s',
-    inputs: `  - id: ${id}\n    type: file\n    paths: ["${env.logs}/${glob}"]\n    parser: auto\n    start_at: beginning`,
-  });
-  writeFileSync(file, readFileSync(file, 'utf8').replace('rescan_interval: 1s', `rescan_interval: ${rescan}`));
-  return file;
-}
+/** One file input; `rescan` long: a suspicion's grace outlasts the run. */
+const configFile = (env: AgentEnv, port: number, id: string, glob: string, rescan = '1s'): string =>
+  fileInputConfig(env, port, { id, glob, rescan, shutdownGrace: '2s' });
 
 /** A queue disk that never takes the truncation alert, and a backoff that waits for stop(). */
 function refusing(): { fs: CrashFs; deps: { queueFs: CrashFs; internalRetry: { minDelayMs: number; maxDelayMs: number } } } {
