@@ -32,7 +32,10 @@ export interface Harness {
   src: FileSource;
   /** Moves the source's clock on (a poll or a grace due at once). */
   advance(ms: number): void;
-  /** Lets every park grace run out, then waits for two scans (each parked file gets its turn). */
+  /**
+   * Waits for a listing begun after the call, then lets every park grace run out and waits for two
+   * scans (each parked file gets its turn).
+   */
   graceRound(ms?: number): Promise<void>;
 }
 
@@ -43,11 +46,15 @@ export function harness(dir: string, logs: string, c: Collector, over: Partial<F
   const globs = h.globs ?? [join(logs, 'app*'), join(logs, 'old', 'app*'), join(logs, 'other.log')];
   const real = new Discovery({ paths: globs, exclude: [], followSymlinks: false }, { rescan: () => undefined, changed: () => undefined }, c.counters);
   let scans = 0;
+  // The start number of the newest scan whose listing is done: graceRound waits for a listing that
+  // began after its call, so no scan decides with the moved clock on a listing older than the call.
+  let listedFrom = 0;
   const paths: PathsProvider = {
     scan: async () => {
-      scans++;
+      const n = ++scans;
       let f = await real.scan();
       if (h.afterScan?.(self)) f = await real.scan();
+      listedFrom = Math.max(listedFrom, n);
       return h.order ? h.order(f) : f;
     },
   };
@@ -58,6 +65,11 @@ export function harness(dir: string, logs: string, c: Collector, over: Partial<F
       skew += ms;
     },
     async graceRound(ms = 60_000): Promise<void> {
+      // What the test did before this call must be listed before the clock moves: a scan that listed
+      // the directory earlier would otherwise decide with a clock a grace later (a loaded machine),
+      // which real time never does.
+      const called = scans;
+      await waitFor(() => listedFrom > called, 'a listing begun after the call');
       skew += ms;
       const from = scans;
       await waitFor(() => scans >= from + 2, 'a round after the grace');
