@@ -61,6 +61,7 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
 
   const log = pino({ base: { agent: config.agent.id }, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ fd: 2, sync: true }));
   for (const w of report.warnings) log.warn({ configPath: w.configPath }, `config warning: ${w.message}`);
+  routeProcessWarnings(log);
 
   // Before the pipeline touches the directory. Never released here: the kernel does it at exit, so
   // a successor cannot start while this process still runs, even one stuck after stop.
@@ -126,6 +127,20 @@ export async function runDaemon(file: string, io: { stderr: NodeJS.WritableStrea
   await pipeline.stop();
   exitAnyway(log, 0, 'after stop');
   return 0;
+}
+
+/**
+ * Node prints process warnings as plain text on stderr, between the agent's JSON log lines, where a
+ * journal or collector that parses the log sees a broken line and loses the field that says which
+ * agent it came from. The modules that warn this way (a cursor or checkpoint not saved, a temp file
+ * not removed, the instance lock's socket, a dependency's deprecation) go through the log instead,
+ * at level warn, with Node's name and code for the warning.
+ */
+function routeProcessWarnings(log: AgentLogger): void {
+  process.removeAllListeners('warning');
+  process.on('warning', (w: Error & { code?: unknown }) => {
+    log.warn({ warning: w.name, ...(typeof w.code === 'string' ? { code: w.code } : {}) }, w.message);
+  });
 }
 
 /**

@@ -124,8 +124,9 @@ export class AgentProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(configFile: string) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  /** nodeArgs: more of node's own options, before the CLI (a module preloaded with --import). */
+  constructor(configFile: string, nodeArgs: readonly string[] = []) {
+    this.child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, CLI, 'run', '-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child.stderr!.on('data', (d: Buffer) => {
       this.stderr += d.toString();
     });
