@@ -111,7 +111,8 @@ export function buildProgram(): Command {
           ...(o.agent !== undefined ? { agent: o.agent } : {}),
           ...(acceptFreshStarts !== undefined ? { acceptFreshStarts } : {}),
         },
-        { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin },
+        // fd 0 as well: stdin redirected from a file given too (`verify day1.log - < day1.log`) is that file twice.
+        { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, stdinFd: 0 },
       );
     });
 

@@ -7,9 +7,10 @@
  * Exit: 0 intact (replays, declared restarts and declared lost ranges are
  * information), 1 on any gap, edit, forgery, reorder, undeclared restart, a
  * lost-range declaration that does not fit the stream, a record of ours that
- * does not parse, unreadable frames, or no sealed record at all; 2 on bad
- * arguments, an unreadable RECEIVED, or a refused key file (the same
- * permission checks as the agent's).
+ * does not parse, unreadable frames, no sealed record at all, or (several
+ * files) a file that adds no record to the stream; 2 on bad arguments (one
+ * file given twice, stdin among them), an unreadable RECEIVED, or a refused
+ * key file (the same permission checks as the agent's).
  *
  * Lines without our SD element are "foreign" (a receiver file may hold other
  * hosts' messages): counted in the summary, listed with --verbose. Every
@@ -72,9 +73,14 @@
  * (or frame) in it, numbered from 1 in each file; a GAP says after and
  * before which records. The order of the files is the operator's word, not
  * sealed: it decides nothing that the seal does not (src/seal/README.md
- * "Verifier"). With one file the output is what it always was.
+ * "Verifier"). A file whose records of the stream are all replays of records
+ * received before adds nothing to it: NOTHING NEW, a failure (nothingNew). A
+ * file given twice, under any name, is refused, and so is stdin when it is a
+ * regular file given too (`day1.log - < day1.log`: fd 0's device and inode);
+ * a pipe on stdin cannot be compared (a copy on it is NOTHING NEW). With one
+ * file the output is what it always was.
  */
-import { constants } from 'node:fs';
+import { constants, fstatSync } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -125,6 +131,11 @@ export interface VerifyIo {
   stdout: Writable;
   stderr: Writable;
   stdin?: Readable;
+  /**
+   * The descriptor `stdin` reads (the CLI's 0). When it is a regular file, it is compared with the
+   * files given by device and inode, as they are with each other; without it, stdin is compared with nothing.
+   */
+  stdinFd?: number;
 }
 
 const CHUNK = 1024 * 1024;
@@ -224,16 +235,31 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
     // Every file readable before any is read: a typo in the last name is not found after pages of findings.
     // Twice is the same file, not the same spelling: a symlink or a hard link to a file given before (a daily
     // file replaced by a link to the day before) would read as that day's replays (found by review).
-    const identities = new Set<string>();
+    // Stdin too, when it is a regular file: `verify day1.log - < day1.log` (or stdin a link to a file given)
+    // read day 1 twice, the second time as replays. A pipe has no file to compare: what it carries is unknown.
+    const identities = new Map<string, string>();
     try {
       for (const f of files) {
         reading.file = f;
-        if (f === '-') continue;
-        await access(f, constants.R_OK);
-        const st = await stat(f, { bigint: true });
-        const identity = `${st.dev}:${st.ino}`;
-        if (identities.has(identity)) return usage(`${f} is given twice (the same file as one given before it)`);
-        identities.add(identity);
+        let identity: string;
+        if (f === '-') {
+          const st = io.stdinFd === undefined ? undefined : fstatSync(io.stdinFd, { bigint: true });
+          if (st === undefined || !st.isFile()) continue;
+          identity = `${st.dev}:${st.ino}`;
+        } else {
+          await access(f, constants.R_OK);
+          const st = await stat(f, { bigint: true });
+          identity = `${st.dev}:${st.ino}`;
+        }
+        const first = identities.get(identity);
+        if (first !== undefined) {
+          return usage(
+            f === '-' || first === '-'
+              ? `${inputName(f)} is given twice (the same file as ${inputName(first)}, given before it)`
+              : `${f} is given twice (the same file as one given before it)`,
+          );
+        }
+        identities.set(identity, f);
       }
     } catch (err) {
       return readError(err);
@@ -272,8 +298,10 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   context.otherAgents = new Map([...c.others].map(([owner, sessions]) => [owner, [...sessions.values()]] as const));
   const report = verifyStream(c.entries, ring.all, context);
   for (const line of describe(report.findings, c)) out(line);
-  out(summary(report, c, problems));
-  return report.ok && problems === 0 ? EXIT_INTACT : EXIT_FAILED;
+  const copies = nothingNew(report, c);
+  for (const line of copies) out(line);
+  out(summary(report, c, problems, copies.length));
+  return report.ok && problems === 0 && copies.length === 0 ? EXIT_INTACT : EXIT_FAILED;
 }
 
 /**
@@ -316,6 +344,57 @@ function orderHints(c: Collected): string[] {
     }
   }
   return hints;
+}
+
+/**
+ * Several files: one line for each file that holds records of the stream and not one new to it,
+ * every one an identical replay of a record received before. A replay is no failure (at-least-once
+ * delivery resends a window after each reconnect, often at the start of a receiver's new file), but a
+ * whole file of them is a copy of what came before, not a part of the stream: a daily file replaced
+ * by a copy of an earlier one looks exactly so, and covers the records deleted with it. A failure:
+ * a running agent seals a heartbeat every monitoring.heartbeat (a minute by default), so honestly such
+ * a file holds a resend the agent died right after; and a file known to be one can be left out of the
+ * run without leaving anything unchecked (each of its records was checked where it was first received).
+ * A file with no record of the stream at all is not one: an agent's quiet day, another host's file
+ * (src/seal/README.md "Several files").
+ */
+function nothingNew(r: VerifyReport, c: Places): string[] {
+  if (c.inputs.length < 2) return [];
+  const records = c.inputs.map(() => 0);
+  const replays = c.inputs.map(() => 0);
+  for (const k of c.input) records[k] = (records[k] as number) + 1;
+  for (const f of r.findings) {
+    if (f.kind !== 'replay') continue;
+    const k = c.input[f.index] as number;
+    replays[k] = (replays[k] as number) + 1;
+  }
+  const flagged = records.map((n, k) => n > 0 && replays[k] === n);
+  if (!flagged.includes(true)) return [];
+  // Where the records each such file copies were first received: what it repeats. One pass, however many files.
+  const firsts = new Map<string, number>();
+  const spans = c.inputs.map(() => ({ from: Infinity, to: -1 }));
+  c.entries.forEach((e, i) => {
+    const id = `${e.session}\u0000${e.seq}`;
+    if (!firsts.has(id)) firsts.set(id, i);
+    const k = c.input[i] as number;
+    if (!flagged[k]) return;
+    const span = spans[k] as { from: number; to: number };
+    const j = firsts.get(id) as number;
+    span.from = Math.min(span.from, j);
+    span.to = Math.max(span.to, j);
+  });
+  const lines: string[] = [];
+  records.forEach((n, k) => {
+    if (!flagged[k]) return;
+    const { from, to } = spans[k] as { from: number; to: number };
+    lines.push(
+      `NOTHING NEW in ${(c.inputs[k] as InputFile).name}: its ${plural(n, 'record')} of the stream ${n === 1 ? 'was' : 'were all'} received before ` +
+        `(identical replays of ${placeRange(c, from, to)}): a file that adds no record to the stream is a copy of what came before it, ` +
+        `as a daily file replaced by a copy of an earlier one is, covering the records deleted with it; ` +
+        `a file known to hold only a resend can be left out of the run (each of its records was checked where it was first received)`,
+    );
+  });
+  return lines;
 }
 
 /**
@@ -373,16 +452,18 @@ function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyC
     const name = nameOf.get(owner) as string;
     out(`AGENT ${name}`);
     for (const line of describe(report.findings, one)) out(line);
+    const copies = nothingNew(report, one);
+    for (const line of copies) out(line);
     const f = facts(report, 0, 0);
     total.records += report.records;
     total.sessions += report.sessions;
     total.restarts += declaredRestarts(report);
     total.replays += report.replays;
-    if (report.ok) {
+    if (report.ok && copies.length === 0) {
       intact.push(name);
       out(`agent ${name}: intact: ${f}`);
     } else {
-      const parts = failureParts(report);
+      const parts = [...failureParts(report), ...copyParts(copies.length)];
       failed.push(`agent ${name}: ${parts.join(', ')}`);
       out(`agent ${name}: FAILED: ${parts.join(', ')}; ${f}`);
     }
@@ -921,8 +1002,13 @@ function fileProblems(c: Collected): string[] {
   return parts;
 }
 
-function summary(r: VerifyReport, c: Collected, problems: number): string {
+/** The summary's part for files that added nothing new to the stream (nothingNew). */
+function copyParts(files: number): string[] {
+  return files > 0 ? [`${plural(files, 'file')} with nothing new`] : [];
+}
+
+function summary(r: VerifyReport, c: Collected, problems: number, copies: number): string {
   const f = facts(r, c.otherAgents, c.foreign);
-  if (r.ok && problems === 0) return `intact: ${f}`;
-  return `FAILED: ${[...failureParts(r), ...fileProblems(c)].join(', ')}; ${f}`;
+  if (r.ok && problems === 0 && copies === 0) return `intact: ${f}`;
+  return `FAILED: ${[...failureParts(r), ...copyParts(copies), ...fileProblems(c)].join(', ')}; ${f}`;
 }
