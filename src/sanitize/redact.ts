@@ -52,6 +52,11 @@
  *     space and leave twelve digits in clear, too few for the card rule.
  *     A grouped card followed by a short group ("… 1111 123", its CVV) is
  *     masked with that group: the regex takes it as a fifth group.
+ *     A card after a masked number and ".", "-" or "," is masked
+ *     ("123-45-6789.4111-…", "4111 1111 1111 1111,4111…", a Basic credential
+ *     ending in a digit): a digit there makes it a decimal or an id, but once
+ *     masked the digit reads "]" to a second pass, and a redacted line must
+ *     redact to itself (cardAfterMask).
  *   - US SSN only as ddd-dd-dddd, excluding areas 000, 666, 9xx, group 00,
  *     serial 0000. Bare 9-digit numbers are not masked: ports, pids, inodes and
  *     ids are 9 digits far more often than SSNs are. Not inside a word, a
@@ -69,6 +74,12 @@
  *     "_", "." or "-": "ssn-123-45-6789", "applicant.SSN.123-45-6789",
  *     "ssn_123-45-6789.pdf", "userSsn123-45-6789" are masked everywhere; the
  *     label says what the number is, and no id scheme calls itself "ssn".
+ *     "ssn" is a label where it starts a word or a part of a name: after no
+ *     letter, after a small letter ("userssn", "userSsn", "userSSN"), or in
+ *     capitals after a capital ("APPLICANTSSN"). Not in small letters right
+ *     after a capital, nor as the word "assn" or "ASSN": "Assn-123-45-6789",
+ *     "NatlAssn.123-45-6789" are an association's numbers, ids like any other
+ *     letters' ("cvv=Assn123-45-6789" is still a glued SSN in a turned-down value).
  *   - Password keys (password, passwd, passphrase, any prefix such as
  *     db_/PG/MYSQL_ROOT_) are masked after "=", "%3D", "=>", and after ":" when
  *     the key or the value is quoted (JSON, Python, YAML with quotes). A bare
@@ -127,10 +138,18 @@
  *     text with no separator ("tokenghp_…", "keyAKIA…", "BearereyJ…") is masked.
  *     Glued, a classic GitHub token must look random (capitals, small letters,
  *     many changes between them), a JWT have a JSON header naming its "alg", an
- *     AWS key id a lower-case letter before its upper-case id, a Stripe key be a
- *     live or restricted key or a webhook secret that looks random. Not masked (accepted): glued Stripe test
- *     keys ("network_test_…" is a name), tokens glued to a digit or "_", and
- *     glued Google, npm, OpenAI and SendGrid keys.
+ *     AWS key id a lower-case letter before its upper-case id, a Stripe key
+ *     (live, restricted, test, webhook secret) look random, an npm token carry
+ *     its CRC32 checksum, an OpenAI key its "T3BlbkFJ" marker in place, a
+ *     Google key ("AIza", 35 characters) and a SendGrid key ("SG.", 22 and 43)
+ *     their exact case and lengths and a random-looking value. Not a Stripe
+ *     sk_/rk_ after a vowel: "task_live_<random>", "disk_test_…",
+ *     "network_live_…" are words that end in "sk" or "rk", not a key glued to
+ *     "ta" (a key right after a word that ends in a vowel, "valuesk_live_…",
+ *     is not masked: accepted).
+ *     Not masked (accepted): tokens glued to a digit or "_"; a glued Google
+ *     key with no digit (camelCase names look random enough otherwise); a
+ *     glued Anthropic key, or an OpenAI key without its marker.
  *   - Not masked (accepted): an opaque token as a URL path segment
  *     (/api/token/<x>: no shape tells it from an id), key names spelled to hide
  *     (pass%77ord=, pass{U+200B}word=), URL passwords holding "/", "?", "#" or a
@@ -143,6 +162,8 @@
  * github_token, gitlab_token, slack_token, slack_webhook, stripe_key,
  * npm_token, openai_key, anthropic_key, sendgrid_key, and custom names.
  */
+import { crc32 } from 'node:zlib';
+
 import { ConfigError } from '../errors.js';
 
 /** Builtin rule families, as configured in processing.redact.builtin. */
@@ -183,6 +204,17 @@ export interface Redactor {
 
 type Groups = Record<string, string | undefined>;
 
+/**
+ * Where a match stands: the text scanned and the match's [at, end). For a rule that reads the text around
+ * its match in code (the regex has the 'i' flag, so a look-behind cannot tell "Assn" from "ASsn"), at no
+ * cost to a line it does not match.
+ */
+interface MatchSite {
+  readonly text: string;
+  readonly at: number;
+  readonly end: number;
+}
+
 interface Rule {
   /** Prefix of this rule's named groups: <id>_p (kept), <id>_v (masked); the match is exactly p + v. */
   readonly id: string;
@@ -190,7 +222,7 @@ interface Rule {
   /** Regex source containing the groups; look-arounds may sit outside them. */
   readonly source: string;
   /** The kind shown in the mask, or null to leave this match untouched. */
-  readonly kind: (value: string, g: Groups) => string | null;
+  readonly kind: (value: string, g: Groups, site: MatchSite) => string | null;
   /**
    * Shares the pre-screen bit of this rule (same family, woken by the same
    * words): a mask has 32 bits and there are more rules. Sharing only ever
@@ -206,12 +238,12 @@ interface Rule {
   /**
    * True for a match that counts only where it starts inside a value a rule turned down and the
    * scan looks at again (a card or an SSN glued to the letters before it: "session_id=abc4111 1111
-   * 1111 1111", a session value too short to be one; "cvv=x123-45-6789"). Elsewhere, or when
-   * kind() turns it down, the match is passed over as if the regex had not matched there: the scan
-   * goes on one character later and spends no rescan budget, so what every other line gives is what
-   * it gave before.
+   * 1111 1111", a session value too short to be one; "cvv=x123-45-6789", "cvv=Assn123-45-6789").
+   * Elsewhere, or when kind() turns it down, the match is passed over as if the regex had not matched
+   * there: the scan goes on one character later and spends no rescan budget, so what every other line
+   * gives is what it gave before.
    */
-  readonly onlyInTurnedDown?: (g: Groups) => boolean;
+  readonly onlyInTurnedDown?: (g: Groups, site: MatchSite) => boolean;
   /**
    * The group a token rule sets when its prefix is glued to a letter before it (GLUED_TOKENS). Such a
    * match that kind() turns down is passed over as onlyInTurnedDown's are: it was no match before
@@ -537,14 +569,57 @@ function gluedCard(g: Groups): boolean {
  * "ssn." or "ssn-" (any case, any word before: "applicant_ssn-", "userSSN."). An id scheme writes its own
  * letters before its dashed number ("ORD-", "PN-", "x.", "rel"); "ssn" says what the number is. Cache
  * and object keys, file names and dotted field paths write it so: "ssn_123-45-6789.pdf",
- * "applicant.ssn.123-45-6789", "SSN-123-45-6789".
+ * "applicant.ssn.123-45-6789", "SSN-123-45-6789". Whether "ssn" there is a label is ssnAfterLetters()'s.
  */
 const SSN_LABEL = '(?<!ssn[_.-]?)';
+/**
+ * Right before an SSN-rule match at `at`, after SSN_LABEL let it through: "ssn" and at most one "_", "."
+ * or "-" (site.text[at - 1]). Whether those letters name an SSN: the regex has the 'i' flag, so their case
+ * is read here. "ssn" starts a label where it starts a word or a part of a camelCase or snake_case name:
+ * after no letter, after a small letter ("userssn", "userSsn", "userSSN"), or in capitals after a capital
+ * ("APPLICANTSSN"). Small letters right after a capital go on a capitalized word ("Assn", "NatlAssn"),
+ * and the word "assn" or "ASSN" alone abbreviates "association": no label, the letters an id's.
+ * The text before any number that does not stand alone ends so only where SSN_LABEL decided: no
+ * escape or terminal sequence ends in "ssn" or in "ssn" and a separator.
+ */
+function ssnAfterLetters(site: MatchSite): boolean {
+  const t = site.text;
+  let i = site.at;
+  const sep = t.charCodeAt(i - 1);
+  if (sep === 95 || sep === 46 || sep === 45) i--;
+  const letters = i < 3 ? '' : t.slice(i - 3, i);
+  if (letters.toLowerCase() !== 'ssn') return false;
+  const before = t.charCodeAt(i - 4);
+  // The word "assn" or "ASSN" alone.
+  if ((before === 97 ? letters === 'ssn' : before === 65 && letters === 'SSN') && !isAsciiLetter(t.charCodeAt(i - 5))) return true;
+  return before >= 65 && before <= 90 && letters.charCodeAt(0) === 115; // "Assn": a capital, then "s"
+}
+
+/**
+ * An ssn-rule match after letters ssnAfterLetters() turns down is judged as SSN_GLUED's match would be at
+ * the same place (the rule that comes first at a place wins, and this one comes before it): only inside a
+ * value a rule turned down (onlyInTurnedDown), with the letters or one "_" right before the number, and no
+ * "-" or "." and a letter or digit after it ("cvv=Assn123-45-6789" is masked; "cvv=Assn-123-45-6789", an
+ * id, is not).
+ */
+function ssnGluedShape(site: MatchSite): boolean {
+  const t = site.text;
+  const sep = t.charCodeAt(site.at - 1);
+  if (sep === 46 || sep === 45) return false;
+  const next = t.charCodeAt(site.end);
+  return !((next === 46 || next === 45) && (isAsciiLetter(t.charCodeAt(site.end + 1)) || isDigit(t.charCodeAt(site.end + 1))));
+}
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
 /**
  * A US SSN (ddd-dd-dddd) where it stands alone: not inside a word, a longer number, a decimal or a
  * dashed or dotted id (its first digit not after a digit, "_", "." or "-", and after a letter only
  * when that letter ends a terminal control sequence or an escape). Except after the word "ssn" itself,
- * with or without one "_", "." or "-" (SSN_LABEL): a label that names the number is no id's letters.
+ * with or without one "_", "." or "-" (SSN_LABEL): a label that names the number is no id's letters
+ * (unless ssnAfterLetters() finds it none: "Assn").
  */
 const SSN_ALONE = `\\d(?<!(?:${LETTER_ENDS_ESCAPE}[a-z]|[_.-])${SSN_LABEL}\\d|${DIGIT_NOT_ESCAPE}\\d\\d)\\d\\d-\\d\\d-\\d{4}`;
 /**
@@ -635,16 +710,23 @@ const DIGEST_QUOTED =
 //     camelCase name too few changes of case).
 //   - GitLab: the prefix in lower case, a digit or a capital in the value.
 //   - Slack: "xox" in lower case, then digits and a dash (a team id, "1-", "2-").
-//   - Stripe: sk_live_, rk_live_ and whsec_ with a random-looking value, digits in it too; never a
-//     glued test key ("network_test_…", "disk_live_MigrationStatus2026Final" are names).
+//   - Stripe: sk_live_, rk_live_, sk_test_, rk_test_ and whsec_ with a random-looking value, digits in
+//     it too ("disk_live_MigrationStatus2026Final" is a name); sk_/rk_ not after a vowel (stripeGlue:
+//     "task_live_<random>", "network_test_<random>" are words ending in "sk"/"rk", whatever follows).
+//   - npm: the token's own CRC32 checksum, base62 in its last six characters (base62Crc32Valid).
+//   - OpenAI: "sk-proj-", "sk-svcacct-", "sk-admin-" or a legacy "sk-" key with the "T3BlbkFJ" marker
+//     ("OpenAI" in base64) where the formats put it, in OpenAI's case (OPENAI_GLUED).
+//   - Google: "AIza" in that case, exactly 35 characters, random-looking with a digit.
+//   - SendGrid: "SG." in capitals, exactly 22 and 43 characters, both parts random-looking.
 //   - AWS key ids: after a lower-case letter, the id in upper case ("keyAKIA…"), in the ids' own alphabet (A-Z, 2-7); an upper-case run
 //     ("…EASTASIA…") or a lower-case one ("southeastasia…") is a name.
 //   - JWTs: the header's first key spelled out ({"alg", {"typ", {"kid", {"enc", {"cty", {"x5t"), and the
 //     header a JSON object with an "alg" (RFC 7515/7516 require one): "keyJsonSerializer.dump.x" is none.
-// Not glued (accepted, as before): Google, npm, OpenAI, SendGrid keys; tokens after a digit or "_".
+// Not glued (accepted, as before): Anthropic keys; tokens after a digit or "_".
 // Cost: a glued start is tried only at the prefix's literal, and where the value's characters include the
-// prefix's (JWT, GitLab, Slack) the glued value is bounded, so a line of repeated prefixes costs a
-// bounded scan per prefix, not one to the line's end each.
+// prefix's (JWT, GitLab, Slack, OpenAI) the glued value is bounded, so a line of repeated prefixes costs a
+// bounded scan per prefix, not one to the line's end each (Google, npm and SendGrid values have a fixed
+// length). The pre-screen words were found anywhere in a word already: no line runs a regex it did not.
 const AWS_ID = '(?:AKIA|ASIA|ABIA|ACCA)';
 const GH_PREFIX = '(?:gh[pousr]_|github_pat_)';
 const GL_PREFIX = 'gl(?:pat|dt|rt|ptt|cbt|imt|oas|ft|soat)-';
@@ -690,6 +772,44 @@ function randomLooking(v: string, from: number, digit: boolean): boolean {
   }
   return upper && lower && (digits || !digit) && changes * 3 > v.length - from;
 }
+
+/**
+ * A glued Stripe prefix is a key's unless its "sk" or "rk" ends a word: English words that end in them
+ * have a vowel right before (task, disk, desk, risk, mask, kiosk; network, work, park, bookmark, clerk),
+ * and "task_live_<random>" (a task id) is that word, not "ta" and a key: the value cannot tell them
+ * apart, random in both. A label a key is pasted after ends otherwise ("key", "token", "secret",
+ * "STRIPE_KEY"). Test keys too, now that the words are kept out ("network_test_…", "desk_test_…").
+ * No word ends in "whsec". `glue` is the letter before the prefix (st_g).
+ */
+function stripeGlue(v: string, glue: string): boolean {
+  if (v.startsWith('whsec_')) return true;
+  return /^[sr]k_(?:live|test)_/.test(v) && !/^[aeiou]$/i.test(glue);
+}
+
+/** GitHub's and npm's base62 alphabet: digits, capitals, small letters. */
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * An npm token ("npm_" and 36 base62 characters) whose last six characters are the base62 CRC32 of the
+ * thirty before them, as GitHub's tokens (and, since 2021, npm's) are made: a random string of that
+ * shape passes once in 2^32. Read only for a glued candidate.
+ */
+function base62Crc32Valid(v: string): boolean {
+  let sum = 0;
+  for (let i = v.length - 6; i < v.length; i++) {
+    const d = BASE62.indexOf(v.charAt(i));
+    if (d < 0) return false;
+    sum = sum * 62 + d;
+  }
+  return sum === crc32(v.slice(v.length - 36, v.length - 6));
+}
+
+/**
+ * An OpenAI key in the case OpenAI writes it, with the "T3BlbkFJ" marker (base64 of "OpenAI") where the
+ * formats put it: a project, service-account or admin key's two random parts around it, or a legacy
+ * key's twenty characters before and after. No name or id holds those eight characters there.
+ */
+const OPENAI_GLUED = /^sk-(?:(?:proj|svcacct|admin)-[\w-]{20,74}T3BlbkFJ[\w-]{20,74}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20})$/;
 
 /**
  * The rules, in priority order (at one position the first that matches wins;
@@ -951,8 +1071,10 @@ function rules(): Rule[] {
     {
       id: 'gcp',
       family: 'api_keys',
-      source: `(?<gcp_v>${bounded('AIza', 'a-z0-9_-')}[0-9a-z_-]{35})(?![a-z0-9_-])`,
-      kind: () => 'gcp_api_key',
+      source: `(?<gcp_v>AIza(?:${notGlued('AIza', 'a-z0-9_-')}|${gluedTo('AIza', 'gcp_g')})[0-9a-z_-]{35})(?![a-z0-9_-])`,
+      // Glued: "AIza" as Google writes it, and a random-looking value with a digit (no camelCase name).
+      kind: (v, g) => (g['gcp_g'] === undefined || (v.startsWith('AIza') && randomLooking(v, 4, true)) ? 'gcp_api_key' : null),
+      glued: 'gcp_g',
     },
     {
       id: 'gco',
@@ -1025,33 +1147,43 @@ function rules(): Rule[] {
       source:
         `(?<st_v>${ST_PREFIX}(?:${notGlued(ST_PREFIX, 'a-z0-9_')}[a-z0-9]{10,}` +
         `|${gluedTo(ST_PREFIX, 'st_g')}[a-z0-9]{24,}))`,
-      // Glued: a live or restricted key or a webhook secret, of random characters ("disk_live_…",
-      // "network_test_…" are names); a test-mode key glued to a word is left as it is.
-      kind: (v, g) =>
-        g['st_g'] === undefined || (/^(?:[sr]k_live_|whsec_)/.test(v) && randomLooking(v, v.indexOf('_', 3) + 1, true)) ? 'stripe_key' : null,
+      // Glued: of random characters ("disk_live_MigrationStatus2026Final" is a name), and an sk_ or rk_
+      // not after a vowel (stripeGlue: "task_live_<random>" is the word "task", not "ta" and a key).
+      kind: (v, g) => (g['st_g'] === undefined || (stripeGlue(v, g['st_g']) && randomLooking(v, v.indexOf('_', 3) + 1, true)) ? 'stripe_key' : null),
       glued: 'st_g',
     },
     {
       id: 'npm',
       family: 'api_keys',
       bitOf: 'st',
-      source: `(?<npm_v>${bounded('npm_', 'a-z0-9_')}[a-z0-9]{36})(?![a-z0-9])`,
-      kind: () => 'npm_token',
+      source: `(?<npm_v>npm_(?:${notGlued('npm_', 'a-z0-9_')}|${gluedTo('npm_', 'npm_g')})[a-z0-9]{36})(?![a-z0-9])`,
+      // Glued: the token's own checksum proves it.
+      kind: (v, g) => (g['npm_g'] === undefined || base62Crc32Valid(v) ? 'npm_token' : null),
+      glued: 'npm_g',
     },
     {
       id: 'ai',
       family: 'api_keys',
       bitOf: 'st',
       source:
-        `(?<ai_v>${bounded('sk-', 'a-z0-9_-')}(?:(?:proj|svcacct|admin|ant-(?:api|admin)\\d\\d)-[a-z0-9_-]{20,}|[a-z0-9]{48}))(?![a-z0-9_-])`,
-      kind: (v) => (v.startsWith('sk-ant-') ? 'anthropic_key' : 'openai_key'),
+        `(?<ai_v>sk-(?:${notGlued('sk-', 'a-z0-9_-')}(?:(?:proj|svcacct|admin|ant-(?:api|admin)\\d\\d)-[a-z0-9_-]{20,}|[a-z0-9]{48})` +
+        // Glued: an OpenAI key with its "T3BlbkFJ" marker where the formats put it (OPENAI_GLUED checks its case).
+        `|${gluedTo('sk-', 'ai_g')}(?:(?:proj|svcacct|admin)-[a-z0-9_-]{20,74}T3BlbkFJ[a-z0-9_-]{20,74}|[a-z0-9]{20}T3BlbkFJ[a-z0-9]{20})))(?![a-z0-9_-])`,
+      kind: (v, g) => {
+        if (g['ai_g'] !== undefined) return OPENAI_GLUED.test(v) ? 'openai_key' : null;
+        return v.startsWith('sk-ant-') ? 'anthropic_key' : 'openai_key';
+      },
+      glued: 'ai_g',
     },
     {
       id: 'sg',
       family: 'api_keys',
       bitOf: 'st',
-      source: `(?<sg_v>${bounded('SG\\.', 'a-z0-9_-')}[a-z0-9_-]{22}\\.[a-z0-9_-]{43})(?![a-z0-9_-])`,
-      kind: () => 'sendgrid_key',
+      source: `(?<sg_v>SG\\.(?:${notGlued('SG\\.', 'a-z0-9_-')}|${gluedTo('SG\\.', 'sg_g')})[a-z0-9_-]{22}\\.[a-z0-9_-]{43})(?![a-z0-9_-])`,
+      // Glued: "SG." in capitals, and both parts random-looking (no dotted path or constant name).
+      kind: (v, g) =>
+        g['sg_g'] === undefined || (v.startsWith('SG.') && randomLooking(v.slice(0, 25), 3, false) && randomLooking(v, 26, false)) ? 'sendgrid_key' : null,
+      glued: 'sg_g',
     },
     {
       id: 'pan',
@@ -1064,7 +1196,8 @@ function rules(): Rule[] {
       id: 'ssn',
       family: 'national_id',
       source: `(?<ssn_v>${SSN_ALONE})(?![a-z0-9_]|-\\d)`,
-      kind: (v) => (SSN_VALID.test(v) ? 'ssn' : null),
+      kind: (v, _g, site) => (SSN_VALID.test(v) && (!ssnAfterLetters(site) || ssnGluedShape(site)) ? 'ssn' : null),
+      onlyInTurnedDown: (_g, site) => ssnAfterLetters(site),
     },
     {
       id: 'ssng',
@@ -1395,6 +1528,8 @@ const RESCAN_FREE = 32;
  */
 const UNSCANNED = '[REDACTED:unscanned]';
 
+const PAN_MASK = '[REDACTED:pan]';
+
 /**
  * Characters of rejected values longer than RESCAN_FREE a line may scan again. These rescans are
  * not free: a value holding the next key ("cvv=cvv=cvv=…", "PWD=/PWD=/…") ends where that key's
@@ -1433,8 +1568,9 @@ export function createRedactor(opts: RedactorOptions): Redactor {
  * `loop: 'string-replace'` runs that regex through String.prototype.replace
  * instead of the hand-written exec loop, to hold the loop to replace()'s
  * semantics. replace() cannot widen a match, so that variant leaves out the
- * widening of a mask over a card number the masked value began (see maskEnd):
- * compare it only where the card family is off. Nor can it step back into a
+ * widening of a mask over a card number the masked value began (see maskEnd)
+ * and the card after a mask and ".", "-" or "," (cardAfterMask): compare it
+ * only where the card family is off. Nor can it step back into a
  * rejected value to scan it again, nor go on one character after a match it
  * passes over (onlyInTurnedDown): that variant starts a new replace() there.
  */
@@ -1540,9 +1676,10 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   /**
    * The replacement for one match of the combined regex, or null to leave it as is.
    * A match belongs to the first rule (in rule order) whose value group took part.
-   * `inTurnedDown`: the match starts inside a value a rule turned down (see onlyInTurnedDown).
+   * `inTurnedDown`: the match starts inside a value a rule turned down (see onlyInTurnedDown). `site`:
+   * where the match stands, for rules that read the text around it (MatchSite).
    */
-  const replacement = (g: Groups, rs: readonly CompiledRule[], inTurnedDown: boolean): string | null => {
+  const replacement = (g: Groups, rs: readonly CompiledRule[], inTurnedDown: boolean, site: MatchSite): string | null => {
     rejectedValue = -1;
     rejectedPrefix = null;
     passedOver = false;
@@ -1552,7 +1689,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       if (v === undefined) continue;
       // Read by rescanFrom if this match is rejected below.
       rejectedValue = v.length;
-      const onlyThere = r.rule.onlyInTurnedDown?.(g) === true;
+      const onlyThere = r.rule.onlyInTurnedDown?.(g, site) === true;
       if (onlyThere && !inTurnedDown) {
         passedOver = true;
         return null;
@@ -1563,7 +1700,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       // Also behind the brackets, quotes and backslashes of a value's own opening: a second pass
       // over "Authorization:[[REDACTED:authorization]" must not take "[[REDACTED:...]" for a value.
       const already = v === '' || maskOrPlaceholder(v);
-      const kind = already ? null : r.rule.kind(v, g);
+      const kind = already ? null : r.rule.kind(v, g, site);
       if (kind === null) {
         if (!onlyThere && (r.rule.glued === undefined || g[r.rule.glued] === undefined)) {
           keptWithPrefixMasked(g, r, v);
@@ -1688,6 +1825,40 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
     return isCardText(m[0]) ? group + m[0].length : end;
   };
   /**
+   * Where a card that follows a mask ending at `end` ends, or -1: the mask's last character a digit, then
+   * ".", "-" or ",", then a card (issuer, length, Luhn). The card rule's boundary read that digit and
+   * refused the card (a decimal, a dotted or dashed id: "123-45-6789.4111-…", "…1111,4111…"); once the
+   * digit is masked, a second pass reads "]" there, and the card stands alone. The first pass reads it
+   * so too, or redacting again would mask more. Only a digit then one of those three makes the card
+   * rule look at what the mask covered; a mask ends before no digit, letter or "_" (every rule's value
+   * runs to a delimiter, and cards and SSNs refuse them after).
+   */
+  const cardAfterMask = (text: string, end: number): number => {
+    if (panFrom === null || !isDigit(text.charCodeAt(end - 1)) || !isDigit(text.charCodeAt(end + 1))) return -1;
+    const sep = text.charCodeAt(end);
+    if (sep !== 46 && sep !== 45 && sep !== 44) return -1;
+    panFrom.lastIndex = end + 1;
+    const m = panFrom.exec(text);
+    return m !== null && isCardText(m[0]) ? end + 1 + m[0].length : -1;
+  };
+  /**
+   * The masks of the cards cardAfterMask() finds from `from` on, each after its separator ("" if none),
+   * for the exec loop `re` (its lastIndex moved past them). Sets cardsEnd to where they end.
+   */
+  const cardsAfter = (text: string, re: RegExp, from: number): string => {
+    let s = '';
+    cardsEnd = from;
+    for (let e = cardAfterMask(text, cardsEnd); e > 0; e = cardAfterMask(text, cardsEnd)) {
+      s += text.charAt(cardsEnd) + PAN_MASK;
+      note('pan');
+      cardsEnd = e;
+      re.lastIndex = e;
+    }
+    return s;
+  };
+  // Where cardsAfter()'s masks end: read right after it returns.
+  let cardsEnd = 0;
+  /**
    * text.replace(re, fn) done by hand: String.prototype.replace with a function
    * and named groups goes through a slow runtime path (several times the cost of
    * an exec loop), and a rejected match ("PWD=/home/bob") needs no new string.
@@ -1707,11 +1878,13 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       const at = m.index;
       const len = m[0].length;
       const g = m.groups ?? {};
-      const r = replacement(g, c.rules, at > downStart && at < downEnd);
+      const r = replacement(g, c.rules, at > downStart && at < downEnd, { text, at, end: at + len });
       if (r !== null) {
         out += text.slice(last, at) + r;
         last = maskedRule === 'pan' && g['pan_g'] !== undefined ? gluedEnd(text, at, at + len) : maskEnd(text, at + len);
         if (last > at + len) re.lastIndex = last;
+        out += cardsAfter(text, re, last);
+        last = cardsEnd;
       } else if (passedOver) {
         re.lastIndex = at + 1;
       } else {
@@ -1739,6 +1912,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
           maskedRule = '';
           last = maskEnd(text, at + len);
           if (last > at + len) re.lastIndex = last;
+          out += cardsAfter(text, re, last);
+          last = cardsEnd;
         }
       }
       // As replace() does: an empty match must not stall the scan (no builtin rule matches empty).
@@ -1769,7 +1944,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
         const match = args[0] as string;
         if (resume >= 0) return match; // past the rescan point: the next round decides
         const at = args[args.length - 3] as number;
-        const r = replacement(args[args.length - 1] as Groups, c.rules, at > downStart && at < downEnd);
+        const r = replacement(args[args.length - 1] as Groups, c.rules, at > downStart && at < downEnd, { text, at, end: at + match.length });
         if (r !== null) {
           grown += r.length - match.length;
           return r;

@@ -96,11 +96,12 @@ test('what only looks like a token inside a word stays: hashes, names, regions, 
   }
 });
 
-test('decided, not masked: glued Stripe test keys, tokens glued to a digit or "_", other vendors glued', () => {
+// Glued Stripe test keys and glued Google, npm, OpenAI and SendGrid keys are masked now where their shape
+// proves them (redact-glued-vendor-keys.test.ts); an npm value without its checksum is none.
+test('decided, not masked: tokens glued to a digit or "_", a glued npm value with no checksum', () => {
   for (const line of [
-    `key${j('sk', '_test_')}4eC39HqLyjWDarjtT1zdp7dc`,
     `v2${GHP} id_${GHS}`,
-    `x${j('AI', 'za')}${rand(35, ALNUM)} x${j('np', 'm_')}${rand(36, ALNUM)}`,
+    `x${j('np', 'm_')}${rand(36, ALNUM)}`,
   ]) {
     assert.equal(red(line), line, line);
   }
@@ -147,6 +148,8 @@ test('property: a glued token never ships, in any context', () => {
   );
   fc.assert(
     fc.property(tokens, glue, fc.constantFrom('', 'msg ', '{"m":"', 'url=/x?'), fc.constantFrom('', ' ok', '"}', '&n=1'), (tok, g, head, tail) => {
+      // After a vowel "sk_" ends a word ("task_live_…"): redact-stripe-prefix-ending-a-word.test.ts.
+      fc.pre(!(tok.startsWith('sk_') && /[aeiou]$/i.test(g)));
       const out = red(`${head}${g}${tok}${tail}`);
       assert.ok(!out.includes(tok), out);
       assert.equal(out.includes(`${g}[REDACTED:`), true, out);
