@@ -290,7 +290,8 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
   }
   for (const line of orderHints(c)) out(line);
   const accept = opts.acceptFreshStarts;
-  const context: VerifyContext = {};
+  // Several files: a record resent before a session's first is told from a file given out of order.
+  const context: VerifyContext = c.inputs.length > 1 ? { inputOf: c.input } : {};
   if (accept !== undefined) context.acceptFreshStarts = accept === 'all' ? true : new Set(accept);
   const problems = c.malformed + c.unreadable + c.relabelled + c.alteredStarts + c.splitSessions + c.relabelledRuns;
   if (opts.agent === undefined && new Set(c.owners).size > 1) return perAgent(c, ring.all, context, problems, out);
@@ -448,7 +449,7 @@ function perAgent(c: Collected, keys: ReadonlyMap<string, Buffer>, base: VerifyC
       input: idx.map((i) => c.input[i] as number),
       inputs: c.inputs,
     };
-    const report = verifyStream(one.entries, keys, { ...base, agents: { all: agentSessions, self: owner } });
+    const report = verifyStream(one.entries, keys, { ...base, agents: { all: agentSessions, self: owner }, ...(c.inputs.length > 1 ? { inputOf: one.input } : {}) });
     const name = nameOf.get(owner) as string;
     out(`AGENT ${name}`);
     for (const line of describe(report.findings, one)) out(line);
@@ -840,6 +841,25 @@ export function describe(findings: readonly Finding[], c: Places): string[] {
         i = j;
         break;
       }
+      case 'resent': {
+        // A run of consecutive seqs, as replays are: one resend window.
+        let j = i;
+        while (j + 1 < findings.length) {
+          const n = findings[j + 1] as Finding;
+          const p = findings[j] as Finding & { kind: 'resent' };
+          if (n.kind !== 'resent' || n.session !== f.session || n.seq !== p.seq + 1n) break;
+          j++;
+        }
+        const last = findings[j] as Finding & { kind: 'resent' };
+        const count = j - i + 1;
+        lines.push(
+          `RESENT session=${f.session} ${range(f.seq, last.seq)} (${count === 1 ? '' : `${count} records `}${placeRange(c, f.index, last.index)}: ` +
+            `below the first record the data holds of the session and stored after it: resent after a reconnect, ` +
+            `their first copies before the data begins (the previous file); chained in seq order)`,
+        );
+        i = j;
+        break;
+      }
       case 'restart':
         lines.push(
           f.previousSession !== undefined
@@ -965,6 +985,9 @@ function facts(r: VerifyReport, otherAgents: number, foreign: number): string {
   const accepted = r.findings.filter((f) => f.kind === 'accepted_fresh_start').length;
   if (accepted > 0) line += `, ${plural(accepted, 'accepted fresh start')}`;
   line += `, ${plural(r.replays, 'replay')}`;
+  // Only when there are any, as above.
+  const resent = r.findings.filter((f) => f.kind === 'resent').length;
+  if (resent > 0) line += `, ${resent} resent from before the data`;
   if (otherAgents > 0) line += `, ${plural(otherAgents, 'record')} of other agents skipped`;
   if (foreign > 0) line += `, ${plural(foreign, 'foreign line')} skipped`;
   return line;

@@ -116,6 +116,11 @@ export interface VerifyContext {
    * rebuilt): `true` for all, or the sessions accepted. Reported as `accepted_fresh_start`, not a failure.
    */
   acceptFreshStarts?: true | ReadonlySet<string>;
+  /**
+   * The file each entry was read from (by index), when the data is several files: only within one file
+   * is the stored order the received order. Without it, the data is one file.
+   */
+  inputOf?: readonly number[];
 }
 
 export type Finding =
@@ -130,6 +135,13 @@ export type Finding =
   /** `kid`: the key id the record names (outside the MAC), when no key of the file has it. */
   | { kind: 'forged'; session: string; seq: bigint; index: number; reason: string; kid?: string }
   | { kind: 'replay'; session: string; seq: bigint; index: number }
+  /**
+   * Information: a record below the first one the data holds of its session, stored after it in the same
+   * file: a resend (after a reconnect) of a record whose first copy went before the data begins, as when
+   * one daily file is checked without the day before it. Its chain is checked in seq order like any other.
+   * In a later file than that first record it stays a `reorder`: the files were given out of order.
+   */
+  | { kind: 'resent'; session: string; seq: bigint; index: number }
   | { kind: 'restart'; session: string; previousSession?: string; lastSeq: bigint | null; firstSeq: bigint }
   /**
    * `undatedBefore`: a fresh start of this stream that the session may have come before (the data
@@ -216,6 +228,9 @@ interface SessionView {
   name: string;
   bySeq: Map<bigint, Candidate[]>;
   maxSeq: bigint;
+  /** The seq of the first record received of the session (in the order the data stores them), and its index. */
+  firstSeq: bigint;
+  firstIndex: number;
   /** Accepted chain per seq, after pass 2. */
   chains: Map<bigint, string>;
   minSeq: bigint;
@@ -848,6 +863,7 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   /** The different copies received of each session and seq (`session\0seq`). */
   const seen = new Map<string, SealedEntry[]>();
   let replays = 0;
+  const inputOf = context.inputOf;
 
   // Pass 1: received order.
   entries.forEach((e, index) => {
@@ -868,10 +884,15 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     else copies.push(e);
     let s = sessions.get(e.session);
     if (!s) {
-      s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, minSeq: e.seq, chains: new Map() };
+      s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, firstSeq: e.seq, firstIndex: index, minSeq: e.seq, chains: new Map() };
       sessions.set(e.session, s);
     } else if (e.seq < s.maxSeq && copies === undefined) {
-      findings.push({ kind: 'reorder', session: e.session, seq: e.seq, index });
+      // Below everything received of its session so far, in the file that began with it: the agent resent
+      // it after a reconnect, and its first copy is in what came before the data (the previous day's file,
+      // checked alone). That proves nothing and hides nothing: a record missing where it was is still a gap
+      // in seq order. Between two seqs already received, or in a later file, it is out of place.
+      const resent = e.seq < s.firstSeq && (inputOf === undefined || inputOf[index] === inputOf[s.firstIndex]);
+      findings.push({ kind: resent ? 'resent' : 'reorder', session: e.session, seq: e.seq, index });
     }
     if (e.seq > s.maxSeq) s.maxSeq = e.seq;
     if (e.seq < s.minSeq) s.minSeq = e.seq;
