@@ -244,6 +244,8 @@ export async function runVerify(opts: VerifyOptions, io: VerifyIo): Promise<numb
         let identity: string;
         if (f === '-') {
           const st = io.stdinFd === undefined ? undefined : fstatSync(io.stdinFd, { bigint: true });
+          // Node reads a directory on fd 0 as an empty stream: it would pass as an empty file, where a directory given by name is refused.
+          if (st?.isDirectory() === true) return usage('stdin: EISDIR: illegal operation on a directory, read');
           if (st === undefined || !st.isFile()) continue;
           identity = `${st.dev}:${st.ino}`;
         } else {
@@ -369,7 +371,27 @@ function nothingNew(r: VerifyReport, c: Places): string[] {
     const k = c.input[f.index] as number;
     replays[k] = (replays[k] as number) + 1;
   }
-  const flagged = records.map((n, k) => n > 0 && replays[k] === n);
+  // The file's last record of the stream and the stream's next one after it, received later.
+  const last = c.inputs.map(() => -1);
+  c.input.forEach((k, i) => (last[k] = i));
+  // A resend that the stream takes up again right after it is at-least-once delivery, not a copy: a
+  // receiver that splits files by size cuts a resend window (at least resend_window.bytes, 4 MiB by default:
+  // on a quiet host hours of records) into files of nothing but replays, and a connection that drops again
+  // during its resend sends the window once more into the next file; so does a host quieter than its
+  // heartbeat between two time-split files. Taken up again is the same session at a seq no further than the
+  // next one (the rest of the window, the window again) or a start declaring that session before it (a
+  // restart). Anything else after it (a jump, a fresh start) is not a resend's shape, and a file that is last
+  // has nothing after it (a resend the agent died right after, or a copy). What was deleted in its place
+  // shows as the GAP it is either way.
+  const takenUp = (k: number): boolean => {
+    const i = last[k] as number;
+    const e = c.entries[i] as SealedEntry;
+    const next = c.entries[i + 1];
+    if (next === undefined) return false;
+    if (next.session === e.session) return next.seq <= e.seq + 1n;
+    return next.declares?.previousSession === e.session;
+  };
+  const flagged = records.map((n, k) => n > 0 && replays[k] === n && !takenUp(k));
   if (!flagged.includes(true)) return [];
   // Where the records each such file copies were first received: what it repeats. One pass, however many files.
   const firsts = new Map<string, number>();
