@@ -43,7 +43,9 @@ export function buildProgram(): Command {
     .option('--agent-id <id>', 'agent id used in agent.id and event.id (default: host name)')
     .argument('[file]', 'input file, or - for stdin', '-')
     .action(async (file: string, o: { parser: ParserName; format: 'ecs' | 'cef'; syslog: boolean; regex?: string; agentId?: string }) => {
-      if (o.parser === 'regex' && o.regex === undefined) throw new InvalidArgumentError('--parser regex needs --regex <pattern>');
+      if (o.parser === 'regex' && o.regex === undefined) throw new UsageError('--parser regex needs --regex <pattern>');
+      // Ignoring it would convert with another parser than the one the user asked for, and say nothing.
+      if (o.parser !== 'regex' && o.regex !== undefined) throw new UsageError(`--regex is only used with --parser regex (the parser is ${o.parser})`);
       const { runConvert } = await import('./convert/command.js');
       await runConvert(
         {
@@ -171,13 +173,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv]);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // --help and --version end here too, with exit code 0.
-      return err.exitCode === 0 ? 0 : EXIT_USAGE;
-    }
+    // Before CommanderError, of which InvalidArgumentError is a subclass: commander prints its own
+    // parse errors before it throws, but one thrown from an action reaches here unprinted.
     if (err instanceof InvalidArgumentError || err instanceof UsageError) {
       process.stderr.write(`logward: ${err.message}\n`);
       return EXIT_USAGE;
+    }
+    if (err instanceof CommanderError) {
+      // Commander's own errors (already written by it, always a plain CommanderError made in its
+      // _exit), and --help and --version, which end here too with exit code 0.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ENOENT' || e.code === 'EACCES' || e.code === 'EISDIR') {

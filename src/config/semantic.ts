@@ -15,7 +15,7 @@
  */
 
 import picomatch from 'picomatch';
-import { ECS_FIELDS } from '../ecs/generated.js';
+import { ECS_ALLOWED_VALUES, ECS_FIELDS } from '../ecs/generated.js';
 import { groupProblem } from '../parse/regex.js';
 import { closest, error, overlaps, warning, type ConfigPath, type Finding } from './finding.js';
 import type { RawConfig, RawInput } from './schema-types.js';
@@ -366,8 +366,13 @@ class SemanticChecks {
         this.out.push(warning(p, `${field} is not an ECS field; the rule only sees it if a parser or input sets it (${hint})`));
       }
     };
-    if (this.ok(A('when'))) for (const field of Object.keys(rule.when)) unknown(field, A('when', field));
-    else if (isObject(rule.when)) for (const field of Object.keys(rule.when)) if (this.ok(A('when', field))) unknown(field, A('when', field));
+    if (isObject(rule.when)) {
+      for (const field of Object.keys(rule.when)) {
+        if (!this.ok(A('when', field))) continue;
+        unknown(field, A('when', field));
+        this.allowedValues(field, rule.when[field], A('when', field));
+      }
+    }
     if (!this.ok(A('group_by'), A('distinct'), A('threshold'))) return;
     const groupBy = rule.group_by === undefined ? [] : Array.isArray(rule.group_by) ? rule.group_by : [rule.group_by];
     groupBy.forEach((field, j) => unknown(field, Array.isArray(rule.group_by) ? A('group_by', j) : A('group_by')));
@@ -378,6 +383,28 @@ class SemanticChecks {
       }
     }
     this.positiveDuration(A('window'));
+  }
+
+  /**
+   * A `when` value outside the field's ECS allowed list can never match: the json
+   * and regex parsers move such a value to json.*, and the agent's own events use
+   * the list. An error, not a warning: a configured rule replaces the built-in
+   * one of the same name, so a typo there (`authentcation`) would switch the
+   * built-in control off while `logward check` said ok.
+   */
+  private allowedValues(field: string, values: unknown, p: ConfigPath): void {
+    const allowed = Object.hasOwn(ECS_ALLOWED_VALUES, field) ? ECS_ALLOWED_VALUES[field] : undefined;
+    if (allowed === undefined || allowed.length === 0) return;
+    const names = allowed.map((v) => v.name);
+    const check = (v: unknown, at: ConfigPath): void => {
+      const text = String(v);
+      if (names.includes(text)) return;
+      const guess = closest(text, names);
+      const hint = guess === undefined ? `allowed: ${names.join(', ')}` : `did you mean ${JSON.stringify(guess)}?`;
+      this.out.push(error(at, `${JSON.stringify(text)} is not an allowed value of ${field}, so the rule could never match; ${hint}`));
+    };
+    if (Array.isArray(values)) values.forEach((v, j) => check(v, [...p, j]));
+    else check(values, p);
   }
 }
 

@@ -3,17 +3,24 @@
  * anyone else on the host can read proves nothing: refuse a file readable by
  * group or others, or owned by someone other than us or root.
  *
- * Contents (see README.md "Key file"), decided in this order:
- * 1. The whole file (minus one trailing newline) is 64+ hex characters or
- *    base64 (standard or url alphabet, 43+ characters): one key.
+ * Contents (see README.md "Key file"). One rule reads a key's text, alone in
+ * the file or on a line of a ring: 64+ hex characters (even count) are hex,
+ * else 43+ base64 characters (standard or url alphabet) decoding to 32+ bytes
+ * are base64, else the text itself is the key, as raw bytes. So the line
+ * `openssl rand -hex 16` writes (32 hex characters, too short as hex) is 32
+ * raw bytes both alone and in a ring: a host that started with such a file
+ * can rotate by putting a new key above it, and its old streams still verify.
+ * Which files are rings, decided in this order:
+ * 1. The whole file (minus one trailing newline) is one hex or base64 key.
  * 2. A text file with comment lines (`#` first), several key lines, or one
- *    key followed by ` # note`: a key ring. Each non-comment line is one
- *    key in hex or base64; the FIRST is the current (signing) key, the others
- *    are kept for verifying records sealed before a rotation. Any line that is
- *    not a key is an error (`format`): a ring must never silently turn into
- *    raw bytes, or the agent would seal with a key the verifier does not hold.
- * 3. Anything else (`head -c 32 /dev/urandom`, a one-line passphrase) is the
- *    key as raw bytes, as before rings existed.
+ *    hex or base64 key followed by ` # note`: a key ring. Each non-comment
+ *    line is one key (text up to a `#` that starts the line or follows a
+ *    blank, blanks around it removed); the FIRST is the current (signing) key,
+ *    the others are kept for verifying records sealed before a rotation. The
+ *    comments themselves never become key material: the whole ring is never
+ *    one raw key.
+ * 3. Anything else (`head -c 32 /dev/urandom`, a one-line passphrase, even
+ *    one with ` # ` in it) is the key as raw bytes, as before rings existed.
  * Every key needs at least 32 bytes. Keys are named by keyIdOf (first 8 hex of
  * SHA-256): two different keys with the same id in one ring are refused, since
  * the verifier could not tell which one a record names.
@@ -102,13 +109,13 @@ export function parseKeyFile(raw: Buffer, file: string): Buffer[] {
     if (commentLines > 0 || keyLines.length > 1 || oneAnnotatedKey) {
       if (keyLines.length === 0) throw new KeyFileError(file, 'format', 'no key in the file (only comments)');
       return keyLines.map(({ n, value }) => {
-        const k = decodeEncoded(value);
-        if (!k) {
-          const tooShort = (HEX_RE.test(value) && value.length % 2 === 0) || B64_RE.test(value);
+        // The single-line rule (decodeKeyText): a ring line must mean what the same line meant alone.
+        const k = decodeEncoded(value) ?? Buffer.from(value, 'latin1');
+        if (k.length < MIN_KEY_BYTES) {
           throw new KeyFileError(
             file,
-            tooShort ? 'too_short' : 'format',
-            `line ${n}: ${tooShort ? `shorter than ${MIN_KEY_BYTES} bytes` : 'not a key in hex (64+ characters) or base64 (43+ characters)'}`,
+            'too_short',
+            `line ${n}: ${k.length} bytes as text (not 64+ hex or 43+ base64 characters), at least ${MIN_KEY_BYTES} needed`,
           );
         }
         return k;
