@@ -590,6 +590,8 @@ function ssnAfterLetters(site: MatchSite): boolean {
   const letters = i < 3 ? '' : t.slice(i - 3, i);
   if (letters.toLowerCase() !== 'ssn') return false;
   const before = t.charCodeAt(i - 4);
+  // An escape's last hex digit ("%2Cssn-", "%0Assn_", "\x0Assn-") is no capital or "a" of a word.
+  if (escapeEndsAt(t, i - 4)) return false;
   // The word "assn" or "ASSN" alone.
   if ((before === 97 ? letters === 'ssn' : before === 65 && letters === 'SSN') && !isAsciiLetter(t.charCodeAt(i - 5))) return true;
   return before >= 65 && before <= 90 && letters.charCodeAt(0) === 115; // "Assn": a capital, then "s"
@@ -779,11 +781,35 @@ function randomLooking(v: string, from: number, digit: boolean): boolean {
  * and "task_live_<random>" (a task id) is that word, not "ta" and a key: the value cannot tell them
  * apart, random in both. A label a key is pasted after ends otherwise ("key", "token", "secret",
  * "STRIPE_KEY"). Test keys too, now that the words are kept out ("network_test_…", "desk_test_…").
- * No word ends in "whsec". `glue` is the letter before the prefix (st_g).
+ * No word ends in "whsec". The letter before the prefix is read at `site` (st_g holds it).
  */
-function stripeGlue(v: string, glue: string): boolean {
+function stripeGlue(v: string, site: MatchSite): boolean {
   if (v.startsWith('whsec_')) return true;
-  return /^[sr]k_(?:live|test)_/.test(v) && !/^[aeiou]$/i.test(glue);
+  if (!/^[sr]k_(?:live|test)_/.test(v)) return false;
+  // The hex digit ending an escape is no vowel of a word: "%0Ask_live_…", "%3Ask_…", nginx's "\x0Ask_…".
+  // Nor is a capital vowel after another capital: a label in capitals ends there ("STRIPEsk_live_…",
+  // "SECRET_VALUEsk_…"), where "Ask", "TaskAsk" are words.
+  const k = site.at - 1;
+  const c = site.text.charCodeAt(k);
+  if (!/^[aeiou]$/i.test(site.text.charAt(k)) || escapeEndsAt(site.text, k)) return true;
+  const before = site.text.charCodeAt(k - 1);
+  return c >= 65 && c <= 90 && before >= 65 && before <= 90;
+}
+
+/**
+ * The character at `k` is the last hex digit of an escape ("%0A", "%2C", "\x0A", "\u000A"): a letter
+ * there is no letter of a word, whatever a rule reads in the letters before a match.
+ */
+function escapeEndsAt(t: string, k: number): boolean {
+  if (!isHexDigit(t.charCodeAt(k)) || !isHexDigit(t.charCodeAt(k - 1))) return false;
+  const c = t.charCodeAt(k - 2);
+  if (c === 37) return true; // %XX
+  if (c === 120 && t.charCodeAt(k - 3) === 92) return true; // \xXX
+  return k >= 5 && t.startsWith('\\u00', k - 5); // \u00XX
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
 }
 
 /** GitHub's and npm's base62 alphabet: digits, capitals, small letters. */
@@ -1149,7 +1175,7 @@ function rules(): Rule[] {
         `|${gluedTo(ST_PREFIX, 'st_g')}[a-z0-9]{24,}))`,
       // Glued: of random characters ("disk_live_MigrationStatus2026Final" is a name), and an sk_ or rk_
       // not after a vowel (stripeGlue: "task_live_<random>" is the word "task", not "ta" and a key).
-      kind: (v, g) => (g['st_g'] === undefined || (stripeGlue(v, g['st_g']) && randomLooking(v, v.indexOf('_', 3) + 1, true)) ? 'stripe_key' : null),
+      kind: (v, g, site) => (g['st_g'] === undefined || (stripeGlue(v, site) && randomLooking(v, v.indexOf('_', 3) + 1, true)) ? 'stripe_key' : null),
       glued: 'st_g',
     },
     {
@@ -1715,6 +1741,7 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       const p = r.rule.rescanPrefix === true ? redactPrefix(g[r.pGroup] ?? '') : (g[r.pGroup] ?? '');
       note(kind);
       maskedRule = r.rule.id;
+      if (r.rule.glued !== undefined && g[r.rule.glued] !== undefined) gluedMasked = true;
       return `${p}[REDACTED:${kind}]`;
     }
     return null;
@@ -1747,6 +1774,8 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
   let rejectedMask = false;
   // The rule of the value replacement() masked last: read right after it returns.
   let maskedRule = '';
+  // Whether the last builtin pass masked a token glued to the word before it (redact() reads it).
+  let gluedMasked = false;
   // When replacement() returns null: the length of the rejected value, which ends the match (a
   // match is exactly its kept prefix and its value); -1 if no rule claimed the match.
   let rejectedValue = -1;
@@ -1993,10 +2022,19 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       tally.count = 0;
       tally.kinds = undefined;
       let out = text;
-      if (mask !== 0) out = replaceBuiltin(text, combinedFor(mask));
-      else if (!prescreen && everything !== null) {
-        out = viaStringReplace ? replaceViaString(text, everything) : replaceBuiltin(text, everything);
-      }
+      const builtin = (t: string, m: number): string => {
+        gluedMasked = false;
+        if (m !== 0) return replaceBuiltin(t, combinedFor(m));
+        if (!prescreen && everything !== null) return viaStringReplace ? replaceViaString(t, everything) : replaceBuiltin(t, everything);
+        return t;
+      };
+      out = builtin(text, mask);
+      // A token right before a glued key ("AKIA…OP" + "AIza…", "ghp_…" + "sk_test_…") was refused by its
+      // end boundary, the key's first letters going on its run; with the key masked, "[" ends it. Read
+      // again, so that one pass masks what a second would (a redacted line redacts to itself), and the
+      // token does not ship. Only lines where a glued key was masked (rare) pay for it; each pass masks
+      // at least one glued key, which a pass over masks cannot find again, so this ends.
+      for (let pass = 0; gluedMasked && pass < 4; pass++) out = builtin(out, prescreen ? scan(out) : 0);
       for (let i = 0; i < custom.length; i++) {
         const c = custom[i];
         const fn = onCustom[i];
