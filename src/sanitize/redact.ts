@@ -2021,14 +2021,13 @@ function buildRedactor(opts: RedactorOptions, prescreen: boolean, viaStringRepla
       if (mask === 0 && custom.length === 0 && prescreen) return { text, redactions: 0 };
       tally.count = 0;
       tally.kinds = undefined;
-      let out = text;
       const builtin = (t: string, m: number): string => {
         gluedMasked = false;
         if (m !== 0) return replaceBuiltin(t, combinedFor(m));
         if (!prescreen && everything !== null) return viaStringReplace ? replaceViaString(t, everything) : replaceBuiltin(t, everything);
         return t;
       };
-      out = builtin(text, mask);
+      let out = builtin(text, mask);
       // A token right before a glued key ("AKIA…OP" + "AIza…", "ghp_…" + "sk_test_…") was refused by its
       // end boundary, the key's first letters going on its run; with the key masked, "[" ends it. Read
       // again, so that one pass masks what a second would (a redacted line redacts to itself), and the
