@@ -26,8 +26,18 @@ import type { Config, DestinationConfig, HostPort, InputConfig } from './config/
 import { LogwardError } from './errors.js';
 import { syslogParts, type SyslogOptions, type SyslogParts } from './encode/rfc5424.js';
 import { encodeEvent } from './encode/validate.js';
-import { SEVERITY } from './event/classify.js';
-import { InternalEvents, lostRangeSpec, startSpec, type InternalEventSpec } from './event/internal.js';
+import {
+  controlsWeakenedSpec,
+  inputErrorSpec,
+  InternalEvents,
+  lostRangeSpec,
+  metricsUnavailableSpec,
+  reloadedSpec,
+  startSpec,
+  stopSpec,
+  type InputStage,
+  type InternalEventSpec,
+} from './event/internal.js';
 import { queueSpec, sinkSpec, tamperSpec } from './event/signals.js';
 import type { LogEvent, RawRecord } from './event/types.js';
 import { Counters } from './monitor/counters.js';
@@ -338,16 +348,7 @@ export class Pipeline {
       this.counters.add('metrics_listen_failed');
       this.log.error({ err, attempt }, 'metrics endpoint cannot listen; logs are shipped, the bind is retried');
       if (attempt === 1) {
-        this.raise({
-          action: 'metrics_endpoint_unavailable',
-          kind: 'alert',
-          category: ['process'],
-          type: ['info'],
-          outcome: 'failure',
-          severity: SEVERITY.warning,
-          message: `metrics endpoint cannot listen on ${listen.host}:${listen.port}: ${(err as Error).message}; retrying`,
-          fields: {},
-        });
+        this.raise(metricsUnavailableSpec(listen.host, listen.port, (err as Error).message));
       }
     }
     const delay = backoffDelayMs(attempt, { minDelayMs: 1000, maxDelayMs: 60_000 });
@@ -370,27 +371,8 @@ export class Pipeline {
    * fails the reload, and runDaemon's fallback (or the service manager) takes over.
    */
   private async announceReload(weakened: readonly string[]): Promise<void> {
-    await this.appendInternal({
-      action: 'config_reloaded',
-      kind: 'event',
-      category: ['configuration'],
-      type: ['change'],
-      outcome: 'success',
-      severity: SEVERITY.notice,
-      message: `configuration reloaded from ${this.config.file}`,
-      fields: { 'file.path': this.config.file },
-    }, false);
-    if (weakened.length > 0) {
-      await this.appendInternal({
-        action: 'config_controls_weakened',
-        kind: 'alert',
-        category: ['configuration'],
-        type: ['change'],
-        severity: SEVERITY.warning,
-        message: `configuration reload weakened controls: ${weakened.join('; ')}`,
-        fields: { 'file.path': this.config.file, 'logward.reload.weakened': [...weakened] },
-      }, false);
-    }
+    await this.appendInternal(reloadedSpec(this.config.file), false);
+    if (weakened.length > 0) await this.appendInternal(controlsWeakenedSpec(this.config.file, weakened), false);
   }
 
   /** SIGTERM: stop reading, drain what can be sent within shutdown_grace, commit, close. */
@@ -418,15 +400,7 @@ export class Pipeline {
       if (this.started && this.internal && this.queue) {
         await this.step('stop event', () =>
           within(
-            this.appendInternal({
-              action: 'agent_stopped',
-              kind: 'event',
-              category: ['process'],
-              type: ['end'],
-              outcome: 'success',
-              severity: SEVERITY.notice,
-              message: `logward ${VERSION} ${reason} (session ${this.session ?? '?'})`,
-            }),
+            this.appendInternal(stopSpec(VERSION, reason, this.session)),
             left(),
           ),
         );
@@ -770,23 +744,14 @@ export class Pipeline {
    * logged, and shipped as an event — once per input and message every 10 minutes, so a
    * persistent failure is visible in the SIEM without flooding it.
    */
-  private inputError(input: string, what: 'scan' | 'read' | 'emit', err: Error): void {
+  private inputError(input: string, what: InputStage, err: Error): void {
     const key = `${input}\0${what}\0${err.message}`;
     const now = Date.now();
     this.log.warn({ input, what, err }, `input ${input}: ${what} failed; retrying`);
     if ((this.errorsReported.get(key) ?? -Infinity) > now - 10 * 60_000) return;
     if (this.errorsReported.size > 1000) this.errorsReported.clear();
     this.errorsReported.set(key, now);
-    this.raise({
-      action: 'input_error',
-      kind: 'event',
-      category: ['host'],
-      type: ['info'],
-      outcome: 'failure',
-      severity: SEVERITY.warning,
-      message: `input ${input}: ${STAGE_TEXT[what]} failed, retrying: ${err.message}`,
-      fields: { 'error.message': err.message, 'logward.error.input': input, 'logward.error.stage': what },
-    });
+    this.raise(inputErrorSpec(input, what, err.message));
   }
 
   private onSinkEvent(e: SinkEvent): void {
@@ -837,8 +802,6 @@ export function resendWindowOf(output: {
   const { bytes, ageMs } = output.resendWindow;
   return { bytes, ageMs, pressureAgeMs: Math.max(ageMs, 2 * output.destination.deadAfterMs) };
 }
-
-const STAGE_TEXT = { scan: 'scanning for files', read: 'reading a file', emit: 'handing lines to the queue' } as const;
 
 /** true when p settles within ms; p keeps running either way. */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -27,7 +27,7 @@ import { renderReport } from '../config/check.js';
 import { inspectConfig } from '../config/load.js';
 import { immutableChanges, weakenedControls } from '../config/reload.js';
 import type { Config } from '../config/types.js';
-import { SEVERITY } from '../event/classify.js';
+import { reloadRejectedSpec } from '../event/internal.js';
 import { errorLine } from '../errors.js';
 import { Pipeline, type AgentLogger } from '../pipeline.js';
 import { acquireInstanceLock, InstanceLockedError } from '../state/instance-lock.js';
@@ -212,14 +212,5 @@ async function reload(file: string, current: Config, pipeline: Pipeline, log: Ag
 
 function reject(pipeline: Pipeline, log: AgentLogger, file: string, reasons: readonly string[]): void {
   log.error({ reasons }, 'configuration reload rejected; the previous configuration keeps running');
-  pipeline.notify({
-    action: 'config_reload_rejected',
-    kind: 'alert',
-    category: ['configuration'],
-    type: ['change'],
-    outcome: 'failure',
-    severity: SEVERITY.warning,
-    message: `configuration reload rejected, previous configuration still running: ${reasons.join('; ')}`,
-    fields: { 'file.path': file },
-  });
+  pipeline.notify(reloadRejectedSpec(file, reasons));
 }

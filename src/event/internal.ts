@@ -158,3 +158,89 @@ export function startSpec(d: StartDeclaration, version: string, recovery: StartR
     },
   };
 }
+
+/** The agent-stop event: the last record of a clean stop. */
+export function stopSpec(version: string, reason: string, session: string | undefined): InternalEventSpec {
+  return {
+    action: 'agent_stopped',
+    kind: 'event',
+    category: ['process'],
+    type: ['end'],
+    outcome: 'success',
+    severity: SEVERITY.notice,
+    message: `logward ${version} ${reason} (session ${session ?? '?'})`,
+  };
+}
+
+/** A reload that took effect: the first record the new configuration's run writes after its start event. */
+export function reloadedSpec(file: string): InternalEventSpec {
+  return {
+    action: 'config_reloaded',
+    kind: 'event',
+    category: ['configuration'],
+    type: ['change'],
+    outcome: 'success',
+    severity: SEVERITY.notice,
+    message: `configuration reloaded from ${file}`,
+    fields: { 'file.path': file },
+  };
+}
+
+/** A reload that turned a control down (src/config/reload.ts): an alert, whoever did it. */
+export function controlsWeakenedSpec(file: string, weakened: readonly string[]): InternalEventSpec {
+  return {
+    action: 'config_controls_weakened',
+    kind: 'alert',
+    category: ['configuration'],
+    type: ['change'],
+    severity: SEVERITY.warning,
+    message: `configuration reload weakened controls: ${weakened.join('; ')}`,
+    fields: { 'file.path': file, 'logward.reload.weakened': [...weakened] },
+  };
+}
+
+/** A reload refused (invalid file, or a new configuration that failed to start): the previous one keeps running. */
+export function reloadRejectedSpec(file: string, reasons: readonly string[]): InternalEventSpec {
+  return {
+    action: 'config_reload_rejected',
+    kind: 'alert',
+    category: ['configuration'],
+    type: ['change'],
+    outcome: 'failure',
+    severity: SEVERITY.warning,
+    message: `configuration reload rejected, previous configuration still running: ${reasons.join('; ')}`,
+    fields: { 'file.path': file },
+  };
+}
+
+/** The metrics endpoint's first failed bind (the retries are counted, not raised again). */
+export function metricsUnavailableSpec(host: string, port: number, error: string): InternalEventSpec {
+  return {
+    action: 'metrics_endpoint_unavailable',
+    kind: 'alert',
+    category: ['process'],
+    type: ['info'],
+    outcome: 'failure',
+    severity: SEVERITY.warning,
+    message: `metrics endpoint cannot listen on ${host}:${port}: ${error}; retrying`,
+    fields: {},
+  };
+}
+
+export type InputStage = 'scan' | 'read' | 'emit';
+
+const STAGE_TEXT: Record<InputStage, string> = { scan: 'scanning for files', read: 'reading a file', emit: 'handing lines to the queue' };
+
+/** A source error the input retries (a directory it cannot scan, a batch it could not hand over). */
+export function inputErrorSpec(input: string, what: InputStage, error: string): InternalEventSpec {
+  return {
+    action: 'input_error',
+    kind: 'event',
+    category: ['host'],
+    type: ['info'],
+    outcome: 'failure',
+    severity: SEVERITY.warning,
+    message: `input ${input}: ${STAGE_TEXT[what]} failed, retrying: ${error}`,
+    fields: { 'error.message': error, 'logward.error.input': input, 'logward.error.stage': what },
+  };
+}

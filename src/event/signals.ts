@@ -8,7 +8,9 @@
  * otherwise; they become class ids "logward:<action>".
  */
 import type { InternalEventSpec } from './internal.js';
+import type { EcsFields } from './types.js';
 import type { QueueAlert } from '../queue/disk-queue.js';
+import { isNoConnection } from '../sink/classify.js';
 import type { SinkEvent } from '../sink/types.js';
 import type { TamperAlert } from '../source/tamper.js';
 import { SEVERITY } from './classify.js';
@@ -116,7 +118,10 @@ export function queueSpec(a: QueueAlert): InternalEventSpec {
   }
 }
 
-/** Sink events worth a SIEM event; connects and disconnects go to the agent's own log only. */
+/**
+ * Sink events worth a SIEM event; connects and disconnects go to the agent's own log only, and so
+ * do tcp's other connect failures (a reset after connecting is a disconnect).
+ */
 export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
   switch (e.type) {
     case 'tls_failure':
@@ -128,6 +133,19 @@ export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
         outcome: 'failure',
         severity: SEVERITY.error,
         message: `TLS connection to ${e.host} refused: ${e.reason} (${e.detail}); events stay queued`,
+        fields: { 'destination.address': e.host, 'error.type': e.reason, 'error.message': e.detail },
+      };
+    case 'connect_failure':
+      // Refused, no answer, no route: the network or the receiver, not certificates (operator audit).
+      if (!isNoConnection(e.reason)) return null;
+      return {
+        action: 'destination_unreachable',
+        kind: 'alert',
+        category: ['network'],
+        type: ['connection'],
+        outcome: 'failure',
+        severity: SEVERITY.error,
+        message: `Cannot reach the destination ${e.host}: ${e.reason} (${e.detail}); events stay queued`,
         fields: { 'destination.address': e.host, 'error.type': e.reason, 'error.message': e.detail },
       };
     case 'dead_connection':
@@ -144,16 +162,18 @@ export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
             : `Connection to ${e.host} did not drain for ${Math.round(e.stalledMs / 1000)} s; destroyed, the resend window will be replayed`,
         fields: { 'destination.address': e.host, 'error.type': e.cause },
       };
-    case 'cert_expiring':
+    case 'cert_expiring': {
+      const subject = subjectText(e.subject);
       return {
         action: 'certificate_expiring',
         kind: 'alert',
         category: ['configuration'],
         type: ['info'],
         severity: SEVERITY.warning,
-        message: `The ${e.which} certificate ${e.subject} expires in ${e.days} days (${e.notAfter})`,
-        fields: { 'x509.not_after': e.notAfter, 'x509.subject.distinguished_name': e.subject },
+        message: `The ${e.which} certificate${subject === '' ? '' : ` ${subject}`} expires in ${e.days} days (${e.notAfter})`,
+        fields: certFields(e, subject),
       };
+    }
     case 'insecure_transport':
       return {
         action: 'insecure_transport',
@@ -167,7 +187,33 @@ export function sinkSpec(e: SinkEvent): InternalEventSpec | null {
       return null;
     case 'connected':
     case 'disconnected':
-    case 'connect_failure':
       return null;
   }
+}
+
+/**
+ * ECS has x509.* only nested (file, threat, tls), and the event schema refuses an unknown root: the
+ * facts go where ECS puts the certificates of a TLS connection. The agent is the TLS client, so its
+ * own certificate is tls.client.x509 and the destination's is tls.server.x509.
+ */
+function certFields(e: Extract<SinkEvent, { type: 'cert_expiring' }>, subject: string): EcsFields {
+  const x509 = `tls.${e.which}.x509`;
+  const f: EcsFields = { [`${x509}.not_after`]: e.notAfter };
+  if (subject !== '') {
+    // The sink reads the client certificate whole (X509Certificate.subject) but only the CN of the
+    // peer's (src/sink/tls.ts): a bare CN is not a distinguished name.
+    if (e.which === 'client') f[`${x509}.subject.distinguished_name`] = subject;
+    else f[`${x509}.subject.common_name`] = [subject];
+  }
+  if (e.host !== undefined && e.host !== '') f['destination.address'] = e.host;
+  return f;
+}
+
+/** X509Certificate.subject is one RDN per line; a line break in an event field would be escaped into a {U+000A} token. */
+function subjectText(subject: string): string {
+  return subject
+    .split('\n')
+    .map((rdn) => rdn.trim())
+    .filter((rdn) => rdn !== '')
+    .join(', ');
 }

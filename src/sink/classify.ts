@@ -1,7 +1,8 @@
 /**
  * Turns whatever node:net / node:tls / OpenSSL threw into one reason an
- * operator can act on. The reason is what the tls_failure event and the log
- * carry; the original message goes into `detail`.
+ * operator can act on. The reason is what the tls_failure / connect_failure
+ * event and the log carry; the original message goes into `detail`. Reasons
+ * saying the host could not be reached (isNoConnection) are never a TLS failure.
  *
  * Traps: OpenSSL alert codes name the alert the PEER sent (ERR_SSL_..._ALERT_*),
  * so an "alert unknown ca" from the server means the server did not trust OUR
@@ -104,4 +105,16 @@ export function classifyConnectError(
     return { reason: handshakeDone ? 'client_cert_rejected' : 'other', detail };
   }
   return { reason: 'other', detail };
+}
+
+/**
+ * Reasons where the destination could not be reached (refused, no answer
+ * to the connect or to keepalives, no route, no address): nothing TLS judged
+ * failed, so nothing about certificates is to blame. 'reset' is not one: the
+ * peer accepted the connection, and may have ended it over our certificate.
+ */
+const NO_CONNECTION: ReadonlySet<ConnectFailureReason> = new Set<ConnectFailureReason>(['refused', 'timeout', 'unreachable', 'dns']);
+
+export function isNoConnection(reason: ConnectFailureReason): boolean {
+  return NO_CONNECTION.has(reason);
 }

@@ -13,7 +13,8 @@
  *   client certificate rejection arriving as an alert after 'secureConnect'
  *   (tls.ts), a dead connection) is a failed attempt of that host: the
  *   closure is reported like a connect failure (tls_failure/connect_failure
- *   with a reason), the backoff continues, and the next attempt starts at the
+ *   with a reason; connect_failure, even over TLS, when the host could not be
+ *   reached: isNoConnection), the backoff continues, and the next attempt starts at the
  *   next host, so a host that accepts and drops us cannot keep the sink from
  *   a healthy one, nor make it spin. A session that proved healthy and then
  *   dropped starts a fresh backoff from the first host.
@@ -40,7 +41,7 @@ import { ConfigError } from '../errors.js';
 import { jitteredRetry, sleep } from './backoff.js';
 import { CertExpiryWatch } from './cert-expiry.js';
 import { discardIncoming } from './discard.js';
-import { ConnectFailure, classifyConnectError } from './classify.js';
+import { ConnectFailure, classifyConnectError, isNoConnection } from './classify.js';
 import { type HostTarget, PrimaryProbe, connectInOrder, parseHosts } from './failover.js';
 import { type SessionEnd, StreamSession } from './session.js';
 import { createTcpConnector } from './tcp.js';
@@ -156,10 +157,13 @@ export class SyslogSink {
         reconnects: 0,
       };
     }
+    // The live session's last write counts at once: a connection can ship for hours, and status,
+    // /healthz and the last-send metric must not say "never" meanwhile (found by an operator audit).
+    const lastSendAt = this.session?.lastSendAt ?? this.lastSendAt;
     return {
       connected: this.session !== undefined,
       ...(this.current ? { host: this.current.label } : {}),
-      ...(this.lastSendAt === undefined ? {} : { lastSendAt: this.lastSendAt }),
+      ...(lastSendAt === undefined ? {} : { lastSendAt }),
       reconnects: Math.max(0, this.sessions - 1),
       ...(this.session ? { bufferedBytes: this.session.bufferedBytes } : {}),
     };
@@ -391,7 +395,9 @@ export class SyslogSink {
 
   private reportFailure(t: HostTarget, f: ConnectFailure): void {
     this.deps.counters.add('connect_failures');
-    if (this.opts.protocol === 'tls') {
+    // A host that refused, did not answer or could not be reached is a network problem: calling it a
+    // TLS failure sends the operator after certificates instead of the network (found by an audit).
+    if (this.opts.protocol === 'tls' && !isNoConnection(f.reason)) {
       this.deps.counters.add('tls_failures');
       this.deps.onEvent({ type: 'tls_failure', host: t.label, reason: f.reason, detail: f.detail });
     } else {

@@ -89,7 +89,9 @@ export type ConnectFailureReason =
 export type SinkEvent =
   | { type: 'connected'; host: string; protocol: SinkProtocol; tlsVersion?: string }
   | { type: 'disconnected'; host: string; reason: string }
+  /** The TLS handshake or verification failed (only with protocol tls, never for a reason isNoConnection() accepts). */
   | { type: 'tls_failure'; host: string; reason: ConnectFailureReason; detail: string }
+  /** Any other failed attempt: the host could not be reached (any protocol), or tcp's connection failed. */
   | { type: 'connect_failure'; host: string; reason: ConnectFailureReason; detail: string }
   | {
       type: 'dead_connection';

@@ -20,3 +20,15 @@ test('a connection that did not drain is reported as before', () => {
   assert.match(spec.message, /did not drain for 30 s/);
   assert.equal(spec.fields?.['error.type'], 'no_drain');
 });
+
+test('a refused destination is destination_unreachable, not a TLS verification failure', () => {
+  const spec = sinkSpec({ type: 'connect_failure', host: 'siem.example:6514', reason: 'refused', detail: 'ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:6514' });
+  assert.ok(spec);
+  assert.equal(spec.action, 'destination_unreachable');
+  assert.equal(spec.message, 'Cannot reach the destination siem.example:6514: refused (ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:6514); events stay queued');
+  assert.equal(spec.fields?.['error.type'], 'refused');
+});
+
+test('a tcp connection reset after it was made stays a disconnect for the agent log only', () => {
+  assert.equal(sinkSpec({ type: 'connect_failure', host: 'siem.example:601', reason: 'reset', detail: 'the peer closed the connection' }), null);
+});

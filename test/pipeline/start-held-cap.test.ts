@@ -1,6 +1,6 @@
 /**
  * Internal events held while the start event waits (a full disk) are capped at 256. Past the cap the
- * newest were thrown away (found by review); now the oldest repeat of an action already held goes. A destination away raises one tls_verification_failed per connect attempt
+ * newest were thrown away (found by review); now the oldest repeat of an action already held goes. A destination away raises one destination_unreachable per connect attempt
  * (at the default max_delay of 60 s, 256 of them in a little over four hours), so a start stuck that
  * long fills the cap with repeats of one alert, and what comes last is lost: queue_disk_recovered,
  * raised by the very write that lets the start event in, never reaches the SIEM (which is left with
@@ -43,7 +43,7 @@ test('a start stuck for hours with the destination away: the alert that the disk
     await receiver.start(port); // and the destination is back
     await started;
     await until(() => receiver.actions().includes('agent_started'), 'the start event');
-    await until(() => receiver.actions().filter((a) => a === 'tls_verification_failed').length >= 1, 'the held alerts');
+    await until(() => receiver.actions().filter((a) => a === 'destination_unreachable').length >= 1, 'the held alerts');
     // Lost behind repeats of one alert, it never arrives: the wait fails.
     await until(() => receiver.actions().includes('queue_disk_recovered'), 'queue_disk_recovered shipped');
     assert.ok(receiver.actions().includes('queue_disk_full'), 'queue_disk_full shipped');

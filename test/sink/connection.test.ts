@@ -40,7 +40,7 @@ test('fails over to the second host, and moves back to the first when it is back
   await sink.start();
   await until(() => atB.length === 2, 'records at the second host');
   assert.equal(sink.status().host, `localhost:${portB}`);
-  assert.ok(h.events.some((e) => e.type === 'tls_failure' && e.reason === 'refused' && e.host === `localhost:${primaryPort}`));
+  assert.ok(h.events.some((e) => e.type === 'connect_failure' && e.reason === 'refused' && e.host === `localhost:${primaryPort}`));
   src.acked = 2n; // the queue acknowledged them (outside the resend window)
   const a = new SyslogReceiver({ host: '127.0.0.1', port: primaryPort, cert: pki.serverCert, key: pki.serverKey, out: path.join(dir, 'a'), onRecord: (m) => atA.push(m) });
   await a.start();
