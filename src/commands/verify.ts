@@ -383,14 +383,21 @@ function nothingNew(r: VerifyReport, c: Places): string[] {
   // restart). Anything else after it (a jump, a fresh start) is not a resend's shape, and a file that is last
   // has nothing after it (a resend the agent died right after, or a copy). What was deleted in its place
   // shows as the GAP it is either way.
-  const takenUp = (k: number): boolean => {
-    const i = last[k] as number;
+  // Taken up means the resend goes on to a record new to the stream: replays of that session in seq order
+  // (the rest of the window, the window again) up to its next new record, or a new start declaring it. A
+  // replay alone proves nothing: anyone can copy a record of the session to the head of the next file (found
+  // by review: one replay of seq 0 before an accepted fresh start passed the copy of a deleted day).
+  const replayAt = new Set<number>();
+  for (const f of r.findings) if (f.kind === 'replay') replayAt.add(f.index);
+  // goesOn[i]: what follows entry i takes its session up; one pass from the end.
+  const goesOn: boolean[] = c.entries.map(() => false);
+  for (let i = c.entries.length - 2; i >= 0; i--) {
     const e = c.entries[i] as SealedEntry;
-    const next = c.entries[i + 1];
-    if (next === undefined) return false;
-    if (next.session === e.session) return next.seq <= e.seq + 1n;
-    return next.declares?.previousSession === e.session;
-  };
+    const next = c.entries[i + 1] as SealedEntry;
+    if (next.session === e.session && next.seq <= e.seq + 1n) goesOn[i] = !replayAt.has(i + 1) || (goesOn[i + 1] as boolean);
+    else goesOn[i] = next.declares?.previousSession === e.session && !replayAt.has(i + 1);
+  }
+  const takenUp = (k: number): boolean => goesOn[last[k] as number] as boolean;
   const flagged = records.map((n, k) => n > 0 && replays[k] === n && !takenUp(k));
   if (!flagged.includes(true)) return [];
   // Where the records each such file copies were first received: what it repeats. One pass, however many files.

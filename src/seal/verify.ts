@@ -231,6 +231,8 @@ interface SessionView {
   /** The seq of the first record received of the session (in the order the data stores them), and its index. */
   firstSeq: bigint;
   firstIndex: number;
+  /** The highest seq found `resent` so far: a resend sends its window in seq order. */
+  resentTop?: bigint;
   /** Accepted chain per seq, after pass 2. */
   chains: Map<bigint, string>;
   minSeq: bigint;
@@ -864,6 +866,8 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
   const seen = new Map<string, SealedEntry[]>();
   let replays = 0;
   const inputOf = context.inputOf;
+  /** The session of the data's first record: only its records can have first copies before the data begins. */
+  let head: SessionView | undefined;
 
   // Pass 1: received order.
   entries.forEach((e, index) => {
@@ -886,12 +890,22 @@ export function verifyStream(entries: readonly SealedEntry[], keys: ReadonlyMap<
     if (!s) {
       s = { name: e.session, bySeq: new Map(), maxSeq: e.seq, firstSeq: e.seq, firstIndex: index, minSeq: e.seq, chains: new Map() };
       sessions.set(e.session, s);
+      head ??= s;
     } else if (e.seq < s.maxSeq && copies === undefined) {
       // Below everything received of its session so far, in the file that began with it: the agent resent
       // it after a reconnect, and its first copy is in what came before the data (the previous day's file,
       // checked alone). That proves nothing and hides nothing: a record missing where it was is still a gap
-      // in seq order. Between two seqs already received, or in a later file, it is out of place.
-      const resent = e.seq < s.firstSeq && (inputOf === undefined || inputOf[index] === inputOf[s.firstIndex]);
+      // in seq order. Between two seqs already received, or in a later file, it is out of place. So is one
+      // below a record resent before it (a resend sends its window in seq order; a window sent again is
+      // replays up to where the last one stopped), and one of a session after the data's first: its first
+      // copies came after the records before it in the data, so they are in the data (found by review:
+      // a session's record moved to the front made a shuffle of all the rest RESENT).
+      const resent =
+        s === head &&
+        e.seq < s.firstSeq &&
+        (s.resentTop === undefined || e.seq > s.resentTop) &&
+        (inputOf === undefined || inputOf[index] === inputOf[s.firstIndex]);
+      if (resent) s.resentTop = e.seq;
       findings.push({ kind: resent ? 'resent' : 'reorder', session: e.session, seq: e.seq, index });
     }
     if (e.seq > s.maxSeq) s.maxSeq = e.seq;
