@@ -401,7 +401,7 @@ class SemanticChecks {
       if (names.includes(text)) return;
       const guess = closest(text, names);
       const hint = guess === undefined ? `allowed: ${names.join(', ')}` : `did you mean ${JSON.stringify(guess)}?`;
-      this.out.push(error(at, `${JSON.stringify(text)} is not an allowed value of ${field}, so the rule could never match; ${hint}`));
+      this.out.push(error(at, `${JSON.stringify(text)} is not an allowed value of ${field}, no event ever carries it, so the rule never matches it; ${hint}`));
     };
     if (Array.isArray(values)) values.forEach((v, j) => check(v, [...p, j]));
     else check(values, p);

@@ -15,10 +15,11 @@
  * 2. A text file with comment lines (`#` first), several key lines, or one
  *    hex or base64 key followed by ` # note`: a key ring. Each non-comment
  *    line is one key (text up to a `#` that starts the line or follows a
- *    blank, blanks around it removed); the FIRST is the current (signing) key,
- *    the others are kept for verifying records sealed before a rotation. The
- *    comments themselves never become key material: the whole ring is never
- *    one raw key.
+ *    blank, blanks around it removed; a text key, neither hex nor base64, must
+ *    be its whole line, since alone its note and blanks were key material);
+ *    the FIRST is the current (signing) key, the others are kept for
+ *    verifying records sealed before a rotation. The comments themselves
+ *    never become key material: the whole ring is never one raw key.
  * 3. Anything else (`head -c 32 /dev/urandom`, a one-line passphrase, even
  *    one with ` # ` in it) is the key as raw bytes, as before rings existed.
  * Every key needs at least 32 bytes. Keys are named by keyIdOf (first 8 hex of
@@ -91,7 +92,7 @@ export function parseKeyFile(raw: Buffer, file: string): Buffer[] {
   if (single) return [single];
   if (TEXT_RE.test(text)) {
     const lines = text.split('\n');
-    const keyLines: { n: number; value: string }[] = [];
+    const keyLines: { n: number; value: string; verbatim: boolean }[] = [];
     let commentLines = 0;
     let trailingComments = 0;
     lines.forEach((line, i) => {
@@ -101,16 +102,26 @@ export function parseKeyFile(raw: Buffer, file: string): Buffer[] {
         if (value === '') commentLines++;
         else trailingComments++;
       }
-      if (value !== '') keyLines.push({ n: i + 1, value });
+      if (value !== '') keyLines.push({ n: i + 1, value, verbatim: value === line.replace(/\r$/, '') });
     });
     // One line with a trailing "# note" is a ring of one only if it holds a key: a one-line
     // passphrase that happens to contain " #" stays raw bytes, as it always was.
     const oneAnnotatedKey = keyLines.length === 1 && trailingComments > 0 && decodeEncoded(keyLines[0]?.value ?? '') !== undefined;
     if (commentLines > 0 || keyLines.length > 1 || oneAnnotatedKey) {
       if (keyLines.length === 0) throw new KeyFileError(file, 'format', 'no key in the file (only comments)');
-      return keyLines.map(({ n, value }) => {
+      return keyLines.map(({ n, value, verbatim }) => {
         // The single-line rule (decodeKeyText): a ring line must mean what the same line meant alone.
-        const k = decodeEncoded(value) ?? Buffer.from(value, 'latin1');
+        const encoded = decodeEncoded(value);
+        // Alone, a text key is its whole line, ` # ` and blanks included: cut or trimmed here it would be
+        // another key, accepted by the agent while the streams sealed before the rotation fail to verify.
+        if (encoded === undefined && !verbatim) {
+          throw new KeyFileError(
+            file,
+            'format',
+            `line ${n}: a text key (not 64+ hex or 43+ base64 characters) must be alone on its line, with no note and no blanks around it: alone in a file they are part of the key`,
+          );
+        }
+        const k = encoded ?? Buffer.from(value, 'latin1');
         if (k.length < MIN_KEY_BYTES) {
           throw new KeyFileError(
             file,

@@ -34,8 +34,13 @@ test('a 32-hex-character line is the same 32 raw bytes alone, under a comment an
   assert.deepEqual(alone, [Buffer.from(HEX16_LINE, 'latin1')], 'the meaning of an existing one-line file is unchanged');
   assert.deepEqual(parseKeyFile(Buffer.from(`# ring\n${HEX16_LINE}\n`), 'k'), alone);
   assert.deepEqual(parseKeyFile(Buffer.from(`${HEX16_LINE}\r\n`), 'k'), alone, 'CRLF alone');
-  const rotated = parseKeyFile(Buffer.from(`# current\n${KEY_B.toString('hex')}\n${HEX16_LINE}   # retired 2026-03\r\n`), 'k');
+  const rotated = parseKeyFile(Buffer.from(`# current\n${KEY_B.toString('hex')}\n# retired 2026-03\r\n${HEX16_LINE}\r\n`), 'k');
   assert.deepEqual(rotated, [KEY_B, ...alone]);
+  // A note after a text key is refused: alone in a file, ` # retired 2026-03` would be part of the key.
+  assert.throws(
+    () => parseKeyFile(Buffer.from(`${KEY_B.toString('hex')}\n${HEX16_LINE}   # retired 2026-03\n`), 'k'),
+    (e: unknown) => e instanceof KeyFileError && e.problem === 'format' && /line 2: a text key/.test(e.message),
+  );
 });
 
 test('a ring line shorter than 32 bytes as text is refused naming the line and its length', () => {
@@ -57,7 +62,7 @@ test('a stream sealed with a one-line hex-16 key still verifies after rotating a
     const received = join(dir, 'received.log');
     writeFileSync(received, asLines(run.records));
 
-    const ring = writeKeyFile(dir, 'hmac-rotated.key', `# current since 2026-03\n${KEY_B.toString('hex')}\n${HEX16_LINE}  # retired 2026-03\n`);
+    const ring = writeKeyFile(dir, 'hmac-rotated.key', `# current since 2026-03\n${KEY_B.toString('hex')}\n# retired 2026-03\n${HEX16_LINE}\n`);
     const loaded = loadHmacKeyRing(ring);
     assert.equal(loaded.current.keyId, keyIdOf(KEY_B), 'the new key signs');
     assert.ok(loaded.all.has(oldKey.keyId), 'the old key keeps its key id');
