@@ -181,6 +181,13 @@ class SemanticChecks {
     for (const key of wrongKeys) {
       if (has(written, key)) this.out.push(error(at(key), `not used by a ${input.type} input (${input.type === 'file' ? 'journald' : 'file'} inputs only)`));
     }
+    // A field an input sets on every event, outside its ECS allowed list (`event.outcome: Failure`),
+    // makes every event of the input fail the schema: each would ship as a schema_invalid stand-in.
+    if (this.ok(at('fields')) && isObject(input.fields)) {
+      for (const [field, value] of Object.entries(input.fields)) {
+        this.allowedValues(field, value, at('fields', field), 'so every event of this input would fail the ECS schema and ship as a schema_invalid stand-in');
+      }
+    }
     if (this.ok(at('parser'), at('pattern'))) {
       if (input.parser !== 'regex' && input.pattern !== undefined) {
         this.out.push(error(at('pattern'), `only used with parser: regex (this input has parser: ${input.parser})`));
@@ -370,7 +377,7 @@ class SemanticChecks {
       for (const field of Object.keys(rule.when)) {
         if (!this.ok(A('when', field))) continue;
         unknown(field, A('when', field));
-        this.allowedValues(field, rule.when[field], A('when', field));
+        this.allowedValues(field, rule.when[field], A('when', field), 'no event ever carries it, so the rule never matches it');
       }
     }
     if (!this.ok(A('group_by'), A('distinct'), A('threshold'))) return;
@@ -392,7 +399,7 @@ class SemanticChecks {
    * one of the same name, so a typo there (`authentcation`) would switch the
    * built-in control off while `logward check` said ok.
    */
-  private allowedValues(field: string, values: unknown, p: ConfigPath): void {
+  private allowedValues(field: string, values: unknown, p: ConfigPath, consequence: string): void {
     const allowed = Object.hasOwn(ECS_ALLOWED_VALUES, field) ? ECS_ALLOWED_VALUES[field] : undefined;
     if (allowed === undefined || allowed.length === 0) return;
     const names = allowed.map((v) => v.name);
@@ -401,7 +408,7 @@ class SemanticChecks {
       if (names.includes(text)) return;
       const guess = closest(text, names);
       const hint = guess === undefined ? `allowed: ${names.join(', ')}` : `did you mean ${JSON.stringify(guess)}?`;
-      this.out.push(error(at, `${JSON.stringify(text)} is not an allowed value of ${field}, no event ever carries it, so the rule never matches it; ${hint}`));
+      this.out.push(error(at, `${JSON.stringify(text)} is not an allowed value of ${field}, ${consequence}; ${hint}`));
     };
     if (Array.isArray(values)) values.forEach((v, j) => check(v, [...p, j]));
     else check(values, p);
