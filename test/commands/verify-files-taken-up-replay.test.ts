@@ -6,34 +6,19 @@
  * before an accepted fresh start passed a daily file replaced by a copy of the day before, exit 0.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { FRESH, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import type { VerifyOptions } from '../../src/commands/verify.js';
+import { verifyDayFiles } from './verify-lines.js';
+import { FRESH, KEY_A, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-taken-up-');
 afterAll(root.cleanup);
 
-let n = 0;
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 const AGENT = { agent: 'web-01', format: 'ecs' as const };
 
-async function verifyFiles(days: readonly (readonly string[])[], opts: Partial<VerifyOptions> = {}): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const files = days.map((lines, i) => {
-    const file = join(dir, `syslog.2026-11-${21 + i}`);
-    writeFileSync(file, lines.map((l) => l + '\n').join(''));
-    return file;
-  });
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file: files, ...opts }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verifyFiles = (days: readonly (readonly string[])[], opts: Partial<VerifyOptions> = {}): ReturnType<typeof verifyDayFiles> => verifyDayFiles(root.dir, days, opts);
 
 test('a copy of the day before, a replay of its first record put at the head of the next file (a fresh start, accepted): NOTHING NEW', async () => {
   const L = text(pipelineRun(KEY_A, 99, { ...AGENT, at: new Date(Date.UTC(2026, 10, 21, 9)) }));

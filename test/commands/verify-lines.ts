@@ -46,3 +46,21 @@ export async function verifyWithKeys(root: string, lines: readonly string[], key
   mkdirSync(dir);
   return verifyLinesWith(dir, writeKeyFile(dir, 'hmac.key', keys.map((k) => k.toString('hex')).join('\n') + '\n'), lines, opts);
 }
+
+/**
+ * A receiver's daily files (syslog.2026-11-21, -22, … holding `days`' lines) in a new case directory
+ * under `root`, verified with KEY_A as one stream in the order given; one file is given alone.
+ */
+export async function verifyDayFiles(root: string, days: readonly (readonly string[])[], opts: Partial<VerifyOptions> = {}): Promise<Verified & { files: string[] }> {
+  const dir = join(root, `case-${++n}`);
+  mkdirSync(dir);
+  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
+  const files = days.map((lines, i) => {
+    const file = join(dir, `syslog.2026-11-${21 + i}`);
+    writeFileSync(file, lines.map((l) => l + '\n').join(''));
+    return file;
+  });
+  const out = new Collect();
+  const code = await runVerify({ keyFile, file: files.length === 1 ? (files[0] as string) : files, ...opts }, { stdout: out, stderr: out });
+  return { code, out: out.text, files };
+}

@@ -8,32 +8,15 @@
  * of an earlier file given after a later one (files given out of order).
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { KEY_A, pipelineRun, tempDir, writeKeyFile } from '../seal/sealed-stream.js';
+import { verifyDayFiles } from './verify-lines.js';
+import { KEY_A, pipelineRun, tempDir } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-resent-');
 afterAll(root.cleanup);
 
-let n = 0;
-
-async function verifyDays(days: readonly (readonly string[])[]): Promise<{ code: number; out: string; files: string[] }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const files = days.map((lines, i) => {
-    const file = join(dir, `syslog.2026-11-${21 + i}`);
-    writeFileSync(file, lines.map((l) => l + '\n').join(''));
-    return file;
-  });
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file: files.length === 1 ? (files[0] as string) : files }, { stdout: out, stderr: out });
-  return { code, out: out.text, files };
-}
+const verifyDays = (days: readonly (readonly string[])[]): ReturnType<typeof verifyDayFiles> => verifyDayFiles(root.dir, days);
 
 /** One run of 60 records; day 1 ends at seq 40, day 2 holds 41..45, a resend of 36..45, then 46..60. */
 function resentAtMidnight(): { session: string; day1: string[]; day2: string[] } {

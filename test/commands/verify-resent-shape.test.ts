@@ -8,34 +8,19 @@
  * and a session's start event with its first records moved to after its later ones passed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
-import { runVerify } from '../../src/commands/verify.js';
-import { Collect } from '../helpers/collect.js';
-import { after, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
+import type { VerifyOptions } from '../../src/commands/verify.js';
+import { verifyDayFiles } from './verify-lines.js';
+import { after, KEY_A, pipelineRun, tempDir, type Run } from '../seal/sealed-stream.js';
 
 const root = tempDir('lw-verify-resent-shape-');
 afterAll(root.cleanup);
 
-let n = 0;
 const text = (r: Run): string[] => r.records.map((b) => b.toString());
 const AGENT = { agent: 'web-01', format: 'ecs' as const };
 
-async function verifyFiles(days: readonly (readonly string[])[]): Promise<{ code: number; out: string }> {
-  const dir = join(root.dir, `case-${++n}`);
-  mkdirSync(dir);
-  const keyFile = writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n');
-  const files = days.map((lines, i) => {
-    const file = join(dir, `syslog.2026-11-${21 + i}`);
-    writeFileSync(file, lines.map((l) => l + '\n').join(''));
-    return file;
-  });
-  const out = new Collect();
-  const code = await runVerify({ keyFile, file: files.length === 1 ? (files[0] as string) : files }, { stdout: out, stderr: out });
-  return { code, out: out.text };
-}
+const verifyFiles = (days: readonly (readonly string[])[], opts: Partial<VerifyOptions> = {}): ReturnType<typeof verifyDayFiles> => verifyDayFiles(root.dir, days, opts);
 
 /** One run, seqs 0..99 (the start event, then 99 log events). */
 function run(): { session: string; lines: string[] } {
