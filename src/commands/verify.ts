@@ -366,8 +366,10 @@ function nothingNew(r: VerifyReport, c: Places): string[] {
   const records = c.inputs.map(() => 0);
   const replays = c.inputs.map(() => 0);
   for (const k of c.input) records[k] = (records[k] as number) + 1;
+  const replayAt = new Set<number>();
   for (const f of r.findings) {
     if (f.kind !== 'replay') continue;
+    replayAt.add(f.index);
     const k = c.input[f.index] as number;
     replays[k] = (replays[k] as number) + 1;
   }
@@ -378,17 +380,13 @@ function nothingNew(r: VerifyReport, c: Places): string[] {
   // receiver that splits files by size cuts a resend window (at least resend_window.bytes, 4 MiB by default:
   // on a quiet host hours of records) into files of nothing but replays, and a connection that drops again
   // during its resend sends the window once more into the next file; so does a host quieter than its
-  // heartbeat between two time-split files. Taken up again is the same session at a seq no further than the
-  // next one (the rest of the window, the window again) or a start declaring that session before it (a
-  // restart). Anything else after it (a jump, a fresh start) is not a resend's shape, and a file that is last
-  // has nothing after it (a resend the agent died right after, or a copy). What was deleted in its place
-  // shows as the GAP it is either way.
-  // Taken up means the resend goes on to a record new to the stream: replays of that session in seq order
-  // (the rest of the window, the window again) up to its next new record, or a new start declaring it. A
-  // replay alone proves nothing: anyone can copy a record of the session to the head of the next file (found
-  // by review: one replay of seq 0 before an accepted fresh start passed the copy of a deleted day).
-  const replayAt = new Set<number>();
-  for (const f of r.findings) if (f.kind === 'replay') replayAt.add(f.index);
+  // heartbeat between two time-split files. Taken up means the resend goes on to a record new to the
+  // stream: replays of that session in seq order (the rest of the window, the window again) up to its next
+  // new record, or a new start declaring that session (a restart). A replay alone proves nothing: anyone
+  // can copy a record of the session to the head of the next file (found by review: one replay of seq 0
+  // before an accepted fresh start passed the copy of a deleted day). Anything else after it (a jump, a
+  // fresh start) is not a resend's shape, and a file that is last has nothing after it (a resend the agent
+  // died right after, or a copy). What was deleted in its place shows as the GAP it is either way.
   // goesOn[i]: what follows entry i takes its session up; one pass from the end.
   const goesOn: boolean[] = c.entries.map(() => false);
   for (let i = c.entries.length - 2; i >= 0; i--) {

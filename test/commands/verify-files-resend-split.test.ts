@@ -9,13 +9,12 @@
  * it) still fails, and stdin redirected from a directory is refused as a directory given by name is.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after as afterAll, test } from 'node:test';
 
 import { runVerify, type VerifyOptions } from '../../src/commands/verify.js';
-import { CLI } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { Collect } from '../helpers/collect.js';
 import { after, FRESH, KEY_A, pipelineRun, tempDir, writeKeyFile, type Run } from '../seal/sealed-stream.js';
 
@@ -143,17 +142,7 @@ test('via the CLI: stdin redirected from a directory is refused as a directory g
   const r = await verifyFiles([['syslog.2026-11-21', L]]);
   const dir = join(r.dir, 'syslog.2026-11-22');
   mkdirSync(dir);
-  const fd = openSync(dir, 'r');
-  const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'verify', '--key', r.keyFile, r.paths[0] as string, '-'], { stdio: [fd, 'pipe', 'pipe'] });
-    closeSync(fd);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  const res = await runCli(['verify', '--key', r.keyFile, r.paths[0] as string, '-'], { stdinPath: dir });
   assert.equal(res.code, 2, res.stdout + res.stderr);
   assert.match(res.stderr, /^logward verify: stdin: EISDIR/);
 });

@@ -5,14 +5,13 @@
  * Before, only the files were compared, and day 1 read a second time passed as its own replays.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after as afterAll, test } from 'node:test';
 
 import { runVerify } from '../../src/commands/verify.js';
-import { CLI } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { Collect } from '../helpers/collect.js';
 import { after, KEY_A, pipelineRun, tempDir, writeKeyFile } from '../seal/sealed-stream.js';
 
@@ -36,21 +35,6 @@ function days(name: string): { keyFile: string; day1: string; day2: string; dir:
   return { keyFile: writeKeyFile(dir, 'hmac.key', KEY_A.toString('hex') + '\n'), day1, day2, dir };
 }
 
-/** The real CLI, its stdin (fd 0) the file at `stdinPath` opened for reading, as a shell's `< FILE` does. */
-function cliWithStdinFile(args: string[], stdinPath: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const fd = openSync(stdinPath, 'r');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { stdio: [fd, 'pipe', 'pipe'] });
-    closeSync(fd);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 /** runVerify in process, stdin read from `stdinPath` through a descriptor of its own, passed as the CLI passes fd 0. */
 async function verifyWithStdinFile(keyFile: string, files: string[], stdinPath: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const fd = openSync(stdinPath, 'r');
@@ -67,7 +51,7 @@ async function verifyWithStdinFile(keyFile: string, files: string[], stdinPath: 
 
 test('via the CLI: stdin redirected from a file also given (verify day1 - < day1) is the file given twice: exit 2, nothing checked', async () => {
   const { keyFile, day1 } = days('cli');
-  const r = await cliWithStdinFile(['verify', '--key', keyFile, day1, '-'], day1);
+  const r = await runCli(['verify', '--key', keyFile, day1, '-'], { stdinPath: day1 });
   assert.equal(r.code, 2, r.stdout + r.stderr);
   assert.equal(r.stderr, `logward verify: stdin is given twice (the same file as ${day1}, given before it)\n`);
   assert.equal(r.stdout, '', 'nothing checked, nothing printed');

@@ -6,8 +6,7 @@
  */
 import { syslogParts } from '../../src/encode/rfc5424.js';
 import { encodeEvent } from '../../src/encode/validate.js';
-import { SEVERITY } from '../../src/event/classify.js';
-import { InternalEvents, type InternalEventSpec } from '../../src/event/internal.js';
+import { InternalEvents, stopSpec, type InternalEventSpec } from '../../src/event/internal.js';
 import { Counters } from '../../src/monitor/counters.js';
 import { VERSION } from '../../src/version.js';
 import { SD_ID, type AgentOptions, type Run } from './sealed-stream.js';
@@ -23,19 +22,7 @@ export function sealAgentEvent(run: Run, spec: InternalEventSpec, opts: AgentOpt
   run.records.push(Buffer.from(run.sealer.sealBytes(parts).message));
 }
 
-/** The agent_stopped event a clean stop seals last (src/pipeline.ts stopOnce), at `at`. */
+/** The agent_stopped event a clean stop seals last (src/pipeline.ts stopOnce, with its own builder), at `at`. */
 export function stopRun(run: Run, opts: AgentOptions & { at: Date }): void {
-  sealAgentEvent(
-    run,
-    {
-      action: 'agent_stopped',
-      kind: 'event',
-      category: ['process'],
-      type: ['end'],
-      outcome: 'success',
-      severity: SEVERITY.notice,
-      message: `logward ${VERSION} stopping on SIGTERM (session ${run.sealer.session})`,
-    },
-    opts,
-  );
+  sealAgentEvent(run, stopSpec(VERSION, 'stopping on SIGTERM', run.sealer.session), opts);
 }

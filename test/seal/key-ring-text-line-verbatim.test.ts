@@ -7,13 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 
 import { runVerify } from '../../src/commands/verify.js';
 import { KeyFileError, loadHmacKey, loadHmacKeyRing, parseKeyFile } from '../../src/seal/key.js';
 import { agentRun, asLines, KEY_B, tempDir, writeKeyFile } from './sealed-stream.js';
+import { Collect } from '../helpers/collect.js';
 
 const NEW_KEY_LINE = KEY_B.toString('hex');
 
@@ -24,17 +24,6 @@ const TEXT_KEY_FILES = [
   '  correct horse battery staple, long enough  \n',
   'correct horse battery staple long enough\t\n',
 ];
-
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 test('a text key line below a new key is its whole line or refused, never a cut or trimmed other key', () => {
   for (const file of TEXT_KEY_FILES) {
@@ -68,10 +57,10 @@ test('rotating a passphrase file with " # " in it never leaves a ring that accep
       loaded = false;
     }
     if (loaded) {
-      const out = sink();
-      const err = sink();
-      const code = await runVerify({ keyFile: ring, file: received }, { stdout: out.stream, stderr: err.stream });
-      assert.equal(code, 0, `the ring loads, but the old stream no longer verifies:\n${out.text()}${err.text()}`);
+      const out = new Collect();
+      const err = new Collect();
+      const code = await runVerify({ keyFile: ring, file: received }, { stdout: out, stderr: err });
+      assert.equal(code, 0, `the ring loads, but the old stream no longer verifies:\n${out.text}${err.text}`);
     }
   } finally {
     cleanup();

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { writeFileSync } from 'node:fs';
 
@@ -14,20 +13,10 @@ import { runVerify } from '../../src/commands/verify.js';
 import { keyIdOf } from '../../src/seal/chain.js';
 import { KeyFileError, loadHmacKey, loadHmacKeyRing, parseKeyFile } from '../../src/seal/key.js';
 import { agentRun, asLines, KEY_B, tempDir, writeKeyFile } from './sealed-stream.js';
+import { Collect } from '../helpers/collect.js';
 
 /** What `openssl rand -hex 16` writes: 32 hex characters and a newline. */
 const HEX16_LINE = '3f9a0c57e1b24d68a7c3195e0b8d2f46';
-
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      text += chunk.toString('utf8');
-      done();
-    },
-  });
-  return { stream, text: () => text };
-}
 
 test('a 32-hex-character line is the same 32 raw bytes alone, under a comment and below a new key', () => {
   const alone = parseKeyFile(Buffer.from(`${HEX16_LINE}\n`), 'k');
@@ -67,10 +56,10 @@ test('a stream sealed with a one-line hex-16 key still verifies after rotating a
     assert.equal(loaded.current.keyId, keyIdOf(KEY_B), 'the new key signs');
     assert.ok(loaded.all.has(oldKey.keyId), 'the old key keeps its key id');
 
-    const out = sink();
-    const err = sink();
-    const code = await runVerify({ keyFile: ring, file: received }, { stdout: out.stream, stderr: err.stream });
-    assert.equal(code, 0, out.text() + err.text());
+    const out = new Collect();
+    const err = new Collect();
+    const code = await runVerify({ keyFile: ring, file: received }, { stdout: out, stderr: err });
+    assert.equal(code, 0, out.text + err.text);
   } finally {
     cleanup();
   }
